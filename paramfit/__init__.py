@@ -1,4 +1,7 @@
-"""paramfit: non-linear least-squares fitting with named, bounded and tied Parameters."""
+"""paramfit: non-linear least-squares fitting with named, bounded and tied Parameters.
+
+The whole public API is listed here; everything else is internal.
+"""
 
 from paramfit.exceptions import (
     BoundsError,
@@ -13,5 +16,29 @@ from paramfit.exceptions import (
     ResidualError,
     StopFit,
 )
+from paramfit.minimizer import Minimizer, minimize
+from paramfit.parameters import Parameter, Parameters, ParameterStatus
+from paramfit.result import FitResult
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "BoundsError",
+    "BoundsWarning",
+    "ExpressionError",
+    "ExpressionEvaluationError",
+    "FitError",
+    "FitResult",
+    "Minimizer",
+    "MissingDependencyError",
+    "Parameter",
+    "ParameterError",
+    "ParameterStatus",
+    "Parameters",
+    "ParamfitError",
+    "ParamfitWarning",
+    "ResidualError",
+    "StopFit",
+    "minimize",
+    "__version__",
+]

@@ -1,0 +1,138 @@
+"""Fitting-core benchmarks (issue: Fitting core, part 6), lmfit and scipy in the same run.
+
+(a) Gaussian + linear background, 200 points, 5 free parameters, FD Jacobian:
+    paramfit.minimize vs raw scipy.optimize.leastsq on the same residual, and lmfit.
+(b) the same with two bounded parameters and one tied parameter: paramfit vs lmfit.
+(c) 100,000 points: total fit time vs nfev x bare-residual time.
+
+Run:  python bench/bench_core.py [--repeats N]
+Prints medians and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+from scipy import optimize
+
+import paramfit
+
+try:
+    import lmfit
+except ImportError:  # bench-only dependency: pip install 'paramfit[bench]'
+    lmfit = None
+
+RNG = np.random.default_rng(7)
+
+
+def make_data(n: int):
+    x = np.linspace(-5, 5, n)
+    y = 4.0 * np.exp(-((x - 0.3) ** 2) / (2 * 0.8**2)) + 0.2 * x + 1.0
+    return x, y + RNG.normal(scale=0.05, size=n)
+
+
+def model(x, amp, cen, wid, slope, icpt):
+    return amp * np.exp(-((x - cen) ** 2) / (2 * wid * wid)) + slope * x + icpt
+
+
+START = dict(amp=3.0, cen=0.0, wid=1.0, slope=0.0, icpt=0.5)
+
+
+def resid_params(p, x, y):
+    return model(x, p["amp"].value, p["cen"].value, p["wid"].value, p["slope"].value,
+                 p["icpt"].value) - y
+
+
+def resid_array(v, x, y):
+    return model(x, v[0], v[1], v[2], v[3], v[4]) - y
+
+
+def median_time(fn, repeats: int) -> tuple[float, object]:
+    out = fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def pf_params(constrained: bool):
+    p = paramfit.Parameters()
+    for name, value in START.items():
+        p.add(name, value=value)
+    if constrained:
+        p["wid"].min, p["wid"].max = 0.05, 5.0
+        p["amp"].min = 0.0
+        p["icpt"].expr = "5*slope"  # tied (truth: 1.0 = 5*0.2)
+    return p
+
+
+def lm_params(constrained: bool):
+    p = lmfit.Parameters()
+    for name, value in START.items():
+        p.add(name, value=value)
+    if constrained:
+        p["wid"].set(min=0.05, max=5.0)
+        p["amp"].set(min=0.0)
+        p["icpt"].set(expr="5*slope")
+    return p
+
+
+def bench_small(repeats: int, constrained: bool) -> dict:
+    x, y = make_data(200)
+    res = {}
+    t, out = median_time(lambda: paramfit.minimize(resid_params, pf_params(constrained),
+                                                   args=(x, y)), repeats)
+    res["paramfit"] = (t, out.nfev, out.chisqr)
+    if not constrained:
+        v0 = list(START.values())
+        t, out = median_time(lambda: optimize.leastsq(resid_array, v0, args=(x, y),
+                                                      full_output=True), repeats)
+        r = resid_array(out[0], x, y)
+        res["scipy.leastsq"] = (t, out[2]["nfev"], float(r @ r))
+    if lmfit is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t, out = median_time(lambda: lmfit.minimize(resid_params, lm_params(constrained),
+                                                        args=(x, y)), repeats)
+        res["lmfit"] = (t, out.nfev, out.chisqr)
+    return res
+
+
+def bench_large(repeats: int) -> dict:
+    x, y = make_data(100_000)
+    p = pf_params(False)
+    t_fit, out = median_time(lambda: paramfit.minimize(resid_params, pf_params(False),
+                                                       args=(x, y)), max(3, repeats // 20))
+    t_res, _ = median_time(lambda: resid_params(p, x, y), max(20, repeats))
+    return {"fit_s": t_fit, "nfev": out.nfev, "resid_s": t_res,
+            "ratio": t_fit / (out.nfev * t_res)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=200)
+    args = parser.parse_args()
+    print(f"paramfit {paramfit.__version__}, numpy {np.__version__}, "
+          f"lmfit {getattr(lmfit, '__version__', 'absent')}")
+    for constrained, title in ((False, "(a) Gaussian+line, 200 pts, 5 free, FD Jacobian"),
+                               (True, "(b) same, 2 bounded + 1 tied")):
+        res = bench_small(args.repeats, constrained)
+        print(f"\n{title}")
+        base = res["paramfit"][0]
+        for name, (t, nfev, chisqr) in res.items():
+            print(f"  {name:14s} {t * 1e3:8.3f} ms  nfev={nfev:4d}  chisqr={chisqr:.10g}  "
+                  f"time/paramfit={t / base:6.2f}x")
+    big = bench_large(args.repeats)
+    print("\n(c) 100,000 points: fit {:.1f} ms, nfev {}, bare residual {:.3f} ms, "
+          "fit / (nfev x residual) = {:.3f}".format(big["fit_s"] * 1e3, big["nfev"],
+                                                    big["resid_s"] * 1e3, big["ratio"]))
+
+
+if __name__ == "__main__":
+    main()

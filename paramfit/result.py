@@ -1,0 +1,295 @@
+"""Fit statistics, covariance and diagnostics computed once a solver has finished.
+
+Everything here works on the solution of a :class:`~paramfit.problem.FitProblem`:
+the best free vector, the residual there and an accurate Jacobian there.  The
+covariance is computed from the singular value decomposition of the Jacobian
+restricted to the parameters that are free *and* not held at a bound, so a
+parameter stopped by a bound neither gets a meaningless standard error nor
+distorts the others'.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from paramfit.parameters import Parameters, ParameterStatus
+from paramfit.problem import FitProblem
+
+__all__ = ["FitResult", "SolverOutcome", "build_result"]
+
+
+@dataclass
+class SolverOutcome:
+    """What every solver hands back, whatever its family.
+
+    Attributes
+    ----------
+    x : ndarray, shape (n,)
+        Best free vector found.
+    fun : ndarray, shape (m,)
+        Residual at ``x``.
+    jac : ndarray, shape (m, n) or None
+        An accurate Jacobian at ``x`` if the solver has one; else it is computed.
+    nfev, njev, niter : int
+        Residual evaluations, Jacobian evaluations (analytic or finite-difference
+        sweeps) and iterations.
+    success : bool
+        Whether the solver's convergence test was met.
+    message : str
+        Why it stopped, in words.
+    ier : int
+        Integer code (MINPACK's 1..8 for Levenberg–Marquardt, 0 improper input,
+        negative for a user stop).
+    termination : object
+        The solver's own termination value (an enum member where it has one).
+    user_code : int or None
+        The code carried by :class:`~paramfit.StopFit` when the user stopped the fit.
+    active : ndarray of int8, shape (n,)
+        -1 for a parameter held at its lower bound, +1 at its upper bound, else 0.
+    """
+
+    x: np.ndarray
+    fun: np.ndarray
+    jac: np.ndarray | None
+    nfev: int
+    njev: int
+    niter: int
+    success: bool
+    message: str
+    ier: int
+    termination: Any = None
+    user_code: int | None = None
+    active: np.ndarray | None = None
+
+
+@dataclass
+class FitResult:
+    """Every statistic of a fit (seed 000 §3.4 plus nlsr's diagnostics, seed 001).
+
+    Attributes
+    ----------
+    method : str
+        The fitting method used.
+    params : Parameters
+        The best-fit parameters (the object that was passed in, updated in place).
+    var_names : list of str
+        Names of the varied parameters, the order of ``covar``, ``jac`` and ``x``.
+    init_vals : list of float
+        Start values of the varied parameters.
+    x : ndarray, shape (nvarys,)
+        Best-fit values of the varied parameters.
+    nfev, njev, niter : int
+        Function evaluations, Jacobian evaluations, iterations.
+    success : bool
+        Whether the solver converged.
+    errorbars : bool
+        Whether standard errors could be estimated.
+    message : str
+        Why the fit ended.
+    ier : int
+        Integer status code of the solver (MINPACK/MPFIT codes for ``leastsq``).
+    lmdif_message : str
+        The solver's own termination message.
+    termination : object
+        The solver's termination enum member, when it has one.
+    user_code : int or None
+        Code of a :class:`~paramfit.StopFit` that stopped the fit.
+    nvarys, ndata, nfree : int
+        Varied parameters, residuals, degrees of freedom ``ndata - nvarys``.
+    residual : ndarray, shape (ndata,)
+        Residual at the best fit.
+    chisqr, redchi : float
+        ``sum(residual**2)`` and ``chisqr / nfree``.
+    aic, bic : float
+        Akaike and Bayesian information criteria, ``N ln(chisqr/N) + 2k`` and
+        ``N ln(chisqr/N) + k ln N``.
+    covar : ndarray, shape (nvarys, nvarys) or None
+        Covariance of the varied parameters (scaled by ``redchi`` when
+        ``scale_covar``); rows and columns of parameters held at a bound are 0.
+    jac : ndarray, shape (ndata, nvarys)
+        Jacobian of the residual at the best fit.
+    gradient : ndarray, shape (nvarys,)
+        ``jac.T @ residual``: half the gradient of ``chisqr``.
+    jac_singular_values : ndarray, shape (nvarys,)
+        Singular values of ``jac``, largest first.
+    tvalues, pvalues : dict
+        ``value / stderr`` and the two-sided p-value of Student's t with ``nfree``
+        degrees of freedom, per varied parameter with a standard error.
+    scale_covar : bool
+        Whether ``covar`` was scaled by ``redchi``.
+    """
+
+    method: str
+    params: Parameters
+    var_names: list[str]
+    init_vals: list[float]
+    x: np.ndarray
+    nfev: int
+    njev: int
+    niter: int
+    success: bool
+    errorbars: bool
+    message: str
+    ier: int
+    lmdif_message: str
+    termination: Any
+    user_code: int | None
+    nvarys: int
+    ndata: int
+    nfree: int
+    residual: np.ndarray
+    chisqr: float
+    redchi: float
+    aic: float
+    bic: float
+    covar: np.ndarray | None
+    jac: np.ndarray
+    gradient: np.ndarray
+    jac_singular_values: np.ndarray
+    tvalues: dict[str, float] = field(default_factory=dict)
+    pvalues: dict[str, float] = field(default_factory=dict)
+    scale_covar: bool = True
+
+
+def _covariance(jac: np.ndarray, inactive: np.ndarray) -> np.ndarray | None:
+    """``inv(J.T J)`` over the inactive columns by SVD, or None when rank deficient."""
+    n = jac.shape[1]
+    cov = np.zeros((n, n))
+    idx = np.flatnonzero(inactive)
+    if idx.size == 0:
+        return cov
+    sub = jac[:, idx]
+    if not np.all(np.isfinite(sub)):
+        return None
+    _, s, vt = np.linalg.svd(sub, full_matrices=False)
+    if s[-1] <= s[0] * max(sub.shape) * np.finfo(float).eps or s[-1] == 0.0:
+        return None
+    v = vt.T / s
+    cov[np.ix_(idx, idx)] = v @ v.T
+    return cov
+
+
+def _statistics(resid: np.ndarray, nvarys: int) -> tuple[float, float, float, float]:
+    ndata = resid.size
+    chisqr = float(resid @ resid)
+    nfree = ndata - nvarys
+    redchi = chisqr / nfree if nfree > 0 else math.nan
+    neg2loglik = ndata * math.log(max(chisqr, 1e-300) / ndata)
+    return chisqr, redchi, neg2loglik + 2 * nvarys, neg2loglik + math.log(ndata) * nvarys
+
+
+def build_result(
+    problem: FitProblem,
+    outcome: SolverOutcome,
+    *,
+    method: str,
+    init_vals: list[float],
+    scale_covar: bool = True,
+) -> FitResult:
+    """Compute every statistic at the solution and update ``problem.params`` in place.
+
+    Parameters
+    ----------
+    problem : FitProblem
+        The compiled problem that was solved.
+    outcome : SolverOutcome
+        The solver's answer; ``outcome.jac`` must be set (an accurate Jacobian).
+    method : str
+        Name of the method, stored on the result.
+    init_vals : list of float
+        Start values of the varied parameters.
+    scale_covar : bool
+        Scale the covariance by the reduced chi-square.
+    """
+    x, resid, jac = outcome.x, outcome.fun, outcome.jac
+    n = problem.nvarys
+    problem.set_values(x)
+    chisqr, redchi, aic, bic = _statistics(resid, n)
+    ndata = resid.size
+    active = outcome.active if outcome.active is not None else np.zeros(n, np.int8)
+    cov = _covariance(jac, active == 0)
+    if cov is not None and scale_covar and ndata > n:
+        cov *= redchi
+    errorbars = cov is not None and bool(np.all(np.isfinite(cov)))
+    finite = jac.size and bool(np.all(np.isfinite(jac)))
+    singular = np.linalg.svd(jac, compute_uv=False) if finite else np.full(n, np.nan)
+    result = FitResult(
+        method=method, params=problem.params, var_names=list(problem.free_names),
+        init_vals=list(init_vals), x=x.copy(), nfev=outcome.nfev, njev=outcome.njev,
+        niter=outcome.niter, success=bool(outcome.success), errorbars=errorbars,
+        message=outcome.message, ier=outcome.ier, lmdif_message=outcome.message,
+        termination=outcome.termination, user_code=outcome.user_code, nvarys=n,
+        ndata=ndata, nfree=ndata - n, residual=resid, chisqr=chisqr, redchi=redchi,
+        aic=aic, bic=bic, covar=cov if errorbars else None, jac=jac,
+        gradient=jac.T @ resid if finite else np.full(n, np.nan), jac_singular_values=singular, scale_covar=scale_covar,
+    )
+    _update_parameters(problem, result, active)
+    return result
+
+
+def _update_parameters(problem: FitProblem, result: FitResult, active: np.ndarray) -> None:
+    """Write values, stderr, correl and status into the user's Parameters."""
+    cov = result.covar
+    names = result.var_names
+    std = np.sqrt(np.clip(np.diag(cov), 0, None)) if cov is not None else None
+    for i, par in enumerate(problem.free_params):
+        par.correl = None
+        par.stderr = None
+        if active[i] < 0:
+            par._set_fit_status(ParameterStatus.AT_LOWER, "held at its lower bound: no stderr")
+            continue
+        if active[i] > 0:
+            par._set_fit_status(ParameterStatus.AT_UPPER, "held at its upper bound: no stderr")
+            continue
+        reason = None if std is not None else "covariance matrix is singular: no stderr"
+        par._set_fit_status(_bound_status(par), reason)
+        if std is None:
+            continue
+        par.stderr = float(std[i])
+        if std[i] > 0:
+            result.tvalues[par.name] = par._value / std[i]
+            result.pvalues[par.name] = float(2 * stats.t.sf(abs(par._value / std[i]),
+                                                            max(result.nfree, 1)))
+        par.correl = {
+            other: float(cov[i, j] / (std[i] * std[j]))
+            for j, other in enumerate(names)
+            if j != i and active[j] == 0 and std[j] > 0 and std[i] > 0
+        }
+    _tied_uncertainties(problem, result)
+    for par in problem.params.values():
+        if par.expr:
+            continue
+        if par in problem.free_params:
+            continue
+        par._set_fit_status(ParameterStatus.FIXED, None)
+
+
+def _bound_status(par: Any) -> ParameterStatus:
+    v = par._value
+    if v < par.min:
+        return ParameterStatus.BELOW_LOWER
+    if v > par.max:
+        return ParameterStatus.ABOVE_UPPER
+    return ParameterStatus.FREE
+
+
+def _tied_uncertainties(problem: FitProblem, result: FitResult) -> None:
+    """Propagate the covariance through the tie expressions: var = g C gᵀ."""
+    if not problem.tied_params:
+        return
+    cov = result.covar
+    grad = problem.tied_jacobian(result.x) if cov is not None else None
+    for k, par in enumerate(problem.tied_params):
+        par.correl = None
+        if grad is None:
+            par.stderr = None
+            par._set_fit_status(ParameterStatus.TIED, "covariance unavailable: no stderr")
+            continue
+        g = grad[k]
+        par.stderr = float(math.sqrt(max(g @ cov @ g, 0.0)))
+        par._set_fit_status(ParameterStatus.TIED, None)

@@ -1,0 +1,265 @@
+"""Tests of the Levenberg-Marquardt core against MINPACK (scipy.optimize.leastsq),
+numpy.linalg.lstsq, closed forms and NIST StRD certified values."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import leastsq
+
+import paramfit
+from paramfit.exceptions import StopFit
+from paramfit.solvers import LMSolution, Termination, levenberg_marquardt
+
+T = np.linspace(-5.0, 5.0, 200)
+RNG = np.random.default_rng(1)
+
+
+def gauss_line(p, t=T):
+    return p[0] * np.exp(-((t - p[1]) ** 2) / (2.0 * p[2] ** 2)) + p[3] + p[4] * t
+
+
+def gauss_line_jac(p, t=T):
+    e = np.exp(-((t - p[1]) ** 2) / (2.0 * p[2] ** 2))
+    return np.column_stack([e, p[0] * e * (t - p[1]) / p[2] ** 2,
+                            p[0] * e * (t - p[1]) ** 2 / p[2] ** 3, np.ones_like(t), t])
+
+
+Y_GAUSS = gauss_line([3.0, 0.5, 1.2, 0.3, 0.1]) + RNG.normal(0.0, 0.05, T.size)
+P0_GAUSS = np.array([2.0, 0.0, 1.0, 0.0, 0.0])
+
+
+def gauss_residual(p):
+    return gauss_line(p) - Y_GAUSS
+
+
+TD = np.linspace(0.0, 3.0, 30)
+Y_DECAY = 2.0 * np.exp(-1.3 * TD) + 0.01 * np.sin(7.0 * TD)
+
+
+def decay_residual(p):
+    return p[0] * np.exp(-p[1] * TD) - Y_DECAY
+
+
+def rosenbrock(p):
+    return np.array([10.0 * (p[1] - p[0] ** 2), 1.0 - p[0]])
+
+
+# ---------------------------------------------------------------- agreement with MINPACK
+@pytest.mark.parametrize(
+    ("fun", "x0"),
+    [(gauss_residual, P0_GAUSS), (decay_residual, np.array([1.0, 1.0])),
+     (rosenbrock, np.array([-1.2, 1.0]))],
+)
+def test_agrees_with_scipy_leastsq(fun, x0):
+    sol = levenberg_marquardt(fun, x0)
+    reference = leastsq(fun, x0, ftol=1e-14, xtol=1e-14, full_output=True)[0]
+    assert sol.termination.converged
+    assert np.allclose(sol.x, reference, rtol=1e-8, atol=1e-12)
+    assert isinstance(sol, LMSolution) and sol.jac.shape == (fun(x0).size, x0.size)
+
+
+def test_linear_least_squares_matches_lstsq():
+    a = RNG.normal(size=(50, 4))
+    b = RNG.normal(size=50)
+    sol = levenberg_marquardt(lambda p: a @ p - b, np.zeros(4))
+    expected = np.linalg.lstsq(a, b, rcond=None)[0]
+    assert np.allclose(sol.x, expected, rtol=1e-12, atol=1e-12)
+    assert np.allclose(sol.jac, a, rtol=1e-10, atol=1e-10)
+
+
+def test_analytic_jacobian_same_answer_fewer_evaluations():
+    fd = levenberg_marquardt(gauss_residual, P0_GAUSS)
+    analytic = levenberg_marquardt(gauss_residual, P0_GAUSS, jac=gauss_line_jac)
+    assert np.allclose(fd.x, analytic.x, rtol=1e-9)
+    assert analytic.nfev < fd.nfev and analytic.njev >= 1
+    assert np.allclose(analytic.jac, gauss_line_jac(analytic.x))
+
+
+# ---------------------------------------------------------------- bounds and max_step
+class Recording:
+    def __init__(self, fun):
+        self.fun, self.seen = fun, []
+
+    def __call__(self, p):
+        self.seen.append(np.array(p, copy=True))
+        return self.fun(p)
+
+
+@pytest.mark.parametrize("bound", ["upper", "lower"])
+def test_optimum_outside_box_converges_to_bound(bound):
+    # unconstrained optimum of decay_residual is about (2.0, 1.3)
+    lower = np.array([0.0, 1.5]) if bound == "lower" else np.array([0.0, 0.0])
+    upper = np.array([10.0, 10.0]) if bound == "lower" else np.array([1.8, 10.0])
+    x0 = np.array([1.0, 2.0]) if bound == "lower" else np.array([1.0, 1.0])
+    fun = Recording(decay_residual)
+    sol = levenberg_marquardt(fun, x0, lower=lower, upper=upper)
+    seen = np.array(fun.seen)
+    assert np.all(seen >= lower) and np.all(seen <= upper)
+    assert sol.termination.converged
+    if bound == "lower":
+        assert sol.x[1] == 1.5 and list(sol.active) == [0, -1]
+        inner = leastsq(lambda a: decay_residual(np.array([a[0], 1.5])), [1.0],
+                        ftol=1e-14, xtol=1e-14)[0]
+        assert sol.x[0] == pytest.approx(inner[0], rel=1e-8)
+    else:
+        assert sol.x[0] == 1.8 and list(sol.active) == [1, 0]
+        inner = leastsq(lambda b: decay_residual(np.array([1.8, b[0]])), [1.0],
+                        ftol=1e-14, xtol=1e-14)[0]
+        assert sol.x[1] == pytest.approx(inner[0], rel=1e-8)
+
+
+def test_interior_optimum_unaffected_by_loose_bounds():
+    sol = levenberg_marquardt(decay_residual, [1.0, 1.0], lower=[-10, -10], upper=[10, 10])
+    free = levenberg_marquardt(decay_residual, [1.0, 1.0])
+    assert np.allclose(sol.x, free.x, rtol=1e-10) and not sol.active.any()
+
+
+def test_max_step_honoured_every_iteration():
+    max_step = np.array([0.05, np.nan, 0.02, np.nan, np.nan])
+    path = []
+    sol = levenberg_marquardt(gauss_residual, P0_GAUSS, max_step=max_step,
+                              callback=lambda x, it, f: path.append(x))
+    steps = np.abs(np.diff(np.array(path), axis=0))
+    assert len(path) > 10
+    assert np.all(steps[:, 0] <= 0.05 * (1 + 1e-12)) and np.all(steps[:, 2] <= 0.02 * (1 + 1e-12))
+    reference = levenberg_marquardt(gauss_residual, P0_GAUSS)
+    assert np.allclose(sol.x, reference.x, rtol=1e-7)
+
+
+# ---------------------------------------------------------------- user stop
+def test_stopfit_from_function_returns_best_so_far():
+    calls = {"n": 0}
+    norms = []
+
+    def fun(p):
+        calls["n"] += 1
+        if calls["n"] > 25:
+            raise StopFit(code=-7, message="enough")
+        f = gauss_residual(p)
+        norms.append(float(f @ f))
+        return f
+
+    sol = levenberg_marquardt(fun, P0_GAUSS)
+    assert sol.termination is Termination.USER_STOP and sol.user_code == -7
+    assert sol.nfev == 26 and not sol.success
+    assert float(sol.fun @ sol.fun) <= norms[0]
+    assert np.allclose(sol.fun, gauss_residual(sol.x))
+
+
+@pytest.mark.parametrize("how", ["raise", "return"])
+def test_callback_stops(how):
+    def callback(x, niter, f):
+        if niter == 2:
+            if how == "raise":
+                raise StopFit(code=-3)
+            return True
+        return None
+
+    sol = levenberg_marquardt(gauss_residual, P0_GAUSS, callback=callback)
+    assert sol.termination is Termination.USER_STOP and sol.niter == 2
+    assert sol.user_code == (-3 if how == "raise" else None)
+    assert float(sol.fun @ sol.fun) < float(gauss_residual(P0_GAUSS) @ gauss_residual(P0_GAUSS))
+
+
+# ---------------------------------------------------------------- termination codes
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [({"ftol": 1e-4, "xtol": 0.0, "gtol": 0.0}, Termination.FTOL),
+     ({"ftol": 0.0, "xtol": 1e-4, "gtol": 0.0}, Termination.XTOL),
+     ({"ftol": 0.0, "xtol": 0.0, "gtol": 1e-2}, Termination.GTOL),
+     ({"max_nfev": 5}, Termination.MAX_NFEV),
+     ({"ftol": 0.0, "xtol": 0.0, "gtol": 0.0}, Termination.XTOL_TOO_SMALL)],
+)
+def test_termination_codes(kwargs, expected):
+    sol = levenberg_marquardt(decay_residual, [1.0, 1.0], **kwargs)
+    assert sol.termination is expected
+    assert sol.termination.converged == (1 <= expected.code <= 4)
+    assert isinstance(sol.termination.message, str)
+
+
+def test_ftol_too_small_on_linear_problem():
+    a = RNG.normal(size=(20, 3))
+    b = RNG.normal(size=20)
+    sol = levenberg_marquardt(lambda p: a @ p - b, np.zeros(3), ftol=0.0, xtol=0.0, gtol=0.0)
+    assert sol.termination in (Termination.FTOL_TOO_SMALL, Termination.XTOL_TOO_SMALL,
+                               Termination.GTOL_TOO_SMALL)
+    assert sol.termination.code in (6, 7, 8)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"lower": [0.0, 2.0]}, {"ftol": -1.0}, {"factor": 0.0}, {"diag": [1.0, -1.0]},
+     {"lower": [1.0, 0.0], "upper": [0.0, 5.0]}],
+)
+def test_improper_input(kwargs):
+    sol = levenberg_marquardt(decay_residual, [1.0, 1.0], **kwargs)
+    assert sol.termination is Termination.IMPROPER_INPUT and sol.termination.code == 0
+
+
+def test_fewer_residuals_than_parameters_is_improper():
+    sol = levenberg_marquardt(lambda p: np.array([p.sum()]), [1.0, 2.0])
+    assert sol.termination is Termination.IMPROPER_INPUT
+
+
+def test_wrong_answer_is_not_reported_as_converged():
+    # BoxBOD start 1 from NIST: MINPACK stops where exp(-b2 x) underflows (gradient 0)
+    y = np.array([109.0, 149.0, 149.0, 191.0, 213.0, 224.0])
+    x = np.array([1.0, 2.0, 3.0, 5.0, 7.0, 10.0])
+    sol = levenberg_marquardt(lambda b: b[0] * (1 - np.exp(-b[1] * x)) - y, [1.0, 1.0])
+    assert not sol.termination.converged
+    assert sol.termination is Termination.NOT_STATIONARY
+
+
+# ---------------------------------------------------------------- NIST StRD
+NIST_DIR = Path(paramfit.__file__).parent / "data" / "nist"
+NIST_MODELS = {
+    "Misra1a": lambda b, x: b[0] * (1 - np.exp(-b[1] * x)),
+    "Thurber": lambda b, x: (b[0] + b[1] * x + b[2] * x**2 + b[3] * x**3)
+    / (1 + b[4] * x + b[5] * x**2 + b[6] * x**3),
+    "MGH09": lambda b, x: b[0] * (x**2 + x * b[1]) / (x**2 + x * b[2] + b[3]),
+    "BoxBOD": lambda b, x: b[0] * (1 - np.exp(-b[1] * x)),
+    "Eckerle4": lambda b, x: (b[0] / b[1]) * np.exp(-0.5 * ((x - b[2]) / b[1]) ** 2),
+    "Rat43": lambda b, x: b[0] / ((1 + np.exp(b[1] - b[2] * x)) ** (1 / b[3])),
+}
+
+
+def read_nist(name):
+    """Starts, certified values and standard deviations, and (x, y) of a StRD file."""
+    starts, certified, data, in_data = [], [], [], False
+    for line in (NIST_DIR / f"{name}.dat").read_text().splitlines():
+        match = re.match(r"\s*b\d+\s*=\s*(.*)", line)
+        if match and not in_data:
+            starts.append([float(v) for v in match.group(1).split()[:2]])
+            certified.append([float(v) for v in match.group(1).split()[2:4]])
+        elif re.match(r"\s*Data:\s*y", line):
+            in_data = True
+        elif in_data and line.strip():
+            data.append([float(v) for v in line.split()])
+    data = np.array(data)
+    return np.array(starts).T, np.array(certified).T, data[:, 1], data[:, 0]
+
+
+def lre(estimate, certified):
+    """Log relative error: number of correct significant digits."""
+    return -np.log10(np.abs(estimate - certified) / np.abs(certified))
+
+
+@pytest.mark.parametrize(
+    ("name", "start"),
+    [("Misra1a", 0), ("Misra1a", 1), ("Thurber", 0), ("Thurber", 1), ("MGH09", 0),
+     ("MGH09", 1), ("BoxBOD", 1), ("Eckerle4", 0), ("Rat43", 0)],
+)
+def test_nist_certified_values(name, start):
+    starts, (values, deviations), x, y = read_nist(name)
+    model = NIST_MODELS[name]
+    sol = levenberg_marquardt(lambda b: model(b, x) - y, starts[start])
+    assert sol.termination.converged
+    m, n = sol.jac.shape
+    rss = float(sol.fun @ sol.fun)
+    stderr = np.sqrt(np.diag(np.linalg.inv(sol.jac.T @ sol.jac)) * rss / (m - n))
+    assert np.min(lre(sol.x, values)) >= 6.0
+    assert np.min(lre(stderr, deviations)) >= 6.0

@@ -1,0 +1,473 @@
+"""minimize / Minimizer: seed 000 §2–3 behaviour, checked against scipy/MINPACK."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scipy import optimize
+
+from paramfit import (
+    BoundsWarning,
+    FitError,
+    Minimizer,
+    Parameters,
+    ParameterStatus,
+    ResidualError,
+    StopFit,
+    minimize,
+)
+
+RNG = np.random.default_rng(20121001)
+X = np.linspace(0, 15, 301)
+TRUE = dict(amp=12.0, decay=0.01, shift=0.25, omega=3.1)
+DATA = (TRUE["amp"] * np.sin(X * TRUE["omega"] + TRUE["shift"]) * np.exp(-X * X * TRUE["decay"])
+        + RNG.normal(scale=0.2, size=X.size))
+
+
+def sine_decay(params, x, data=None):
+    """Seed 000 §2.4 / §3.2 residual: returns the model when data is None."""
+    amp = params["amp"].value
+    shift = params["shift"].value
+    omega = params["omega"].value
+    decay = params["decay"].value
+    model = amp * np.sin(x * omega + shift) * np.exp(-x * x * decay)
+    if data is None:
+        return model
+    return model - data
+
+
+def sine_params():
+    params = Parameters()
+    params.add("amp", value=10)
+    params.add("decay", value=0.007)
+    params.add("shift", value=0.2)
+    params.add("omega", value=3.0)
+    return params
+
+
+def scipy_sine():
+    def f(v):
+        amp, decay, shift, omega = v
+        return amp * np.sin(X * omega + shift) * np.exp(-X * X * decay) - DATA
+
+    x, cov, info, msg, ier = optimize.leastsq(f, [10, 0.007, 0.2, 3.0], full_output=True,
+                                              xtol=1e-14, ftol=1e-14)
+    dof = X.size - 4
+    return x, cov * (f(x) @ f(x)) / dof
+
+
+# ---------------------------------------------------------------- seed examples
+def test_seed_sine_decay_recovers_truth_and_matches_minpack():
+    params = sine_params()
+    out = minimize(sine_decay, params, args=(X, DATA))
+    assert out.success and out.errorbars
+    ref, cov = scipy_sine()
+    names = ["amp", "decay", "shift", "omega"]
+    for i, name in enumerate(names):
+        assert params[name].value == pytest.approx(ref[i], rel=1e-8)
+        assert params[name].stderr == pytest.approx(math.sqrt(cov[i, i]), rel=1e-6)
+        assert abs(params[name].value - TRUE[name]) < 4 * params[name].stderr
+    assert out.result.params is params  # updated in place, as the seed says
+    assert out.var_names == names
+    assert out.nvarys == 4 and out.ndata == X.size and out.nfree == X.size - 4
+    r = sine_decay(params, X, DATA)
+    assert out.chisqr == pytest.approx(r @ r, rel=1e-12)
+    assert out.redchi == pytest.approx(out.chisqr / out.nfree, rel=1e-12)
+    n, k = X.size, 4
+    assert out.aic == pytest.approx(n * math.log(out.chisqr / n) + 2 * k)
+    assert out.bic == pytest.approx(n * math.log(out.chisqr / n) + math.log(n) * k)
+    corr = cov[0, 1] / math.sqrt(cov[0, 0] * cov[1, 1])
+    assert params["amp"].correl["decay"] == pytest.approx(corr, rel=1e-5)
+    assert out.init_vals == [10, 0.007, 0.2, 3.0]
+    assert params["amp"].init_value == 10
+
+
+def test_seed_fixed_decay_is_not_varied():
+    params = sine_params()
+    params["decay"].vary = False
+    params["decay"].value = TRUE["decay"]
+    out = minimize(sine_decay, params, args=(X,), kws={"data": DATA}, engine="leastsq")
+    assert out.var_names == ["amp", "shift", "omega"]
+    assert params["decay"].value == TRUE["decay"]
+    assert params["decay"].status is ParameterStatus.FIXED
+    assert params["decay"].stderr is None
+
+
+def test_prepare_fit_lets_user_evaluate_model_at_start():
+    params = sine_params()
+    fitter = Minimizer(sine_decay, params, fcn_args=(X,), fcn_kws={"data": DATA})
+    fitter.prepare_fit()
+    init = sine_decay(params, X)
+    assert init.shape == X.shape
+    assert init[10] == pytest.approx(10 * math.sin(X[10] * 3 + 0.2) * math.exp(-X[10] ** 2 * 0.007))
+    assert fitter.leastsq() is True
+
+
+def test_minimizer_results_before_fit_are_a_clear_error():
+    fitter = Minimizer(sine_decay, sine_params())
+    with pytest.raises(AttributeError, match="run a fit"):
+        _ = fitter.chisqr
+
+
+# ---------------------------------------------------------------- bounds and fixing
+def gauss_line(params, x, data):
+    p = params
+    model = (p["amp"].value * np.exp(-((x - p["cen"].value) ** 2) / (2 * p["wid"].value ** 2))
+             + p["slope"].value * x + p["icpt"].value)
+    return model - data
+
+
+XG = np.linspace(-5, 5, 200)
+YG = (4.0 * np.exp(-((XG - 0.3) ** 2) / (2 * 0.8**2)) + 0.2 * XG + 1.0
+      + np.random.default_rng(3).normal(scale=0.05, size=XG.size))
+
+
+def gauss_params(**over):
+    p = Parameters()
+    p.add("amp", value=3.0)
+    p.add("cen", value=0.0)
+    p.add("wid", value=1.0, min=0)
+    p.add("slope", value=0.0)
+    p.add("icpt", value=0.5)
+    for name, kws in over.items():
+        for attr, value in kws.items():
+            setattr(p[name], attr, value)
+    return p
+
+
+def test_parameter_driven_to_bound_reports_status_and_reduced_errors():
+    params = gauss_params(icpt={"max": 0.9})
+    out = minimize(gauss_line, params, args=(XG, YG))
+    assert out.success
+    assert params["icpt"].value == 0.9
+    assert params["icpt"].status is ParameterStatus.AT_UPPER
+    assert params["icpt"].status.bdmsk == -1
+    assert params["icpt"].stderr is None and "upper bound" in params["icpt"].status_reason
+    # the others' errors equal those of the fit with icpt fixed at the bound, up to the
+    # degrees of freedom: the bounded parameter still counts as varied (nfree = N - 5)
+    fixed = gauss_params(icpt={"value": 0.9, "vary": False})
+    ref = minimize(gauss_line, fixed, args=(XG, YG))
+    dof_ratio = math.sqrt(ref.nfree / out.nfree)
+    for name in ("amp", "cen", "wid", "slope"):
+        assert params[name].value == pytest.approx(fixed[name].value, rel=1e-9)
+        assert params[name].stderr == pytest.approx(fixed[name].stderr * dof_ratio, rel=1e-6)
+        assert params[name].status is ParameterStatus.FREE
+
+
+def test_lower_bound_status():
+    params = gauss_params(slope={"min": 0.5, "value": 0.6})
+    out = minimize(gauss_line, params, args=(XG, YG))
+    assert out.success
+    assert params["slope"].value == 0.5
+    assert params["slope"].status is ParameterStatus.AT_LOWER
+    assert params["slope"].status.bdmsk == -3
+
+
+def _fixed_fit(make):
+    params = make()
+    minimize(gauss_line, params, args=(XG, YG))
+    return {n: (p.value, p.stderr) for n, p in params.items()}
+
+
+def test_every_way_to_fix_a_parameter_gives_the_same_fit():
+    def by_vary():
+        return gauss_params(cen={"value": 0.25, "vary": False})
+
+    def by_equal_bounds():
+        p = gauss_params()
+        p["cen"].value = 0.25
+        p["cen"].min = 0.25
+        p["cen"].max = 0.25
+        return p
+
+    def by_expression():
+        p = gauss_params()
+        p["cen"].expr = "0.25"
+        return p
+
+    def by_near_equal_bounds():
+        p = gauss_params()
+        p["cen"].value = 0.25
+        p["cen"].max = 0.25 * (1 + 1e-13)
+        p["cen"].min = 0.25
+        return p
+
+    reference = _fixed_fit(by_vary)
+    for make in (by_equal_bounds, by_expression):
+        fit = _fixed_fit(make)
+        for name in ("amp", "wid", "slope", "icpt"):
+            assert fit[name] == reference[name], make.__name__
+    with pytest.warns(BoundsWarning, match="cen"):
+        fit = _fixed_fit(by_near_equal_bounds)
+    for name in ("amp", "wid", "slope", "icpt"):
+        assert fit[name][0] == pytest.approx(reference[name][0], rel=1e-12)
+
+
+def test_start_outside_bounds_is_moved_with_a_warning_or_raises():
+    params = gauss_params(wid={"value": -1.0})
+    with pytest.warns(BoundsWarning, match="wid"):
+        minimize(gauss_line, params, args=(XG, YG))
+    params = gauss_params(wid={"value": -1.0})
+    with pytest.raises(Exception, match="wid"):
+        minimize(gauss_line, params, args=(XG, YG), infeasible="raise")
+    assert params["wid"].value == -1.0  # untouched when the fit raised
+
+
+# ---------------------------------------------------------------- ties
+def test_tied_parameter_gets_propagated_stderr():
+    def resid(p, x, y):
+        return p["a"].value * np.exp(-x / p["tau"].value) + p["c"].value - y
+
+    x = np.linspace(0, 10, 80)
+    y = 5 * np.exp(-x / 2.5) + 10.0 + np.random.default_rng(1).normal(scale=0.05, size=x.size)
+    p = Parameters()
+    p.add("a", value=4)
+    p.add("tau", value=2)
+    p.add("c", expr="2*a")
+    out = minimize(resid, p, args=(x, y))
+    assert out.success
+    assert p["c"].value == 2 * p["a"].value
+    assert p["c"].stderr == pytest.approx(2 * p["a"].stderr, rel=1e-7)
+    assert p["c"].status is ParameterStatus.TIED
+
+    def scipy_resid(v):
+        return v[0] * np.exp(-x / v[1]) + 2 * v[0] - y
+
+    ref = optimize.leastsq(scipy_resid, [4, 2], xtol=1e-14, ftol=1e-14)[0]
+    assert p["a"].value == pytest.approx(ref[0], rel=1e-8)
+    assert p["tau"].value == pytest.approx(ref[1], rel=1e-8)
+
+
+def test_user_symbol_in_expression_via_asteval_symtable():
+    def resid(p, x, y):
+        return p["amp"].value * np.exp(-x / p["tau"].value) - y
+
+    x = np.linspace(0, 5, 40)
+    y = 3.0 * np.exp(-x / 1.2)
+    p = Parameters()
+    p.add("amp", expr="twice(base)")
+    p.add("base", value=1.0)
+    p.add("tau", value=1.0)
+    fitter = Minimizer(resid, p, fcn_args=(x, y))
+    fitter.asteval.symtable["twice"] = lambda v: 2 * v
+    assert fitter.leastsq()
+    assert p["base"].value == pytest.approx(1.5, rel=1e-9)
+    assert p["amp"].value == pytest.approx(3.0, rel=1e-9)
+
+
+# ---------------------------------------------------------------- Jacobians
+def gauss_line_jac(params, x, data):
+    p = params
+    amp, cen, wid = p["amp"].value, p["cen"].value, p["wid"].value
+    g = np.exp(-((x - cen) ** 2) / (2 * wid**2))
+    return np.column_stack([g, amp * g * (x - cen) / wid**2, amp * g * (x - cen) ** 2 / wid**3,
+                            x, np.ones_like(x)])
+
+
+def test_analytic_jacobian_matches_finite_differences_with_fewer_evaluations():
+    p_fd, p_an = gauss_params(), gauss_params()
+    fd = minimize(gauss_line, p_fd, args=(XG, YG))
+    an = minimize(gauss_line, p_an, args=(XG, YG), Dfun=gauss_line_jac)
+    for name in p_fd:
+        assert p_an[name].value == pytest.approx(p_fd[name].value, rel=1e-9)
+        assert p_an[name].stderr == pytest.approx(p_fd[name].stderr, rel=1e-6)
+    assert an.nfev < fd.nfev
+
+
+def test_analytic_jacobian_over_all_parameters_uses_chain_rule_through_ties():
+    def resid(p, x, y):
+        return p["a"].value * np.exp(-x / p["tau"].value) + p["c"].value - y
+
+    def jac_all(p, x, y):
+        a, tau = p["a"].value, p["tau"].value
+        e = np.exp(-x / tau)
+        return np.column_stack([e, a * e * x / tau**2, np.ones_like(x)])  # d/da, d/dtau, d/dc
+
+    x = np.linspace(0, 10, 80)
+    y = 5 * np.exp(-x / 2.5) + 10.0
+    fits = []
+    for jac in (None, jac_all):
+        p = Parameters()
+        p.add("a", value=4)
+        p.add("tau", value=2)
+        p.add("c", expr="2*a")
+        minimize(resid, p, args=(x, y), jac=jac)
+        fits.append((p["a"].value, p["tau"].value))
+    assert fits[1] == pytest.approx(fits[0], rel=1e-9)
+    assert fits[1] == pytest.approx((5.0, 2.5), rel=1e-9)
+
+
+# ---------------------------------------------------------------- residual forms
+def test_complex_and_2d_residuals():
+    x = np.linspace(0, 1, 30)
+
+    def cresid(p):
+        return (p["a"].value + 1j * p["b"].value) * x - (2 + 3j) * x
+
+    p = Parameters()
+    p.add("a", value=0.0)
+    p.add("b", value=0.0)
+    out = minimize(cresid, p)
+    assert out.ndata == 60
+    assert (p["a"].value, p["b"].value) == pytest.approx((2, 3), rel=1e-10)
+
+    def resid2d(p):
+        return (p["a"].value * np.outer(x, x) - 2 * np.outer(x, x))
+
+    p = Parameters()
+    p.add("a", value=1.0)
+    out = minimize(resid2d, p)
+    assert out.ndata == 900 and p["a"].value == pytest.approx(2, rel=1e-12)
+
+
+# ---------------------------------------------------------------- stopping
+def test_iter_cb_returning_true_stops_with_best_point_so_far():
+    seen = []
+
+    def cb(params, it, resid, *args, **kws):
+        seen.append(float(resid @ resid))
+        return it >= 2
+
+    params = sine_params()
+    start = sine_decay(params, X, DATA)
+    out = minimize(sine_decay, params, args=(X, DATA), iter_cb=cb)
+    assert not out.success
+    assert "stop" in out.message.lower()
+    assert out.chisqr <= start @ start
+    assert out.chisqr <= min(seen) + 1e-12
+
+
+def test_stopfit_from_residual_returns_best_so_far():
+    calls = {"n": 0}
+
+    def resid(params, x, data):
+        calls["n"] += 1
+        if calls["n"] > 12:
+            raise StopFit(-3, "enough")
+        return sine_decay(params, x, data)
+
+    params = sine_params()
+    out = minimize(resid, params, args=(X, DATA))
+    assert not out.success and out.user_code == -3
+    assert np.isfinite(out.chisqr)
+
+
+# ---------------------------------------------------------------- other methods
+@pytest.mark.parametrize("method,rel", [("least_squares", 1e-7), ("lbfgsb", 1e-4),
+                                        ("powell", 1e-3), ("nelder", 1e-3)])
+def test_other_methods_reach_the_same_minimum(method, rel):
+    ref = gauss_params()
+    minimize(gauss_line, ref, args=(XG, YG))
+    params = gauss_params()
+    out = minimize(gauss_line, params, args=(XG, YG), method=method)
+    assert out.method == method
+    for name in ("amp", "cen", "wid"):
+        assert params[name].value == pytest.approx(ref[name].value, rel=rel)
+    assert out.errorbars and params["amp"].stderr == pytest.approx(ref["amp"].stderr, rel=1e-2)
+
+
+def test_anneal_needs_finite_bounds_and_is_deterministic():
+    with pytest.raises(FitError, match="amp"):
+        minimize(gauss_line, gauss_params(), args=(XG, YG), method="anneal")
+    results = []
+    for _ in range(2):
+        p = gauss_params(amp={"min": 0, "max": 10}, cen={"min": -2, "max": 2},
+                         wid={"min": 0.1, "max": 3}, slope={"min": -1, "max": 1},
+                         icpt={"min": -2, "max": 3})
+        minimize(gauss_line, p, args=(XG, YG), method="anneal", maxiter=50)
+        results.append([v.value for v in p.values()])
+    assert results[0] == results[1]
+    assert results[0][0] == pytest.approx(4.0, rel=0.05)
+
+
+def test_fit_is_bit_for_bit_deterministic():
+    a, b = gauss_params(), gauss_params()
+    ra = minimize(gauss_line, a, args=(XG, YG))
+    rb = minimize(gauss_line, b, args=(XG, YG))
+    assert [p.value for p in a.values()] == [p.value for p in b.values()]
+    assert np.array_equal(ra.covar, rb.covar)
+
+
+# ---------------------------------------------------------------- bad input
+def _state(params):
+    return [(p.value, p.stderr, p.vary, p.min, p.max) for p in params.values()]
+
+
+@pytest.mark.parametrize("case", ["length", "nan", "text", "raises", "none"])
+def test_bad_residuals_are_clear_errors_and_leave_params_untouched(case):
+    calls = {"n": 0}
+
+    def resid(params, x, data):
+        calls["n"] += 1
+        r = gauss_line(params, x, data)
+        if case == "length" and calls["n"] > 3:
+            return r[:-1]
+        if case == "nan" and calls["n"] > 3:
+            r[7] = np.nan
+        if case == "text":
+            return "residual"
+        if case == "raises" and calls["n"] > 3:
+            raise ZeroDivisionError("boom")
+        if case == "none":
+            return None
+        return r
+
+    params = gauss_params()
+    before = _state(params)
+    with pytest.raises(ResidualError) as info:
+        minimize(resid, params, args=(XG, YG))
+    assert _state(params) == before
+    message = str(info.value)
+    if case in ("nan", "raises", "length"):
+        assert "amp=" in message and "cen=" in message  # names the evaluation
+    if case == "raises":
+        assert isinstance(info.value.__cause__, ZeroDivisionError)
+
+
+def test_nan_policy_omit_equals_fit_without_those_points():
+    y = YG.copy()
+    y[[5, 50, 120]] = np.nan
+    p_omit = gauss_params()
+    out = minimize(gauss_line, p_omit, args=(XG, y), nan_policy="omit")
+    keep = np.isfinite(y)
+    p_ref = gauss_params()
+    minimize(gauss_line, p_ref, args=(XG[keep], y[keep]))
+    assert out.ndata == keep.sum()
+    for name in p_ref:
+        assert p_omit[name].value == pytest.approx(p_ref[name].value, rel=1e-10)
+
+
+def test_no_varied_parameter_and_too_few_points_are_clear_errors():
+    params = gauss_params()
+    for p in params.values():
+        p.vary = False
+    with pytest.raises(FitError, match="no parameter is varied"):
+        minimize(gauss_line, params, args=(XG, YG))
+    with pytest.raises(FitError, match="only 3 residuals"):
+        minimize(gauss_line, gauss_params(), args=(XG[:3], YG[:3]))
+
+
+def test_unknown_method_and_unknown_option():
+    with pytest.raises(FitError, match="unknown fitting method"):
+        minimize(gauss_line, gauss_params(), args=(XG, YG), method="magic")
+    with pytest.raises(FitError, match="xtoll"):
+        minimize(gauss_line, gauss_params(), args=(XG, YG), xtoll=1e-3)
+
+
+def test_max_nfev_limits_evaluations():
+    out = minimize(sine_decay, sine_params(), args=(X, DATA), max_nfev=8)
+    assert not out.success
+    assert out.nfev <= 8 + 10  # plus the accurate Jacobian at the end (2 per parameter)
+
+
+def test_user_arrays_are_not_mutated():
+    y = YG.copy()
+    minimize(gauss_line, gauss_params(), args=(XG, y))
+    assert np.array_equal(y, YG)
+
+
+def test_warnings_free_default_fit():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        minimize(gauss_line, gauss_params(), args=(XG, YG))
