@@ -69,8 +69,15 @@ def _first(result):
 
 
 def _shape(x: ArrayLike, *params: ArrayLike) -> tuple[int, ...]:
-    """Broadcast shape of ``x`` and all parameters."""
-    return np.broadcast_shapes(np.shape(x), *[np.shape(p) for p in params])
+    """Broadcast shape of ``x`` and all parameters (fast path for scalar parameters)."""
+    shape = np.shape(x)
+    for param in params:
+        if isinstance(param, float):
+            continue
+        param_shape = np.shape(param)
+        if param_shape and param_shape != shape:
+            shape = np.broadcast_shapes(shape, param_shape)
+    return shape
 
 
 def _empty(x: ArrayLike, *params: ArrayLike, dtype: type = float) -> np.ndarray:

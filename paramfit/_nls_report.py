@@ -165,7 +165,10 @@ class NlsResult:
     ssquares : float
         Residual sum of squares (weighted when weights were given).
     nobs, njev, nfev : int
-        Observations (with a positive weight), Jacobian and function evaluations.
+        Observations (with a positive weight), Jacobian and function evaluations as
+        the core counts them: without a ``jacfn``, ``nfev`` includes the evaluations
+        spent on finite-difference Jacobians (nlsr's ``nlxb`` differentiates
+        symbolically, so its counts are smaller).
     residuals : ndarray, shape (nobs,)
         ``sqrt(w) * (model - data)`` at the solution.
     jacobian : ndarray, shape (nobs, n)

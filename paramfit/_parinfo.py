@@ -1,4 +1,4 @@
-"""MPFIT's ``parinfo`` (seed 002): validation and translation into :class:`Parameters`.
+"""MPFIT's inputs (seed 002): ``parinfo`` -> :class:`Parameters`, user function -> callbacks.
 
 ``parinfo`` is a list with one dictionary per parameter; keys are case
 insensitive and unknown keys are ignored (MPFIT reserves the ``mp`` prefix for
@@ -25,6 +25,11 @@ tied          ``expr``, with ``p[i]`` / ``p(i)`` (0-based) replaced by names
 parname       the Parameter name when it is a usable identifier, else ``p<i>``
 mpprint       only read by the default iteration function
 ============  ==============================================================
+
+:class:`UserFunction` turns the seed's ``fcn(p, fjac=None, **functkw) ->
+[status, deviates(, pderiv)]`` into the residual and Jacobian callbacks of
+:class:`paramfit.Minimizer`; a negative status becomes
+:class:`~paramfit.StopFit`, and a malformed return value :class:`ImproperReturn`.
 """
 
 from __future__ import annotations
@@ -32,17 +37,18 @@ from __future__ import annotations
 import keyword
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from paramfit.exceptions import StopFit
 from paramfit.expressions import DEFAULT_SYMBOLS
 from paramfit.parameters import Parameters
 
-__all__ = ["ImproperInput", "ParameterSpec", "parse_parinfo", "build_parameters",
-           "translate_references", "normalise_entry"]
+__all__ = ["ImproperInput", "ImproperReturn", "ParameterSpec", "UserFunction",
+           "parse_parinfo", "build_parameters", "translate_references", "normalise_entry"]
 
 SIDES = {0: "auto", 1: "forward", -1: "backward", 2: "central"}
 _REFERENCE = re.compile(r"(?<![\w.])p\s*[\[(]\s*([+-]?\d+)\s*[\])]")
@@ -246,7 +252,8 @@ def parse_parinfo(p0: Any, parinfo: Sequence[Any] | None) -> list[ParameterSpec]
         entries = entries or [{} for _ in starts]
     if not starts:
         raise ImproperInput("no parameters: p0 and parinfo are empty")
-    specs = [_parse_one(i, entry, start) for i, (entry, start) in enumerate(zip(entries, starts, strict=True))]
+    specs = [_parse_one(i, entry, start)
+             for i, (entry, start) in enumerate(zip(entries, starts, strict=True))]
     _assign_names(specs)
     names = [spec.name for spec in specs]
     for spec in specs:
@@ -270,3 +277,103 @@ def build_parameters(specs: Sequence[ParameterSpec]) -> Parameters:
                    min=spec.lower if free else None, max=spec.upper if free else None,
                    expr=spec.tied, **options)
     return params
+
+
+class ImproperReturn(Exception):  # noqa: N818  (becomes status 0, never escapes)
+    """The user function returned something that is not ``[status, deviates(, pderiv)]``."""
+
+
+class UserFunction:
+    """The seed-002 user function seen as paramfit residual / Jacobian callbacks.
+
+    Calls are counted, the last evaluation is cached (so the same point is never
+    evaluated twice in a row), and once the user has stopped the fit the user
+    function is not called again.
+    """
+
+    def __init__(self, fcn: Callable, functkw: Mapping[str, Any], specs: list[ParameterSpec]):
+        self.fcn = fcn
+        self.functkw = dict(functkw)
+        self.nall = len(specs)
+        self.mask = np.array([1 if spec.tied or not spec.fixed else 0 for spec in specs],
+                             dtype=int)
+        self.plist: list = []
+        self.nfev = 0
+        self.ndata: int | None = None
+        self.stop_code: int | None = None
+        self.user_error: BaseException | None = None
+        self._key: bytes | None = None
+        self._deviates: np.ndarray | None = None
+        self._deriv: np.ndarray | None = None
+
+    def vector(self) -> np.ndarray:
+        return np.array([par._value for par in self.plist], dtype=float)
+
+    def _call(self, p: np.ndarray, want_jac: bool) -> None:
+        try:
+            out = self.fcn(p.copy(), fjac=self.mask.copy() if want_jac else None,
+                           **self.functkw)
+        except Exception as exc:
+            self.user_error = exc
+            raise
+        self.nfev += 1
+        status, deviates, deriv = self._unpack(out, want_jac)
+        if status < 0:
+            self.stop_code = status
+            raise StopFit(status, f"the user function returned status {status}")
+        self._key, self._deviates, self._deriv = p.tobytes(), deviates, deriv
+
+    def _unpack(self, out: Any, want_jac: bool) -> tuple[int, np.ndarray, np.ndarray | None]:
+        if not isinstance(out, (list, tuple)) or len(out) < 2:
+            raise ImproperReturn("the user function must return [status, deviates] or "
+                                  f"[status, deviates, pderiv], got {type(out).__name__}")
+        status = 0 if out[0] is None else out[0]
+        try:
+            status = int(status)
+            deviates = np.asarray(out[1], dtype=float).ravel()
+        except (TypeError, ValueError) as exc:
+            raise ImproperReturn(f"the user function returned an unusable status or "
+                                  f"deviates: {exc}") from None
+        if status < 0:
+            return status, deviates, None
+        if self.ndata is None:
+            if not np.all(np.isfinite(deviates)):
+                raise ImproperReturn("the user function returned non-finite deviates at "
+                                      "the start parameters")
+            self.ndata = deviates.size
+        if not want_jac:
+            return status, deviates, None
+        if len(out) < 3 or out[2] is None:
+            raise ImproperReturn("autoderivative=0 but the user function returned no "
+                                  "derivatives: return [status, deviates, pderiv] when fjac "
+                                  "is not None")
+        return status, deviates, self._derivatives(out[2], deviates.size)
+
+    def _derivatives(self, pderiv: Any, m: int) -> np.ndarray:
+        try:
+            deriv = np.asarray(pderiv, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ImproperReturn(f"pderiv is not numeric: {exc}") from None
+        n = self.nall
+        if deriv.ndim >= 1 and deriv.shape[-1] == n and deriv.size == m * n:
+            return deriv.reshape(m, n)
+        hint = (" (it looks transposed: the parameter dimension must be last)"
+                if deriv.ndim == 2 and deriv.shape == (n, m) else "")
+        raise ImproperReturn(f"pderiv has shape {deriv.shape}; expected ({m}, {n}) or the "
+                              f"data shape with the {n} parameters last{hint}")
+
+    def residual(self, params: Parameters) -> np.ndarray:
+        p = self.vector()
+        if self.stop_code is not None and self._deviates is not None:
+            return self._deviates.copy()  # stopped: no further user calls
+        if self._key != p.tobytes():
+            self._call(p, want_jac=False)
+        return self._deviates.copy()
+
+    def jacobian(self, params: Parameters) -> np.ndarray:
+        p = self.vector()
+        if self.stop_code is not None:
+            return np.zeros((self.ndata or 0, self.nall))
+        if self._key != p.tobytes() or self._deriv is None:
+            self._call(p, want_jac=True)
+        return self._deriv.copy()

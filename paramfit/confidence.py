@@ -48,8 +48,10 @@ __all__ = [
 ]
 
 ProbFunc = Callable[[Any, Any], float]
-_SCORE_TOL = 1e-8  # root-finder tolerance on z (standard errors) or on the probability
+_SCORE_TOL = 1e-6  # root-finder tolerance on z (standard errors) or on the probability
 _XTOL = 1e-9       # root-finder tolerance on the value, in units of stderr
+_IQI_STEPS = 6     # interpolation steps before falling back to brentq
+_OVERSHOOT = 1.5   # stepping out aims this far beyond the largest level
 
 
 @dataclass(frozen=True)
@@ -376,52 +378,113 @@ class _OneSide:
                 print(f"P({self.name}={value:.8g}) = {prob:.6f}")
         return self.cache[value]
 
-    def score(self, value: float, prob: float, target: float) -> float:
-        """Root function, zero where the probability is ``prob``.
+    def level(self, value: float, target: float) -> float:
+        """The quantity solved for: ``z = sqrt((chisqr - chi2_0) / redchi_0)``.
 
-        For the built-in probabilities (``target`` = the chi-square where the
-        probability is ``prob``) it is ``z(value) - z(target)`` with ``z =
-        sqrt((chisqr - chi2_0) / redchi_0)``, the distance from the best fit in
-        (profile) standard errors: nearly linear in ``value``, so Brent's method
-        needs few re-fits.  Within :data:`_SCORE_TOL` of the root it returns exactly
-        0, which ends :func:`scipy.optimize.brentq` at once.
+        ``z`` is the distance from the best fit in (profile) standard errors and is
+        nearly linear in ``value``, so few re-fits find where it reaches the level of
+        the built-in probabilities.  With a user ``prob_func`` (``target`` is NaN)
+        the probability itself is used.
         """
-        chisqr, got = self.evaluate(value)
+        chisqr, prob = self.evaluate(value)
         if math.isnan(target):
-            diff = got - prob
-        else:
-            best = self.settings.best
-            scale = best.nfree / best.chisqr if best.chisqr > 0.0 else 1.0
-            diff = (math.sqrt(max(chisqr - best.chisqr, 0.0) * scale)
-                    - math.sqrt(max(target - best.chisqr, 0.0) * scale))
-        return 0.0 if abs(diff) <= _SCORE_TOL else diff
+            return prob
+        best = self.settings.best
+        scale = best.nfree / best.chisqr if best.chisqr > 0.0 else 1.0
+        return math.sqrt(max(chisqr - best.chisqr, 0.0) * scale)
 
     def limits(self, probs: list[float]) -> list[tuple[float, float, str | None]]:
         """``(prob, value, flag_reason)`` for each level, ascending ``prob``."""
-        samples = [(self.best, 0.0)]
+        settings = self.settings
+        goals = [self._goal(prob) for prob in probs]
+        samples = [(self.best, 0.0)]  # (value, level) in stepping order
+        multiples = [0]               # value = best + side * multiple * stderr
         hit_bound = False
-        for k in range(1, self.settings.maxiter + 1):
-            value = self.best + self.side * k * self.step
+        for _ in range(settings.maxiter):
+            multiples.append(_next_multiple(multiples, [z for _, z in samples], goals[-1][0]))
+            value = self.best + self.side * multiples[-1] * self.step
             if (value - self.bound) * self.side >= 0.0:
                 value, hit_bound = self.bound, True
-            samples.append((value, self.evaluate(value)[1]))
-            if samples[-1][1] >= probs[-1] or hit_bound:
+            samples.append((value, self.level(value, goals[-1][1])))
+            if samples[-1][1] >= goals[-1][0] or hit_bound:
                 break
         out = []
-        for prob in probs:
-            upper = next((i for i, (_, p) in enumerate(samples) if p >= prob), None)
+        for prob, (goal, target) in zip(probs, goals, strict=True):
+            upper = next((i for i, (_, z) in enumerate(samples) if z >= goal), None)
             if upper is None:
                 reason = "lower bound" if self.side < 0 else "upper bound"
                 value = self.bound if hit_bound else self.side * math.inf
                 out.append((prob, value, reason if hit_bound else "not found"))
                 continue
-            a, b = samples[upper - 1][0], samples[upper][0]
-            target = _chi2_target(self.settings.prob_func, self.settings.best, 1, prob)
-            xtol = _XTOL * self.step + 4.0 * np.finfo(float).eps * abs(self.best)
-            root = optimize.brentq(self.score, a, b, args=(prob, target), xtol=xtol,
-                                   rtol=4.0 * np.finfo(float).eps)
-            out.append((prob, float(root), None))
+            root = self._solve(samples, upper, goal, target)
+            out.append((prob, root, None))
         return out
+
+    def _goal(self, prob: float) -> tuple[float, float]:
+        """``(level to reach, chi-square target or NaN)`` for probability ``prob``."""
+        best = self.settings.best
+        target = _chi2_target(self.settings.prob_func, best, 1, prob)
+        if math.isnan(target):
+            return prob, target
+        scale = best.nfree / best.chisqr if best.chisqr > 0.0 else 1.0
+        return math.sqrt(max(target - best.chisqr, 0.0) * scale), target
+
+    def _solve(self, samples: list[tuple[float, float]], upper: int, goal: float,
+               target: float) -> float:
+        """Value where the level equals ``goal``, between ``samples[upper - 1]`` and
+        ``samples[upper]``: inverse quadratic interpolation through the samples nearest
+        the goal (safeguarded to the bracket), then :func:`scipy.optimize.brentq` on the
+        remaining bracket if that has not converged after a few steps."""
+        (a, za), (b, zb) = samples[upper - 1], samples[upper]
+        if abs(zb - goal) <= _SCORE_TOL:
+            return b
+        known = list(samples)
+        for _ in range(_IQI_STEPS):
+            guess = _inverse_interpolation(known, goal)
+            lo, hi = min(a, b), max(a, b)
+            if not (lo < guess < hi):
+                guess = a + (goal - za) * (b - a) / (zb - za)
+            z = self.level(guess, target)
+            known.append((guess, z))
+            if abs(z - goal) <= _SCORE_TOL:
+                return guess
+            if z < goal:
+                a, za = guess, z
+            else:
+                b, zb = guess, z
+        xtol = _XTOL * self.step + 4.0 * np.finfo(float).eps * abs(self.best)
+        return float(optimize.brentq(self._score, a, b, args=(goal, target), xtol=xtol,
+                                     rtol=4.0 * np.finfo(float).eps))
+
+    def _score(self, value: float, goal: float, target: float) -> float:
+        diff = self.level(value, target) - goal
+        return 0.0 if abs(diff) <= _SCORE_TOL else diff
+
+
+def _next_multiple(multiples: list[int], levels: list[float], goal: float) -> int:
+    """Next trial value, in whole stderr from the best fit: one step further, or as
+    many as the slope of the last two trials predicts to reach ``goal`` (times
+    :data:`_OVERSHOOT`, at most doubling the distance)."""
+    k = multiples[-1]
+    if len(multiples) < 2:
+        return 1
+    slope = (levels[-1] - levels[-2]) / (k - multiples[-2])
+    if not slope > 0.0:
+        return k + 1
+    jump = math.ceil(_OVERSHOOT * (goal - levels[-1]) / slope)
+    return k + min(max(jump, 1), k)
+
+
+def _inverse_interpolation(known: list[tuple[float, float]], goal: float) -> float:
+    """Value at level ``goal`` of the quadratic ``value(level)`` through the three
+    known points nearest ``goal`` (NaN if they do not have distinct levels)."""
+    near = sorted(known, key=lambda vz: abs(vz[1] - goal))[:3]
+    (x0, z0), (x1, z1), (x2, z2) = near if len(near) == 3 else (*near, near[-1])
+    if len({z0, z1, z2}) < 3:
+        return math.nan
+    return (x0 * (goal - z1) * (goal - z2) / ((z0 - z1) * (z0 - z2))
+            + x1 * (goal - z0) * (goal - z2) / ((z1 - z0) * (z1 - z2))
+            + x2 * (goal - z0) * (goal - z1) / ((z2 - z0) * (z2 - z1)))
 
 
 def conf_interval(

@@ -17,6 +17,7 @@ __all__ = [
     "ExpressionEvaluationError",
     "FitError",
     "ResidualError",
+    "NonFiniteResidualError",
     "MissingDependencyError",
     "StopFit",
     "ParamfitWarning",
@@ -52,6 +53,15 @@ class FitError(ParamfitError, RuntimeError):
 class ResidualError(FitError):
     """The user's residual (or Jacobian) function raised, or returned something unusable:
     a non-numeric value, NaN/inf under ``nan_policy='raise'``, or a length that changed."""
+
+
+class NonFiniteResidualError(ResidualError):
+    """The residual contains NaN or inf (``nan_policy='raise'``).
+
+    Solvers catch this at *trial* points of an iteration and treat it as a rejected
+    step (the trust region shrinks), so a model that overflows far from the solution
+    does not end the fit; at the start point it reaches the user.
+    """
 
 
 class MissingDependencyError(ParamfitError, ImportError):

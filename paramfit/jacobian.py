@@ -39,6 +39,7 @@ __all__ = [
 SIDE_AUTO, SIDE_FORWARD, SIDE_BACKWARD, SIDE_CENTRAL = 0, 1, -1, 2
 
 EPS = float(np.finfo(float).eps)
+FIRST_LEVEL_AGREEMENT = 1e-6
 SQRT_EPS = EPS**0.5
 CBRT_EPS = EPS ** (1.0 / 3.0)
 
@@ -216,26 +217,32 @@ def _richardson(deltas: Callable[[float], np.ndarray], h0: float, powers: int,
     """Ridders' extrapolation of difference quotients ``deltas(h)`` for h = h0 / 2**k.
 
     ``powers`` is 2 for central differences (error in h**2, h**4, ...) and 1
-    for one-sided ones (h, h**2, ...).  Stops when the estimated error stops
-    decreasing or falls below ``1e-13`` of the column's size.  Returns the best estimate and
-    the number of quotients computed.
+    for one-sided ones (h, h**2, ...).  Ridders' error estimate of an entry is
+    its distance to its neighbours of lower order, i.e. roughly the error of
+    those.  So the extrapolation stops after the first level when the
+    lowest-order quotients already agree to :data:`FIRST_LEVEL_AGREEMENT`
+    (the extrapolated value is then good to about its square), later when
+    the estimate falls below ``1e-11`` or starts to grow.  Returns the best
+    estimate and the number of quotients computed.
     """
     tableau = [deltas(h0)]
-    scale = float(np.max(np.abs(tableau[0])))
+    scale = float(np.max(np.abs(tableau[0]))) + np.finfo(float).tiny
     best, best_error = tableau[0], np.inf
     for k in range(1, levels):
         row = [deltas(h0 / 2.0**k)]
         factor = 2.0**powers
         for i in range(1, k + 1):
             row.append((factor * row[i - 1] - tableau[i - 1]) / (factor - 1.0))
-            factor *= 2.0 ** (1 if powers == 1 else 2)
+            factor *= 2.0**powers
             error = max(np.max(np.abs(row[i] - row[i - 1])),
                         np.max(np.abs(row[i] - tableau[i - 1])))
             if error <= best_error:
                 best, best_error = row[i], error
+        if powers == 2 and k == 1 and best_error <= FIRST_LEVEL_AGREEMENT * scale:
+            return best, 2
         grown = np.max(np.abs(row[k] - tableau[k - 1])) >= 2.0 * best_error
         tableau = row
-        if grown or best_error <= 1e-13 * scale:
+        if grown or best_error <= 1e-11 * scale:
             return best, k + 1
     return best, levels
 
@@ -248,7 +255,7 @@ def accurate_jacobian(
     lower: np.ndarray | None,
     upper: np.ndarray | None,
     typical_x: np.ndarray | None = None,
-    relative_step: float = 2.0**-6,
+    relative_step: float = 2.0**-9,
     levels: int = 6,
 ) -> tuple[np.ndarray, int]:
     """Jacobian accurate to about 1e-10 relative, for the covariance at a solution.

@@ -49,7 +49,9 @@ import numpy as np
 
 from paramfit._parinfo import (
     ImproperInput,
+    ImproperReturn,
     ParameterSpec,
+    UserFunction,
     build_parameters,
     normalise_entry,
     parse_parinfo,
@@ -171,110 +173,10 @@ def default_iterfunct(fcn: Callable, p: np.ndarray, iter: int,  # noqa: A002  (M
     return None
 
 
-class _ImproperReturn(Exception):  # noqa: N818  (becomes status 0, never escapes)
-    """The user function returned something that is not ``[status, deviates(, pderiv)]``."""
-
-
-class _UserFunction:
-    """The seed-002 user function seen as paramfit residual / Jacobian callbacks.
-
-    Calls are counted, the last evaluation is cached (so the same point is never
-    evaluated twice in a row), and once the user has stopped the fit the user
-    function is not called again.
-    """
-
-    def __init__(self, fcn: Callable, functkw: Mapping[str, Any], specs: list[ParameterSpec]):
-        self.fcn = fcn
-        self.functkw = dict(functkw)
-        self.nall = len(specs)
-        self.mask = np.array([1 if spec.tied or not spec.fixed else 0 for spec in specs],
-                             dtype=int)
-        self.plist: list = []
-        self.nfev = 0
-        self.ndata: int | None = None
-        self.stop_code: int | None = None
-        self.user_error: BaseException | None = None
-        self._key: bytes | None = None
-        self._deviates: np.ndarray | None = None
-        self._deriv: np.ndarray | None = None
-
-    def vector(self) -> np.ndarray:
-        return np.array([par._value for par in self.plist], dtype=float)
-
-    def _call(self, p: np.ndarray, want_jac: bool) -> None:
-        try:
-            out = self.fcn(p.copy(), fjac=self.mask.copy() if want_jac else None,
-                           **self.functkw)
-        except Exception as exc:
-            self.user_error = exc
-            raise
-        self.nfev += 1
-        status, deviates, deriv = self._unpack(out, want_jac)
-        if status < 0:
-            self.stop_code = status
-            raise StopFit(status, f"the user function returned status {status}")
-        self._key, self._deviates, self._deriv = p.tobytes(), deviates, deriv
-
-    def _unpack(self, out: Any, want_jac: bool) -> tuple[int, np.ndarray, np.ndarray | None]:
-        if not isinstance(out, (list, tuple)) or len(out) < 2:
-            raise _ImproperReturn("the user function must return [status, deviates] or "
-                                  f"[status, deviates, pderiv], got {type(out).__name__}")
-        status = 0 if out[0] is None else out[0]
-        try:
-            status = int(status)
-            deviates = np.asarray(out[1], dtype=float).ravel()
-        except (TypeError, ValueError) as exc:
-            raise _ImproperReturn(f"the user function returned an unusable status or "
-                                  f"deviates: {exc}") from None
-        if status < 0:
-            return status, deviates, None
-        if self.ndata is None:
-            if not np.all(np.isfinite(deviates)):
-                raise _ImproperReturn("the user function returned non-finite deviates at "
-                                      "the start parameters")
-            self.ndata = deviates.size
-        if not want_jac:
-            return status, deviates, None
-        if len(out) < 3 or out[2] is None:
-            raise _ImproperReturn("autoderivative=0 but the user function returned no "
-                                  "derivatives: return [status, deviates, pderiv] when fjac "
-                                  "is not None")
-        return status, deviates, self._derivatives(out[2], deviates.size)
-
-    def _derivatives(self, pderiv: Any, m: int) -> np.ndarray:
-        try:
-            deriv = np.asarray(pderiv, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise _ImproperReturn(f"pderiv is not numeric: {exc}") from None
-        n = self.nall
-        if deriv.ndim >= 1 and deriv.shape[-1] == n and deriv.size == m * n:
-            return deriv.reshape(m, n)
-        hint = (" (it looks transposed: the parameter dimension must be last)"
-                if deriv.ndim == 2 and deriv.shape == (n, m) else "")
-        raise _ImproperReturn(f"pderiv has shape {deriv.shape}; expected ({m}, {n}) or the "
-                              f"data shape with the {n} parameters last{hint}")
-
-    def residual(self, params: Parameters) -> np.ndarray:
-        p = self.vector()
-        if self.stop_code is not None and self._deviates is not None:
-            return self._deviates.copy()  # stopped: no further user calls
-        if self._key != p.tobytes():
-            self._call(p, want_jac=False)
-        return self._deviates.copy()
-
-    def jacobian(self, params: Parameters) -> np.ndarray:
-        p = self.vector()
-        if self.stop_code is not None:
-            return np.zeros((self.ndata or 0, self.nall))
-        if self._key != p.tobytes() or self._deriv is None:
-            self._call(p, want_jac=True)
-        return self._deriv.copy()
-
-
 class _IterationControl:
     """``iter_cb`` for the core: ``maxiter`` and the user's ``iterfunct``."""
 
-    def __init__(self, user: _UserFunction, maxiter: int, iterfunct: Callable | None,
+    def __init__(self, user: UserFunction, maxiter: int, iterfunct: Callable | None,
                  nprint: int, parinfo: Any, quiet: int, iterkw: Mapping[str, Any],
                  nfree: int):
         self.user, self.maxiter, self.iterfunct = user, maxiter, iterfunct
@@ -483,7 +385,7 @@ def mpfit(
         return MPFitResult(status=0, errmsg=f"improper input: {exc}", parinfo=parinfo)
     if iterfunct == "default":
         iterfunct = default_iterfunct
-    user = _UserFunction(fcn, functkw or {}, specs)
+    user = UserFunction(fcn, functkw or {}, specs)
     user.plist = list(params.values())
     nfree = len(_free_indices(specs))
     control = _IterationControl(user, maxiter, iterfunct, nprint, parinfo, quiet,
@@ -507,7 +409,7 @@ def mpfit(
     except ResidualError as exc:
         if user.user_error is not None:
             raise user.user_error from None
-        if isinstance(exc.__cause__, _ImproperReturn):
+        if isinstance(exc.__cause__, ImproperReturn):
             return _improper(result, str(exc.__cause__), user)
         raise
     except (FitError, ParameterError, ExpressionError) as exc:
@@ -519,7 +421,7 @@ def mpfit(
     return result
 
 
-def _improper(result: MPFitResult, message: str, user: _UserFunction) -> MPFitResult:
+def _improper(result: MPFitResult, message: str, user: UserFunction) -> MPFitResult:
     result.status, result.errmsg, result.nfev = 0, f"improper input: {message}", user.nfev
     result.parameters = None
     return result

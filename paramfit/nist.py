@@ -44,6 +44,7 @@ import numpy as np
 from paramfit._nist_models import NIST_MODELS
 
 __all__ = [
+    "KNOWN_OUT_OF_REACH",
     "NistCaseResult",
     "NistProblem",
     "load_nist",
@@ -59,6 +60,20 @@ _DIFFICULTY = re.compile(r"\b(Lower|Average|Higher)\s+Level\s+of\s+Difficulty", 
 _PARAM_LINE = re.compile(r"^\s*(b\d+)\s*=\s*(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$")
 _N_PARAMS_LINE = re.compile(r"^\s*\d+\s+Parameters\s*\(")
 _NUMBER_AFTER_COLON = r"^{}:\s*(\S+)\s*$"
+
+
+#: (name, start) -> why paramfit's default settings do not reach 4 correct digits there
+#: (measured; see bench/RESULTS.md). The test suite and ``paramfit nist`` allow these.
+KNOWN_OUT_OF_REACH: dict[tuple[str, int], str] = {
+    ("Lanczos1", 1): "certified RSS is 1.4e-25: residuals of ~1e-13 are a few hundred "
+    "rounding units, so RSS and hence the standard errors carry only ~3 digits in double "
+    "precision (parameters reach 10+ digits; lmfit and scipy also get ~3)",
+    ("Lanczos1", 2): "same as start 1: standard errors limited to ~3 digits by double "
+    "precision (parameters reach 10+ digits)",
+    ("BoxBOD", 1): "from b = (1, 1) every Levenberg-Marquardt path (paramfit, MINPACK) drives "
+    "b2 up until exp(-b2*x) underflows and the b2 column of the Jacobian is exactly 0; "
+    "paramfit stops there and reports success=False (NOT_STATIONARY), never a false success",
+}
 
 
 @dataclass(frozen=True, eq=False)

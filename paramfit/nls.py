@@ -35,6 +35,7 @@ from paramfit.exceptions import (
     ExpressionError,
     FitError,
     ParameterError,
+    ResidualError,
 )
 from paramfit.expressions import DEFAULT_SYMBOLS, compile_expression, make_namespace
 from paramfit.minimizer import Minimizer
@@ -46,7 +47,6 @@ _FLAGS = {ParameterStatus.AT_LOWER: "L", ParameterStatus.AT_UPPER: "U",
           ParameterStatus.BELOW_LOWER: "-", ParameterStatus.ABOVE_UPPER: "+"}
 
 
-# ---------------------------------------------------------------------- results
 # ---------------------------------------------------------------- normalisation
 def _start_items(start: Any) -> tuple[list[str], np.ndarray]:
     """Names and values of a dict / pandas Series / sequence start."""
@@ -365,7 +365,11 @@ def nlfb(start: Any, resfn: Callable[..., Any], jacfn: Callable[..., Any] | None
         return np.asarray(resfn(vector(pars), **data), dtype=float).ravel()
 
     residual.__qualname__ = getattr(resfn, "__qualname__", "resfn")
-    rows = np.asarray(resfn(values.copy(), **data)).size
+    try:
+        rows = np.asarray(resfn(values.copy(), **data), dtype=float).size
+    except Exception as exc:
+        raise ResidualError(f"resfn {residual.__qualname__} raised {type(exc).__name__}: "
+                            f"{exc}\n  at the start values {values.tolist()}") from exc
     w = _weights(weights, rows)
     jac = None
     if jacfn is not None:
@@ -434,6 +438,8 @@ def bmchk(par: Any, lower: Any = None, upper: Any = None, tol: float | None = No
     """
     bvec = np.atleast_1d(np.asarray(par, dtype=float)).copy()
     n = bvec.size
+    if np.any(np.isnan(bvec)):
+        raise ParameterError("par holds NaN; give every parameter a start value")
     names = [f"par[{i}]" for i in range(n)]
     lo = _expand_bounds(lower, names, -math.inf, "lower")
     hi = _expand_bounds(upper, names, math.inf, "upper")
@@ -447,19 +453,21 @@ def bmchk(par: Any, lower: Any = None, upper: Any = None, tol: float | None = No
     bad = [i for i in range(n) if mask[i] != 0 and lo[i] > hi[i]]
     if bad:
         check.admissible = False
-        check.messages.extend(f"{names[i]}: inadmissible bounds, lower {lo[i]!r} > upper "
-                              f"{hi[i]!r}" for i in bad)
+        check.messages.extend(f"{names[i]}: inadmissible bounds, lower {float(lo[i])!r} > upper "
+                              f"{float(hi[i])!r}" for i in bad)
     else:
-        width = hi - lo
+        finite = np.isfinite(lo) & np.isfinite(hi)
+        width = np.where(finite, hi - lo, math.inf)
         if tol is None:
-            near = width <= BOUNDS_TOLERANCE * np.maximum(1.0, np.maximum(abs(lo), abs(hi)))
+            scale = np.where(finite, np.maximum(1.0, np.maximum(abs(lo), abs(hi))), 1.0)
+            near = width <= BOUNDS_TOLERANCE * scale
         else:
             near = width < tol
         for i in np.flatnonzero(near & (mask != 0)):
             mask[i] = 0.0
             check.maskadded = True
-            check.messages.append(f"{names[i]}: bounds [{lo[i]!r}, {hi[i]!r}] are (nearly) "
-                                  "equal; masked (fixed)")
+            check.messages.append(f"{names[i]}: bounds [{float(lo[i])!r}, "
+                                  f"{float(hi[i])!r}] are (nearly) equal; masked (fixed)")
         for i in range(n):
             _check_one(check, i, names[i], shift_to_bound)
     check.onbound = bool(np.any(bvec == lo) or np.any(bvec == hi))
@@ -472,7 +480,7 @@ def _check_one(check: BoundsCheck, i: int, name: str, shift: bool) -> None:
         check.bchar[i] = "M"
         if value < lo or value > hi:
             check.feasible = False
-            check.messages.append(f"{name}: masked value {value!r} is outside its bounds "
+            check.messages.append(f"{name}: masked value {float(value)!r} is outside its bounds "
                                   f"[{lo!r}, {hi!r}] (left unchanged)")
         return
     for outside, bound, at, out, code_at, code_out, word in (
@@ -485,12 +493,12 @@ def _check_one(check: BoundsCheck, i: int, name: str, shift: bool) -> None:
                 check.parchanged = True
                 check.bvec[i] = bound
                 check.bdmsk[i], check.bchar[i] = code_at, at
-                check.messages.append(f"{name}: value {value!r} is outside its {word} bound "
-                                      f"{bound!r}; moved to the bound")
+                check.messages.append(f"{name}: value {float(value)!r} is outside its {word} bound "
+                                      f"{float(bound)!r}; moved to the bound")
             else:
                 check.bdmsk[i], check.bchar[i] = code_out, out
-                check.messages.append(f"{name}: value {value!r} is outside its {word} bound "
-                                      f"{bound!r} (infeasible)")
+                check.messages.append(f"{name}: value {float(value)!r} is outside its {word} bound "
+                                      f"{float(bound)!r} (infeasible)")
         elif value == bound:
             check.bdmsk[i], check.bchar[i] = code_at, at
 
@@ -573,9 +581,10 @@ def optimr(par: Any, fn: Callable[..., float], gr: Callable[..., Any] | None = N
     equal = lo == hi
     for i in np.flatnonzero(equal):
         if x0[i] != lo[i]:
-            raise BoundsError(f"{labels[i]}: lower == upper == {lo[i]!r} fixes it, but its "
-                              f"start value is {x0[i]!r}; set the start to {lo[i]!r} or "
-                              "widen the bounds")
+            fixed_at = float(lo[i])
+            raise BoundsError(f"{labels[i]}: lower == upper == {fixed_at!r} fixes it, but its "
+                              f"start value is {float(x0[i])!r}; set the start to {fixed_at!r} "
+                              "or widen the bounds")
     mask = np.ones(x0.size) if bdmsk is None else np.atleast_1d(np.asarray(bdmsk, float))
     if mask.size != x0.size:
         raise ParameterError(f"bdmsk has {mask.size} values for {x0.size} parameters")

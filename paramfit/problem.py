@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.exceptions import FitError, ResidualError, StopFit
+from paramfit.exceptions import FitError, NonFiniteResidualError, ResidualError, StopFit
 from paramfit.expressions import evaluation_error, evaluation_order, make_namespace
 from paramfit.parameters import Parameter, Parameters
 
@@ -236,7 +236,7 @@ class FitProblem:
         bad = np.flatnonzero(~np.isfinite(resid))
         if bad.size == 0:
             return  # the sum overflowed, the values are finite
-        raise ResidualError(
+        raise NonFiniteResidualError(
             f"the residual function {_name_of(self.fcn)} returned {bad.size} NaN/inf "
             f"value(s) (first at index {bad[0]}) at {self.describe_values()}. Use "
             "nan_policy='omit' to drop them or 'propagate' to let the solver see them"

@@ -458,7 +458,9 @@ def test_unknown_method_and_unknown_option():
 def test_max_nfev_limits_evaluations():
     out = minimize(sine_decay, sine_params(), args=(X, DATA), max_nfev=8)
     assert not out.success
-    assert out.nfev <= 8 + 10  # plus the accurate Jacobian at the end (2 per parameter)
+    # max_nfev bounds the iterations; the accurate Jacobian for the covariance at the end
+    # (at most 2 x 6 levels per parameter) comes on top
+    assert out.nfev <= 8 + 12 * 4
 
 
 def test_user_arrays_are_not_mutated():

@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from paramfit.exceptions import (
     BoundsError,
@@ -19,6 +21,7 @@ from paramfit.exceptions import (
     ExpressionError,
     FitError,
     ParameterError,
+    ResidualError,
 )
 from paramfit.minimizer import minimize
 from paramfit.nls import (
@@ -110,6 +113,19 @@ def weedcx():
 ])
 def test_format_r_matches_r_format(value, digits, text):
     assert format_r(value, digits) == text
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300),
+       st.integers(min_value=1, max_value=15))
+def test_format_r_rounds_to_significant_digits(value, digits):
+    text = format_r(value, digits)
+    if value == 0:
+        assert text == "0"
+        return
+    # at most half a unit of the last significant digit kept (R shows every integer
+    # digit of a large number in fixed notation, so more digits may appear)
+    unit = 10.0 ** (math.floor(math.log10(abs(value))) - digits + 1)
+    assert abs(float(text) - value) <= 0.5 * unit * (1 + 1e-9) + 1e-300
 
 
 def test_format_r_pads_to_width():
@@ -359,7 +375,8 @@ def test_optimr_gradient_masked_and_counts_without_gradient():
 
 
 def test_optimr_bounds_codes_and_errors():
-    ans = optimr([0.3, 4.0], sq, sq_g, lower=0, upper=[3, 1.5])
+    with pytest.warns(BoundsWarning, match="outside its upper bound 1.5"):
+        ans = optimr([0.3, 4.0], sq, sq_g, lower=0, upper=[3, 1.5])
     np.testing.assert_allclose(ans.par, [1.0, 1.5], atol=1e-7)
     assert ans.bdmsk.tolist() == [1, -1]
     with pytest.raises(FitError, match="BFGS"):
@@ -419,6 +436,19 @@ def test_bmchk_onbound_and_masked_values_never_move():
     chk = bmchk([0.0, 7.0], lower=0, upper=5, bdmsk=[1, 0])
     assert chk.onbound and chk.bdmsk.tolist() == [-3, 0]
     assert chk.bvec.tolist() == [0.0, 7.0] and not chk.feasible and not chk.parchanged
+
+
+def test_optimr_named_start():
+    ans = optimr({"a": 0.3, "b": 4.0}, sq, sq_g, bdmsk=[0, 1])
+    assert ans.names == ["a", "b"] and ans.par[0] == 0.3
+
+
+def test_nlfb_resfn_failure_names_the_function():
+    def broken(b, x):
+        raise ValueError("boom")
+
+    with pytest.raises(ResidualError, match=r"broken raised ValueError: boom"):
+        nlfb([1.0], broken, x=1)
 
 
 def test_public_surface():

@@ -53,7 +53,7 @@ def test_public_surface():
     import paramfit.parameters as mod
 
     assert set(mod.__all__) == {"BOUNDS_TOLERANCE", "Parameter", "ParameterStatus",
-                                "Parameters"}
+                                "Parameters", "check_name"}
     assert BOUNDS_TOLERANCE == 1e-10
 
 

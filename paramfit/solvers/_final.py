@@ -25,6 +25,9 @@ __all__ = ["Evaluator", "polish", "REFINEMENT_STEPS", "STATIONARITY_TOL", "scale
            "has_dead_column"]
 
 REFINEMENT_STEPS = 4
+#: A refinement step smaller than this (relative) keeps the Jacobian: it changes by
+#: about as much, far below what matters for 6-digit standard errors.
+JACOBIAN_REUSE_STEP = 1e-8
 STATIONARITY_TOL = 1e-6
 NEGLIGIBLE_RESIDUAL = 1e-10
 EPS = float(np.finfo(float).eps)
@@ -56,13 +59,16 @@ class Evaluator:
         self.best_norm = self.first_norm = math.sqrt(float(f @ f))
         return f
 
-    def trial(self, x: np.ndarray) -> tuple[np.ndarray, float]:
-        """Evaluate a trial point; a non-finite residual counts as an infinite norm."""
+    def trial(self, x: np.ndarray, accept_equal: bool = False) -> tuple[np.ndarray, float]:
+        """Evaluate a trial point; a non-finite residual counts as an infinite norm.
+
+        With ``accept_equal`` a point as good as the best (to the last bit) replaces it.
+        """
         f = self.raw(x)
         norm = math.sqrt(float(f @ f))
         if not math.isfinite(norm):
             return f, math.inf
-        if norm < self.best_norm:
+        if norm < self.best_norm or (accept_equal and norm == self.best_norm):
             self.best_x, self.best_f, self.best_norm = x, f, norm
         return f, norm
 
@@ -132,8 +138,30 @@ def _gauss_newton_trial(ev: Evaluator, opt, x, f, jac) -> tuple[np.ndarray, np.n
     trial, _ = truncate_step(x, step, opt.lower, opt.upper, opt.max_step)
     if np.array_equal(trial, x):
         return trial, f, math.inf
-    f1, norm1 = ev.trial(trial)
+    f1, norm1 = ev.trial(trial, accept_equal=True)
     return trial, f1, norm1
+
+
+def _refine(ev: Evaluator, opt, x, f, jac, typical):
+    """Gauss-Newton steps with the accurate Jacobian while they lower the sum of squares.
+
+    The Jacobian is recomputed only after a step larger than
+    :data:`JACOBIAN_REUSE_STEP` (relative).  Returns x, f, the Jacobian and
+    the number of Jacobian evaluations.
+    """
+    calls = 0
+    for _ in range(REFINEMENT_STEPS):
+        trial, f1, norm1 = _gauss_newton_trial(ev, opt, x, f, jac)
+        # equal counts: at the minimum the sum of squares is flat to rounding, and
+        # the Gauss-Newton step with an accurate Jacobian still improves x there
+        if not norm1 <= math.sqrt(float(f @ f)):
+            break
+        small = bool(np.all(np.abs(trial - x) <= JACOBIAN_REUSE_STEP * np.abs(x)))
+        x, f = trial, f1
+        if not small:
+            jac, count = _final_jacobian(ev, opt, x, f, typical)
+            calls += count
+    return x, f, jac, calls
 
 
 def polish(ev: Evaluator, opt, termination: Termination, njev: int, niter: int,
@@ -148,17 +176,8 @@ def polish(ev: Evaluator, opt, termination: Termination, njev: int, niter: int,
             final, calls = _final_jacobian(ev, opt, x, f, typical)
             njev += calls
         if termination in _REFINED:
-            for _ in range(REFINEMENT_STEPS):
-                fnorm = ev.best_norm
-                trial, f1, norm1 = _gauss_newton_trial(ev, opt, x, f, final)
-                if not norm1 < fnorm:
-                    break
-                small = np.all(np.abs(trial - x) <= 1e-11 * np.abs(x))
-                x, f = trial, f1
-                if small:
-                    break
-                final, calls = _final_jacobian(ev, opt, x, f, typical)
-                njev += calls
+            x, f, final, calls = _refine(ev, opt, x, f, final, typical)
+            njev += calls
     except StopFit as stop:
         return ev.user_stop(stop.code, njev, niter, x, None)
     if termination.converged and ev.best_norm > NEGLIGIBLE_RESIDUAL * ev.first_norm:

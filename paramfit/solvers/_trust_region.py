@@ -24,6 +24,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -68,12 +69,22 @@ def pivoted_qr(jac: np.ndarray, f: np.ndarray) -> PivotedQR:
     qr, jpvt, tau, _, info = _dgeqp3(jac, lwork=max(3 * n + 1, 64 * n))
     if info != 0:
         raise np.linalg.LinAlgError(f"dgeqp3 failed with info={info}")
-    qtf, _, info = _dormqr("L", "T", qr, tau, f.reshape(m, 1), lwork=max(1, 64))
-    r = np.triu(qr[:n, :])
-    diagonal = np.abs(np.diag(r))
-    zero = np.flatnonzero(diagonal == 0.0)
-    rank = int(zero[0]) if zero.size else n
-    return PivotedQR(np.asfortranarray(r), jpvt - 1, qtf[:n, 0].copy(), rank)
+    qtf, _, info = _dormqr("L", "T", qr, tau, f.reshape(m, 1), lwork=64)
+    r = qr[:n, :] * _upper_mask(n)
+    return PivotedQR(r, jpvt - 1, qtf[:n, 0].copy(), _rank(r))
+
+
+@functools.lru_cache(maxsize=64)
+def _upper_mask(n: int) -> np.ndarray:
+    return np.asfortranarray(np.triu(np.ones((n, n))))
+
+
+def _rank(r: np.ndarray) -> int:
+    """Number of leading non-zero diagonal entries (MINPACK ``nsing``)."""
+    for j, value in enumerate(r.diagonal().tolist()):
+        if value == 0.0:
+            return j
+    return r.shape[0]
 
 
 def _solve_upper(r: np.ndarray, b: np.ndarray, rank: int, transpose: bool = False
@@ -109,8 +120,7 @@ def _damped_step(qr: PivotedQR, diag_p: np.ndarray, par: float
     stacked[:n, n] = qr.qtf
     factor, _, _, _ = _dgeqrf(stacked, overwrite_a=1)
     s = factor[:n, :n]
-    zero = np.flatnonzero(np.diag(s) == 0.0)
-    rank = int(zero[0]) if zero.size else n
+    rank = _rank(s)
     return _solve_upper(s, factor[:n, n].copy(), rank), s, rank
 
 

@@ -279,6 +279,7 @@ def test_log_relative_error_cap():
 
 def test_public_surface():
     assert set(nist.__all__) == {
+        "KNOWN_OUT_OF_REACH",
         "NistCaseResult",
         "NistProblem",
         "load_nist",

@@ -21,18 +21,11 @@ import pytest
 from scipy.optimize import least_squares
 
 import paramfit
-from paramfit.nist import NistCaseResult, load_nist, nist_names, run_case
+from paramfit.nist import KNOWN_OUT_OF_REACH, NistCaseResult, load_nist, nist_names, run_case
 
 CASES = [(name, start) for name in nist_names() for start in (1, 2)]
 MIN_CASES_AT_6_DIGITS = 50
 
-#: (name, start) -> why paramfit's default settings cannot reach 4 digits there. Filled
-#: by the lead from measurements; every entry needs its reason.
-KNOWN_OUT_OF_REACH: dict[tuple[str, int], str] = {}
-
-needs_minimize = pytest.mark.skipif(
-    not hasattr(paramfit, "minimize"), reason="paramfit.minimize not written yet"
-)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +38,6 @@ def _label(case):
     return f"{case[0]}-start{case[1]}"
 
 
-@needs_minimize
 @pytest.mark.parametrize("case", CASES, ids=_label)
 def test_case(results, case):
     result = results[case]
@@ -57,7 +49,6 @@ def test_case(results, case):
     assert result.digits_stderr >= 4, result.message
 
 
-@needs_minimize
 def test_overall_counts(results):
     print()
     print(f"{'case':18s} {'values':>6s} {'stderr':>6s} {'rss':>5s} {'ok':>3s} {'nfev':>5s}")

@@ -203,7 +203,6 @@ def test_minpack_reaches_published_minima_from_x0():
     assert set(missed) <= {"Watson n=6", "Trigonometric n=10"}, missed
 
 
-@pytest.mark.skipif(not hasattr(paramfit, "minimize"), reason="paramfit.minimize not written yet")
 def test_paramfit_at_least_as_robust_as_minpack():
     summary = summarize_robustness()
     print()

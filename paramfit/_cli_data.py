@@ -1,0 +1,326 @@
+"""Reading data files for the ``paramfit`` command line: CSV, whitespace columns, NIST StRD.
+
+Three formats are told apart by their content, not by the file name:
+
+* a NIST StRD nonlinear-regression file (``.dat`` as NIST distributes it): recognised by
+  its ``Certified Values`` block and a ``Data:  y  x ...`` header line. The data block
+  gives the columns; the parameter lines give NIST's two starting points and the
+  certified values and standard deviations; the model line is translated to a Python
+  expression (``[ ]`` to ``( )``, ``^`` to ``**``, the ``+ e`` error term dropped);
+* a CSV file (its first data line holds a comma), with an optional header row;
+* whitespace-separated columns, with an optional header row.
+
+A header row is a first line that is not all numbers. Without one the columns are named
+``x, y`` (two columns), ``x, y, err`` (three columns) or ``c0, c1, ...`` (otherwise).
+Lines starting with ``#`` and blank lines are skipped; an empty field or ``nan`` is NaN.
+
+Everything that goes wrong raises :class:`UsageError` with a message for a person.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from paramfit.exceptions import ParamfitError
+
+__all__ = [
+    "CertifiedValues",
+    "DataTable",
+    "UsageError",
+    "parse_table",
+    "read_matrix",
+    "read_table",
+    "read_text",
+]
+
+_PARAM_LINE = re.compile(r"^\s*(b\d+)\s*=\s*(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$")
+_DATA_HEADER = re.compile(r"^\s*Data:\s+y(\s+\w+)+\s*$")
+_N_PARAMS_LINE = re.compile(r"^\s*\d+\s+Parameters\s*\(")
+_NAME_LINE = re.compile(r"Dataset Name:\s*(\S+)")
+
+
+class UsageError(ParamfitError):
+    """A mistake in what the user asked for: the CLI prints it as one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class CertifiedValues:
+    """What a NIST StRD file certifies, parsed from the file itself.
+
+    Attributes
+    ----------
+    name : str
+        Dataset name from the ``Dataset Name:`` line (or the file stem).
+    param_names : tuple of str
+        ``("b1", ..., "bk")``.
+    starts : ndarray, shape (2, k)
+        NIST's "Start 1" (row 0) and "Start 2" (row 1).
+    values, stderr : ndarray, shape (k,)
+        Certified values and standard deviations.
+    rss : float
+        Certified residual sum of squares.
+    formula : str or None
+        The model as a formula ``"y ~ b1*(1-exp(-b2*x))"`` (``"log(y) ~ ..."`` for
+        Nelson), or None when the model line could not be found.
+    """
+
+    name: str
+    param_names: tuple[str, ...]
+    starts: np.ndarray
+    values: np.ndarray
+    stderr: np.ndarray
+    rss: float
+    formula: str | None
+
+
+@dataclass(frozen=True)
+class DataTable:
+    """Named numeric columns read from one file.
+
+    Attributes
+    ----------
+    source : str
+        Where the data came from (the path as given).
+    kind : str
+        ``'csv'``, ``'whitespace'`` or ``'nist'``.
+    columns : dict of str to ndarray
+        Column name to values, shape (n,), in file order.
+    certified : CertifiedValues or None
+        Set for NIST StRD files.
+    """
+
+    source: str
+    kind: str
+    columns: dict[str, np.ndarray]
+    certified: CertifiedValues | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """Column names in file order."""
+        return list(self.columns)
+
+    def column(self, name: str, *, option: str | None = None) -> np.ndarray:
+        """The column ``name``; :class:`UsageError` listing the columns if there is none.
+
+        Parameters
+        ----------
+        name : str
+        option : str, optional
+            The command-line option that named the column, quoted in the message.
+        """
+        try:
+            return self.columns[name]
+        except KeyError:
+            where = f" (from {option})" if option else ""
+            raise UsageError(
+                f"no column {name!r}{where} in {self.source}; its columns are: "
+                f"{', '.join(self.columns)}"
+            ) from None
+
+
+def read_text(path: str | Path) -> str:
+    """The text of ``path``, or :class:`UsageError` saying why it cannot be read."""
+    file = Path(path)
+    if not file.exists():
+        raise UsageError(f"data file {str(path)!r} does not exist")
+    if file.is_dir():
+        raise UsageError(f"{str(path)!r} is a directory, not a data file")
+    try:
+        return file.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise UsageError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+
+
+def read_table(path: str | Path) -> DataTable:
+    """Read a CSV, whitespace-column or NIST StRD file (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    DataTable
+
+    Raises
+    ------
+    UsageError
+        Missing or unreadable file, no numeric data, rows of different lengths, a
+        non-numeric value (with its line number).
+    """
+    return parse_table(read_text(path), str(path))
+
+
+def parse_table(text: str, source: str) -> DataTable:
+    """Parse file contents ``text``; ``source`` names the file in messages.
+
+    Examples
+    --------
+    >>> table = parse_table("t,signal\\n0,1.5\\n1,2.5\\n", "example.csv")
+    >>> table.kind, table.names, table.column("signal").tolist()
+    ('csv', ['t', 'signal'], [1.5, 2.5])
+    """
+    if _looks_like_nist(text):
+        return _parse_nist(text, source)
+    rows = _content_lines(text)
+    if not rows:
+        raise UsageError(f"{source} holds no data")
+    delimiter = "," if "," in rows[0][1] else None
+    kind = "csv" if delimiter else "whitespace"
+    fields = [(number, _split(line, delimiter)) for number, line in rows]
+    header = None if _all_numbers(fields[0][1]) else fields.pop(0)[1]
+    if not fields:
+        raise UsageError(f"{source} has a header row but no data rows")
+    width = len(header) if header is not None else len(fields[0][1])
+    values = np.empty((len(fields), width))
+    for i, (number, tokens) in enumerate(fields):
+        if len(tokens) != width:
+            raise UsageError(
+                f"{source} line {number}: {len(tokens)} values where the "
+                f"{'header names' if header is not None else 'first row has'} {width}"
+            )
+        values[i] = [_number(token, source, number) for token in tokens]
+    names = _column_names(header, width, source)
+    return DataTable(source, kind, {name: values[:, j] for j, name in enumerate(names)})
+
+
+def read_matrix(path: str | Path) -> tuple[list[str] | None, np.ndarray]:
+    """Read a numeric matrix (one dataset per row) for ``paramfit batch``.
+
+    CSV or whitespace separated; a first line that is not all numbers is returned as the
+    header. Returns ``(header or None, array of shape (rows, columns))``.
+    """
+    table = parse_table(read_text(path), str(path))
+    if table.kind == "nist":
+        raise UsageError(f"{path} is a NIST StRD file; 'paramfit batch' wants one dataset a row")
+    matrix = np.column_stack(list(table.columns.values()))
+    header = table.names if not _default_names(table.names) else None
+    return header, matrix
+
+
+# ---------------------------------------------------------------- plain tables
+def _content_lines(text: str) -> list[tuple[int, str]]:
+    return [
+        (number, line.strip())
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def _split(line: str, delimiter: str | None) -> list[str]:
+    if delimiter is None:
+        return line.split()
+    return [token.strip().strip('"').strip("'").strip() for token in line.split(delimiter)]
+
+
+def _all_numbers(tokens: list[str]) -> bool:
+    try:
+        [float(token) for token in tokens if token]
+    except ValueError:
+        return False
+    return True
+
+
+def _number(token: str, source: str, line: int) -> float:
+    if token == "":
+        return float("nan")
+    try:
+        return float(token)
+    except ValueError:
+        raise UsageError(f"{source} line {line}: {token!r} is not a number") from None
+
+
+def _column_names(header: list[str] | None, width: int, source: str) -> list[str]:
+    if header is None:
+        return {2: ["x", "y"], 3: ["x", "y", "err"]}.get(width, [f"c{j}" for j in range(width)])
+    names = [name if name else f"c{j}" for j, name in enumerate(header)]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise UsageError(f"{source}: the header names column(s) {duplicates} more than once")
+    return names
+
+
+def _default_names(names: list[str]) -> bool:
+    return names in (["x", "y"], ["x", "y", "err"]) or names == [
+        f"c{j}" for j in range(len(names))
+    ]
+
+
+# ---------------------------------------------------------------- NIST StRD files
+def _looks_like_nist(text: str) -> bool:
+    return "Certified Values" in text and any(
+        _DATA_HEADER.match(line) for line in text.splitlines()
+    )
+
+
+def _parse_nist(text: str, source: str) -> DataTable:
+    lines = text.splitlines()
+    header = max(i for i, line in enumerate(lines) if _DATA_HEADER.match(line))
+    names = lines[header].split()[1:]
+    rows = []
+    for number, line in enumerate(lines[header + 1 :], start=header + 2):
+        if line.strip():
+            tokens = line.split()
+            if len(tokens) != len(names):
+                raise UsageError(
+                    f"{source} line {number}: {len(tokens)} values, the data header names "
+                    f"{len(names)} columns ({' '.join(names)})"
+                )
+            rows.append([_number(token, source, number) for token in tokens])
+    if not rows:
+        raise UsageError(f"{source}: NIST StRD file with no data rows after its 'Data:' line")
+    data = np.array(rows)
+    columns = {name: data[:, j].copy() for j, name in enumerate(names)}
+    return DataTable(source, "nist", columns, _certified(lines, source))
+
+
+def _certified(lines: list[str], source: str) -> CertifiedValues:
+    params = [match.groups() for match in map(_PARAM_LINE.match, lines) if match]
+    if not params:
+        raise UsageError(f"{source}: NIST StRD file without 'b1 = ...' parameter lines")
+    try:
+        numbers = np.array([[float(v) for v in group[1:]] for group in params])
+        rss = float(_after_label(lines, "Residual Sum of Squares"))
+    except ValueError as exc:
+        raise UsageError(f"{source}: cannot read the certified values ({exc})") from None
+    name_match = _NAME_LINE.search("\n".join(lines))
+    return CertifiedValues(
+        name=name_match.group(1) if name_match else Path(source).stem,
+        param_names=tuple(group[0] for group in params),
+        starts=numbers[:, :2].T.copy(),
+        values=numbers[:, 2].copy(),
+        stderr=numbers[:, 3].copy(),
+        rss=rss,
+        formula=_nist_formula(lines),
+    )
+
+
+def _after_label(lines: list[str], label: str) -> str:
+    for line in lines:
+        if line.strip().startswith(label + ":"):
+            return line.split(":", 1)[1].strip()
+    raise ValueError(f"no '{label}:' line")
+
+
+def _nist_formula(lines: list[str]) -> str | None:
+    """``"y ~ rhs"`` from the model lines between 'k Parameters (' and 'Starting values'."""
+    start = next((i for i, line in enumerate(lines) if _N_PARAMS_LINE.match(line)), None)
+    if start is None:
+        return None
+    block = []
+    for line in lines[start + 1 :]:
+        if "starting values" in line.lower():
+            break
+        if line.strip() and not re.match(r"^\s*pi\s*=", line):
+            block.append(line.strip())
+    text = " ".join(block).replace("[", "(").replace("]", ")").replace("^", "**")
+    if "=" not in text:
+        return None
+    lhs, rhs = (part.strip() for part in text.split("=", 1))
+    rhs = re.sub(r"\+\s*e\s*$", "", rhs).strip()
+    rhs = re.sub(r"\s+", " ", rhs)
+    return f"{lhs.replace(' ', '')} ~ {rhs}"
