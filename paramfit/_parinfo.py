@@ -313,6 +313,8 @@ class UserFunction:
         try:
             out = self.fcn(p.copy(), fjac=self.mask.copy() if want_jac else None,
                            **self.functkw)
+        except StopFit:
+            raise
         except Exception as exc:
             self.user_error = exc
             raise

@@ -94,7 +94,7 @@ def f_compare(best: Any, new: Any) -> float:
     --------
     >>> best = FitStatistics(chisqr=10.0, nvarys=3, ndata=103)
     >>> round(f_compare(best, FitStatistics(chisqr=10.1, nvarys=2, ndata=103)), 4)
-    0.6827
+    0.6803
     """
     nfix, nfree = best.nvarys - new.nvarys, best.nfree
     if best.chisqr <= 0.0:
@@ -552,13 +552,14 @@ def conf_interval(
     Examples
     --------
     >>> import numpy as np
-    >>> import paramfit
+    >>> from paramfit.minimizer import minimize
+    >>> from paramfit.parameters import Parameters
     >>> x = np.linspace(0.3, 10, 100)
     >>> y = 1 / (0.1 * x) + 2 + 0.1 * np.random.default_rng(0).standard_normal(x.size)
-    >>> p = paramfit.Parameters()
+    >>> p = Parameters()
     >>> p.add_many(('a', 0.1), ('b', 1))
-    >>> mi = paramfit.minimize(lambda p: 1 / (p['a'].value * x) + p['b'].value - y, p)
-    >>> ci = paramfit.conf_interval(mi, sigmas=(0.674, 0.95))
+    >>> mi = minimize(lambda p: 1 / (p['a'].value * x) + p['b'].value - y, p)
+    >>> ci = conf_interval(mi, sigmas=(0.674, 0.95))
     >>> [round(s, 3) for s, _ in ci['a']]
     [0.95, 0.674, 0.0, 0.674, 0.95]
     """
@@ -671,13 +672,14 @@ def conf_interval2d(
     Examples
     --------
     >>> import numpy as np
-    >>> import paramfit
+    >>> from paramfit.minimizer import minimize
+    >>> from paramfit.parameters import Parameters
     >>> x = np.linspace(0.3, 10, 100)
     >>> y = 1 / (0.1 * x) + 2 + 0.1 * np.random.default_rng(0).standard_normal(x.size)
-    >>> p = paramfit.Parameters()
+    >>> p = Parameters()
     >>> p.add_many(('a', 0.1), ('b', 1))
-    >>> mi = paramfit.minimize(lambda p: 1 / (p['a'].value * x) + p['b'].value - y, p)
-    >>> gx, gy, grid = paramfit.conf_interval2d(mi, 'a', 'b', nx=5, ny=3)
+    >>> mi = minimize(lambda p: 1 / (p['a'].value * x) + p['b'].value - y, p)
+    >>> gx, gy, grid = conf_interval2d(mi, 'a', 'b', nx=5, ny=3)
     >>> grid.shape
     (3, 5)
     """

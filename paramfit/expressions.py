@@ -21,7 +21,7 @@ import ast
 import functools
 import keyword
 import types
-from collections.abc import Collection, Iterator, Mapping, MutableMapping
+from collections.abc import Collection, Iterator, Mapping, MutableMapping, Sequence
 from types import MappingProxyType
 
 from paramfit._expression_functions import (
@@ -36,8 +36,8 @@ from paramfit.exceptions import ExpressionError, ExpressionEvaluationError
 __all__ = [
     "MAX_EXPRESSION_LENGTH", "MAX_EXPRESSION_NODES", "MAX_EXPRESSION_DEPTH",
     "MAX_LITERAL_EXPONENT", "MAX_LITERAL_SHIFT", "DEFAULT_SYMBOLS", "CompiledExpression",
-    "SymbolTable", "compile_expression", "evaluation_error", "evaluation_order",
-    "make_namespace",
+    "SymbolTable", "compile_assignments", "compile_expression", "evaluation_error",
+    "evaluation_order", "make_namespace",
 ]
 
 MAX_EXPRESSION_LENGTH = 4000
@@ -343,6 +343,44 @@ class _GuardOperators(ast.NodeTransformer):
         return node
 
 
+FLOAT_HELPER = "<float>"
+
+
+def compile_assignments(items: Sequence[tuple[str, CompiledExpression]]) -> types.CodeType:
+    """Compile ``name = float(expression)`` for every item into ONE code object.
+
+    Executing it with ``exec(code, namespace)`` evaluates all tied parameters in the
+    given order and stores each result in ``namespace`` under its name: one call
+    instead of one ``eval`` per expression (the fit's hot path).  Each assignment
+    sits on its own line (line ``k + 1`` for item ``k``), so a traceback tells which
+    expression failed.  The namespace must come from :func:`make_namespace`.
+
+    Examples
+    --------
+    >>> code = compile_assignments([('b', compile_expression('2*a')),
+    ...                             ('c', compile_expression('b + 1'))])
+    >>> ns = make_namespace()
+    >>> ns['a'] = 1.5
+    >>> exec(code, ns)
+    >>> ns['c']
+    4.0
+    """
+    body = []
+    for lineno, (name, compiled) in enumerate(items, start=1):
+        _check_symbol_name(name)
+        tree = ast.parse(compiled.source.strip(), mode="eval")
+        value = _GuardOperators().visit(tree).body
+        call = ast.Call(ast.Name(FLOAT_HELPER, ast.Load()), [value], [])
+        assign = ast.Assign(targets=[ast.Name(name, ast.Store())], value=call)
+        for node in ast.walk(assign):
+            if "lineno" in node._attributes:
+                node.lineno = node.end_lineno = lineno
+                node.col_offset = node.end_col_offset = 0
+        body.append(assign)
+    module = ast.Module(body=body, type_ignores=[])
+    return compile(module, "<tied parameters>", "exec")
+
+
 @functools.lru_cache(maxsize=4096)
 def _compile(source: str) -> CompiledExpression:
     if len(source) > MAX_EXPRESSION_LENGTH:
@@ -456,6 +494,7 @@ def make_namespace(user_symbols: Mapping[str, object] | None = None) -> dict:
     """
     namespace: dict = {"__builtins__": {}}
     namespace.update(DEFAULT_SYMBOLS)
+    namespace[FLOAT_HELPER] = float
     if user_symbols:
         if isinstance(user_symbols, SymbolTable):
             user_symbols = user_symbols.user_symbols()

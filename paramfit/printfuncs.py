@@ -7,13 +7,14 @@ matching ``*_report`` functions return the text.
 Examples
 --------
 >>> import numpy as np
->>> import paramfit
+>>> from paramfit.minimizer import minimize
+>>> from paramfit.parameters import Parameters
 >>> from paramfit.printfuncs import errors_report
 >>> x = np.linspace(0, 4, 40)
 >>> y = 2.0 * x + 1.0 + 0.01 * np.sin(7 * x)
->>> p = paramfit.Parameters()
+>>> p = Parameters()
 >>> p.add_many(('slope', 1.0), ('offset', 0.0))
->>> fit = paramfit.minimize(lambda p: p['slope'].value * x + p['offset'].value - y, p)
+>>> fit = minimize(lambda p: p['slope'].value * x + p['offset'].value - y, p)
 >>> print(errors_report(p, show_correl=False))  # doctest: +NORMALIZE_WHITESPACE
     slope:       2.00004+/- 0.00096 (initial= 1.000000)
     offset:      1.00061+/- 0.00222 (initial= 0.000000)
@@ -252,12 +253,13 @@ def fit_report(result_or_minimizer: Any, show_correl: bool = True,
     Examples
     --------
     >>> import numpy as np
-    >>> import paramfit
+    >>> from paramfit.minimizer import minimize
+    >>> from paramfit.parameters import Parameters
     >>> x = np.linspace(0, 4, 40)
-    >>> p = paramfit.Parameters()
+    >>> p = Parameters()
     >>> p.add_many(('slope', 1.0), ('offset', 0.0))
-    >>> fit = paramfit.minimize(lambda p: p['slope'].value * x + p['offset'].value
-    ...                         - (2 * x + 1 + 0.01 * np.sin(7 * x)), p)
+    >>> fit = minimize(lambda p: p['slope'].value * x + p['offset'].value
+    ...                - (2 * x + 1 + 0.01 * np.sin(7 * x)), p)
     >>> print(fit_report(fit).splitlines()[0])
     [[Fit Statistics]]
     """

@@ -18,7 +18,12 @@ from typing import Any
 import numpy as np
 
 from paramfit.exceptions import FitError, NonFiniteResidualError, ResidualError, StopFit
-from paramfit.expressions import evaluation_error, evaluation_order, make_namespace
+from paramfit.expressions import (
+    compile_assignments,
+    evaluation_error,
+    evaluation_order,
+    make_namespace,
+)
 from paramfit.parameters import Parameter, Parameters
 
 __all__ = ["FitProblem", "NAN_POLICIES", "SIDE_CODES", "check_fit_size"]
@@ -126,6 +131,9 @@ class FitProblem:
         by_name = {p.name: p for p in self.tied_params}
         self.tied_params = [by_name[name] for name in order]
         self._tied = [(p.name, p.compiled_expr.code, p) for p in self.tied_params]
+        self._tied_code = compile_assignments([(p.name, p.compiled_expr)
+                                               for p in self.tied_params])
+        self._tied_names = [p.name for p in self.tied_params]
         self._tied_bounds = [
             (p, p.min, p.max) for p in self.tied_params if math.isfinite(p.min) or
             math.isfinite(p.max)
@@ -150,20 +158,27 @@ class FitProblem:
         if self._tied:
             ns = self._ns
             ns.update(zip(self.free_names, values))
-            name = None
             try:
-                for name, code, par in self._tied:
-                    value = float(eval(code, ns))  # noqa: S307  (validated code, no builtins)
-                    ns[name] = value
-                    par._value = value
+                exec(self._tied_code, ns)  # noqa: S102  (validated code, no builtins)
             except (ArithmeticError, ValueError, TypeError, NameError) as exc:
-                par = self.params[name]
-                raise evaluation_error(par.compiled_expr, name, exc) from exc
+                raise self._tie_error(exc) from exc
+            for par, name in zip(self.tied_params, self._tied_names):
+                par._value = ns[name]
             for par, lo, hi in self._tied_bounds:
                 v = par._value
                 if v < lo or v > hi:
                     par._value = min(max(v, lo), hi)
                     ns[par.name] = par._value
+
+    def _tie_error(self, exc: BaseException) -> Exception:
+        """Find which tie failed (the slow path, only on error) and say so."""
+        ns = self._ns
+        for name, code, par in self._tied:
+            try:
+                ns[name] = float(eval(code, ns))  # noqa: S307  (validated code, no builtins)
+            except (ArithmeticError, ValueError, TypeError, NameError) as inner:
+                return evaluation_error(par.compiled_expr, name, inner)
+        return evaluation_error(self._tied[0][2].compiled_expr, self._tied[0][0], exc)
 
     def residual(self, x: np.ndarray) -> np.ndarray:
         """The residual vector (m,) at free vector ``x`` (n,): the solvers' ``fun``."""

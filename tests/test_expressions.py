@@ -46,7 +46,7 @@ def test_public_surface():
         "MAX_EXPRESSION_LENGTH", "MAX_EXPRESSION_NODES", "MAX_EXPRESSION_DEPTH",
         "MAX_LITERAL_EXPONENT", "MAX_LITERAL_SHIFT", "DEFAULT_SYMBOLS",
         "CompiledExpression", "SymbolTable", "compile_expression", "evaluation_error",
-        "evaluation_order", "make_namespace",
+        "evaluation_order", "make_namespace", "compile_assignments",
     }
     for name in expressions.__all__:
         assert hasattr(expressions, name)
