@@ -3,6 +3,10 @@
 The whole public API is listed here; everything else is internal.
 """
 
+from paramfit import printfuncs
+from paramfit._model_io import load_model, load_modelresult, save_model, save_modelresult
+from paramfit.batch import BatchResult, fit_many
+from paramfit.confidence import conf_interval, conf_interval2d
 from paramfit.exceptions import (
     BoundsError,
     BoundsWarning,
@@ -17,13 +21,27 @@ from paramfit.exceptions import (
     ResidualError,
     StopFit,
 )
+from paramfit.expression_model import ExpressionModel
 from paramfit.minimizer import Minimizer, minimize
+from paramfit.model import CompositeModel, Model
+from paramfit.model_result import ModelResult
 from paramfit.parameters import Parameter, Parameters, ParameterStatus
+from paramfit.printfuncs import report_ci, report_errors, report_fit
 from paramfit.result import FitResult
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchResult",
+    "CompositeModel",
+    "ExpressionModel",
+    "Model",
+    "ModelResult",
+    "fit_many",
+    "load_model",
+    "load_modelresult",
+    "save_model",
+    "save_modelresult",
     "BoundsError",
     "BoundsWarning",
     "ExpressionError",
@@ -41,6 +59,12 @@ __all__ = [
     "ParamfitWarning",
     "ResidualError",
     "StopFit",
+    "conf_interval",
+    "conf_interval2d",
     "minimize",
+    "printfuncs",
+    "report_ci",
+    "report_errors",
+    "report_fit",
     "__version__",
 ]

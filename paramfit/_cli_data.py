@@ -19,23 +19,34 @@ Everything that goes wrong raises :class:`UsageError` with a message for a perso
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from paramfit.exceptions import ParamfitError
 
 __all__ = [
+    "CERTIFIED_DIGITS",
     "CertifiedValues",
     "DataTable",
     "UsageError",
+    "certified_comparison",
+    "certified_table",
+    "finite_or_none",
     "parse_table",
     "read_matrix",
     "read_table",
     "read_text",
 ]
+
+#: Certified values in the NIST StRD files have 11 significant digits: the most that
+#: can agree.
+CERTIFIED_DIGITS = 11
 
 _PARAM_LINE = re.compile(r"^\s*(b\d+)\s*=\s*(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$")
 _DATA_HEADER = re.compile(r"^\s*Data:\s+y(\s+\w+)+\s*$")
@@ -200,6 +211,63 @@ def read_matrix(path: str | Path) -> tuple[list[str] | None, np.ndarray]:
     matrix = np.column_stack(list(table.columns.values()))
     header = table.names if not _default_names(table.names) else None
     return header, matrix
+
+
+# ---------------------------------------------------------------- certified values
+def finite_or_none(value: Any) -> float | None:
+    """``float(value)``, or None for None, NaN and infinities (JSON has no NaN)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def certified_comparison(params: Any, chisqr: float,
+                         certified: CertifiedValues) -> dict[str, Any] | None:
+    """Fitted against certified values with the digits that agree (log relative error)."""
+    from paramfit.nist import log_relative_error
+
+    if not set(certified.param_names) <= set(params):
+        return None
+    rows = {}
+    for name, value, sd in zip(certified.param_names, certified.values, certified.stderr):
+        par = params[name]
+        rows[name] = {
+            "value": finite_or_none(par.value), "certified_value": float(value),
+            "digits_value": round(log_relative_error(
+                par.value, value, max_digits=CERTIFIED_DIGITS), 2),
+            "stderr": finite_or_none(par.stderr), "certified_stderr": float(sd),
+            "digits_stderr": round(log_relative_error(
+                par.stderr, sd, max_digits=CERTIFIED_DIGITS), 2),
+        }
+    return {
+        "dataset": certified.name, "params": rows, "rss": finite_or_none(chisqr),
+        "certified_rss": certified.rss,
+        "digits_rss": round(log_relative_error(chisqr, certified.rss,
+                                               max_digits=CERTIFIED_DIGITS), 2),
+    }
+
+
+def certified_table(comparison: Mapping[str, Any]) -> str:
+    """Text table: fitted and certified values and standard errors, digits that agree."""
+    lines = [
+        f"[[Certified values: NIST StRD {comparison['dataset']}]]",
+        f"    {'name':<6} {'value':>18} {'certified':>18} {'digits':>6}"
+        f" {'stderr':>18} {'certified':>18} {'digits':>6}",
+    ]
+    for name, row in comparison["params"].items():
+        lines.append(
+            f"    {name:<6} {_num(row['value'])} {_num(row['certified_value'])} "
+            f"{row['digits_value']:6.1f} {_num(row['stderr'])} "
+            f"{_num(row['certified_stderr'])} {row['digits_stderr']:6.1f}"
+        )
+    lines.append(f"    {'RSS':<6} {_num(comparison['rss'])} "
+                 f"{_num(comparison['certified_rss'])} {comparison['digits_rss']:6.1f}")
+    return "\n".join(lines)
+
+
+def _num(value: float | None) -> str:
+    return f"{'n/a':>18}" if value is None else f"{value:18.10e}"
 
 
 # ---------------------------------------------------------------- plain tables

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -59,6 +60,9 @@ from paramfit._cli_data import UsageError
 
 __all__ = [
     "Formula",
+    "ModelExpression",
+    "builtin_model_names",
+    "parse_model_expression",
     "build_parser",
     "main",
     "parse_assignments",
@@ -107,16 +111,12 @@ def _parse_side(text: str, side: str, start: int) -> ast.Expression:
     stripped = side.strip()
     lead = start + len(side) - len(side.lstrip())
     if not stripped:
-        return _fail_empty(text, lead)
+        raise _syntax_error(text, lead, "an expression is missing here")
     try:
         return ast.parse(stripped, mode="eval")
     except SyntaxError as exc:
         column = max((exc.offset or 1) - 1, 0) if (exc.lineno or 1) == 1 else len(stripped)
         raise _syntax_error(text, lead + min(column, len(stripped)), exc.msg) from None
-
-
-def _fail_empty(text: str, position: int) -> ast.Expression:
-    raise _syntax_error(text, position, "an expression is missing here")
 
 
 def _names_in_order(tree: ast.AST) -> tuple[list[str], set[str]]:
@@ -200,6 +200,104 @@ def parse_formula(
     return Formula(text, lhs.strip(), rhs.strip(), data_names, params)
 
 
+# ---------------------------------------------------------------- built-in models
+@dataclass(frozen=True)
+class ModelExpression:
+    """A sum (or product...) of built-in models, e.g. ``"gaussian + linear"``.
+
+    Attributes
+    ----------
+    text : str
+        As written.
+    response : str or None
+        The left-hand side of ``"y ~ gaussian + linear"``, if any.
+    expression : str
+        The right-hand side.
+    components : tuple of (str, str)
+        ``(model class name, prefix)`` per model name, in order of appearance.
+    """
+
+    text: str
+    response: str | None
+    expression: str
+    components: tuple[tuple[str, str], ...]
+
+
+_MODEL_NODES = (ast.Expression, ast.BinOp, ast.Name, ast.Load, ast.Add, ast.Sub, ast.Mult,
+                ast.Div)
+
+
+def builtin_model_names() -> dict[str, str]:
+    """``{"gaussian": "GaussianModel", "gaussianmodel": "GaussianModel", ...}``."""
+    from paramfit.models import BUILTIN_MODELS
+
+    names = {}
+    for class_name in BUILTIN_MODELS:
+        names[class_name.lower()] = class_name
+        names[class_name.lower().removesuffix("model")] = class_name
+    return names
+
+
+def _prefix_stems(names: Sequence[str]) -> dict[str, str]:
+    """Shortest start of each name that no other distinct name shares."""
+    distinct = list(dict.fromkeys(names))
+    stems = {}
+    for name in distinct:
+        others = [other for other in distinct if other != name]
+        size = 1
+        while size < len(name) and any(other[:size] == name[:size] for other in others):
+            size += 1
+        stems[name] = name[:size]
+    return stems
+
+
+def parse_model_expression(text: str) -> ModelExpression | None:
+    """Parse ``"[y ~] gaussian + gaussian + linear"``; None when ``text`` is not one.
+
+    Prefixes: the shortest start of the model name that tells apart the model names of
+    the formula, then a counter: ``g1_, g2_, l1_`` here.
+
+    Raises
+    ------
+    UsageError
+        A formula of only names and ``+ - * /`` that mixes built-in models with other
+        names.
+
+    Examples
+    --------
+    >>> parse_model_expression("linear + lorentzian").components
+    (('LinearModel', 'li1_'), ('LorentzianModel', 'lo1_'))
+    """
+    lhs, sep, rhs = text.rpartition("~")
+    try:
+        tree = ast.parse(rhs.strip(), mode="eval")
+    except SyntaxError:
+        return None
+    if not all(isinstance(node, _MODEL_NODES) for node in ast.walk(tree)):
+        return None
+    known = builtin_model_names()
+    names, _ = _names_in_order(tree)
+    if not any(name.lower() in known for name in names):
+        return None
+    unknown = [name for name in names if name.lower() not in known]
+    if unknown:
+        raise UsageError(
+            f"model {text!r}: {', '.join(map(repr, unknown))} is not a built-in model; "
+            f"built-in models are: {', '.join(sorted(n for n in known if 'model' not in n))}"
+        )
+    nodes = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Name)),
+                   key=lambda node: node.col_offset)
+    short = [known[node.id.lower()].removesuffix("Model").lower() for node in nodes]
+    stems = _prefix_stems(short)
+    counts: dict[str, int] = {}
+    components = []
+    for node, name in zip(nodes, short):
+        counts[name] = counts.get(name, 0) + 1
+        components.append((known[node.id.lower()], f"{stems[name]}{counts[name]}_"))
+    return ModelExpression(text, lhs.strip() or None if sep else None, rhs.strip(),
+                           tuple(components))
+
+
 # ---------------------------------------------------------------- NAME=VALUE options
 def parse_assignments(
     items: Sequence[str] | None, option: str, *, value_required: bool = True
@@ -266,6 +364,21 @@ def parse_ties(items: Sequence[str] | None) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- argument parser
+_FIT_EPILOG = """\
+formulas:
+  "y ~ a*exp(-x/t) + c"  lhs = response column; rhs names that are columns are data,
+                         other names (not exp, sin, pi...) are parameters
+  "gaussian + linear"    built-in models; prefixes g1_, g2_, l1_ ... (shortest start of
+                         the model name that tells the names apart, then a counter)
+start values: --start, else the models' guess, else NIST start 1 for a NIST file, else 1.0
+exit status: 0 converged, 1 not converged, 2 usage or data error
+examples:
+  paramfit fit data.csv -m "signal ~ a*exp(-t/tau) + c" --start tau=2 --plot fit.png
+  paramfit fit peaks.txt -m "gaussian + gaussian + linear" --report json --out fit.json
+  paramfit fit Misra1a.dat --ci
+"""
+
+
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line: ``paramfit: error: ...``, exit 2."""
 
@@ -307,7 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = commands.add_parser("fit", help="fit a data file with a formula or built-in models",
                               description="Fit one data file (CSV, whitespace columns or a "
-                              "NIST StRD .dat file).")
+                              "NIST StRD .dat file).", epilog=_FIT_EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     fit.add_argument("data", metavar="DATA", help="data file")
     _add_model_options(fit)
     fit.add_argument("--x", metavar="COL", help="independent-variable column")
@@ -358,7 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------- entry point
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _show_warning(message: Warning | str, category: type[Warning], filename: str,
+                  lineno: int, file: object = None, line: str | None = None) -> None:
+    """Show a warning as one line ``paramfit: warning: ...`` on stderr."""
     print(f"{PROG}: warning: {message}", file=sys.stderr)
 
 
@@ -389,6 +505,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cli_commands.run(args)
     except SystemExit as exc:  # --help, --version
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    except BrokenPipeError:  # e.g. `paramfit fit ... | head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (stay quiet at exit)
+        return 0
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
@@ -411,9 +530,12 @@ def _describe(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     if isinstance(exc, UsageError):
         return text
-    if isinstance(exc, ParamfitError | OSError | ValueError):
-        return " ".join(text.split())
-    return f"{type(exc).__name__}: {' '.join(text.split())} (run with --debug for details)"
+    text = " ".join(text.split())
+    if isinstance(exc, ParamfitError):
+        return text
+    if not isinstance(exc, OSError | ValueError):
+        text = f"{type(exc).__name__}: {text}"
+    return f"{text} (run with --debug for the traceback)"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,8 +9,12 @@ F-test of seed 000 §4.1,
            \\qquad \\mathrm{prob} = F_{\\mathrm{cdf}}(F; P_{fix}, N - P),
 
 and the confidence limit for a level ``sigma`` is where ``prob == sigma``, found
-on each side of the best fit by stepping out in units of ``stderr`` until the
-level is bracketed and then by Brent's method (:func:`scipy.optimize.brentq`).
+on each side of the best fit by stepping out in whole multiples of ``stderr``
+until the level is bracketed, then by safeguarded inverse interpolation of
+``z = sqrt(Δχ²/redchi_0)`` (nearly linear in the value; cubic Hermite with the
+profile slope from the envelope theorem), with :func:`scipy.optimize.brentq` on
+the remaining bracket as the fallback.  A limit is accepted when ``z`` is within
+``1e-6`` of its level, i.e. the probability within ~1e-6 of ``sigma``.
 
 How the work is organised: one :class:`~paramfit.problem.FitProblem` per
 profiled parameter (or pair, for :func:`conf_interval2d`) is built on a *copy* of
@@ -52,6 +56,10 @@ _SCORE_TOL = 1e-6  # root-finder tolerance on z (standard errors) or on the prob
 _XTOL = 1e-9       # root-finder tolerance on the value, in units of stderr
 _IQI_STEPS = 6     # interpolation steps before falling back to brentq
 _OVERSHOOT = 1.5   # stepping out aims this far beyond the largest level
+_SQRT_EPS = math.sqrt(np.finfo(float).eps)
+# Re-fit tolerances: chi-square to ~1e-9 relative moves z by < 1e-7 for N <= ~1e3;
+# tighter ones make the solver crawl along flat valleys for nothing.
+_FTOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -100,7 +108,7 @@ def f_compare(best: Any, new: Any) -> float:
     if best.chisqr <= 0.0:
         return 1.0 if new.chisqr > 0.0 else 0.0
     dchi = new.chisqr / best.chisqr - 1.0
-    return float(stats.f.cdf(dchi * nfree / nfix, nfix, nfree))
+    return float(special.fdtr(nfix, nfree, max(dchi * nfree / nfix, 0.0)))  # = f.cdf
 
 
 def chi2_prob(best: Any, new: Any) -> float:
@@ -123,7 +131,7 @@ def chi2_prob(best: Any, new: Any) -> float:
     if best.chisqr <= 0.0:
         return 1.0 if new.chisqr > 0.0 else 0.0
     delta = (new.chisqr - best.chisqr) * best.nfree / best.chisqr
-    return float(stats.chi2.cdf(delta, nfix))
+    return float(special.chdtr(nfix, max(delta, 0.0)))  # = chi2.cdf
 
 
 def _chi2_target(prob_func: ProbFunc, best: FitStatistics, nfix: int, prob: float) -> float:
@@ -207,6 +215,10 @@ class _Profile:
         self.names = list(params)
         self.jac = _profile_jacobian(fitter, self.problem) or self._forward_jacobian
         self._last: tuple[np.ndarray, np.ndarray] | None = None
+        problem = self.problem
+        self._plain_steps = bool(np.all(np.isnan(problem.absolute_step))
+                                 and np.all(np.isnan(problem.relative_step))
+                                 and np.all(problem.side == 0))
         best = np.array([params[name].value for name in held])
         self.points = [(best, self.problem.x0.copy())]  # (held values, free x) computed
         self.records: list[list[float]] = []                 # all values + chi-square
@@ -220,6 +232,16 @@ class _Profile:
         problem = self.problem
         last = self._last
         f0 = last[1] if last is not None and np.array_equal(last[0], x) else self._residual(x)
+        if self._plain_steps:  # MINPACK's forward differences, stepping back at a bound
+            h = _SQRT_EPS * np.where(x == 0.0, 1.0, np.abs(x))
+            h = np.where(x + h > problem.upper, -h, h)
+            if np.all(x + h >= problem.lower):
+                jac = np.empty((f0.size, x.size))
+                for j in range(x.size):
+                    shifted = x.copy()
+                    shifted[j] += h[j]
+                    jac[:, j] = (problem.residual(shifted) - f0) / (shifted[j] - x[j])
+                return jac
         jac, _ = finite_difference_jacobian(
             problem.residual, x, f0, lower=problem.lower, upper=problem.upper,
             absolute_step=problem.absolute_step, relative_step=problem.relative_step,
@@ -252,7 +274,7 @@ class _Profile:
             else:
                 sol = levenberg_marquardt(
                     self._residual, x0, jac=self.jac, lower=problem.lower,
-                    upper=problem.upper, max_step=problem.max_step,
+                    upper=problem.upper, max_step=problem.max_step, ftol=_FTOL, xtol=_FTOL,
                 )
                 x, resid = sol.x, sol.fun
                 problem.set_values(x)
@@ -265,12 +287,29 @@ class _Profile:
             )
         self.points.append((values, np.array(x, dtype=float)))
         self.records.append([problem.params[n]._value for n in self.names] + [chisqr])
+        self.last_x, self.last_resid = np.array(x, dtype=float), resid
         return chisqr
+
+    def slope(self, step: float) -> float:
+        """d(chisqr)/d(held value) at the last re-fit, the one held parameter moved by
+        ``step``: at a re-fitted minimum the total derivative equals the partial one
+        (envelope theorem), so one residual evaluation gives it."""
+        problem, name = self.problem, self.held[0]
+        value = problem.params[name]._value
+        x, resid = self.last_x, self.last_resid
+        problem.set_held(name, value + step)
+        try:
+            with np.errstate(all="ignore"):
+                moved = problem.residual(x)
+        finally:
+            problem.set_held(name, value)
+            problem.set_values(x)
+        return float(2.0 * resid @ (moved - resid) / step)
 
 
 def _profile_jacobian(fitter: Any, problem: FitProblem) -> Callable | None:
     """The user's analytic Jacobian adapted to a problem with parameters held."""
-    user_jac = getattr(fitter, "jac", None)
+    user_jac = getattr(fitter, "jacfcn", None)
     if user_jac is None:
         return None
     col_deriv = bool(getattr(fitter, "col_deriv", False))
@@ -316,7 +355,7 @@ def _check_parameter(fitter: Any, name: str) -> float:
         )
     stderr = par.stderr
     if stderr is None or not math.isfinite(stderr) or stderr <= 0.0:
-        reason = par.status_reason or "no standard error"
+        reason = par.status_reason or f"stderr = {stderr}"
         raise FitError(
             f"parameter {name!r} has no usable standard error ({reason}); its confidence "
             "interval cannot be computed: leave it out of p_names or refit"
@@ -363,6 +402,7 @@ class _OneSide:
         self.bound = par.min if side < 0 else par.max
         # value -> (chisqr, prob); the best fit is known, never re-fitted
         self.cache: dict[float, tuple[float, float]] = {self.best: (settings.best.chisqr, 0.0)}
+        self.slopes: dict[float, float] = {}  # value -> d(chisqr)/d(value)
 
     def evaluate(self, value: float) -> tuple[float, float]:
         """``(chisqr, prob)`` of the re-fit with the parameter held at ``value``."""
@@ -374,6 +414,9 @@ class _OneSide:
                                                                 best.ndata)))
             self.cache[value] = (chisqr, prob)
             self.profile.records[-1].append(prob)
+            step = _SQRT_EPS * self.step
+            par = settings.params[self.name]
+            self.slopes[value] = self.profile.slope(step if value + step <= par.max else -step)
             if settings.verbose:
                 print(f"P({self.name}={value:.8g}) = {prob:.6f}")
         return self.cache[value]
@@ -392,6 +435,18 @@ class _OneSide:
         best = self.settings.best
         scale = best.nfree / best.chisqr if best.chisqr > 0.0 else 1.0
         return math.sqrt(max(chisqr - best.chisqr, 0.0) * scale)
+
+    def inverse_slope(self, value: float, target: float) -> float:
+        """``d(value)/d(level)`` at an evaluated value (NaN where unknown)."""
+        if math.isnan(target):
+            return math.nan
+        if value == self.best:  # z = |value - best| / stderr to first order
+            return self.side * self.step
+        best = self.settings.best
+        scale = best.nfree / best.chisqr if best.chisqr > 0.0 else 1.0
+        z = self.level(value, target)
+        dz = scale * self.slopes.get(value, math.nan) / (2.0 * z) if z > 0.0 else math.nan
+        return 1.0 / dz if dz != 0.0 else math.nan
 
     def limits(self, probs: list[float]) -> list[tuple[float, float, str | None]]:
         """``(prob, value, flag_reason)`` for each level, ascending ``prob``."""
@@ -440,8 +495,11 @@ class _OneSide:
             return b
         known = list(samples)
         for _ in range(_IQI_STEPS):
-            guess = _inverse_interpolation(known, goal)
+            guess = _inverse_hermite(a, za, self.inverse_slope(a, target),
+                                     b, zb, self.inverse_slope(b, target), goal)
             lo, hi = min(a, b), max(a, b)
+            if not (lo < guess < hi):
+                guess = _inverse_interpolation(known, goal)
             if not (lo < guess < hi):
                 guess = a + (goal - za) * (b - a) / (zb - za)
             z = self.level(guess, target)
@@ -473,6 +531,19 @@ def _next_multiple(multiples: list[int], levels: list[float], goal: float) -> in
         return k + 1
     jump = math.ceil(_OVERSHOOT * (goal - levels[-1]) / slope)
     return k + min(max(jump, 1), k)
+
+
+def _inverse_hermite(a: float, za: float, da: float, b: float, zb: float, db: float,
+                     goal: float) -> float:
+    """Value at level ``goal`` of the cubic Hermite ``value(level)`` through ``(za, a)``
+    and ``(zb, b)`` with slopes ``da``, ``db`` (NaN if a slope is unknown)."""
+    if not (math.isfinite(da) and math.isfinite(db)) or za == zb:
+        return math.nan
+    h = zb - za
+    t = (goal - za) / h
+    t2, t3 = t * t, t * t * t
+    return ((2 * t3 - 3 * t2 + 1) * a + (t3 - 2 * t2 + t) * h * da
+            + (3 * t2 - 2 * t3) * b + (t3 - t2) * h * db)
 
 
 def _inverse_interpolation(known: list[tuple[float, float]], goal: float) -> float:
@@ -518,8 +589,9 @@ def conf_interval(
     trace : bool, default False
         Also return every evaluated point (profile traces).
     maxiter : int, default 200
-        Largest number of ``stderr`` steps taken on each side to bracket the
-        largest ``sigma``.
+        Largest number of trial values on each side used to bracket the largest
+        ``sigma``; they lie at whole multiples of ``stderr`` from the best fit
+        (one more each time, or as many more as the profile's slope predicts).
     verbose : bool, default False
         Print each probability evaluated (and show a progress bar if tqdm is installed).
     prob_func : callable, optional

@@ -125,7 +125,7 @@ class Minimizer:
         self.nan_policy = nan_policy
         self.max_nfev = max_nfev
         self.infeasible = infeasible
-        self.jac = jac if jac is not None else Dfun
+        self.jacfcn = jac if jac is not None else Dfun
         self.col_deriv = col_deriv
         self.fit_kws = fit_kws
         self._own_symbols = SymbolTable()
@@ -237,6 +237,8 @@ class Minimizer:
             check_fit_size(problem)
             init_vals = problem.x0.tolist()
             outcome = run(problem, self._callback(problem), options)
+            outcome.analytic_jac = self.jacfcn is not None or "jac" in options \
+                or "Dfun" in options
             if outcome.jac is None or not np.all(np.isfinite(outcome.jac)):
                 try:
                     outcome.jac, extra = self._accurate_jacobian(problem, outcome)
@@ -267,8 +269,8 @@ class Minimizer:
 
     def _accurate_jacobian(self, problem: FitProblem,
                            outcome: SolverOutcome) -> tuple[np.ndarray, int]:
-        if self.jac is not None:
-            return problem.user_jacobian(self.jac, self.col_deriv)(outcome.x), 0
+        if self.jacfcn is not None:
+            return problem.user_jacobian(self.jacfcn, self.col_deriv)(outcome.x), 0
         return accurate_jacobian(
             problem.residual, outcome.x, outcome.fun, lower=problem.lower, upper=problem.upper
         )
@@ -279,7 +281,7 @@ class Minimizer:
         maxfev = opts.pop("maxfev", None)
         max_nfev = opts.pop("max_nfev", None) or maxfev
         epsfcn = opts.pop("epsfcn", None)
-        jac_fn = opts.pop("jac", None) or opts.pop("Dfun", None) or self.jac
+        jac_fn = opts.pop("jac", None) or opts.pop("Dfun", None) or self.jacfcn
         opts.pop("Dfun", None)
         col_deriv = opts.pop("col_deriv", self.col_deriv)
         relative_step = problem.relative_step

@@ -16,7 +16,6 @@ ModelResult *holds* the :class:`~paramfit.Minimizer` that made it.
 from __future__ import annotations
 
 import inspect
-import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -288,13 +287,14 @@ class Model:
         record = self._lineshape
         if record is not None:
             x = indep[self.independent_vars[0]]
-            args = [kws[n] for n in record.param_names]
+            args = [kws[n] if n in kws else self._defaults[n] for n in record.param_names]
             if record.value_and_jacobian is not None and not self.opts:
                 value, derivs = record.value_and_jacobian(x, *args)
             else:
                 value = record.function(x, *args, **self.opts)
                 derivs = record.jacobian(x, *args, **self.opts)
-            return value, {prefix + n: d for n, d in zip(record.param_names, derivs)}
+            return value, {prefix + n: d for n, d in zip(record.param_names, derivs)
+                           if n in kws}
         value = self.func(**indep, **kws, **self.opts)
         if self.user_jac is None:
             return value, None
@@ -455,7 +455,7 @@ class Model:
             Missing or unknown independent variable, data and model of different
             lengths, NaN in the data with ``nan_policy='raise'``.
         """
-        from paramfit._model_fit import run_fit
+        from paramfit.model_result import run_fit
 
         return run_fit(self, data, params, weights, method, nan_policy=nan_policy,
                        fit_kws=fit_kws, iter_cb=iter_cb, scale_covar=scale_covar,
@@ -661,5 +661,3 @@ def finite_or_raise(name: str, values: np.ndarray, what: str) -> None:
             f"{what} {name!r} contains {bad.size} NaN/inf value(s) (first at index "
             f"{bad[0]}); pass nan_policy='omit' to drop those points")
 
-
-_ = math  # math is used by subclass modules through this namespace

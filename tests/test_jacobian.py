@@ -11,6 +11,7 @@ from paramfit.jacobian import (
     SIDE_CENTRAL,
     SIDE_FORWARD,
     accurate_jacobian,
+    central_jacobian,
     finite_difference_jacobian,
     iteration_steps,
 )
@@ -139,3 +140,53 @@ def test_accurate_jacobian_zero_parameter_uses_typical_scale():
     jac, _ = accurate_jacobian(model, p, model(p), lower=None, upper=None,
                                typical_x=np.array([1.0, 1e-3, 1.0, 1.0]))
     assert np.all(column_errors(jac, model_jacobian(p)) < 1e-10)
+
+
+def test_nonfinite_perturbed_point_uses_the_other_side():
+    from paramfit.exceptions import NonFiniteResidualError
+
+    def fun(p):
+        if p[0] > Q0[0]:
+            raise NonFiniteResidualError("overflow")
+        return model(p)
+
+    jac, nfev = finite_difference_jacobian(fun, Q0, model(Q0), lower=None, upper=None)
+    assert np.all(column_errors(jac, model_jacobian(Q0)) < 3e-7)
+    assert nfev == 5  # one failed call, then the backward step
+
+
+def test_nan_perturbed_point_uses_a_shorter_step():
+    def fun(p):
+        out = model(p)
+        return out * np.nan if abs(p[1] - Q0[1]) > 1e-9 else out
+
+    jac, _ = finite_difference_jacobian(fun, Q0, model(Q0), lower=None, upper=None)
+    assert np.all(column_errors(jac, model_jacobian(Q0))[[0, 2, 3]] < 3e-7)
+    assert np.all(np.isfinite(jac))  # 0.7 * sqrt(eps) / 256 ~ 4e-11 < 1e-9
+
+
+def test_nonfinite_everywhere_raises():
+    from paramfit.exceptions import NonFiniteResidualError
+
+    def fun(p):
+        if not np.array_equal(p, Q0):
+            raise NonFiniteResidualError("overflow")
+        return model(p)
+
+    with pytest.raises(NonFiniteResidualError):
+        finite_difference_jacobian(fun, Q0, model(Q0), lower=None, upper=None)
+
+
+def test_central_jacobian_two_evaluations_per_parameter():
+    fun = Recorder()
+    jac, nfev = central_jacobian(fun, Q0, model(Q0), lower=None, upper=None)
+    assert nfev == 8 == len(fun.seen)
+    assert np.all(column_errors(jac, model_jacobian(Q0)) < 3e-9)
+
+
+def test_central_jacobian_extrapolates_near_bounds():
+    fun = Recorder()
+    lower = Q0 - 1e-12
+    jac, nfev = central_jacobian(fun, Q0, model(Q0), lower=lower, upper=None)
+    assert np.all(np.array(fun.seen) >= lower)
+    assert np.all(column_errors(jac, model_jacobian(Q0)) < 1e-9)

@@ -1,12 +1,14 @@
 """Bookkeeping of residual evaluations, and the final phase of a Levenberg-Marquardt fit.
 
 :class:`Evaluator` counts calls and remembers the best point ever tried.
-:func:`polish` runs after the iteration: it computes the accurate Jacobian
-at the best point (:func:`paramfit.jacobian.accurate_jacobian`, unless the
-user gave one), takes up to :data:`REFINEMENT_STEPS` Gauss-Newton steps with
-it (the forward-difference iteration stops where the *approximate* gradient
+:func:`polish` runs after the iteration: it computes the final Jacobian at
+the best point (Richardson extrapolation,
+:func:`paramfit.jacobian.accurate_jacobian`, or checked central differences,
+:func:`paramfit.jacobian.central_jacobian`, unless the user gave one), takes
+a Gauss-Newton step with it when that step is not negligible (the
+forward-difference iteration stops where the *approximate* gradient
 vanishes, which can be a few units in the 8th digit away from the minimum),
-and checks stationarity with that Jacobian.
+up to :data:`REFINEMENT_STEPS`, and checks stationarity with that Jacobian.
 """
 
 from __future__ import annotations
@@ -15,19 +17,27 @@ import math
 
 import numpy as np
 
-from paramfit.exceptions import StopFit
-from paramfit.jacobian import accurate_jacobian
+from paramfit.exceptions import NonFiniteResidualError, StopFit
+from paramfit.jacobian import accurate_jacobian, central_jacobian
 from paramfit.solvers._bounds import active_bounds, pegged_columns, truncate_step
 from paramfit.solvers._termination import LMSolution, Termination
 from paramfit.solvers._trust_region import gauss_newton_step, pivoted_qr
 
 __all__ = ["Evaluator", "polish", "REFINEMENT_STEPS", "STATIONARITY_TOL", "scaled_gradient",
-           "has_dead_column"]
+           "has_dead_column", "POLISH_NOISE"]
 
-REFINEMENT_STEPS = 4
+#: Most Gauss-Newton steps of the final phase (usually one is evaluated, or none).
+REFINEMENT_STEPS = 3
 #: A refinement step smaller than this (relative) keeps the Jacobian: it changes by
 #: about as much, far below what matters for 6-digit standard errors.
-JACOBIAN_REUSE_STEP = 1e-8
+JACOBIAN_REUSE_STEP = 1e-7
+#: A Gauss-Newton step smaller than this in every component (relative) is noise: it is
+#: not evaluated.
+POLISH_NOISE = 1e-12
+#: Central differences (~1e-10 relative error) are used for the final Jacobian only when
+#: the column-scaled condition number is at most this; beyond it their error would reach
+#: the 7th digit of the standard errors, and every column is extrapolated instead.
+CENTRAL_CONDITION_LIMIT = 100.0
 STATIONARITY_TOL = 1e-6
 NEGLIGIBLE_RESIDUAL = 1e-10
 EPS = float(np.finfo(float).eps)
@@ -51,7 +61,10 @@ class Evaluator:
     def raw(self, x: np.ndarray) -> np.ndarray:
         """``fun(x)`` as a float array, counted."""
         self.nfev += 1
-        return np.asarray(self.fun(x), dtype=float).reshape(-1)
+        out = self.fun(x)
+        if type(out) is np.ndarray and out.ndim == 1 and out.dtype == np.float64:
+            return out
+        return np.asarray(out, dtype=float).reshape(-1)
 
     def first(self, x: np.ndarray) -> np.ndarray:
         f = self.raw(x.copy())
@@ -59,12 +72,20 @@ class Evaluator:
         self.best_norm = self.first_norm = math.sqrt(float(f @ f))
         return f
 
-    def trial(self, x: np.ndarray, accept_equal: bool = False) -> tuple[np.ndarray, float]:
+    def trial(self, x: np.ndarray, accept_equal: bool = False
+              ) -> tuple[np.ndarray | None, float]:
         """Evaluate a trial point; a non-finite residual counts as an infinite norm.
 
-        With ``accept_equal`` a point as good as the best (to the last bit) replaces it.
+        A :class:`~paramfit.exceptions.NonFiniteResidualError` raised by the
+        function is caught: the point is rejected (``f`` is None, the norm
+        infinite) and the iteration shrinks its trust region, as MINPACK does
+        for a step that increases the sum of squares.  With ``accept_equal`` a
+        point as good as the best (to the last bit) replaces it.
         """
-        f = self.raw(x)
+        try:
+            f = self.raw(x)
+        except NonFiniteResidualError:
+            return None, math.inf
         norm = math.sqrt(float(f @ f))
         if not math.isfinite(norm):
             return f, math.inf
@@ -117,56 +138,99 @@ def has_dead_column(jac: np.ndarray, x: np.ndarray, f: np.ndarray, free: np.ndar
 
 def _final_jacobian(ev: Evaluator, opt, x: np.ndarray, f: np.ndarray, typical: np.ndarray
                     ) -> tuple[np.ndarray, int]:
-    """Jacobian at ``x`` for the covariance: the user's, or the accurate FD one."""
+    """Jacobian at ``x`` for the covariance: the user's, or a finite-difference one.
+
+    With ``opt.final_jacobian == 'central'`` finite differences are central
+    (:func:`~paramfit.jacobian.central_jacobian`, ``2 n`` evaluations,
+    Richardson only on columns that need it) unless the central Jacobian is worse
+    conditioned than :data:`CENTRAL_CONDITION_LIMIT` (then every column is
+    extrapolated by :func:`~paramfit.jacobian.accurate_jacobian`).  Returns the Jacobian and the
+    number of Jacobian evaluations to count (1 for the user's, else 0).
+    """
     if opt.jac is not None:
         return np.asarray(opt.jac(x.copy()), dtype=float), 1
-    jac, calls = accurate_jacobian(ev.raw, x, f, lower=opt.lower, upper=opt.upper,
-                                   typical_x=typical)
+    if opt.final_jacobian == "central":
+        jac, _ = central_jacobian(ev.raw, x, f, lower=opt.lower, upper=opt.upper,
+                                  typical_x=typical)
+        if _scaled_condition(jac) <= CENTRAL_CONDITION_LIMIT:
+            return jac, 0
+    jac, _ = accurate_jacobian(ev.raw, x, f, lower=opt.lower, upper=opt.upper,
+                               typical_x=typical)
     return jac, 0
 
 
+def _scaled_condition(jac: np.ndarray) -> float:
+    """Condition number of ``jac`` with unit columns: the factor by which relative errors
+    of the Jacobian reach the covariance."""
+    norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
+    if not np.all(norms > 0.0) or not np.all(np.isfinite(norms)):
+        return math.inf
+    return float(np.linalg.cond(jac / norms))
+
+
 def _free_mask(x: np.ndarray, jac: np.ndarray, f: np.ndarray, opt) -> np.ndarray:
+    if not opt.bounded:
+        return np.ones(x.size, dtype=bool)
     return ~pegged_columns(x, jac.T @ f, opt.lower, opt.upper)
 
 
-def _gauss_newton_trial(ev: Evaluator, opt, x, f, jac) -> tuple[np.ndarray, np.ndarray, float]:
-    """One Gauss-Newton step on the free columns; returns trial point, residual, norm."""
-    free = np.flatnonzero(_free_mask(x, jac, f, opt))
+def _gauss_newton_point(opt, x, f, jac, free: np.ndarray) -> np.ndarray:
+    """The point of one Gauss-Newton step on the free columns (inside the box)."""
     step = np.zeros(x.size)
-    if free.size:
-        step[free] = gauss_newton_step(pivoted_qr(np.asfortranarray(jac[:, free]), f))
-    trial, _ = truncate_step(x, step, opt.lower, opt.upper, opt.max_step)
-    if np.array_equal(trial, x):
-        return trial, f, math.inf
-    f1, norm1 = ev.trial(trial, accept_equal=True)
-    return trial, f1, norm1
+    columns = np.flatnonzero(free)
+    if columns.size:
+        sub = jac if columns.size == x.size else jac[:, columns]
+        step[columns] = gauss_newton_step(pivoted_qr(np.asfortranarray(sub), f))
+    if opt.bounded or opt.limited_step:
+        trial, _ = truncate_step(x, step, opt.lower, opt.upper, opt.max_step)
+        return trial
+    return x + step
+
+
+def _negligible(trial: np.ndarray, x: np.ndarray, tolerance: float) -> bool:
+    return bool(np.all(np.abs(trial - x) <= tolerance * np.abs(x)))
 
 
 def _refine(ev: Evaluator, opt, x, f, jac, typical):
-    """Gauss-Newton steps with the accurate Jacobian while they lower the sum of squares.
+    """Gauss-Newton steps with the final Jacobian while they matter and do not hurt.
 
-    The Jacobian is recomputed only after a step larger than
-    :data:`JACOBIAN_REUSE_STEP` (relative).  Returns x, f, the Jacobian and
-    the number of Jacobian evaluations.
+    A step whose every component is below :data:`POLISH_NOISE` relative is not
+    even evaluated.  The Jacobian is recomputed only after a step larger
+    than :data:`JACOBIAN_REUSE_STEP` (relative).  Returns x, f, the
+    Jacobian, the point it was computed at, and the number of Jacobian
+    evaluations.
     """
     calls = 0
+    jac_x = x
     for _ in range(REFINEMENT_STEPS):
-        trial, f1, norm1 = _gauss_newton_trial(ev, opt, x, f, jac)
+        trial = _gauss_newton_point(opt, x, f, jac, _free_mask(x, jac, f, opt))
+        if _negligible(trial, x, POLISH_NOISE):
+            break
+        f1, norm1 = ev.trial(trial, accept_equal=True)
         # equal counts: at the minimum the sum of squares is flat to rounding, and
         # the Gauss-Newton step with an accurate Jacobian still improves x there
         if not norm1 <= math.sqrt(float(f @ f)):
             break
-        small = bool(np.all(np.abs(trial - x) <= JACOBIAN_REUSE_STEP * np.abs(x)))
         x, f = trial, f1
-        if not small:
-            jac, count = _final_jacobian(ev, opt, x, f, typical)
-            calls += count
-    return x, f, jac, calls
+        if _negligible(trial, jac_x, JACOBIAN_REUSE_STEP):
+            break
+        jac, count = _final_jacobian(ev, opt, x, f, typical)
+        jac_x = x
+        calls += count
+    return x, f, jac, jac_x, calls
 
 
 def polish(ev: Evaluator, opt, termination: Termination, njev: int, niter: int,
            jac_x: np.ndarray | None, jac: np.ndarray | None) -> LMSolution:
-    """Accurate Jacobian, Gauss-Newton refinement and stationarity check at the best point."""
+    """Final Jacobian, Gauss-Newton refinement and stationarity check at the best point.
+
+    The finite-difference iteration stops where the *approximate* gradient
+    vanishes, which for a large-residual problem can be a few units in the
+    8th digit away from the minimum; a Gauss-Newton step with the accurate
+    Jacobian removes that error (Moré 1977 notes the same for the
+    Gauss-Newton limit of the method).  The evaluations made here are
+    counted in ``nfev`` but not limited by ``max_nfev``.
+    """
     x, f = ev.best_x, ev.best_f
     typical = np.abs(x)
     try:
@@ -175,8 +239,9 @@ def polish(ev: Evaluator, opt, termination: Termination, njev: int, niter: int,
         else:
             final, calls = _final_jacobian(ev, opt, x, f, typical)
             njev += calls
+        final_x = x
         if termination in _REFINED:
-            x, f, final, calls = _refine(ev, opt, x, f, final, typical)
+            x, f, final, final_x, calls = _refine(ev, opt, x, f, final, typical)
             njev += calls
     except StopFit as stop:
         return ev.user_stop(stop.code, njev, niter, x, None)
@@ -185,7 +250,7 @@ def polish(ev: Evaluator, opt, termination: Termination, njev: int, niter: int,
         if (scaled_gradient(final, f, free) > STATIONARITY_TOL
                 or has_dead_column(final, x, f, free)):
             termination = Termination.NOT_STATIONARY
-    if not np.array_equal(x, ev.best_x):
+    if not (final_x is ev.best_x or _negligible(ev.best_x, final_x, JACOBIAN_REUSE_STEP)):
         final, calls = _final_jacobian(ev, opt, ev.best_x, ev.best_f, typical)
         njev += calls
     return ev.solution(final, termination, njev, niter)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import lapack
@@ -40,7 +39,6 @@ _dormqr = lapack.dormqr
 _dtrtrs = lapack.dtrtrs
 
 
-@dataclass
 class PivotedQR:
     """``J P = Q R`` with ``Q^T f`` (MINPACK ``qrfac`` output).
 
@@ -55,21 +53,54 @@ class PivotedQR:
         First ``k`` components of ``Q^T f``.
     rank : int
         Number of leading non-zero diagonal entries of ``r`` (``nsing``).
+
+    The Gauss-Newton solution ``R^{-1} Q^T f`` and ``R^T Q^T f`` (the
+    pivoted gradient) are computed once and shared by every ``lmpar`` call
+    made with this factorisation.
     """
 
-    r: np.ndarray
-    pivots: np.ndarray
-    qtf: np.ndarray
-    rank: int
+    __slots__ = ("r", "pivots", "qtf", "rank", "_gn", "_grad", "_stack")
+
+    def __init__(self, r: np.ndarray, pivots: np.ndarray, qtf: np.ndarray, rank: int):
+        self.r, self.pivots, self.qtf, self.rank = r, pivots, qtf, rank
+        self._gn = self._grad = self._stack = None
+
+    @property
+    def gauss_newton(self) -> np.ndarray:
+        """``y = R^{-1} Q^T f`` in pivoted order (rank-deficient part zero)."""
+        if self._gn is None:
+            self._gn = _solve_upper(self.r, self.qtf, self.rank)
+        return self._gn
+
+    @property
+    def gradient(self) -> np.ndarray:
+        """``R^T Q^T f = P^T J^T f`` (pivoted order)."""
+        if self._grad is None:
+            self._grad = self.r.T @ self.qtf
+        return self._grad
+
+    def stacked(self) -> np.ndarray:
+        """A fresh ``[[R, qtf], [0, 0]]`` array of shape ``(2n, n+1)``, Fortran order."""
+        if self._stack is None:
+            n = self.r.shape[1]
+            stack = np.zeros((2 * n, n + 1), order="F")
+            stack[:n, :n] = self.r
+            stack[:n, n] = self.qtf
+            self._stack = stack
+        return self._stack.copy(order="F")
 
 
-def pivoted_qr(jac: np.ndarray, f: np.ndarray) -> PivotedQR:
-    """Factorise ``jac`` (m, n), m >= n, with column pivoting and form ``Q^T f``."""
+def pivoted_qr(jac: np.ndarray, f: np.ndarray, overwrite: bool = False) -> PivotedQR:
+    """Factorise ``jac`` (m, n), m >= n, with column pivoting and form ``Q^T f``.
+
+    With ``overwrite`` a Fortran-ordered ``jac`` is destroyed (no copy).
+    """
     m, n = jac.shape
-    qr, jpvt, tau, _, info = _dgeqp3(jac, lwork=max(3 * n + 1, 64 * n))
+    qr, jpvt, tau, _, info = _dgeqp3(jac, lwork=max(3 * n + 1, 64 * n),
+                                     overwrite_a=int(overwrite))
     if info != 0:
         raise np.linalg.LinAlgError(f"dgeqp3 failed with info={info}")
-    qtf, _, info = _dormqr("L", "T", qr, tau, f.reshape(m, 1), lwork=64)
+    qtf, _, info = _dormqr("L", "T", qr, tau, f.reshape(m, 1), lwork=max(64, n))
     r = qr[:n, :] * _upper_mask(n)
     return PivotedQR(r, jpvt - 1, qtf[:n, 0].copy(), _rank(r))
 
@@ -77,6 +108,12 @@ def pivoted_qr(jac: np.ndarray, f: np.ndarray) -> PivotedQR:
 @functools.lru_cache(maxsize=64)
 def _upper_mask(n: int) -> np.ndarray:
     return np.asfortranarray(np.triu(np.ones((n, n))))
+
+
+@functools.lru_cache(maxsize=64)
+def _lower_diagonal(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of the diagonal of the lower block of the stacked system."""
+    return np.arange(n, 2 * n), np.arange(n)
 
 
 def _rank(r: np.ndarray) -> int:
@@ -90,6 +127,9 @@ def _rank(r: np.ndarray) -> int:
 def _solve_upper(r: np.ndarray, b: np.ndarray, rank: int, transpose: bool = False
                  ) -> np.ndarray:
     """Solve ``R y = b`` (or ``R^T y = b``) using only the leading ``rank`` block."""
+    if rank == r.shape[0]:
+        sol, info = _dtrtrs(r, b, lower=0, trans=1 if transpose else 0)
+        return sol.reshape(-1)
     y = np.zeros_like(b)
     if rank == 0:
         return y
@@ -100,10 +140,7 @@ def _solve_upper(r: np.ndarray, b: np.ndarray, rank: int, transpose: bool = Fals
 
 def gauss_newton_step(qr: PivotedQR) -> np.ndarray:
     """Minimum-residual step ``-P R^{-1} Q^T f`` (rank-deficient columns get 0)."""
-    y = _solve_upper(qr.r, qr.qtf, qr.rank)
-    step = np.empty_like(y)
-    step[qr.pivots] = -y
-    return step
+    return _unpermute(-qr.gauss_newton, qr.pivots)
 
 
 def _damped_step(qr: PivotedQR, diag_p: np.ndarray, par: float
@@ -114,10 +151,8 @@ def _damped_step(qr: PivotedQR, diag_p: np.ndarray, par: float
     system (``S^T S = R^T R + par D_P^2``) and its rank.
     """
     n = diag_p.size
-    stacked = np.zeros((2 * n, n + 1), order="F")
-    stacked[:n, :n] = qr.r
-    stacked[n:, :n] = np.diag(math.sqrt(par) * diag_p)
-    stacked[:n, n] = qr.qtf
+    stacked = qr.stacked()
+    stacked[_lower_diagonal(n)] = math.sqrt(par) * diag_p
     factor, _, _, _ = _dgeqrf(stacked, overwrite_a=1)
     s = factor[:n, :n]
     rank = _rank(s)
@@ -125,13 +160,13 @@ def _damped_step(qr: PivotedQR, diag_p: np.ndarray, par: float
 
 
 def lm_step(qr: PivotedQR, diag: np.ndarray, delta: float, par: float
-            ) -> tuple[np.ndarray, float]:
+            ) -> tuple[np.ndarray, float, float, float]:
     """Levenberg-Marquardt step for trust radius ``delta`` (MINPACK ``lmpar``).
 
     Finds ``par >= 0`` such that the step ``p`` of the damped system satisfies
     ``par == 0`` and ``||D p|| <= 1.1 delta``, or ``| ||D p|| - delta | <=
     0.1 delta``; at most 10 iterations of Moré's safeguarded Newton method on
-    ``phi(par) = ||D p(par)|| - delta``.
+    ``phi(par) = ||D p(par)|| - delta`` (Moré 1977, section 5).
 
     Parameters
     ----------
@@ -149,22 +184,25 @@ def lm_step(qr: PivotedQR, diag: np.ndarray, delta: float, par: float
     step : ndarray, shape (n,)
         ``p`` (already negated: ``x + p`` is the trial point).
     par : float
+    dxnorm : float
+        ``||D p||``.
+    jpnorm2 : float
+        ``||J p||^2`` (from ``R``), for the predicted reduction.
     """
     n = diag.size
     perm = qr.pivots
     diag_p = diag[perm]
-    y = _solve_upper(qr.r, qr.qtf, qr.rank)
+    y = qr.gauss_newton
     dxnorm = _norm(diag_p * y)
     fp = dxnorm - delta
     if fp <= 0.1 * delta:
-        return _unpermute(-y, perm), 0.0
+        return _finish(qr, y, perm, 0.0, dxnorm)
     parl = 0.0
     if qr.rank == n:
         w = diag_p * (diag_p * y) / dxnorm
         w = _solve_upper(qr.r, w, n, transpose=True)
         parl = fp / delta / _dot(w)
-    gradient = (qr.r.T @ qr.qtf) / diag_p
-    gnorm = _norm(gradient)
+    gnorm = _norm(qr.gradient / diag_p)
     paru = gnorm / delta
     if paru == 0.0:
         paru = DWARF / min(delta, 0.1)
@@ -187,7 +225,13 @@ def lm_step(qr: PivotedQR, diag: np.ndarray, delta: float, par: float
         elif fp < 0.0:
             paru = min(paru, par)
         par = max(parl, par + parc)
-    return _unpermute(-y, perm), par
+    return _finish(qr, y, perm, par, dxnorm)
+
+
+def _finish(qr: PivotedQR, y: np.ndarray, perm: np.ndarray, par: float, dxnorm: float
+            ) -> tuple[np.ndarray, float, float, float]:
+    ry = qr.r @ y
+    return _unpermute(-y, perm), par, dxnorm, _dot(ry)
 
 
 def _unpermute(y: np.ndarray, perm: np.ndarray) -> np.ndarray:

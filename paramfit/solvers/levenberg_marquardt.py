@@ -13,12 +13,28 @@ status codes are MINPACK's.  Bounds are handled inside the iteration, as in
 Markwardt's MPFIT (see :mod:`paramfit.solvers._bounds`), never by a change of
 variables.
 
-Two additions make the answer accurate to the last digits the data allow:
-after the finite-difference iteration has converged, a few Gauss-Newton
-steps are taken with an accurate (Richardson-extrapolated) Jacobian
-(:func:`paramfit.jacobian.accurate_jacobian`), and a final stationarity check
-with that Jacobian downgrades a "converged" status to
-:attr:`Termination.NOT_STATIONARY` when the gradient is not small.
+Additions to MINPACK:
+
+* after the finite-difference iteration has converged, the final Jacobian is
+  computed by Richardson extrapolation (:func:`paramfit.jacobian.accurate_jacobian`,
+  the default ``final_jacobian='richardson'``, about ``4 n`` evaluations) or,
+  on request, checked central differences
+  (:func:`paramfit.jacobian.central_jacobian`, ``2 n``), a
+  Gauss-Newton step is taken with it when it is not negligible, and a
+  stationarity check with it downgrades a "converged" status to
+  :attr:`Termination.NOT_STATIONARY` when the gradient is not small;
+* a trial point whose residual is not finite (or raises
+  :class:`~paramfit.exceptions.NonFiniteResidualError`) is a rejected step:
+  its ratio of actual to predicted reduction is negative and the trust
+  region shrinks by MINPACK's factor 0.1 (Moré 1977, section 4), so a
+  model that overflows far from the solution does not end the fit;
+* with ``ftol <= FAST_FTOL_MAX`` (the default 1e-15) the ``ftol`` test
+  also passes when an accepted step shows superlinear convergence
+  (relative reduction below :data:`FAST_LIMIT` times the previous one)
+  and the reduction still to come, estimated as
+  ``actred**2 / actred_previous``, is below ``ftol``.  This keeps ``ftol``
+  tight for linearly converging (large-residual) problems without paying
+  two extra iterations where convergence is quadratic.
 
 References
 ----------
@@ -48,6 +64,12 @@ from paramfit.solvers._trust_region import lm_step, pivoted_qr
 __all__ = ["levenberg_marquardt", "LMSolution", "Termination"]
 
 EPS = float(np.finfo(float).eps)
+#: An accepted step whose relative reduction of the sum of squares is below this
+#: fraction of the previous one shows superlinear convergence (see ``iterate``).
+FAST_LIMIT = 1e-3
+#: ... used only with an ``ftol`` at rounding level (the default): looser tolerances keep
+#: MINPACK's test alone.
+FAST_FTOL_MAX = 1e-13
 
 ArrayFunction = Callable[[np.ndarray], np.ndarray]
 
@@ -111,17 +133,21 @@ def _test_convergence(actred: float, prered: float, ratio: float, delta: float,
     return None
 
 
-def _scaled_gradient_norm(r: np.ndarray, qtf: np.ndarray, pivots: np.ndarray,
-                          column_norms: np.ndarray, fnorm: float) -> float:
-    """MINPACK ``gnorm``: largest |cosine| between f and a column of J."""
+def _scaled_gradient_norm(gradient: np.ndarray, column_norms: np.ndarray,
+                          fnorm: float) -> float:
+    """MINPACK ``gnorm``: largest |cosine| between ``f`` and a column of ``J``.
+
+    ``gradient`` is ``J^T f`` (computed before the factorisation; MINPACK forms
+    the same numbers from ``R^T Q^T f``).
+    """
     if fnorm == 0.0:
         return 0.0
-    g = (r.T @ qtf) / fnorm
-    norms = column_norms[pivots]
-    nonzero = norms > 0.0
-    if not nonzero.any():
-        return 0.0
-    return float(np.max(np.abs(g[nonzero] / norms[nonzero])))
+    nonzero = column_norms > 0.0
+    if not nonzero.all():
+        if not nonzero.any():
+            return 0.0
+        gradient, column_norms = gradient[nonzero], column_norms[nonzero]
+    return float(np.max(np.abs(gradient) / column_norms)) / fnorm
 
 
 def levenberg_marquardt(
@@ -142,6 +168,7 @@ def levenberg_marquardt(
     factor: float = 100.0,
     diag: np.ndarray | None = None,
     callback: Callable[[np.ndarray, int, np.ndarray], object] | None = None,
+    final_jacobian: str = "richardson",
 ) -> LMSolution:
     """Minimise ``sum(fun(x)**2)`` by Levenberg-Marquardt, with bounds.
 
@@ -170,8 +197,16 @@ def levenberg_marquardt(
         of the sum of squares of 1e-10 still leaves ``x`` wrong in the 5th
         digit (NIST StRD ENSO, Thurber).
     max_nfev : int, optional
-        Most residual evaluations, finite differences included; default
-        ``1000 * (n + 1)``.
+        Most residual evaluations of the iteration, finite differences
+        included; default ``1000 * (n + 1)``.  As in MINPACK the test is made
+        after each trial point, so the iteration may end up to one Jacobian
+        past it.  The final phase is not limited by it but is counted in
+        ``nfev``: the final Jacobian (``2 n`` evaluations, more for columns
+        that need extrapolation with ``'central'``, about ``4 n`` with
+        ``'richardson'``; none with ``jac``) and at most
+        :data:`~paramfit.solvers._final.REFINEMENT_STEPS` Gauss-Newton
+        evaluations (each followed by a new final Jacobian if it moved ``x``
+        by more than 1e-7 relative).
     factor : float
         Initial trust radius ``factor * ||D x0||`` (MINPACK ``factor``).
     diag : array_like, shape (n,), optional
@@ -180,6 +215,14 @@ def levenberg_marquardt(
     callback : callable, optional
         ``callback(x, niter, f)`` at the start of each iteration; a truthy
         return stops the fit with :attr:`Termination.USER_STOP`.
+    final_jacobian : {'richardson', 'central'}
+        Finite-difference scheme of the Jacobian returned for the covariance
+        (ignored with ``jac``): Richardson extrapolation of every column (the
+        default; about ``4 n`` to ``12 n`` evaluations, about 1e-10 relative
+        error, better on linear columns) or checked central differences
+        (``2 n`` evaluations, about 1e-10 relative error but 1e-8 for
+        parameters much smaller than their natural scale; extrapolated when
+        the scaled Jacobian is ill-conditioned).
 
     Returns
     -------
@@ -191,6 +234,11 @@ def levenberg_marquardt(
     ``callback`` stops the fit; the best point so far is returned with
     ``termination = USER_STOP`` and ``user_code = StopFit.code``, and ``fun``
     is not called again.
+
+    :class:`~paramfit.exceptions.NonFiniteResidualError` from ``fun`` at the
+    start point reaches the caller (the user's error); at a trial point it
+    rejects the step, and in a finite-difference Jacobian the other side and
+    shorter steps are tried before it is raised.
 
     Examples
     --------
@@ -213,8 +261,11 @@ def levenberg_marquardt(
     evaluator = Evaluator(fun, lower, upper)
     if _improper(x, n, lower, upper, ftol, xtol, gtol, factor, diag, max_nfev):
         return evaluator.improper(x)
+    if final_jacobian not in ("central", "richardson"):
+        raise ValueError(f"final_jacobian must be 'central' or 'richardson', not "
+                         f"{final_jacobian!r}")
     options = _Options(jac, lower, upper, steps[0], steps[1], side, steps[2], ftol, xtol,
-                       gtol, max_nfev, factor, diag, callback)
+                       gtol, max_nfev, factor, diag, callback, final_jacobian)
     return _Iteration(evaluator, options).run(x)
 
 
@@ -222,13 +273,14 @@ class _Options:
     """The validated arguments of one fit (plain attributes for fast access)."""
 
     def __init__(self, jac, lower, upper, absolute_step, relative_step, side, max_step,
-                 ftol, xtol, gtol, max_nfev, factor, diag, callback):
+                 ftol, xtol, gtol, max_nfev, factor, diag, callback, final_jacobian):
         self.jac, self.lower, self.upper = jac, lower, upper
         self.absolute_step, self.relative_step, self.side = absolute_step, relative_step, side
         self.max_step = max_step
         self.ftol, self.xtol, self.gtol = float(ftol), float(xtol), float(gtol)
         self.max_nfev, self.factor, self.diag = max_nfev, float(factor), diag
         self.callback = callback
+        self.final_jacobian = final_jacobian
         self.bounded = bool(np.any(np.isfinite(lower)) or np.any(np.isfinite(upper)))
         self.limited_step = max_step is not None and bool(
             np.any(np.isfinite(max_step) & (max_step > 0)))
@@ -246,7 +298,8 @@ class _Iteration:
         self.jac: np.ndarray | None = None
 
     def jacobian(self, x: np.ndarray, f: np.ndarray) -> np.ndarray:
-        """Jacobian for the iteration: the user's, or forward differences."""
+        """Jacobian for the iteration: the user's, or forward differences (kept, with
+        its point, for a user stop)."""
         opt = self.opt
         self.njev += 1
         if opt.jac is not None:
@@ -254,7 +307,7 @@ class _Iteration:
             if jac.shape != (f.size, x.size):
                 raise ValueError(f"jac returned shape {jac.shape}, expected {(f.size, x.size)}")
         else:
-            jac, calls = finite_difference_jacobian(
+            jac, _ = finite_difference_jacobian(
                 self.ev.raw, x, f, lower=opt.lower, upper=opt.upper,
                 absolute_step=opt.absolute_step, relative_step=opt.relative_step,
                 side=opt.side)
@@ -280,91 +333,94 @@ class _Iteration:
         fnorm = math.sqrt(float(f @ f))
         diag = opt.diag
         delta = xnorm = par = 0.0
+        last_actred = 0.0
         while True:
             if opt.callback is not None and opt.callback(x.copy(), self.niter, f.copy()):
                 return Termination.USER_STOP
             jac = self.jacobian(x, f)
-            if not np.all(np.isfinite(jac)):
-                return Termination.IMPROPER_INPUT
             column_norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
-            free = self.free_columns(x, jac, f)
-            qr = pivoted_qr(jac if free is None else jac[:, free], f)
+            if not math.isfinite(float(column_norms.sum())):
+                return Termination.IMPROPER_INPUT
+            gradient = jac.T @ f
+            free = self.free_columns(x, gradient)
+            if free is None:
+                qr = pivoted_qr(jac, f)
+                sub_norms, sub_gradient = column_norms, gradient
+            else:
+                qr = pivoted_qr(np.asfortranarray(jac[:, free]), f, overwrite=True)
+                sub_norms, sub_gradient = column_norms[free], gradient[free]
             if self.niter == 0 and delta == 0.0:
                 if diag is None:
                     diag = np.where(column_norms == 0.0, 1.0, column_norms)
-                xnorm = math.sqrt(float((diag * x) @ (diag * x)))
+                xnorm = _norm(diag * x)
                 delta = opt.factor * xnorm if xnorm != 0.0 else opt.factor
-            sub_norms = column_norms if free is None else column_norms[free]
-            gnorm = _scaled_gradient_norm(qr.r, qr.qtf, qr.pivots, sub_norms, fnorm)
+            gnorm = _scaled_gradient_norm(sub_gradient, sub_norms, fnorm)
             if gnorm <= opt.gtol:
                 return Termination.GTOL
             if opt.diag is None:
                 diag = np.maximum(diag, column_norms)
             sub_diag = diag if free is None else diag[free]
             while True:
-                step_free, par = lm_step(qr, sub_diag, delta, par)
-                step = step_free if free is None else _expand(step_free, free, x.size)
-                if opt.bounded or opt.limited_step:
-                    trial, alpha = truncate_step(x, step, opt.lower, opt.upper, opt.max_step)
+                step_free, par, dxnorm, jpnorm2 = lm_step(qr, sub_diag, delta, par)
+                if free is None and not (opt.bounded or opt.limited_step):
+                    trial, alpha, pnorm = x + step_free, 1.0, dxnorm
                 else:
-                    trial, alpha = x + step, 1.0
-                taken = diag * (trial - x)
-                pnorm = math.sqrt(float(taken @ taken))
+                    step = step_free if free is None else _expand(step_free, free, x.size)
+                    trial, alpha = truncate_step(x, step, opt.lower, opt.upper, opt.max_step)
+                    pnorm = _norm(diag * (trial - x))
                 if self.niter == 0:
                     delta = min(delta, pnorm)
                 f1, fnorm1 = ev.trial(trial)
                 actred = 1.0 - (fnorm1 / fnorm) ** 2 if 0.1 * fnorm1 < fnorm else -1.0
-                prered, dirder = self.predicted(qr, step_free, sub_diag, par, fnorm, alpha)
+                # Moré (1977), eq. (5.6): predicted reduction and directional derivative
+                # along alpha * p, free of cancellation since f^T J p = -(|Jp|^2 + par |Dp|^2)
+                if fnorm == 0.0:
+                    prered = dirder = 0.0
+                else:
+                    temp1 = jpnorm2 / (fnorm * fnorm)
+                    temp2 = par * dxnorm * dxnorm / (fnorm * fnorm)
+                    prered = alpha * (2.0 - alpha) * temp1 + 2.0 * alpha * temp2
+                    dirder = -alpha * (temp1 + temp2)
                 ratio = actred / prered if prered != 0.0 else 0.0
                 delta, par = _radius_update(ratio, actred, dirder, fnorm, fnorm1, delta,
                                             pnorm, par, alpha < 1.0)
+                fast = False
                 if ratio >= 1e-4:
                     x, f, fnorm = trial, f1, fnorm1
-                    xnorm = math.sqrt(float((diag * x) @ (diag * x)))
+                    xnorm = _norm(diag * x)
                     self.niter += 1
+                    # superlinear convergence: what is left is about actred**2 / previous
+                    fast = (opt.ftol <= FAST_FTOL_MAX and 0.0 < actred <= FAST_LIMIT * last_actred
+                            and actred * actred <= opt.ftol * last_actred)
+                    last_actred = actred
                 done = _test_convergence(actred, prered, ratio, delta, xnorm, gnorm,
                                          ev.nfev, opt.ftol, opt.xtol, opt.gtol,
                                          opt.max_nfev)
+                if done is None and fast:
+                    done = Termination.FTOL
                 if done is not None:
                     return done
                 if ratio >= 1e-4:
                     break
 
-    def free_columns(self, x: np.ndarray, jac: np.ndarray, f: np.ndarray
-                     ) -> np.ndarray | None:
+    def free_columns(self, x: np.ndarray, gradient: np.ndarray) -> np.ndarray | None:
         """Indices of the columns used for the step (None: all of them)."""
         if not self.opt.bounded:
             return None
         on_bound = (x <= self.opt.lower) | (x >= self.opt.upper)
         if not on_bound.any():
             return None
-        pegged = pegged_columns(x, jac.T @ f, self.opt.lower, self.opt.upper)
+        pegged = pegged_columns(x, gradient, self.opt.lower, self.opt.upper)
         if not pegged.any():
             return None
         return np.flatnonzero(~pegged)
 
-    @staticmethod
-    def predicted(qr, step_free: np.ndarray, diag: np.ndarray, par: float, fnorm: float,
-                  alpha: float) -> tuple[float, float]:
-        """Scaled predicted reduction and directional derivative for ``alpha * step``.
 
-        For the LM step ``p``, ``f^T J p = -(||J p||^2 + par ||D p||^2)``, so the
-        predicted reduction of ``||f||^2`` along ``alpha p`` is
-        ``alpha (2 - alpha) ||J p||^2 + 2 alpha par ||D p||^2`` (MINPACK's
-        formula when ``alpha = 1``), free of cancellation.
-        """
-        if fnorm == 0.0:
-            return 0.0, 0.0
-        jp = qr.r @ step_free[qr.pivots]
-        temp1 = float(jp @ jp) / (fnorm * fnorm)
-        dp = diag * step_free
-        temp2 = par * float(dp @ dp) / (fnorm * fnorm)
-        prered = alpha * (2.0 - alpha) * temp1 + 2.0 * alpha * temp2
-        return prered, -alpha * (temp1 + temp2)
+def _norm(v: np.ndarray) -> float:
+    return math.sqrt(float(v @ v))
 
 
 def _expand(values: np.ndarray, free: np.ndarray, n: int) -> np.ndarray:
     out = np.zeros(n)
     out[free] = values
     return out
-

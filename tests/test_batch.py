@@ -1,0 +1,262 @@
+"""fit_many / BatchResult: agreement with one-at-a-time fits, chunking, backends, errors."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from paramfit.batch import BatchResult, fit_many
+from paramfit.batch.vectorized_lm import cholesky_solve
+from paramfit.exceptions import FitError, ParameterError
+from paramfit.lineshapes import gaussian
+from paramfit.model import Model
+
+NAMES = ("amplitude", "center", "sigma")
+X = np.linspace(-5.0, 5.0, 128)
+
+
+def make_data(n, seed, noise=0.02, x=X):
+    rng = np.random.default_rng(seed)
+    amp = rng.uniform(1.0, 5.0, n)
+    cen = rng.uniform(-1.0, 1.0, n)
+    sig = rng.uniform(0.5, 1.5, n)
+    y = gaussian(x, amp[:, None], cen[:, None], sig[:, None])
+    return y + rng.normal(0.0, noise, y.shape)
+
+
+def assert_agrees(batch, i, single, names=NAMES):
+    """Batch dataset ``i`` against a single ModelResult.
+
+    Values: 1e-8 relative.  A sum of squares in float64 fixes the optimum only to
+    ~1e-7 standard errors (a change of ``(dx/stderr)**2 * chisqr/nfree`` in chisqr is
+    below rounding), and the single fit's ftol=1e-15 stops there, so values near zero
+    (centers) get an absolute allowance of 1e-6 stderr.
+    """
+    for name in names:
+        par = single.params[name]
+        err = par.stderr if par.stderr is not None else 0.0
+        np.testing.assert_allclose(batch.values[name][i], par.value, rtol=1e-8,
+                                   atol=1e-6 * err, err_msg=f"{name} of dataset {i}")
+        if par.stderr is None:
+            assert np.isnan(batch.stderr[name][i]), (name, i)
+        else:
+            np.testing.assert_allclose(batch.stderr[name][i], par.stderr, rtol=1e-6,
+                                       err_msg=f"stderr of {name}, dataset {i}")
+        assert batch.status[name][i] == par.status.bdmsk, (name, i)
+    np.testing.assert_allclose(batch.chisqr[i], single.chisqr, rtol=1e-10)
+    np.testing.assert_allclose(batch.redchi[i], single.redchi, rtol=1e-10)
+    assert bool(batch.success[i]) == bool(single.success)
+
+
+def test_agrees_with_single_fits_bounds_and_failures():
+    n = 200
+    data = make_data(n, seed=1)
+    nan_rows = [3, 77, 150]
+    data[nan_rows, 10] = np.nan
+    model = Model(gaussian)
+    params = model.make_params(amplitude=2.0, center=0.0, sigma=1.0)
+    params["sigma"].min = 0.9          # about half the datasets end on this bound
+    params["center"].max = 0.8
+    res = fit_many(model, data, X, params=params, starts="params")
+    assert isinstance(res, BatchResult) and len(res) == n
+    assert sorted(res.failed.tolist()) == nan_rows
+    assert (res.termination[nan_rows] == 0).all()
+    at_bound = 0
+    for i in range(n):
+        if i in nan_rows:
+            with pytest.raises(FitError):
+                model.fit(data[i], params, x=X)
+            continue
+        single = model.fit(data[i], params, x=X)
+        assert_agrees(res, i, single)
+        at_bound += res.status["sigma"][i] == -3 or res.status["center"][i] == -1
+    assert 20 < at_bound < n - 20
+
+
+def test_agrees_with_single_fits_from_guess():
+    data = make_data(60, seed=2)
+    model = Model(gaussian)
+    res = fit_many(model, data, X, starts={"amplitude": np.full(60, 2.0),
+                                           "center": np.zeros(60), "sigma": np.ones(60)})
+    for i in range(60):
+        params = res.source["template"].copy()
+        params["amplitude"].value, params["center"].value, params["sigma"].value = 2, 0, 1
+        assert_agrees(res, i, model.fit(data[i], params, x=X))
+
+
+def test_tied_and_fixed_parameters():
+    n = 40
+    data = make_data(n, seed=3)
+    model = Model(gaussian)
+    params = model.make_params(amplitude=2.0, center=0.0, sigma=1.0)
+    params.add("width", value=2.0, min=0.2)
+    params["sigma"].expr = "width / 2"
+    params["center"].vary = False
+    centers = np.linspace(-0.5, 0.5, n)
+    res = fit_many(model, data, X, params=params,
+                   starts={"center": centers, "amplitude": np.full(n, 2.0)})
+    assert res.var_names == ["amplitude", "width"]
+    np.testing.assert_array_equal(res.values["center"], centers)
+    assert (res.status["center"] == 0).all() and (res.status["sigma"] == 0).all()
+    for i in range(n):
+        p = params.copy()
+        p["center"].value = centers[i]
+        single = model.fit(data[i], p, x=X)
+        assert_agrees(res, i, single, names=("amplitude", "width", "sigma", "center"))
+
+
+def test_per_dataset_weights():
+    n = 30
+    data = make_data(n, seed=4)
+    rng = np.random.default_rng(5)
+    weights = rng.uniform(0.5, 2.0, data.shape)
+    model = Model(gaussian)
+    params = model.make_params(amplitude=2.0, center=0.0, sigma=1.0)
+    res = fit_many(model, data, X, params=params, weights=weights, starts="params")
+    for i in range(n):
+        assert_agrees(res, i, model.fit(data[i], params, x=X, weights=weights[i]))
+    shared = fit_many(model, data, X, params=params, weights=weights[0], starts="params")
+    assert_agrees(shared, 7, model.fit(data[7], params, x=X, weights=weights[0]))
+
+
+def test_per_dataset_x_and_plain_function():
+    n = 12
+    xs = np.stack([np.linspace(-5 + 0.1 * i, 5 + 0.1 * i, 128) for i in range(n)])
+    rng = np.random.default_rng(6)
+    data = gaussian(xs, 2.0, rng.uniform(-1, 1, (n, 1)), 1.0) + rng.normal(0, 0.01, xs.shape)
+    res = fit_many(gaussian, data, xs)
+    model = Model(gaussian)
+    for i in range(n):
+        start = res.params(i)
+        single = model.fit(data[i], start, x=xs[i])
+        assert_agrees(res, i, single)
+
+
+def generic_gaussian(x, amplitude=1.0, center=0.0, sigma=1.0):
+    """A Gaussian written by a user: no analytic derivatives, scalar-safe numpy."""
+    return amplitude / (np.sqrt(2 * np.pi) * sigma) * np.exp(-((x - center) ** 2)
+                                                              / (2 * sigma ** 2))
+
+
+def test_generic_model_finite_differences_agree_with_fused_kernel():
+    data = make_data(50, seed=7)
+    start = {"amplitude": np.full(50, 2.0), "center": np.zeros(50), "sigma": np.ones(50)}
+    fused = fit_many(gaussian, data, X, starts=start)
+    generic = fit_many(Model(generic_gaussian), data, X, starts=start)
+    for name in NAMES:
+        diff = np.abs(generic.values[name] - fused.values[name])
+        assert np.all(diff <= 1e-8 * np.abs(fused.values[name]) + 1e-6 * fused.stderr[name])
+        np.testing.assert_allclose(generic.stderr[name], fused.stderr[name], rtol=1e-6)
+
+
+def test_chunked_equals_unchunked_bit_for_bit():
+    data = make_data(300, seed=8)
+    data[5] = np.nan
+    params = Model(gaussian).make_params(amplitude=2.0, center=0.0, sigma=1.0)
+    params["sigma"].min = 0.8
+    whole = fit_many(gaussian, data, X, params=params, chunk_size=300)
+    for size in (1, 7, 64):
+        part = fit_many(gaussian, data, X, params=params, chunk_size=size)
+        assert_identical(part, whole)
+    threaded = fit_many(gaussian, data, X, params=params, chunk_size=50, n_workers=2)
+    assert_identical(threaded, whole)
+
+
+def assert_identical(a, b):
+    """Every per-dataset array of two BatchResults equal bit for bit (NaN == NaN)."""
+    assert a.param_names == b.param_names and len(a) == len(b)
+    for key in ("values", "stderr", "status"):
+        for name in a.param_names:
+            np.testing.assert_array_equal(getattr(a, key)[name], getattr(b, key)[name],
+                                          err_msg=f"{key}[{name}]")
+    for key in ("chisqr", "redchi", "nfev", "niter", "success", "termination"):
+        np.testing.assert_array_equal(getattr(a, key), getattr(b, key), err_msg=key)
+
+
+def test_processes_backend_equal():
+    n = 16
+    data = make_data(n, seed=9)
+    data[4, 0] = np.nan
+    model = Model(gaussian)
+    params = model.make_params(amplitude=2.0, center=0.0, sigma=1.0)
+    proc = fit_many(model, data, X, params=params, starts="params", backend="processes",
+                    chunk_size=5, n_workers=2)
+    vec = fit_many(model, data, X, params=params, starts="params")
+    assert proc.failed.tolist() == vec.failed.tolist() == [4]
+    for i in range(n):
+        if i == 4:
+            continue
+        single = model.fit(data[i], params, x=X)
+        for name in NAMES:     # the processes backend *is* single fits: exact
+            assert proc.values[name][i] == single.params[name].value
+        assert_agrees(vec, i, single)
+
+
+def test_result_dataframe_and_messages():
+    data = make_data(5, seed=10)
+    data[2, 3] = np.inf
+    res = fit_many(Model(gaussian), data, X)
+    single = res.result(0)
+    np.testing.assert_allclose(single.params["center"].value, res.values["center"][0],
+                               rtol=1e-8, atol=1e-6 * res.stderr["center"][0])
+    assert res.failed.tolist() == [2]
+    assert "improper" in res.message(2)
+    pytest.importorskip("pandas")
+    frame = res.to_dataframe()
+    assert len(frame) == 5 and "center_stderr" in frame and "termination" in frame
+
+
+def test_guess_vectorized_matches_model_guess():
+    models = pytest.importorskip("paramfit.models")
+    data = make_data(20, seed=11)
+    model = models.GaussianModel()
+    res = fit_many(model, data, X)
+    for i in range(20):
+        single = model.fit(data[i], model.guess(data[i], x=X), x=X)
+        assert_agrees(res, i, single)
+
+
+def test_bad_input_clear_errors():
+    data = make_data(4, seed=12)
+    with pytest.raises(FitError, match="ragged"):
+        fit_many(gaussian, [[1.0, 2.0, 3.0], [1.0, 2.0]], np.arange(3.0))
+    with pytest.raises(FitError, match="shape"):
+        fit_many(gaussian, data, X[:-1])
+    with pytest.raises(FitError, match="n_datasets = 0"):
+        fit_many(gaussian, np.empty((0, 128)), X)
+    with pytest.raises(ParameterError, match="unknown parameter 'centre'"):
+        fit_many(gaussian, data, X, starts={"centre": np.zeros(4)})
+    with pytest.raises(FitError, match="one start per dataset"):
+        fit_many(gaussian, data, X, starts={"center": np.zeros(3)})
+    with pytest.raises(FitError, match="weights"):
+        fit_many(gaussian, data, X, weights=np.ones(5))
+    with pytest.raises(FitError, match="backend"):
+        fit_many(gaussian, data, X, backend="gpu")
+    with pytest.raises(FitError, match="unknown keyword"):
+        fit_many(gaussian, data, X, tolerance=1e-3)
+    with pytest.raises(FitError, match="2-D"):
+        fit_many(gaussian, data[0], X)
+
+
+def test_cholesky_solve_matches_numpy():
+    rng = np.random.default_rng(13)
+    a = rng.normal(size=(50, 4, 4))
+    spd = a @ a.transpose(0, 2, 1) + 0.1 * np.eye(4)
+    rhs = rng.normal(size=(50, 4))
+    y, ok = cholesky_solve(spd.transpose(1, 2, 0), rhs.T)
+    assert ok.all()
+    np.testing.assert_allclose(y.T, np.linalg.solve(spd, rhs[..., None])[..., 0], rtol=1e-10)
+
+
+def test_starts_outside_bounds_warn():
+    data = make_data(3, seed=14)
+    params = Model(gaussian).make_params(amplitude=2.0, center=0.0, sigma=1.0)
+    params["sigma"].min = 0.5
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = fit_many(gaussian, data, X, params=params,
+                       starts={"sigma": np.array([0.1, 1.0, 1.0])})
+    assert any("outside the bounds" in str(w.message) for w in caught)
+    assert res.success.all()
