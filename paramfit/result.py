@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from paramfit.parameters import Parameters, ParameterStatus
 from paramfit.problem import FitProblem
@@ -243,7 +243,8 @@ def build_result(
         termination=outcome.termination, user_code=outcome.user_code, nvarys=n,
         ndata=ndata, nfree=ndata - n, residual=resid, chisqr=chisqr, redchi=redchi,
         aic=aic, bic=bic, covar=cov if errorbars else None, jac=jac,
-        gradient=jac.T @ resid if finite else np.full(n, np.nan), jac_singular_values=singular, scale_covar=scale_covar,
+        gradient=jac.T @ resid if finite else np.full(n, np.nan),
+        jac_singular_values=singular, scale_covar=scale_covar,
     )
     _update_parameters(problem, result, active)
     return result
@@ -270,8 +271,9 @@ def _update_parameters(problem: FitProblem, result: FitResult, active: np.ndarra
         par.stderr = float(std[i])
         if std[i] > 0:
             result.tvalues[par.name] = par._value / std[i]
-            result.pvalues[par.name] = float(2 * stats.t.sf(abs(par._value / std[i]),
-                                                            max(result.nfree, 1)))
+            # two-sided Student-t p-value: 2 * t.sf(|t|, nfree) = 2 * stdtr(nfree, -|t|)
+            result.pvalues[par.name] = float(2 * special.stdtr(max(result.nfree, 1),
+                                                               -abs(par._value / std[i])))
         par.correl = {
             other: float(cov[i, j] / (std[i] * std[j]))
             for j, other in enumerate(names)

@@ -76,8 +76,6 @@ def run_paramfit(problem: MghProblem, factor: float) -> RunOutcome:
 
     An exception from the fit counts as not reaching a minimum (its text is kept).
     """
-    import paramfit
-
     residual = problem.residual
     names = [f"x{i}" for i in range(1, problem.n + 1)]
 

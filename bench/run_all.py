@@ -1,0 +1,48 @@
+"""Run every benchmark in bench/ one after the other and print their output.
+
+Each runs in its own process with single-threaded BLAS (``OPENBLAS_NUM_THREADS=1``
+etc.): multi-threaded BLAS on the small matrices of a fit is slower on this 2-core
+machine and makes timings erratic.  The figures go into bench/RESULTS.md by hand,
+with the date, the machine load and this command.
+
+Run:  python bench/run_all.py [NAME ...]     (e.g. ``core nist``; default: all)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHES = {
+    "expressions": ["bench_expressions.py"],
+    "core": ["bench_core.py"],
+    "nist": ["bench_nist.py", "--mgh"],
+    "confidence": ["bench_confidence.py"],
+    "model": ["bench_model.py"],
+    "batch": ["bench_batch.py"],
+}
+
+
+def main(names: list[str]) -> int:
+    env = dict(os.environ)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = "1"
+    status = 0
+    for name in names or list(BENCHES):
+        args = BENCHES[name]
+        print(f"\n===== {name}: python bench/{' '.join(args)}  (load {os.getloadavg()[0]:.2f})",
+              flush=True)
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, str(HERE / args[0]), *args[1:]], env=env)
+        print(f"===== {name}: exit {done.returncode}, {time.perf_counter() - start:.1f} s",
+              flush=True)
+        status = status or done.returncode
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
