@@ -198,7 +198,7 @@ class FitProblem:
             resid = out
         else:
             resid = self._coerce(out)
-        if self.nan_policy == "raise" and not math.isfinite(resid.sum()):
+        if self.nan_policy == "raise" and not math.isfinite(resid.dot(resid)):
             self._raise_nonfinite(resid)
         return resid
 
@@ -250,7 +250,7 @@ class FitProblem:
     def _raise_nonfinite(self, resid: np.ndarray) -> None:
         bad = np.flatnonzero(~np.isfinite(resid))
         if bad.size == 0:
-            return  # the sum overflowed, the values are finite
+            return  # the sum of squares overflowed, the values are finite
         raise NonFiniteResidualError(
             f"the residual function {_name_of(self.fcn)} returned {bad.size} NaN/inf "
             f"value(s) (first at index {bad[0]}) at {self.describe_values()}. Use "

@@ -18,10 +18,14 @@ and convergence tests; the batch only shares the numpy calls.  Each iteration
    ``xtol``, ``gtol`` semantics and defaults, and the same
    :class:`~paramfit.solvers.levenberg_marquardt.Termination` codes.
 
-Datasets that finish leave the active set, and the arrays (data included) are
-compacted, so the work shrinks as the batch converges.  Every operation acts
-on each dataset's own row, so a dataset's result does not depend on which
-other datasets share its batch: chunked and unchunked fits agree bit for bit.
+The datasets are fitted through a *working set* of fixed size: when datasets
+finish, their slots are refilled with the next datasets of the batch (whose
+start points are evaluated by the same call that evaluates the others' trial
+points), so every numpy call acts on a full set however long the batch.  Once
+no dataset is left to load, finished slots are dropped and the arrays (data
+included) compacted.  Every operation acts on each dataset's own column, so a
+dataset's result does not depend on which other datasets share its batch or its
+working set: chunked, unchunked and refilled fits agree bit for bit.
 
 References
 ----------
@@ -45,7 +49,7 @@ from paramfit.solvers._final import STATIONARITY_TOL
 from paramfit.solvers.levenberg_marquardt import Termination
 
 __all__ = ["BatchLMSolution", "batch_levenberg_marquardt", "cholesky_solve",
-           "RUNNING", "DEFAULT_FTOL", "DEFAULT_XTOL", "DEFAULT_GTOL"]
+           "RUNNING", "DEFAULT_FTOL", "DEFAULT_XTOL", "DEFAULT_GTOL", "WORKING_SET"]
 
 EPS = float(np.finfo(float).eps)
 #: The single-fit core's defaults (see :func:`paramfit.solvers.levenberg_marquardt.
@@ -54,6 +58,9 @@ DEFAULT_FTOL, DEFAULT_XTOL, DEFAULT_GTOL = 1e-15, 1e-12, 1e-12
 RUNNING = -99
 NEGLIGIBLE_RESIDUAL = 1e-10
 ACCEPT = 1e-4
+#: Datasets fitted side by side when the evaluator can refill its slots: enough that
+#: the per-iteration numpy calls on per-dataset vectors cost little per dataset.
+WORKING_SET = 1024
 
 _FTOL, _XTOL, _BOTH, _GTOL = (Termination.FTOL.code, Termination.XTOL.code,
                               Termination.BOTH.code, Termination.GTOL.code)
@@ -177,24 +184,58 @@ def _truncate(x, step, lower, upper, max_step):
 
 
 class _State:
-    """Arrays of the datasets still being fitted (compacted as they finish)."""
+    """Per-slot arrays of the working set (slot ``k`` holds chunk dataset ``index[k]``).
 
-    def __init__(self, index, x, chisq, jtj, jtr):
-        self.index = index
-        self.x, self.chisq, self.jtj, self.jtr = x, chisq, jtj, jtr
-        diag = np.einsum("iib->ib", jtj).copy()
-        self.scale = np.where(diag == 0.0, 1.0, diag)
-        self.mu = np.full(index.size, 1e-3)
-        self.nu = np.full(index.size, 2.0)
-        self.first = np.sqrt(chisq)
-        self.nfev = np.ones(index.size, dtype=np.int64)
-        self.niter = np.zeros(index.size, dtype=np.int64)
+    A *fresh* slot has just been loaded: its start point is evaluated by the next
+    evaluation, together with the trial points of the other slots.
+    """
 
-    def keep(self, mask):
-        for name in ("index", "chisq", "mu", "nu", "first", "nfev", "niter"):
+    def __init__(self, x0: np.ndarray, rows: np.ndarray):
+        F, w = x0.shape[0], rows.size
+        self.x0 = x0
+        self.index = rows.copy()
+        self.x = x0[:, rows].copy()
+        self.chisq = np.ones(w)
+        self.jtj = np.zeros((F, F, w))
+        self.jtr = np.zeros((F, w))
+        self.scale = np.ones((F, w))
+        self.mu = np.full(w, 1e-3)
+        self.nu = np.full(w, 2.0)
+        self.first = np.ones(w)
+        self.nfev = np.zeros(w, dtype=np.int64)
+        self.niter = np.zeros(w, dtype=np.int64)
+        self.fresh = np.ones(w, dtype=bool)
+        self.n_fresh = w
+
+    def load(self, slots: np.ndarray, rows: np.ndarray) -> None:
+        """Put chunk datasets ``rows`` into ``slots`` (their start points not yet evaluated)."""
+        self.index[slots] = rows
+        self.x[:, slots] = self.x0[:, rows]
+        self.nfev[slots] = 0
+        self.niter[slots] = 0
+        self.fresh[slots] = True
+        self.n_fresh = int(np.count_nonzero(self.fresh))
+
+    def start(self, good: np.ndarray, chisq, jtj, jtr) -> None:
+        """Initialise the fresh slots ``good`` from the evaluation of their start points."""
+        np.copyto(self.chisq, chisq, where=good)
+        np.copyto(self.jtj, jtj, where=good)
+        np.copyto(self.jtr, jtr, where=good)
+        diag = np.einsum("iib->ib", jtj)
+        np.copyto(self.scale, np.where(diag == 0.0, 1.0, diag), where=good)
+        self.mu[good] = 1e-3
+        self.nu[good] = 2.0
+        np.copyto(self.first, np.sqrt(chisq), where=good)
+        self.fresh[:] = False
+        self.n_fresh = 0
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Drop the slots where ``mask`` is False (compaction once nothing is left to load)."""
+        for name in ("index", "chisq", "mu", "nu", "first", "nfev", "niter", "fresh"):
             setattr(self, name, getattr(self, name)[mask])
         self.x, self.jtr, self.scale = self.x[:, mask], self.jtr[:, mask], self.scale[:, mask]
         self.jtj = self.jtj[:, :, mask]
+        self.n_fresh = int(np.count_nonzero(self.fresh))
 
 
 def batch_levenberg_marquardt(
@@ -208,16 +249,21 @@ def batch_levenberg_marquardt(
     xtol: float = DEFAULT_XTOL,
     gtol: float = DEFAULT_GTOL,
     max_nfev: int | None = None,
+    working_set: int | None = None,
 ) -> BatchLMSolution:
     """Fit B datasets by Levenberg-Marquardt in lockstep.
 
     Parameters
     ----------
     evaluate : callable
-        ``evaluate(x) -> (chisq (b,), jtj (F, F, b), jtr (F, b))`` at the free
-        vectors ``x`` (F, b) of the selected datasets, and
-        ``evaluate.select(mask)`` restricting the selection (a boolean mask over
-        the current one).  Non-finite results mark a failed evaluation.
+        ``evaluate(x) -> (chisq (w,), jtj (F, F, w), jtr (F, w))`` at the free
+        vectors ``x`` (F, w) of the datasets in the current slots (the arrays
+        may be buffers that the next call overwrites), and
+        ``evaluate.select(keep)`` keeping the slots ``keep`` (a boolean mask or
+        indices over the current slots).  Initially the slots are all B
+        datasets.  With ``evaluate.load(slots, rows)`` (put datasets ``rows``
+        into ``slots``) the working set is refilled; without it every dataset
+        has a slot from the start.  Non-finite results mark a failed evaluation.
     x0 : ndarray, shape (F, B)
         Start points, inside the bounds.
     lower, upper : ndarray, shape (F,)
@@ -230,6 +276,11 @@ def batch_levenberg_marquardt(
         scaled step, largest cosine between residual and Jacobian columns.
     max_nfev : int, optional
         Most evaluations per dataset; default ``1000 * (F + 1)``.
+    working_set : int, optional
+        Datasets fitted side by side (default :data:`WORKING_SET`; needs
+        ``evaluate.load``).  As datasets converge their slots are given to the
+        next ones, so every numpy call works on a full set.  The results do
+        not depend on it.
 
     Returns
     -------
@@ -255,78 +306,114 @@ def batch_levenberg_marquardt(
     ([[2.0, 5.0], [1.3, 1.3]], True)
     """
     F, B = x0.shape
-    max_nfev = 1000 * (F + 1) if max_nfev is None else int(max_nfev)
-    lo, hi = lower[:, None], upper[:, None]
     limited = max_step is not None and bool(np.any(np.isfinite(max_step) & (max_step > 0)))
     step_limit = np.where(np.isfinite(max_step) & (max_step > 0), max_step, np.inf) \
         if limited else None
     bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
+    opts = _Options(lower[:, None], upper[:, None], step_limit, bounded, ftol, xtol, gtol,
+                    1000 * (F + 1) if max_nfev is None else int(max_nfev))
+    x0 = x0.astype(float, copy=True)
     out = BatchLMSolution(
-        x=x0.astype(float, copy=True), chisq=np.full(B, np.nan), jtj=np.full((F, F, B), np.nan),
+        x=x0.copy(), chisq=np.full(B, np.nan), jtj=np.full((F, F, B), np.nan),
         jtr=np.full((F, B), np.nan), nfev=np.zeros(B, dtype=np.int64),
         niter=np.zeros(B, dtype=np.int64), termination=np.full(B, RUNNING, dtype=np.int8),
         active=np.zeros((F, B), dtype=np.int8))
     if B == 0:
         return out
-    chisq, jtj, jtr = evaluate(out.x)
-    good = np.isfinite(chisq) & np.isfinite(jtj).all(axis=(0, 1)) & np.isfinite(jtr).all(axis=0)
-    good &= np.isfinite(out.x).all(axis=0)
-    out.nfev[:] = 1
-    out.termination[~good] = Termination.IMPROPER_INPUT.code
-    state = _State(np.flatnonzero(good), out.x[:, good], chisq[good], jtj[:, :, good],
-                   jtr[:, good])
-    if not good.all():
-        evaluate.select(good)
+    size = WORKING_SET if working_set is None else max(1, int(working_set))
+    if not hasattr(evaluate, "load") or size >= B:
+        size = B
+    state = _State(x0, np.arange(size))
+    if size < B:
+        evaluate.select(np.arange(size))
+    queue = size
     while state.index.size:
-        done = _iterate(evaluate, state, lo, hi, step_limit, bounded, ftol, xtol, gtol,
-                        max_nfev)
+        done = _iterate(evaluate, state, opts)
         finished = done != RUNNING
-        if finished.any():
-            _record(out, state, finished, done, lo, hi, bounded)
-            keep = ~finished
+        if not finished.any():
+            continue
+        _record(out, state, finished, done, opts)
+        slots = np.flatnonzero(finished)
+        if queue < B:
+            take = min(slots.size, B - queue)
+            loaded, slots = slots[:take], slots[take:]
+            rows = np.arange(queue, queue + take)
+            queue += take
+            state.load(loaded, rows)
+            evaluate.load(loaded, rows)
+        if slots.size:
+            keep = np.ones(state.index.size, dtype=bool)
+            keep[slots] = False
             state.keep(keep)
             if state.index.size:
                 evaluate.select(keep)
     if bounded:
+        lo, hi = opts.lower, opts.upper
         out.active[:] = np.where(out.x <= lo, -1, np.where(out.x >= hi, 1, 0))
         out.active[:, out.termination == Termination.IMPROPER_INPUT.code] = 0
     return out
 
 
-def _iterate(evaluate, s: _State, lo, hi, step_limit, bounded, ftol, xtol, gtol, max_nfev):
-    """One outer iteration of every active dataset; returns their codes (RUNNING or done)."""
-    F, b = s.x.shape
-    done = np.full(b, RUNNING, dtype=np.int8)
-    pegged = _pegged(s.x, s.jtr, lo, hi) if bounded else np.zeros((F, b), dtype=bool)
+class _Options:
+    """Validated solver options, as plain attributes."""
+
+    def __init__(self, lower, upper, step_limit, bounded, ftol, xtol, gtol, max_nfev):
+        self.lower, self.upper, self.step_limit, self.bounded = lower, upper, step_limit, \
+            bounded
+        self.ftol, self.xtol, self.gtol, self.max_nfev = ftol, xtol, gtol, max_nfev
+
+
+def _trial(s: _State, opts: _Options, done: np.ndarray):
+    """Damped Gauss-Newton step of every slot, projected on the box.
+
+    Returns ``(trial (F, w), step (F, w), alpha (w,), ok (w,), gnorm (w,))``.
+    """
+    F, w = s.x.shape
+    pegged = _pegged(s.x, s.jtr, opts.lower, opts.upper) if opts.bounded \
+        else np.zeros((F, w), dtype=bool)
     gnorm = _scaled_gradient(s.jtj, s.jtr, s.chisq, pegged)
-    done[gnorm <= gtol] = _GTOL
-    s.scale = np.maximum(s.scale, np.einsum("iib->ib", s.jtj))
+    done[gnorm <= opts.gtol] = _GTOL
+    np.maximum(s.scale, np.einsum("iib->ib", s.jtj), out=s.scale)
     matrix = s.jtj.copy()
     damping = s.mu * s.scale
     for i in range(F):
         matrix[i, i] += damping[i]
-    rhs = -s.jtr
+    rhs = np.negative(s.jtr)
     if pegged.any():
         matrix[:, pegged] = 0.0
         matrix.transpose(1, 0, 2)[:, pegged] = 0.0
         for i in range(F):
             matrix[i, i][pegged[i]] = 1.0
-        rhs = np.where(pegged, 0.0, rhs)
+        rhs[pegged] = 0.0
     step, ok = cholesky_solve(matrix, rhs)
-    if bounded or step_limit is not None:
-        trial, alpha = _truncate(s.x, step, lo, hi, step_limit)
+    if opts.bounded or opts.step_limit is not None:
+        trial, alpha = _truncate(s.x, step, opts.lower, opts.upper, opts.step_limit)
     else:
-        trial, alpha = s.x + step, np.ones(b)
+        trial, alpha = s.x + step, np.ones(w)
+    return trial, step, alpha, ok, gnorm
+
+
+def _iterate(evaluate, s: _State, opts: _Options) -> np.ndarray:
+    """One outer iteration of every slot; returns their codes (RUNNING or done).
+
+    Fresh slots evaluate their start point instead of a trial point.
+    """
+    w = s.x.shape[1]
+    done = np.full(w, RUNNING, dtype=np.int8)
+    trial, step, alpha, ok, gnorm = _trial(s, opts, done)
+    fresh = s.fresh if s.n_fresh else None
+    if fresh is not None:
+        np.copyto(trial, s.x, where=fresh)
     taken = trial - s.x
     pnorm = np.sqrt(np.einsum("ib,ib->b", s.scale * taken, taken))
     chisq1, jtj1, jtr1 = evaluate(trial)
     s.nfev += 1
     finite = np.isfinite(chisq1) & np.isfinite(jtj1).all(axis=(0, 1)) \
         & np.isfinite(jtr1).all(axis=0)
-    chisq1 = np.where(finite, chisq1, np.inf)
     with np.errstate(all="ignore"):
         actred = np.where(0.1 * np.sqrt(chisq1) < np.sqrt(s.chisq), 1.0 - chisq1 / s.chisq,
                           -1.0)
+        actred[~finite] = -1.0
         jp = np.einsum("ijb,ib,jb->b", s.jtj, step, step)
         dp = np.einsum("ib,ib->b", s.scale * step, step)
         temp1 = jp / s.chisq
@@ -334,19 +421,27 @@ def _iterate(evaluate, s: _State, lo, hi, step_limit, bounded, ftol, xtol, gtol,
         prered = np.where(s.chisq == 0.0, 0.0, alpha * (2.0 - alpha) * temp1
                           + 2.0 * alpha * temp2)
         ratio = np.where(prered != 0.0, actred / prered, 0.0)
-    accept = (ratio >= ACCEPT) & ok & finite
+    accept = (ratio >= ACCEPT) & ok & finite & (done == RUNNING)
+    if fresh is not None:
+        accept &= ~fresh
     factor = np.maximum(1.0 / 3.0, 1.0 - (2.0 * ratio - 1.0) ** 3)
-    s.mu = np.where(accept, s.mu * factor, s.mu * s.nu)
-    s.nu = np.where(accept, 2.0, 2.0 * s.nu)
+    s.mu *= np.where(accept, factor, s.nu)
+    s.nu *= 2.0
+    s.nu[accept] = 2.0
     if accept.any():
-        s.x = np.where(accept, trial, s.x)
-        s.chisq = np.where(accept, chisq1, s.chisq)
-        s.jtj = np.where(accept, jtj1, s.jtj)
-        s.jtr = np.where(accept, jtr1, s.jtr)
+        np.copyto(s.x, trial, where=accept)
+        np.copyto(s.chisq, chisq1, where=accept)
+        np.copyto(s.jtj, jtj1, where=accept)
+        np.copyto(s.jtr, jtr1, where=accept)
         s.niter += accept
     xnorm = np.sqrt(np.einsum("ib,ib->b", s.scale * s.x, s.x))
-    _convergence(done, actred, prered, ratio, pnorm, xnorm, gnorm, s.nfev, ftol, xtol,
-                 max_nfev)
+    _convergence(done, actred, prered, ratio, pnorm, xnorm, gnorm, s.nfev, opts.ftol,
+                 opts.xtol, opts.max_nfev)
+    if fresh is not None:
+        good = fresh & finite & np.isfinite(s.x).all(axis=0)
+        s.start(good, chisq1, jtj1, jtr1)
+        done[fresh] = RUNNING
+        done[fresh & ~good] = Termination.IMPROPER_INPUT.code
     return done
 
 
@@ -367,22 +462,32 @@ def _convergence(done, actred, prered, ratio, pnorm, xnorm, gnorm, nfev, ftol, x
         done[(done == RUNNING) & condition] = code
 
 
-def _record(out: BatchLMSolution, s: _State, finished, done, lo, hi, bounded):
-    """Copy the finished datasets into ``out``, downgrading non-stationary 'converged' ones."""
+def _record(out: BatchLMSolution, s: _State, finished, done, opts: _Options):
+    """Copy the finished datasets into ``out``, downgrading non-stationary 'converged' ones.
+
+    Datasets whose start could not be evaluated keep NaN sums of squares and moments.
+    """
     idx = s.index[finished]
     codes = done[finished].copy()
+    out.x[:, idx] = s.x[:, finished]
+    out.nfev[idx] = s.nfev[finished]
+    out.niter[idx] = s.niter[finished]
+    evaluated = codes != Termination.IMPROPER_INPUT.code
+    if not evaluated.all():
+        out.termination[idx[~evaluated]] = codes[~evaluated]
+        finished = finished.copy()
+        finished[finished] = evaluated
+        idx, codes = idx[evaluated], codes[evaluated]
     x, jtj, jtr, chisq = s.x[:, finished], s.jtj[:, :, finished], s.jtr[:, finished], \
         s.chisq[finished]
     converged = (codes >= 1) & (codes <= 4) & (np.sqrt(chisq) > NEGLIGIBLE_RESIDUAL
                                                * s.first[finished])
     if converged.any():
-        pegged = _pegged(x, jtr, lo, hi) if bounded else np.zeros(x.shape, dtype=bool)
+        pegged = _pegged(x, jtr, opts.lower, opts.upper) if opts.bounded \
+            else np.zeros(x.shape, dtype=bool)
         gnorm = _scaled_gradient(jtj, jtr, chisq, pegged)
         codes[converged & (gnorm > STATIONARITY_TOL)] = Termination.NOT_STATIONARY.code
-    out.x[:, idx] = x
     out.jtj[:, :, idx] = jtj
     out.jtr[:, idx] = jtr
     out.chisq[idx] = chisq
-    out.nfev[idx] = s.nfev[finished]
-    out.niter[idx] = s.niter[finished]
     out.termination[idx] = codes
