@@ -226,7 +226,7 @@ class _State:
         self.mu[good] = 1e-3
         self.nu[good] = 2.0
         np.copyto(self.first, np.sqrt(chisq), where=good)
-        self.fresh[:] = False
+        self.fresh = np.zeros(self.fresh.size, dtype=bool)
         self.n_fresh = 0
 
     def keep(self, mask: np.ndarray) -> None:
