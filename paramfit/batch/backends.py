@@ -52,8 +52,9 @@ class ChunkTask:
     """
 
     def __init__(self, model: Any, template: Parameters, options: Mapping[str, Any],
-                 scale_covar: bool = True):
+                 scale_covar: bool = True, working_set: int | None = None):
         self.model = model
+        self.working_set = working_set
         self.template = template
         self.options = dict(options)
         self.scale_covar = scale_covar
@@ -78,7 +79,7 @@ class ChunkTask:
         evaluator = ChunkEvaluator(problem, data, independent, weights, fixed)
         sol = batch_levenberg_marquardt(evaluator, x0, lower=problem.lower,
                                         upper=problem.upper, max_step=problem.max_step,
-                                        **self.options)
+                                        working_set=self.working_set, **self.options)
         return chunk_statistics(problem, sol, fixed, data.shape[1], self.scale_covar)
 
 

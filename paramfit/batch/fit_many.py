@@ -10,6 +10,7 @@ hands them to a backend (:mod:`paramfit.batch.backends`).
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -38,21 +39,48 @@ from paramfit.parameters import Parameters
 
 __all__ = ["fit_many", "default_chunk_size"]
 
-#: Target size of one chunk's working arrays: ~24 arrays of (chunk, n_points) float64.
-CHUNK_ELEMENTS = 1 << 17
-_EXTRA_OPTIONS = ("scale_covar", "n_workers")
+#: Largest default chunk: its per-dataset arrays (start points, results, the data
+#: block itself when it must be copied, e.g. from a dask array) stay near 16 MiB.
+CHUNK_BYTES = 16 << 20
+_EXTRA_OPTIONS = ("scale_covar", "n_workers", "working_set")
 
 
-def default_chunk_size(n_points: int, n_params: int) -> int:
-    """Datasets per chunk so that a chunk's temporaries stay near a few MiB (cache sized).
+def default_chunk_size(n_points: int, n_params: int, n_datasets: int | None = None,
+                       n_workers: int = 1) -> int:
+    """Datasets per chunk: memory-bounded, and balanced over ``n_workers``.
 
-    About 24 arrays of ``(chunk, n_points)`` float64 and ``O(n_params**2)``
-    per-dataset vectors live during an iteration; the default keeps them near
-    3 MB per worker, whatever the number of datasets (1e6 datasets stream
-    in constant memory).
+    A chunk is fitted through a working set of a few thousand datasets
+    (:data:`paramfit.batch.vectorized_lm.WORKING_SET`) whose slots are refilled
+    as datasets converge, so large chunks cost no more per dataset than small
+    ones; the bound is on the chunk's own arrays (about 16 MiB, so 1e6 datasets
+    stream in constant memory).  Given ``n_datasets``, the chunks are made of
+    equal size and their number a multiple of ``n_workers``, so every worker
+    gets the same work.
+
+    Examples
+    --------
+    >>> default_chunk_size(128, 3, n_datasets=2000, n_workers=2)
+    1000
     """
-    per_dataset = max(1, n_points) + 4 * n_params * n_params
-    return int(min(8192, max(32, CHUNK_ELEMENTS // per_dataset)))
+    per_dataset = 8 * (max(1, n_points) + 4 * n_params * n_params + 16)
+    largest = int(max(256, CHUNK_BYTES // per_dataset))
+    if n_datasets is None:
+        return largest
+    workers = max(1, int(n_workers))
+    rounds = -(-n_datasets // (workers * largest))
+    return max(1, -(-n_datasets // (workers * rounds)))
+
+
+def _parallelism(backend: str, client: Any, n_workers: Any) -> int:
+    """Workers that will fit chunks side by side (threads, processes or Dask workers)."""
+    if n_workers is not None:
+        return max(1, int(n_workers))
+    if backend == "dask" and client is not None:
+        try:
+            return max(1, len(client.scheduler_info()["workers"]))
+        except (AttributeError, KeyError, TypeError):
+            return 1
+    return 1 if backend == "numpy" else (os.cpu_count() or 1)
 
 
 def _is_dask(obj: Any) -> bool:
@@ -228,7 +256,11 @@ def fit_many(model: Any, data: Any, x: Any = None, params: Parameters | None = N
         and Lorentzian models), else from the template; ``'params'`` uses the
         template's values for every dataset.
     chunk_size : int, optional
-        Datasets fitted together; default :func:`default_chunk_size`.
+        Datasets handed to a worker at a time; default :func:`default_chunk_size`
+        (balanced over the workers).  A chunk is fitted through a working set of
+        ``working_set`` datasets (keyword, default
+        :data:`~paramfit.batch.vectorized_lm.WORKING_SET`) refilled as datasets
+        converge.  Neither changes the results, bit for bit.
     progress : bool
         Show a tqdm progress bar (needs ``tqdm``).
     backend : {'numpy', 'processes', 'dask'}
@@ -239,7 +271,7 @@ def fit_many(model: Any, data: Any, x: Any = None, params: Parameters | None = N
         ``ftol``, ``xtol``, ``gtol``, ``max_nfev`` (as the single-fit
         ``leastsq``, same defaults), ``scale_covar`` (default True),
         ``n_workers`` (threads for 'numpy', default 1; processes or LocalCluster
-        workers otherwise), and independent variables by name.
+        workers otherwise), ``working_set``, and independent variables by name.
 
     Returns
     -------
@@ -304,12 +336,14 @@ def fit_many(model: Any, data: Any, x: Any = None, params: Parameters | None = N
     start_values = {} if use_template else _as_starts(starts, problem, n)
     guess = None if use_template else _guess_mode(spec, data, independent, start_values,
                                                   problem)
+    working_set = fit_kws.pop("working_set", None)
     if chunk_size is None:
-        chunk_size = default_chunk_size(m, problem.nvarys)
+        chunk_size = default_chunk_size(m, problem.nvarys, n,
+                                        _parallelism(backend, client, n_workers))
     chunk_size = int(chunk_size)
     if chunk_size < 1:
         raise FitError(f"chunk_size must be a positive integer, got {chunk_size}")
-    task = ChunkTask(model, template, fit_kws, scale_covar)
+    task = ChunkTask(model, template, fit_kws, scale_covar, working_set)
     task._problem = problem
     make_starts = _Starts(problem, start_values, guess)
     chunks = _chunks(data, independent, weights, make_starts, chunk_size,

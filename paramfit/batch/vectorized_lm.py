@@ -60,7 +60,7 @@ NEGLIGIBLE_RESIDUAL = 1e-10
 ACCEPT = 1e-4
 #: Datasets fitted side by side when the evaluator can refill its slots: enough that
 #: the per-iteration numpy calls on per-dataset vectors cost little per dataset.
-WORKING_SET = 1024
+WORKING_SET = 4096
 
 _FTOL, _XTOL, _BOTH, _GTOL = (Termination.FTOL.code, Termination.XTOL.code,
                               Termination.BOTH.code, Termination.GTOL.code)
