@@ -10,15 +10,22 @@ of 10**6 datasets (in a subprocess) and the Dask LocalCluster speed-up of 2 work
 
 from __future__ import annotations
 
-import argparse
-import subprocess
-import sys
-import time
+import os
 
-import numpy as np
+# Single-threaded BLAS, set before numpy is imported: multi-threaded OpenBLAS on the
+# tiny matrices of single fits is pathological on a small shared machine.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from paramfit.batch import fit_many
-from paramfit.lineshapes import gaussian
+import argparse  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from paramfit.batch import fit_many  # noqa: E402
+from paramfit.lineshapes import gaussian  # noqa: E402
 
 X = np.linspace(-5.0, 5.0, 128)
 
@@ -37,12 +44,13 @@ def make_data(n: int, seed: int = 0, chunk: int = 50_000) -> np.ndarray:
 
 
 def timed(fn, repeat: int = 1) -> float:
-    best = np.inf
+    """Median wall time of ``repeat`` calls (the machine is shared: medians, not minima)."""
+    times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
 
 
 def loops(data: np.ndarray) -> dict[str, float]:
@@ -99,8 +107,8 @@ def dask_speedup(data: np.ndarray) -> str:
                           dashboard_address=None, host="127.0.0.1") as cluster, \
                 Client(cluster) as client:
             fit_many(gaussian, data[:2000], X, client=client)       # warm up the workers
-            times[workers] = timed(lambda c=client: fit_many(gaussian, data, X,
-                                                             chunk_size=4096, client=c))
+            times[workers] = timed(lambda c=client: fit_many(gaussian, data, X, client=c),
+                                   repeat=3)
     n = len(data)
     return (f"1 worker {n / times[1]:,.0f} fits/s, 2 workers {n / times[2]:,.0f} fits/s, "
             f"speed-up {times[1] / times[2]:.2f}x")
@@ -118,14 +126,22 @@ def main() -> None:
     subset = loops(data[: args.subset])
     for name, rate in subset.items():
         print(f"{name:28s} {rate:10,.0f} fits/s  (loop over {args.subset})")
+    print(f"BLAS threads: OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}; "
+          f"load average {os.getloadavg()[0]:.2f} (2 cores, shared)")
     for n in sizes:
+        repeat = 5 if n <= 10_000 else 3
+        times: dict[int, list[float]] = {1: [], 2: []}
+        for _ in range(repeat):          # interleaved: both see the same machine load
+            for workers in (1, 2):
+                times[workers].append(timed(
+                    lambda n=n, w=workers: fit_many(gaussian, data[:n], X, n_workers=w)))
         for workers in (1, 2):
-            dt = timed(lambda n=n, w=workers: fit_many(gaussian, data[:n], X, n_workers=w),
-                       repeat=3 if n <= 10_000 else 1)
-            rate = n / dt
+            rate = n / float(np.median(times[workers]))
             ratios = ", ".join(f"{rate / v:,.0f}x {k.split()[0]} {k.split()[1][:5]}"
                                for k, v in subset.items())
-            print(f"fit_many n={n:<7,d} threads={workers}: {rate:10,.0f} fits/s  ({ratios})")
+            print(f"fit_many n={n:<7,d} threads={workers}: {rate:10,.0f} fits/s  ({ratios}; "
+                  f"median of {repeat})")
+    print(f"load average {os.getloadavg()[0]:.2f}")
     res = fit_many(gaussian, data[:2000], X)
     print(f"  success {res.success.mean():.4f}, mean nfev {res.nfev.mean():.1f}, "
           f"mean iterations {res.niter.mean():.1f}")

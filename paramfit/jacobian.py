@@ -215,6 +215,7 @@ def finite_difference_jacobian(
     relative_step: np.ndarray | None = None,
     side: np.ndarray | None = None,
     default_relative_step: float | None = None,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Finite-difference Jacobian of ``fun`` at ``x`` (MINPACK ``fdjac2``, MPFIT ``mpside``).
 
@@ -237,6 +238,9 @@ def finite_difference_jacobian(
     default_relative_step : float, optional
         Relative step where none is given; ``sqrt(eps)`` by default
         (``eps**(1/3)`` for central differences, their optimal step).
+    out : ndarray, shape (m, n), Fortran order, optional
+        Where to write the Jacobian (the solver reuses one array per fit: a
+        fresh large array costs page faults on first touch).
 
     Returns
     -------
@@ -263,28 +267,53 @@ def finite_difference_jacobian(
     """
     x = np.asarray(x, dtype=float)
     n = x.size
-    steps = iteration_steps(x, absolute_step, relative_step, default_relative_step)
-    if side is not None and np.any(side == SIDE_CENTRAL) and default_relative_step is None:
-        central_steps = iteration_steps(x, absolute_step, relative_step, CBRT_EPS)
-        steps = np.where(side == SIDE_CENTRAL, central_steps, steps)
-    xs, hs = x.tolist(), steps.tolist()
+    xs = x.tolist()
+    if absolute_step is None and relative_step is None and side is None:
+        # the default (the solver passes None for options nobody set): no array calls
+        rel = SQRT_EPS if default_relative_step is None else float(default_relative_step)
+        hs = [rel * abs(v) if v != 0.0 else rel for v in xs]
+    else:
+        steps = iteration_steps(x, absolute_step, relative_step, default_relative_step)
+        if side is not None and np.any(side == SIDE_CENTRAL) and default_relative_step is None:
+            central_steps = iteration_steps(x, absolute_step, relative_step, CBRT_EPS)
+            steps = np.where(side == SIDE_CENTRAL, central_steps, steps)
+        hs = steps.tolist()
     los = [-math.inf] * n if lower is None else np.asarray(lower, dtype=float).tolist()
     his = [math.inf] * n if upper is None else np.asarray(upper, dtype=float).tolist()
     sides = [SIDE_AUTO] * n if side is None else [int(s) for s in side]
-    jac = np.empty((f0.size, n), order="F")
+    if out is not None and out.shape == (f0.size, n) and out.flags.f_contiguous:
+        jac = out
+    else:
+        jac = np.empty((f0.size, n), order="F")
     nfev = 0
+    bad = []
     for j in range(n):
         used, h = _choose_side(xs[j], hs[j], sides[j], los[j], his[j])
+        column = jac[:, j]          # a contiguous view (Fortran order): written in place
         try:
-            column, calls = _column(fun, x, f0, j, used, h)
+            if h != 0.0 and (used == SIDE_FORWARD or used == SIDE_BACKWARD):
+                # the common case inline: one evaluation, two passes over the column
+                xt = x.copy()       # a fresh vector per call: ``fun`` may keep its argument
+                xt[j] = xs[j] + (h if used == SIDE_FORWARD else -h)
+                f1 = fun(xt)
+                if type(f1) is not np.ndarray or f1.dtype != np.float64:
+                    f1 = np.asarray(f1, dtype=float)
+                np.subtract(f1.reshape(-1), f0, out=column)
+                np.divide(column, float(xt[j]) - xs[j], out=column)
+                calls = 1
+            else:
+                column[:], calls = _column(fun, x, f0, j, used, h)
         except NonFiniteResidualError:
             nfev += 1
-            column, calls = _fallback_column(fun, x, f0, j, used, h, los[j], his[j],
-                                             skip_first=used in (SIDE_FORWARD, SIDE_BACKWARD))
-        jac[:, j] = column
+            column[:], calls = _fallback_column(fun, x, f0, j, used, h, los[j], his[j],
+                                                skip_first=used in (SIDE_FORWARD, SIDE_BACKWARD))
         nfev += calls
-    if not np.isfinite(jac).all():
-        for j in np.flatnonzero(~np.isfinite(jac).all(axis=0)).tolist():
+        # a finite sum of squares proves the column finite (one cheap pass); otherwise
+        # look at the elements (a finite column may overflow the sum)
+        if not math.isfinite(float(column @ column)) and not np.isfinite(column).all():
+            bad.append(j)
+    if bad:
+        for j in bad:
             used, h = _choose_side(xs[j], hs[j], sides[j], los[j], his[j])
             if h != 0.0:
                 jac[:, j], calls = _fallback_column(fun, x, f0, j, used, h, los[j], his[j])
@@ -292,9 +321,22 @@ def finite_difference_jacobian(
     return jac, nfev
 
 
-def _richardson(deltas: Callable[[float], np.ndarray], h0: float, powers: int,
-                levels: int) -> tuple[np.ndarray, int]:
-    """Ridders' extrapolation of difference quotients ``deltas(h)`` for h = h0 / 2**k.
+def _max_abs(a: np.ndarray) -> float:
+    """``max(|a|)``; for long vectors without a temporary (NaN propagates as in
+    ``np.max``)."""
+    if a.size < 16384:
+        return float(np.abs(a).max())
+    return max(float(a.max()), -float(a.min()))
+
+
+def _max_abs_diff(a: np.ndarray, b: np.ndarray, work: np.ndarray) -> float:
+    """``max(|a - b|)`` using ``work`` as scratch."""
+    return _max_abs(np.subtract(a, b, out=work))
+
+
+def _richardson(deltas: Callable[[float, np.ndarray], np.ndarray], h0: float, powers: int,
+                levels: int, m: int) -> tuple[np.ndarray, int]:
+    """Ridders' extrapolation of difference quotients ``deltas(h, out)`` for h = h0 / 2**k.
 
     ``powers`` is 2 for central differences (error in h**2, h**4, ...) and 1
     for one-sided ones (h, h**2, ...).  Ridders' error estimate of an entry is
@@ -304,23 +346,32 @@ def _richardson(deltas: Callable[[float], np.ndarray], h0: float, powers: int,
     (the extrapolated value is then good to about its square), later when
     the estimate falls below ``1e-11`` or starts to grow.  Returns the best
     estimate and the number of quotients computed.
+
+    ``deltas(h, out)`` writes the quotient into ``out`` (length ``m``) and returns
+    it; every tableau entry is written in place into its own buffer (no
+    temporaries: with a long residual vector the passes over memory, not the
+    arithmetic, are the cost).
     """
-    tableau = [deltas(h0)]
-    scale = float(np.max(np.abs(tableau[0]))) + np.finfo(float).tiny
+    work = np.empty(m)
+    tableau = [deltas(h0, np.empty(m))]
+    scale = _max_abs(tableau[0]) + np.finfo(float).tiny
     best, best_error = tableau[0], np.inf
     for k in range(1, levels):
-        row = [deltas(h0 / 2.0**k)]
+        row = [deltas(h0 / 2.0**k, np.empty(m))]
         factor = 2.0**powers
         for i in range(1, k + 1):
-            row.append((factor * row[i - 1] - tableau[i - 1]) / (factor - 1.0))
+            entry = np.multiply(row[i - 1], factor, out=np.empty(m))
+            np.subtract(entry, tableau[i - 1], out=entry)
+            np.divide(entry, factor - 1.0, out=entry)
+            row.append(entry)
             factor *= 2.0**powers
-            error = max(np.max(np.abs(row[i] - row[i - 1])),
-                        np.max(np.abs(row[i] - tableau[i - 1])))
+            error = max(_max_abs_diff(entry, row[i - 1], work),
+                        _max_abs_diff(entry, tableau[i - 1], work))
             if error <= best_error:
-                best, best_error = row[i], error
+                best, best_error = entry, error
         if powers == 2 and k == 1 and best_error <= FIRST_LEVEL_AGREEMENT * scale:
             return best, 2
-        grown = np.max(np.abs(row[k] - tableau[k - 1])) >= 2.0 * best_error
+        grown = _max_abs_diff(row[k], tableau[k - 1], work) >= 2.0 * best_error
         tableau = row
         if grown or best_error <= 1e-11 * scale:
             return best, k + 1
@@ -334,26 +385,29 @@ def _accurate_column(fun: ResidualFunction, x: np.ndarray, f0: np.ndarray, j: in
     xj = float(x[j])
     h0 = relative_step * base
     room = min(hi - xj, xj - lo)
+    m = f0.size
     if room >= 0.25 * h0:
         h0 = min(h0, room)
 
-        def deltas(h: float) -> np.ndarray:
+        def deltas(h: float, out: np.ndarray) -> np.ndarray:
             fp, hp = _shifted(fun, x, j, h)
             fm, hm = _shifted(fun, x, j, -h)
-            return (fp - fm) / (hp - hm)
+            np.subtract(fp, fm, out=out)
+            return np.divide(out, hp - hm, out=out)
 
-        column, used = _richardson(deltas, h0, 2, levels)
+        column, used = _richardson(deltas, h0, 2, levels, m)
         return column, 2 * used
     sign = 1.0 if hi - xj >= xj - lo else -1.0
     h0 = min(h0, max(hi - xj, xj - lo))
     if h0 == 0.0:
         return np.zeros_like(f0), 0
 
-    def one_sided(h: float) -> np.ndarray:
+    def one_sided(h: float, out: np.ndarray) -> np.ndarray:
         f1, dh = _shifted(fun, x, j, sign * h)
-        return (f1 - f0) / dh
+        np.subtract(f1, f0, out=out)
+        return np.divide(out, dh, out=out)
 
-    return _richardson(one_sided, h0, 1, levels + 3)
+    return _richardson(one_sided, h0, 1, levels + 3, m)
 
 
 def _bounds_lists(lower, upper, n: int) -> tuple[list[float], list[float]]:

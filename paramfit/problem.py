@@ -29,6 +29,8 @@ from paramfit.parameters import Parameter, Parameters
 __all__ = ["FitProblem", "NAN_POLICIES", "SIDE_CODES", "check_fit_size"]
 
 NAN_POLICIES = ("raise", "omit", "propagate")
+_NDARRAY = np.ndarray
+_FLOAT64 = np.dtype(np.float64)
 SIDE_CODES = {"auto": 0, "forward": 1, "backward": -1, "central": 2}
 
 
@@ -193,8 +195,8 @@ class FitProblem:
                 f"the residual function {_name_of(self.fcn)} raised "
                 f"{type(exc).__name__}: {exc}\n  at {self.describe_values()}"
             ) from exc
-        if type(out) is np.ndarray and out.dtype == np.float64 and out.ndim == 1 \
-                and self._omit_mask is None and out.size == self._ndata:
+        if type(out) is _NDARRAY and out.dtype is _FLOAT64 and out.ndim == 1 \
+                and out.size == self._ndata and self._omit_mask is None:
             resid = out
         else:
             resid = self._coerce(out)

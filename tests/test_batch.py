@@ -260,3 +260,64 @@ def test_starts_outside_bounds_warn():
                        starts={"sigma": np.array([0.1, 1.0, 1.0])})
     assert any("outside the bounds" in str(w.message) for w in caught)
     assert res.success.all()
+
+
+def test_refilled_working_set_equals_whole_bit_for_bit():
+    """Slots refilled as datasets finish (per-dataset x, weights and fixed values loaded
+    with them) give the same bits as every dataset in one working set."""
+    n = 300
+    rng = np.random.default_rng(15)
+    xs = X + rng.uniform(-0.05, 0.05, (n, 1))
+    data = make_data(n, seed=15, x=xs)
+    data[[0, 9, 200]] = np.nan
+    weights = rng.uniform(0.5, 2.0, data.shape)
+    model = Model(gaussian)
+    params = model.make_params(amplitude=2.0, center=0.0, sigma=1.0)
+    params["sigma"].min = 0.8
+    params["center"].vary = False
+    starts = {"center": rng.uniform(-1.0, 1.0, n), "amplitude": np.full(n, 2.0),
+              "sigma": np.ones(n)}
+    whole = fit_many(model, data, xs, params=params, weights=weights, starts=starts,
+                     working_set=n)
+    assert sorted(whole.failed.tolist()) == [0, 9, 200]
+    for size, chunk in ((1, 300), (7, 300), (64, 100), (200, 300)):
+        refilled = fit_many(model, data, xs, params=params, weights=weights, starts=starts,
+                            working_set=size, chunk_size=chunk)
+        assert_identical(refilled, whole)
+    plain = make_data(500, seed=16)
+    assert_identical(fit_many(gaussian, plain, X, working_set=37, n_workers=2),
+                     fit_many(gaussian, plain, X, working_set=500))
+
+
+def test_gaussian_kernel_matches_jacobian():
+    from paramfit.batch._problem import GaussianKernel
+    from paramfit.lineshapes import gaussian_value_and_jacobian
+
+    rng = np.random.default_rng(17)
+    b = 50
+    values = np.stack([rng.uniform(1, 5, b), rng.uniform(-1, 1, b), rng.uniform(0.3, 2, b)])
+    data = make_data(b, seed=17)
+    weights = rng.uniform(0.5, 2.0, data.shape)
+    for w in (None, weights):
+        chisq, jtj, jtr = GaussianKernel(X.size, block=16)(values, X, data, w)
+        value, jac = gaussian_value_and_jacobian(X, *(v[:, None] for v in values))
+        jac = np.stack(jac)
+        resid = value - data
+        if w is not None:
+            resid, jac = resid * w, jac * w
+        np.testing.assert_allclose(chisq, (resid ** 2).sum(1), rtol=1e-13)
+        np.testing.assert_allclose(jtj, np.einsum("pbn,qbn->pqb", jac, jac), rtol=1e-12,
+                                   atol=1e-14 * np.abs(jtj).max())
+        np.testing.assert_allclose(jtr, np.einsum("pbn,bn->pb", jac, resid), rtol=1e-10,
+                                   atol=1e-13 * np.abs(jtr).max())
+
+
+def test_default_chunk_size_balanced_and_bounded():
+    from paramfit.batch import default_chunk_size
+
+    assert default_chunk_size(128, 3, 2000, 2) == 1000
+    largest = default_chunk_size(128, 3)
+    for n, workers in ((100_000, 1), (100_000, 2), (1_000_000, 2), (7, 3)):
+        size = default_chunk_size(128, 3, n, workers)
+        chunks = -(-n // size)
+        assert size <= largest and (chunks % workers == 0 or n < workers)

@@ -363,3 +363,55 @@ def test_final_jacobian_is_accurate_and_returned(final_jacobian):
 def test_unknown_final_jacobian_is_an_error():
     with pytest.raises(ValueError, match="final_jacobian"):
         levenberg_marquardt(lambda p: p - 1.0, [0.0], final_jacobian="magic")
+
+
+# --- tall Jacobians: two-stage factorisation (dgeqrf, then dgeqp3 of the small R) ---
+
+T_TALL = np.linspace(-5.0, 5.0, 6000)
+Y_TALL = gauss_line([3.0, 0.5, 1.2, 0.3, 0.1], T_TALL) + RNG.normal(0.0, 0.05, T_TALL.size)
+
+
+def tall_residual(p):
+    return gauss_line(p, T_TALL) - Y_TALL
+
+
+def test_tall_factorisation_matches_pivoted_qr():
+    from paramfit.solvers import _trust_region as tr
+
+    assert tr.is_tall(T_TALL.size, 5)
+    jac = np.asfortranarray(gauss_line_jac([3.0, 0.5, 1.2, 0.3, 0.1], T_TALL))
+    f = tall_residual(P0_GAUSS)
+    tall = tr.TallFactor(jac, f)
+    np.testing.assert_allclose(tall.column_norms, np.linalg.norm(jac, axis=0), rtol=1e-13)
+    np.testing.assert_allclose(tall.gradient, jac.T @ f, rtol=1e-11,
+                               atol=1e-13 * np.abs(jac.T @ f).max())
+    direct = tr._pivoted_qr(jac.copy(order="F"), f, False, 5)
+    for two_stage in (tall.pivoted(), tr.pivoted_qr(jac, f)):
+        np.testing.assert_array_equal(two_stage.pivots, direct.pivots)
+        np.testing.assert_allclose(np.abs(np.diag(two_stage.r)), np.abs(np.diag(direct.r)),
+                                   rtol=1e-12)
+        np.testing.assert_allclose(tr.gauss_newton_step(two_stage),
+                                   tr.gauss_newton_step(direct), rtol=1e-10)
+    sub = tall.pivoted(np.array([0, 2, 4]))
+    ref = tr._pivoted_qr(np.asfortranarray(jac[:, [0, 2, 4]]), f, False, 3)
+    np.testing.assert_allclose(tr.gauss_newton_step(sub), tr.gauss_newton_step(ref),
+                               rtol=1e-8)
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_tall_fit_agrees_with_the_one_stage_path(monkeypatch, bounded):
+    from paramfit.solvers import _trust_region as tr
+
+    kws = dict(lower=[-np.inf, -np.inf, -np.inf, 0.35, -np.inf]) if bounded else {}
+    start = np.array([2.0, 0.0, 1.0, 0.4, 0.0])
+    tall = levenberg_marquardt(tall_residual, start, **kws)
+    monkeypatch.setattr(tr, "TALL_ROWS", 10**9)
+    assert not tr.is_tall(T_TALL.size, 5)
+    one = levenberg_marquardt(tall_residual, start, **kws)
+    assert tall.success and one.success
+    np.testing.assert_allclose(tall.x, one.x, rtol=1e-9, atol=1e-12)
+    if bounded:
+        assert tall.x[3] == 0.35 and tall.active[3] == -1
+    ref = leastsq(tall_residual, start, full_output=True)[0]
+    if not bounded:
+        np.testing.assert_allclose(tall.x, ref, rtol=1e-7)

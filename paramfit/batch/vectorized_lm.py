@@ -405,7 +405,7 @@ def _iterate(evaluate, s: _State, opts: _Options) -> np.ndarray:
     if fresh is not None:
         np.copyto(trial, s.x, where=fresh)
     taken = trial - s.x
-    pnorm = np.sqrt(np.einsum("ib,ib->b", s.scale * taken, taken))
+    pnorm = np.sqrt(np.vecdot(s.scale * taken, taken, axis=0))
     chisq1, jtj1, jtr1 = evaluate(trial)
     s.nfev += 1
     finite = np.isfinite(chisq1) & np.isfinite(jtj1).all(axis=(0, 1)) \
@@ -414,8 +414,8 @@ def _iterate(evaluate, s: _State, opts: _Options) -> np.ndarray:
         actred = np.where(0.1 * np.sqrt(chisq1) < np.sqrt(s.chisq), 1.0 - chisq1 / s.chisq,
                           -1.0)
         actred[~finite] = -1.0
-        jp = np.einsum("ijb,ib,jb->b", s.jtj, step, step)
-        dp = np.einsum("ib,ib->b", s.scale * step, step)
+        jp = np.vecdot(step, np.vecdot(s.jtj, step[None], axis=1), axis=0)
+        dp = np.vecdot(s.scale * step, step, axis=0)
         temp1 = jp / s.chisq
         temp2 = s.mu * dp / s.chisq
         prered = np.where(s.chisq == 0.0, 0.0, alpha * (2.0 - alpha) * temp1
@@ -434,7 +434,7 @@ def _iterate(evaluate, s: _State, opts: _Options) -> np.ndarray:
         np.copyto(s.jtj, jtj1, where=accept)
         np.copyto(s.jtr, jtr1, where=accept)
         s.niter += accept
-    xnorm = np.sqrt(np.einsum("ib,ib->b", s.scale * s.x, s.x))
+    xnorm = np.sqrt(np.vecdot(s.scale * s.x, s.x, axis=0))
     _convergence(done, actred, prered, ratio, pnorm, xnorm, gnorm, s.nfev, opts.ftol,
                  opts.xtol, opts.max_nfev)
     if fresh is not None:

@@ -121,6 +121,8 @@ def scaled_gradient(jac: np.ndarray, f: np.ndarray, free: np.ndarray) -> float:
     use = free & (norms > 0.0)
     if fnorm == 0.0 or not use.any():
         return 0.0
+    if use.all():   # no column copy (it is the whole Jacobian when m is large)
+        return float(np.max(np.abs(jac.T @ f) / norms) / fnorm)
     return float(np.max(np.abs(jac[:, use].T @ f) / norms[use]) / fnorm)
 
 

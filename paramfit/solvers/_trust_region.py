@@ -125,8 +125,10 @@ class TallFactor:
 
     def pivoted(self, columns: np.ndarray | None = None) -> PivotedQR:
         """:class:`PivotedQR` of ``J`` (or of ``J[:, columns]``)."""
-        sub = self.r if columns is None else self.r[:, columns]
-        return _pivoted_qr(np.asfortranarray(sub), self.qtf, True, sub.shape[1])
+        # a fresh array (dgeqp3 overwrites it): ``self`` can be factorised again
+        sub = self.r.copy(order="F") if columns is None else np.asfortranarray(
+            self.r[:, columns])
+        return _pivoted_qr(sub, self.qtf, True, sub.shape[1])
 
 
 def pivoted_qr(jac: np.ndarray, f: np.ndarray, overwrite: bool = False) -> PivotedQR:

@@ -59,7 +59,7 @@ from paramfit.jacobian import finite_difference_jacobian
 from paramfit.solvers._bounds import pegged_columns, truncate_step
 from paramfit.solvers._final import Evaluator, polish
 from paramfit.solvers._termination import LMSolution, Termination
-from paramfit.solvers._trust_region import lm_step, pivoted_qr
+from paramfit.solvers._trust_region import TallFactor, is_tall, lm_step, pivoted_qr
 
 __all__ = ["levenberg_marquardt", "LMSolution", "Termination"]
 
@@ -269,21 +269,30 @@ def levenberg_marquardt(
     return _Iteration(evaluator, options).run(x)
 
 
+def _if_set(values: np.ndarray | None) -> np.ndarray | None:
+    """Per-parameter option (NaN or <= 0: not set), or None when set for no parameter."""
+    if values is None or not (np.isfinite(values) & (values > 0)).any():
+        return None
+    return values
+
+
 class _Options:
     """The validated arguments of one fit (plain attributes for fast access)."""
 
     def __init__(self, jac, lower, upper, absolute_step, relative_step, side, max_step,
                  ftol, xtol, gtol, max_nfev, factor, diag, callback, final_jacobian):
         self.jac, self.lower, self.upper = jac, lower, upper
-        self.absolute_step, self.relative_step, self.side = absolute_step, relative_step, side
-        self.max_step = max_step
+        # options nobody set become None: the finite differences then take their fast path
+        self.absolute_step = _if_set(absolute_step)
+        self.relative_step = _if_set(relative_step)
+        self.side = None if side is None or not side.any() else side
+        self.max_step = _if_set(max_step)
         self.ftol, self.xtol, self.gtol = float(ftol), float(xtol), float(gtol)
         self.max_nfev, self.factor, self.diag = max_nfev, float(factor), diag
         self.callback = callback
         self.final_jacobian = final_jacobian
         self.bounded = bool(np.any(np.isfinite(lower)) or np.any(np.isfinite(upper)))
-        self.limited_step = max_step is not None and bool(
-            np.any(np.isfinite(max_step) & (max_step > 0)))
+        self.limited_step = self.max_step is not None
 
 
 class _Iteration:
@@ -296,6 +305,8 @@ class _Iteration:
         self.njev = 0
         self.jac_x: np.ndarray | None = None
         self.jac: np.ndarray | None = None
+        self._buffer: np.ndarray | None = None      # the finite-difference Jacobian
+        self._work: np.ndarray | None = None        # its copy destroyed by a tall QR
 
     def jacobian(self, x: np.ndarray, f: np.ndarray) -> np.ndarray:
         """Jacobian for the iteration: the user's, or forward differences (kept, with
@@ -307,10 +318,14 @@ class _Iteration:
             if jac.shape != (f.size, x.size):
                 raise ValueError(f"jac returned shape {jac.shape}, expected {(f.size, x.size)}")
         else:
+            # one array per fit, overwritten by each Jacobian (forget it meanwhile)
+            self.jac_x = self.jac = None
+            if self._buffer is None or self._buffer.shape != (f.size, x.size):
+                self._buffer = np.empty((f.size, x.size), order="F")
             jac, _ = finite_difference_jacobian(
                 self.ev.raw, x, f, lower=opt.lower, upper=opt.upper,
                 absolute_step=opt.absolute_step, relative_step=opt.relative_step,
-                side=opt.side)
+                side=opt.side, out=self._buffer)
         self.jac_x, self.jac = x, jac
         return jac
 
@@ -338,16 +353,28 @@ class _Iteration:
             if opt.callback is not None and opt.callback(x.copy(), self.niter, f.copy()):
                 return Termination.USER_STOP
             jac = self.jacobian(x, f)
-            column_norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
+            if is_tall(*jac.shape):
+                # one pass over the tall Jacobian: J = Q1 R1, everything else from R1
+                # factorise a copy (J itself is kept for a user stop), in a reused array
+                if self._work is None or self._work.shape != jac.shape:
+                    self._work = np.empty(jac.shape, order="F")
+                np.copyto(self._work, jac)
+                tall = TallFactor(self._work, f, overwrite=True)
+                column_norms, gradient = tall.column_norms, tall.gradient
+            else:
+                tall = None
+                column_norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
             if not math.isfinite(float(column_norms.sum())):
                 return Termination.IMPROPER_INPUT
-            gradient = jac.T @ f
+            if tall is None:
+                gradient = jac.T @ f
             free = self.free_columns(x, gradient)
             if free is None:
-                qr = pivoted_qr(jac, f)
+                qr = pivoted_qr(jac, f) if tall is None else tall.pivoted()
                 sub_norms, sub_gradient = column_norms, gradient
             else:
-                qr = pivoted_qr(np.asfortranarray(jac[:, free]), f, overwrite=True)
+                qr = (pivoted_qr(np.asfortranarray(jac[:, free]), f, overwrite=True)
+                      if tall is None else tall.pivoted(free))
                 sub_norms, sub_gradient = column_norms[free], gradient[free]
             if self.niter == 0 and delta == 0.0:
                 if diag is None:
