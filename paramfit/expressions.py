@@ -36,8 +36,8 @@ from paramfit.exceptions import ExpressionError, ExpressionEvaluationError
 __all__ = [
     "MAX_EXPRESSION_LENGTH", "MAX_EXPRESSION_NODES", "MAX_EXPRESSION_DEPTH",
     "MAX_LITERAL_EXPONENT", "MAX_LITERAL_SHIFT", "DEFAULT_SYMBOLS", "CompiledExpression",
-    "SymbolTable", "compile_assignments", "compile_expression", "evaluation_error",
-    "evaluation_order", "make_namespace",
+    "SymbolTable", "at_line", "compile_assignments", "compile_expression", "evaluation_error",
+    "evaluation_order", "expression_tree", "make_namespace", "FLOAT_HELPER",
 ]
 
 MAX_EXPRESSION_LENGTH = 4000
@@ -344,17 +344,29 @@ def compile_assignments(items: Sequence[tuple[str, CompiledExpression]]) -> type
     body = []
     for lineno, (name, compiled) in enumerate(items, start=1):
         _check_symbol_name(name)
-        tree = ast.parse(compiled.source.strip(), mode="eval")
-        value = _GuardOperators().visit(tree).body
-        call = ast.Call(ast.Name(FLOAT_HELPER, ast.Load()), [value], [])
-        assign = ast.Assign(targets=[ast.Name(name, ast.Store())], value=call)
-        for node in ast.walk(assign):
-            if "lineno" in node._attributes:
-                node.lineno = node.end_lineno = lineno
-                node.col_offset = node.end_col_offset = 0
-        body.append(assign)
+        call = ast.Call(ast.Name(FLOAT_HELPER, ast.Load()), [expression_tree(compiled)], [])
+        body.append(at_line(ast.Assign(targets=[ast.Name(name, ast.Store())], value=call),
+                            lineno))
     module = ast.Module(body=body, type_ignores=[])
     return compile(module, "<tied parameters>", "exec")
+
+
+def expression_tree(compiled: CompiledExpression) -> ast.expr:
+    """A fresh syntax tree of a compiled expression, validated and with the guarded
+    ``**``/``<<`` helpers in place: a building block for code that evaluates many
+    expressions at once (see :func:`compile_assignments`).  Its names must be
+    resolved in a namespace from :func:`make_namespace`."""
+    tree = ast.parse(compiled.source.strip(), mode="eval")
+    return _GuardOperators().visit(tree).body
+
+
+def at_line(node: ast.stmt, lineno: int) -> ast.stmt:
+    """Give every node of a generated statement the line number ``lineno``."""
+    for child in ast.walk(node):
+        if "lineno" in child._attributes:
+            child.lineno = child.end_lineno = lineno
+            child.col_offset = child.end_col_offset = 0
+    return node
 
 
 @functools.lru_cache(maxsize=4096)

@@ -11,6 +11,7 @@ looked up by name there.
 
 from __future__ import annotations
 
+import ast
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -19,9 +20,11 @@ import numpy as np
 
 from paramfit.exceptions import FitError, NonFiniteResidualError, ResidualError, StopFit
 from paramfit.expressions import (
-    compile_assignments,
+    FLOAT_HELPER,
+    at_line,
     evaluation_error,
     evaluation_order,
+    expression_tree,
     make_namespace,
 )
 from paramfit.parameters import Parameter, Parameters
@@ -133,9 +136,7 @@ class FitProblem:
         by_name = {p.name: p for p in self.tied_params}
         self.tied_params = [by_name[name] for name in order]
         self._tied = [(p.name, p.compiled_expr.code, p) for p in self.tied_params]
-        self._tied_code = compile_assignments([(p.name, p.compiled_expr)
-                                               for p in self.tied_params])
-        self._tied_names = [p.name for p in self.tied_params]
+        self._update_code = self._compile_update()
         self._tied_bounds = [
             (p, p.min, p.max) for p in self.tied_params if math.isfinite(p.min) or
             math.isfinite(p.max)
@@ -152,20 +153,50 @@ class FitProblem:
         self._ns[name] = value
 
     # ------------------------------------------------------------------ hot path
+    def _compile_update(self):
+        """One code object that writes the free vector and evaluates every tie.
+
+        For free parameter ``a`` at position ``i`` and tied parameter ``d``::
+
+            a = <par:a>._value = <x>[i]
+            d = <par:d>._value = <float>(<expression of d>)
+
+        where ``<x>`` is the free vector as a list and ``<par:a>`` the Parameter
+        object, both placed in the namespace under names no expression can spell.
+        Tied statement ``k`` sits on line ``k + 1 + n_free``.  Only paramfit
+        generates the attribute stores; user expressions stay whitelisted.
+        """
+        ns = self._ns
+        body = []
+        line = 0
+        for i, par in enumerate(self.free_params):
+            line += 1
+            ns[f"<par:{par.name}>"] = par
+            item = ast.Subscript(ast.Name("<x>", ast.Load()), ast.Constant(i), ast.Load())
+            body.append(at_line(self._store(par.name, item), line))
+        for par in self.tied_params:
+            line += 1
+            ns[f"<par:{par.name}>"] = par
+            value = ast.Call(ast.Name(FLOAT_HELPER, ast.Load()),
+                             [expression_tree(par.compiled_expr)], [])
+            body.append(at_line(self._store(par.name, value), line))
+        module = ast.Module(body=body, type_ignores=[])
+        return compile(module, "<parameter update>", "exec")
+
+    @staticmethod
+    def _store(name: str, value: ast.expr) -> ast.Assign:
+        holder = ast.Attribute(ast.Name(f"<par:{name}>", ast.Load()), "_value", ast.Store())
+        return ast.Assign(targets=[ast.Name(name, ast.Store()), holder], value=value)
+
     def set_values(self, x: np.ndarray) -> None:
         """Write the free vector ``x`` into the Parameters and evaluate the ties."""
-        values = x.tolist()
-        for par, value in zip(self.free_params, values):
-            par._value = value
-        if self._tied:
-            ns = self._ns
-            ns.update(zip(self.free_names, values))
-            try:
-                exec(self._tied_code, ns)  # noqa: S102  (validated code, no builtins)
-            except (ArithmeticError, ValueError, TypeError, NameError) as exc:
-                raise self._tie_error(exc) from exc
-            for par, name in zip(self.tied_params, self._tied_names):
-                par._value = ns[name]
+        ns = self._ns
+        ns["<x>"] = x.tolist()
+        try:
+            exec(self._update_code, ns)  # noqa: S102  (generated from validated trees)
+        except (ArithmeticError, ValueError, TypeError, NameError) as exc:
+            raise self._tie_error(exc) from exc
+        if self._tied_bounds:
             for par, lo, hi in self._tied_bounds:
                 v = par._value
                 if v < lo or v > hi:

@@ -50,3 +50,12 @@ def test_dask_backend_equals_numpy(client):
     lazy = fit_many(gaussian, da.from_array(data, chunks=(100, 128)), X, chunk_size=64,
                     client=client)
     assert_identical(lazy, reference)
+
+
+@pytest.mark.slow
+def test_dask_default_chunks_balanced_and_equal(client):
+    """Default chunking on a cluster: a multiple of the workers, scattered, same bits."""
+    data = make_data(3000, seed=2)
+    reference = fit_many(gaussian, data, X, working_set=3000)
+    on_cluster = fit_many(gaussian, data, X, client=client)
+    assert_identical(on_cluster, reference)

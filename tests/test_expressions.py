@@ -46,7 +46,8 @@ def test_public_surface():
         "MAX_EXPRESSION_LENGTH", "MAX_EXPRESSION_NODES", "MAX_EXPRESSION_DEPTH",
         "MAX_LITERAL_EXPONENT", "MAX_LITERAL_SHIFT", "DEFAULT_SYMBOLS",
         "CompiledExpression", "SymbolTable", "compile_expression", "evaluation_error",
-        "evaluation_order", "make_namespace", "compile_assignments",
+        "evaluation_order", "make_namespace", "compile_assignments", "expression_tree",
+        "at_line", "FLOAT_HELPER",
     }
     for name in expressions.__all__:
         assert hasattr(expressions, name)

@@ -316,6 +316,8 @@ class ChunkEvaluator:
         if keep is None:
             data, independent, weights, fixed = self._full
             self._owned = False
+        elif self._owned and self._move_in_place(np.asarray(keep)):
+            return
         else:
             data, independent, weights, fixed = (self.data, self.independent, self.weights,
                                                  self.fixed)
@@ -326,6 +328,27 @@ class ChunkEvaluator:
             self._owned = True
         self.data, self.independent, self.weights, self.fixed = data, independent, weights, \
             fixed
+
+    def _move_in_place(self, keep: np.ndarray) -> bool:
+        """Compaction by a few moves: ``keep`` is the identity but for a few slots, which
+        take the data of later ones; the arrays become views of their first slots."""
+        size = keep.size
+        if keep.dtype.kind not in "iu" or size > self.data.shape[0]:
+            return False
+        moved = np.flatnonzero(keep != np.arange(size))
+        if 2 * moved.size > size:
+            return False
+        source = keep[moved]
+        for array in (self.data, *self.independent.values(), self.weights):
+            if array is not None and array.ndim == 2:
+                array[moved] = array[source]
+        self.fixed[:, moved] = self.fixed[:, source]
+        self.data, self.fixed = self.data[:size], self.fixed[:, :size]
+        self.independent = {k: v[:size] if v.ndim == 2 else v
+                            for k, v in self.independent.items()}
+        if self.weights is not None and self.weights.ndim == 2:
+            self.weights = self.weights[:size]
+        return True
 
     def load(self, slots: np.ndarray, rows: np.ndarray) -> None:
         """Put the chunk's datasets ``rows`` into the slots ``slots``."""
@@ -420,23 +443,23 @@ class GaussianKernel:
         self._buffers = np.empty((4, block, n_points))
         self._size = 0
 
-    def _outputs(self, b: int) -> None:
-        if self._size != b:
-            self._moments = np.empty((9, b))
-            self._jtj = np.empty((3, 3, b))
-            self._jtr = np.empty((3, b))
+    def _outputs(self, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Output buffers for b datasets (views of the first b columns of larger ones)."""
+        if self._size < b:
+            self._all = (np.empty((9, b)), np.empty((3, 3, b)), np.empty((3, b)))
             self._size = b
+        moments, jtj, jtr = self._all
+        return moments[:, :b], jtj[:, :, :b], jtr[:, :b]
 
     def __call__(self, values: np.ndarray, x: np.ndarray, data: np.ndarray,
                  weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(chisq (b,), JtJ (3, 3, b), Jtr (3, b))`` for model values (3, b)."""
         amplitude, center, sigma = values
         b = data.shape[0]
-        self._outputs(b)
+        mom, jtj, jtr = self._outputs(b)
         norm = 1.0 / np.maximum(TINY, SQRT2PI * sigma)
         coef = -0.5 / (sigma * sigma)
         height = amplitude * norm
-        mom = self._moments
         dot = np.vecdot
         for lo in range(0, b, self.block):
             hi = min(b, lo + self.block)
@@ -462,36 +485,36 @@ class GaussianKernel:
             dot(ed, edd, out=mom[4, lo:hi])
             dot(edd, edd, out=mom[5, lo:hi])
             dot(edd, r, out=mom[8, lo:hi])
-        return self._combine(amplitude, sigma, norm)
+        return _combine(mom, jtj, jtr, amplitude, sigma, norm)
 
-    def _combine(self, amplitude, sigma, norm):
-        """``J^T J`` and ``J^T r`` from the moments ``S_0..S_4``, ``R_0..R_2``."""
-        chisq, s0, s1, s2, s3, s4, r0, r1, r2 = self._moments
-        jtj, jtr = self._jtj, self._jtr
-        inv = 1.0 / sigma
-        inv2 = inv * inv
-        n2 = norm * norm
-        k = amplitude * inv
-        t1 = s1 * inv                       # sum(e**2 z)
-        t2 = s2 * inv2                      # sum(e**2 z**2)
-        t3 = s3 * inv2 * inv                # sum(e**2 z**3)
-        t4 = s4 * inv2 * inv2               # sum(e**2 z**4)
-        kn = k * n2
-        kkn = k * kn
-        jtj[0, 0] = n2 * s0
-        np.multiply(kn, t1, out=jtj[0, 1])
-        np.multiply(kn, t2 - s0, out=jtj[0, 2])
-        np.multiply(kkn, t2, out=jtj[1, 1])
-        np.multiply(kkn, t3 - t1, out=jtj[1, 2])
-        np.multiply(kkn, t4 - 2.0 * t2 + s0, out=jtj[2, 2])
-        jtj[1, 0] = jtj[0, 1]
-        jtj[2, 0] = jtj[0, 2]
-        jtj[2, 1] = jtj[1, 2]
-        kn1 = k * norm
-        np.multiply(norm, r0, out=jtr[0])
-        np.multiply(kn1 * inv, r1, out=jtr[1])
-        np.multiply(kn1, r2 * inv2 - r0, out=jtr[2])
-        return chisq, jtj, jtr
+
+def _combine(moments, jtj, jtr, amplitude, sigma, norm):
+    """``J^T J`` and ``J^T r`` of the Gaussian from the moments ``S_0..S_4``, ``R_0..R_2``."""
+    chisq, s0, s1, s2, s3, s4, r0, r1, r2 = moments
+    inv = 1.0 / sigma
+    inv2 = inv * inv
+    n2 = norm * norm
+    k = amplitude * inv
+    t1 = s1 * inv                       # sum(e**2 z)
+    t2 = s2 * inv2                      # sum(e**2 z**2)
+    t3 = s3 * inv2 * inv                # sum(e**2 z**3)
+    t4 = s4 * inv2 * inv2               # sum(e**2 z**4)
+    kn = k * n2
+    kkn = k * kn
+    jtj[0, 0] = n2 * s0
+    np.multiply(kn, t1, out=jtj[0, 1])
+    np.multiply(kn, t2 - s0, out=jtj[0, 2])
+    np.multiply(kkn, t2, out=jtj[1, 1])
+    np.multiply(kkn, t3 - t1, out=jtj[1, 2])
+    np.multiply(kkn, t4 - 2.0 * t2 + s0, out=jtj[2, 2])
+    jtj[1, 0] = jtj[0, 1]
+    jtj[2, 0] = jtj[0, 2]
+    jtj[2, 1] = jtj[1, 2]
+    kn1 = k * norm
+    np.multiply(norm, r0, out=jtr[0])
+    np.multiply(kn1 * inv, r1, out=jtr[1])
+    np.multiply(kn1, r2 * inv2 - r0, out=jtr[2])
+    return chisq, jtj, jtr
 
 
 def vectorized_guess(spec: ModelSpec, data: np.ndarray, x: np.ndarray | None

@@ -258,7 +258,8 @@ def run_dask(task: ChunkTask, chunks: Iterator[Chunk], n_datasets: int, *,
         local = [k for k, chunk in enumerate(chunks) if isinstance(chunk[0], np.ndarray)]
         # one scatter: the blocks go straight to the workers, round robin, not through
         # the scheduler; a dask array block is computed where it lives
-        blocks = dict(zip(local, client.scatter([chunks[k][0] for k in local], hash=False)))
+        blocks = dict(zip(local, client.scatter([chunks[k][0] for k in local], hash=False)
+                          if local else []))
         futures = []
         for k, (data, *rest) in enumerate(chunks):
             data = blocks[k] if k in blocks else client.compute(data)
