@@ -3,7 +3,10 @@
 Gaussians (3 parameters, 128 points, fixed seed, noise 0.02); fit_many starts at the
 lineshape defaults, the scipy loops at (2, 0, 1), lmfit at its guess.  Loops are
 timed over a subset (``--subset`` fits) and extrapolated to fits/s.  Also: peak RSS
-of 10**6 datasets (in a subprocess) and the Dask LocalCluster speed-up of 2 workers over 1.
+of 10**6 datasets (in a subprocess) and the Dask LocalCluster speed-up of 2 workers over 1
+(100,000 datasets, default chunking).  BLAS is single-threaded (set below, before numpy
+is imported); times are medians, fit_many's 1- and 2-thread runs interleaved, and the
+load average is printed: the machine is shared.
 
     python bench/bench_batch.py [--quick] [--skip-million] [--skip-dask]
 """
