@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paramfit.exceptions import (
@@ -115,6 +115,7 @@ def test_format_r_matches_r_format(value, digits, text):
     assert format_r(value, digits) == text
 
 
+@settings(deadline=None)
 @given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300),
        st.integers(min_value=1, max_value=15))
 def test_format_r_rounds_to_significant_digits(value, digits):
