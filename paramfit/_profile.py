@@ -118,7 +118,16 @@ class _Profile:
         if v1[0] == v2[0] or abs(values[0] - v1[0]) > 2.0 * abs(v1[0] - v2[0]):
             return x1.copy()
         guess = x1 + (x1 - x2) * ((values[0] - v1[0]) / (v1[0] - v2[0]))
-        return np.clip(guess, self.problem.lower, self.problem.upper)
+        guess = np.clip(guess, self.problem.lower, self.problem.upper)
+        # the extrapolation can point into another basin (a degenerate or multi-modal
+        # profile): start from whichever of it and the nearest solution fits better
+        return guess if self._start_chisqr(guess) <= self._start_chisqr(x1) else x1.copy()
+
+    def _start_chisqr(self, x: np.ndarray) -> float:
+        with np.errstate(all="ignore"):
+            f = self.problem.residual(x)
+        value = float(f @ f)
+        return value if math.isfinite(value) else math.inf
 
     def chisqr(self, values: Sequence[float]) -> float:
         """Chi-square of the best re-fit with the held parameters at ``values``."""
@@ -284,6 +293,9 @@ class _OneSide:
                 out.append((prob, value, reason if hit_bound else "not found"))
                 continue
             root = self._solve(samples, upper, goal, target)
+            if root == self.best:  # a jump right at the best fit: the profile is broken
+                out.append((prob, math.nan, "profile fit failed"))
+                continue
             out.append((prob, root, None))
         return out
 

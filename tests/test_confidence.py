@@ -302,3 +302,33 @@ def test_no_warning_for_ordinary_intervals(basic):
         warnings.simplefilter("error")
         ci = conf_interval(basic, sigmas=(0.68,))
     assert ci.flags == {}
+
+
+def test_degenerate_profile_warm_start_does_not_return_best_as_a_limit():
+    """Regression: on a near-degenerate two-exponential fit (a1 ~ -a2 ~ 20) the
+    extrapolated warm start of a profile fit jumped into another basin, chi-square
+    jumped right next to the best fit, and the lower limit came out equal to it."""
+    rs = np.random.RandomState(0)
+    x = np.linspace(0.3, 10, 100)
+    rs.randn(100)
+    y = 3 * np.exp(-x / 2.0) - 5 * np.exp(-x / 10.0) + 0.2 * rs.randn(100)
+
+    def residual(p):
+        a1, a2, t1, t2 = (p[n].value for n in ("a1", "a2", "t1", "t2"))
+        return a1 * np.exp(-x / t1) + a2 * np.exp(-x / t2) - y
+
+    p = Parameters()
+    p.add_many(("a1", 5), ("a2", -5), ("t1", 2), ("t2", 5))
+    fit = minimize(residual, p)
+    ci = conf_interval(fit, p_names=["t1"], sigmas=[0.68])
+    lower, best, upper = ci["t1"]
+    assert lower[1] < best[1] < upper[1]
+    # independent check: the re-fit with t1 held at the lower limit has chi-square
+    # chi2_0 * (1 + F.ppf(0.68, 1, nfree) / nfree)
+    held = p.copy()
+    held["t1"].set_bounds(None, None)
+    held["t1"].value = lower[1]
+    held["t1"].vary = False
+    refit = minimize(residual, held)
+    target = fit.chisqr * (1 + stats.f.ppf(0.68, 1, fit.nfree) / fit.nfree)
+    assert refit.chisqr == pytest.approx(target, rel=1e-4)
