@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from paramfit._optional import require
 from paramfit._profile import ProbFunc, _OneSide, _Profile, _Settings
@@ -128,9 +128,11 @@ def chi2_prob(best: Any, new: Any) -> float:
 def _chi2_target(prob_func: ProbFunc, best: FitStatistics, nfix: int, prob: float) -> float:
     """The chi-square where a built-in ``prob_func`` equals ``prob`` (or NaN if unknown)."""
     if prob_func is f_compare:
-        return best.chisqr * (1.0 + stats.f.ppf(prob, nfix, best.nfree) * nfix / best.nfree)
+        # scipy.stats.f.ppf(prob, nfix, nfree) == special.fdtri(nfix, nfree, prob)
+        return best.chisqr * (1.0 + special.fdtri(nfix, best.nfree, prob) * nfix / best.nfree)
     if prob_func is chi2_prob:
-        return best.chisqr * (1.0 + stats.chi2.ppf(prob, nfix) / best.nfree)
+        # scipy.stats.chi2.ppf(prob, nfix) == special.chdtri(nfix, 1 - prob)
+        return best.chisqr * (1.0 + special.chdtri(nfix, 1.0 - prob) / best.nfree)
     return math.nan
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from paramfit._optional import require
 from paramfit.exceptions import FitError, ParamfitWarning
@@ -208,7 +208,8 @@ class ModelResult:
             self.dely = np.zeros(np.shape(self.model.eval(params, **indep)))
             return self.dely
         prob = sigma if sigma < 1 else math.erf(sigma / math.sqrt(2.0))
-        scale = float(stats.t.ppf((prob + 1) / 2.0, max(self.nfree, 1)))
+        # Student-t quantile: scipy.stats.t.ppf(q, df) == special.stdtrit(df, q)
+        scale = float(special.stdtrit(max(self.nfree, 1), (prob + 1) / 2.0))
         covar = np.asarray(self.covar)
         gradient = _Gradient(params, self.var_names)
         self.dely_comps = {}
