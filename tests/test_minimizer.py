@@ -473,3 +473,21 @@ def test_warnings_free_default_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         minimize(gauss_line, gauss_params(), args=(XG, YG))
+
+
+def test_scalar_methods_step_away_from_non_finite_points():
+    x = np.linspace(0, 1, 20)
+    y = 2.0 * np.exp(3.0 * x)
+
+    def resid(p):
+        rate = p["rate"].value
+        model = p["amp"].value * np.exp(rate * x)
+        return np.where(rate > 5.0, np.nan, model - y)  # not finite beyond rate 5
+
+    for method in ("nelder", "powell"):
+        p = Parameters()
+        p.add("amp", value=1.0)
+        p.add("rate", value=4.5)
+        out = minimize(resid, p, method=method)
+        assert p["rate"].value == pytest.approx(3.0, rel=1e-3), method
+        assert np.isfinite(out.chisqr)

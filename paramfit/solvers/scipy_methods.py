@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from paramfit.exceptions import FitError, StopFit
+from paramfit.exceptions import FitError, NonFiniteResidualError, StopFit
 from paramfit.jacobian import finite_difference_jacobian
 from paramfit.problem import FitProblem
 from paramfit.result import SolverOutcome
@@ -58,7 +58,14 @@ class _Tracker:
         return r
 
     def chisqr(self, x: np.ndarray) -> float:
-        r = self.residual(x)
+        """Sum of squares; a non-finite residual is a very large value, so a scalar
+        method steps away from it instead of ending the fit."""
+        try:
+            r = self.residual(x)
+        except NonFiniteResidualError:
+            if self.best_r is None:  # the start point: the user's error
+                raise
+            return 1e300
         c = float(r @ r)
         return c if np.isfinite(c) else 1e300
 
