@@ -122,14 +122,15 @@ def _test_convergence(actred: float, prered: float, ratio: float, delta: float,
         return Termination.XTOL
     if f_ok:
         return Termination.FTOL
-    if nfev >= max_nfev:
-        return Termination.MAX_NFEV
-    if abs(actred) <= EPS and prered <= EPS and 0.5 * ratio <= 1.0:
-        return Termination.FTOL_TOO_SMALL
-    if delta <= EPS * xnorm:
-        return Termination.XTOL_TOO_SMALL
+    # MINPACK assigns 5, 6, 7, 8 in turn and the last one that holds wins
     if gnorm <= EPS:
         return Termination.GTOL_TOO_SMALL
+    if delta <= EPS * xnorm:
+        return Termination.XTOL_TOO_SMALL
+    if abs(actred) <= EPS and prered <= EPS and 0.5 * ratio <= 1.0:
+        return Termination.FTOL_TOO_SMALL
+    if nfev >= max_nfev:
+        return Termination.MAX_NFEV
     return None
 
 
