@@ -491,3 +491,24 @@ def test_scalar_methods_step_away_from_non_finite_points():
         out = minimize(resid, p, method=method)
         assert p["rate"].value == pytest.approx(3.0, rel=1e-3), method
         assert np.isfinite(out.chisqr)
+
+
+def test_least_squares_robust_loss_is_passed_to_scipy():
+    x = np.linspace(0, 10, 50)
+    y = 2 * x + 1
+    y[10] += 50  # one outlier
+
+    def resid(p):
+        return p["a"].value * x + p["b"].value - y
+
+    def scipy_resid(v):
+        return v[0] * x + v[1] - y
+
+    p = Parameters()
+    p.add("a", value=1.0)
+    p.add("b", value=0.0)
+    out = minimize(resid, p, method="least_squares", loss="soft_l1")
+    ref = optimize.least_squares(scipy_resid, [1.0, 0.0], loss="soft_l1")
+    assert out.success
+    assert p["a"].value == pytest.approx(ref.x[0], rel=1e-6)
+    assert p["b"].value == pytest.approx(ref.x[1], rel=1e-6)
