@@ -73,7 +73,9 @@ class _Tracker:
                 termination: Any = None, user_code: int | None = None,
                 njev: int = 0) -> SolverOutcome:
         if self.best_r is None:
-            self.residual(self.best_x)
+            x = self.best_x
+            self.best_r = self.problem.residual(x)
+            self.nfev += 1
         x = self.best_x
         active = np.zeros(x.size, dtype=np.int8)
         active[x <= self.problem.lower] = -1
@@ -108,6 +110,9 @@ def run_least_squares(problem: FitProblem, callback: Callable | None = None,
                                niter=tracker.nfev, user_code=stop.code)
     except TypeError as exc:
         raise FitError(f"least_squares: {exc}") from exc
+    # the solver's answer, not the least sum of squares seen: with a robust ``loss``
+    # the objective is not the sum of squares
+    tracker.best_x, tracker.best_r = np.asarray(res.x, dtype=float), None
     return tracker.outcome(success=bool(res.success), message=str(res.message),
                            ier=int(res.status), niter=int(res.nfev),
                            njev=int(res.njev or 0))
