@@ -54,6 +54,14 @@ SIDE_AUTO, SIDE_FORWARD, SIDE_BACKWARD, SIDE_CENTRAL = 0, 1, -1, 2
 
 EPS = float(np.finfo(float).eps)
 FIRST_LEVEL_AGREEMENT = 1e-6
+#: :func:`accurate_jacobian` takes the central quotient of the first Richardson level as
+#: it is (2 evaluations instead of at least 4) when the forward and backward quotients
+#: of that level agree to this, relative to the column: the residual is then linear in
+#: the parameter to rounding, the central quotient has no truncation error, and its
+#: rounding error (about as large as the disagreement) is the smallest of the tableau
+#: (the largest step).  1e-13 would reject truly linear columns: their quotients
+#: typically disagree by 1e-13 to 1e-12 from the rounding of the residuals alone.
+LINEAR_AGREEMENT = 1e-12
 #: :func:`central_jacobian` extrapolates a column when the forward and backward
 #: quotients differ by more than this (relative): the h**2 error may then exceed 1e-8.
 CURVATURE_LIMIT = 1e-4
@@ -335,7 +343,8 @@ def _max_abs_diff(a: np.ndarray, b: np.ndarray, work: np.ndarray) -> float:
 
 
 def _richardson(deltas: Callable[[float, np.ndarray], np.ndarray], h0: float, powers: int,
-                levels: int, m: int) -> tuple[np.ndarray, int]:
+                levels: int, m: int, first: np.ndarray | None = None
+                ) -> tuple[np.ndarray, int]:
     """Ridders' extrapolation of difference quotients ``deltas(h, out)`` for h = h0 / 2**k.
 
     ``powers`` is 2 for central differences (error in h**2, h**4, ...) and 1
@@ -350,10 +359,10 @@ def _richardson(deltas: Callable[[float, np.ndarray], np.ndarray], h0: float, po
     ``deltas(h, out)`` writes the quotient into ``out`` (length ``m``) and returns
     it; every tableau entry is written in place into its own buffer (no
     temporaries: with a long residual vector the passes over memory, not the
-    arithmetic, are the cost).
+    arithmetic, are the cost).  ``first``, when given, is ``deltas(h0)`` already computed.
     """
     work = np.empty(m)
-    tableau = [deltas(h0, np.empty(m))]
+    tableau = [deltas(h0, np.empty(m)) if first is None else first]
     scale = _max_abs(tableau[0]) + np.finfo(float).tiny
     best, best_error = tableau[0], np.inf
     for k in range(1, levels):
@@ -388,6 +397,9 @@ def _accurate_column(fun: ResidualFunction, x: np.ndarray, f0: np.ndarray, j: in
     m = f0.size
     if room >= 0.25 * h0:
         h0 = min(h0, room)
+        first, linear = _first_central(fun, x, f0, j, h0)
+        if linear:
+            return first, 2
 
         def deltas(h: float, out: np.ndarray) -> np.ndarray:
             fp, hp = _shifted(fun, x, j, h)
@@ -395,7 +407,7 @@ def _accurate_column(fun: ResidualFunction, x: np.ndarray, f0: np.ndarray, j: in
             np.subtract(fp, fm, out=out)
             return np.divide(out, hp - hm, out=out)
 
-        column, used = _richardson(deltas, h0, 2, levels, m)
+        column, used = _richardson(deltas, h0, 2, levels, m, first)
         return column, 2 * used
     sign = 1.0 if hi - xj >= xj - lo else -1.0
     h0 = min(h0, max(hi - xj, xj - lo))
@@ -408,6 +420,23 @@ def _accurate_column(fun: ResidualFunction, x: np.ndarray, f0: np.ndarray, j: in
         return np.divide(out, dh, out=out)
 
     return _richardson(one_sided, h0, 1, levels + 3, m)
+
+
+def _first_central(fun: ResidualFunction, x: np.ndarray, f0: np.ndarray, j: int, h: float
+                   ) -> tuple[np.ndarray, bool]:
+    """Central quotient with step ``h`` (the first Richardson level), and whether the
+    residual is linear in ``x_j`` to rounding (:data:`LINEAR_AGREEMENT`)."""
+    fp, hp = _shifted(fun, x, j, h)
+    fm, hm = _shifted(fun, x, j, -h)
+    central = np.subtract(fp, fm, out=np.empty(f0.size))
+    np.divide(central, hp - hm, out=central)
+    # never written in place: ``fun`` may return an array it keeps
+    forward = np.subtract(fp, f0)
+    forward /= hp
+    backward = np.subtract(fm, f0)
+    backward /= hm
+    disagreement = _max_abs(np.subtract(forward, backward, out=backward))
+    return central, bool(disagreement <= LINEAR_AGREEMENT * _max_abs(central))
 
 
 def _bounds_lists(lower, upper, n: int) -> tuple[list[float], list[float]]:

@@ -415,3 +415,65 @@ def test_tall_fit_agrees_with_the_one_stage_path(monkeypatch, bounded):
     ref = leastsq(tall_residual, start, full_output=True)[0]
     if not bounded:
         np.testing.assert_allclose(tall.x, ref, rtol=1e-7)
+
+
+# ---------------------------------------------------------- Broyden rank-one updates
+T_TWO = np.linspace(0.0, 6.0, 60)
+Y_TWO = (3.0 * np.exp(-0.5 * T_TWO) + 1.5 * np.exp(-2.5 * T_TWO)
+         + np.random.default_rng(5).normal(0.0, 0.01, T_TWO.size))
+
+
+def _exp_sum(p):
+    return p[0] * np.exp(-p[1] * T_TWO) + p[2] * np.exp(-p[3] * T_TWO) - Y_TWO
+
+
+@pytest.mark.parametrize(
+    ("fun", "x0", "bounds"),
+    [(gauss_residual, P0_GAUSS, None),
+     (decay_residual, np.array([1.0, 1.0]), None),
+     (rosenbrock, np.array([-1.2, 1.0]), None),
+     (_exp_sum, np.array([2.0, 0.3, 1.0, 4.0]), None),
+     (gauss_residual, P0_GAUSS, (np.array([0.0, -1.0, 0.5, -np.inf, -np.inf]),
+                                 np.array([np.inf, 0.3, 5.0, np.inf, np.inf])))],
+)
+def test_broyden_updates_reach_the_finite_difference_solution(fun, x0, bounds):
+    lower, upper = bounds if bounds is not None else (None, None)
+    reference = levenberg_marquardt(fun, x0, lower=lower, upper=upper,
+                                    jacobian_update="none")
+    seen = []
+
+    def recorded(p):
+        seen.append(p.copy())
+        return fun(p)
+
+    sol = levenberg_marquardt(recorded, x0, lower=lower, upper=upper,
+                              jacobian_update="broyden")
+    assert sol.success and reference.success
+    np.testing.assert_allclose(sol.x, reference.x, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(sol.jac, reference.jac, rtol=1e-6, atol=1e-9)
+    assert sol.cost <= reference.cost * (1.0 + 1e-10) + 1e-300
+    if bounds is not None:
+        points = np.array(seen)
+        assert np.all(points >= bounds[0]) and np.all(points <= bounds[1])
+    again = levenberg_marquardt(fun, x0, lower=lower, upper=upper, jacobian_update="broyden")
+    assert again.x.tobytes() == sol.x.tobytes() and again.nfev == sol.nfev
+
+
+def test_broyden_is_ignored_with_an_analytic_jacobian():
+    a = levenberg_marquardt(gauss_residual, P0_GAUSS, jac=gauss_line_jac,
+                            jacobian_update="broyden")
+    b = levenberg_marquardt(gauss_residual, P0_GAUSS, jac=gauss_line_jac,
+                            jacobian_update="none")
+    assert a.x.tobytes() == b.x.tobytes() and a.nfev == b.nfev and a.njev == b.njev
+
+
+def test_broyden_uses_fewer_finite_difference_jacobians_on_a_long_path():
+    x0 = np.array([1.0, 1.0, 0.5, 3.0])
+    fd = levenberg_marquardt(_exp_sum, x0, jacobian_update="none")
+    broyden = levenberg_marquardt(_exp_sum, x0, jacobian_update="broyden")
+    assert broyden.njev < fd.njev
+
+
+def test_unknown_jacobian_update_is_an_error():
+    with pytest.raises(ValueError, match="jacobian_update"):
+        levenberg_marquardt(decay_residual, [1.0, 1.0], jacobian_update="bfgs")

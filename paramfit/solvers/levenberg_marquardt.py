@@ -70,6 +70,21 @@ FAST_LIMIT = 1e-3
 #: ... used only with an ``ftol`` at rounding level (the default): looser tolerances keep
 #: MINPACK's test alone.
 FAST_FTOL_MAX = 1e-13
+#: ``jacobian_update='broyden'``: a step whose ratio of actual to predicted reduction is
+#: below this is followed by a finite-difference Jacobian instead of a rank-one update.
+BROYDEN_MIN_RATIO = 0.1
+#: ... and so is every ``BROYDEN_MAX_UPDATES * n``-th consecutive update.
+BROYDEN_MAX_UPDATES = 2
+#: After a convergence test was not believed for an updated Jacobian, this many accepted
+#: steps are taken with finite-difference Jacobians (near the solution their quadratic
+#: convergence ends the fit sooner than the superlinear convergence of the updates).
+BROYDEN_CHECK_STEPS = 3
+#: The default of ``jacobian_update``.
+DEFAULT_JACOBIAN_UPDATE = "none"
+#: Terminations that rest on the Jacobian: with a rank-one-updated Jacobian they are
+#: not believed, a finite-difference Jacobian is computed and the iteration goes on.
+_JACOBIAN_TESTS = frozenset({"FTOL", "XTOL", "BOTH", "GTOL", "FTOL_TOO_SMALL",
+                             "XTOL_TOO_SMALL", "GTOL_TOO_SMALL"})
 
 ArrayFunction = Callable[[np.ndarray], np.ndarray]
 
@@ -170,6 +185,7 @@ def levenberg_marquardt(
     diag: np.ndarray | None = None,
     callback: Callable[[np.ndarray, int, np.ndarray], object] | None = None,
     final_jacobian: str = "richardson",
+    jacobian_update: str | None = None,
 ) -> LMSolution:
     """Minimise ``sum(fun(x)**2)`` by Levenberg-Marquardt, with bounds.
 
@@ -224,6 +240,19 @@ def levenberg_marquardt(
         (``2 n`` evaluations, about 1e-10 relative error but 1e-8 for
         parameters much smaller than their natural scale; extrapolated when
         the scaled Jacobian is ill-conditioned).
+    jacobian_update : {'none', 'broyden'}, optional
+        With finite differences (no ``jac``): ``'none'`` (MINPACK ``lmdif``)
+        computes a finite-difference Jacobian after every accepted step;
+        ``'broyden'`` updates the Jacobian by Broyden's scaled rank-one
+        formula ``J += (f_new - f - J s) (D^2 s)^T / |D s|^2`` after an
+        accepted step (as MINPACK's ``hybrd`` does, Moré et al. 1980;
+        Dennis and Schnabel 1983, section 8.3) and recomputes it by finite
+        differences only after a step whose ratio of actual to predicted
+        reduction is below :data:`BROYDEN_MIN_RATIO`, after a rejected step,
+        after ``BROYDEN_MAX_UPDATES * n`` consecutive updates, and before
+        any convergence test is believed (every converged termination is
+        declared with a finite-difference Jacobian at the current point).
+        Default :data:`DEFAULT_JACOBIAN_UPDATE`.
 
     Returns
     -------
@@ -265,8 +294,15 @@ def levenberg_marquardt(
     if final_jacobian not in ("central", "richardson"):
         raise ValueError(f"final_jacobian must be 'central' or 'richardson', not "
                          f"{final_jacobian!r}")
+    if jacobian_update is None:
+        jacobian_update = DEFAULT_JACOBIAN_UPDATE
+    if jacobian_update not in ("none", "broyden"):
+        raise ValueError(f"jacobian_update must be 'none' or 'broyden', not "
+                         f"{jacobian_update!r}")
     options = _Options(jac, lower, upper, steps[0], steps[1], side, steps[2], ftol, xtol,
                        gtol, max_nfev, factor, diag, callback, final_jacobian)
+    # rank-one updates replace finite differences only: a user's Jacobian is exact
+    options.broyden = jacobian_update == "broyden" and jac is None
     return _Iteration(evaluator, options).run(x)
 
 
@@ -292,6 +328,7 @@ class _Options:
         self.max_nfev, self.factor, self.diag = max_nfev, float(factor), diag
         self.callback = callback
         self.final_jacobian = final_jacobian
+        self.broyden = False
         self.bounded = bool(np.any(np.isfinite(lower)) or np.any(np.isfinite(upper)))
         self.limited_step = self.max_step is not None
 
@@ -344,16 +381,30 @@ class _Iteration:
         return polish(ev, self.opt, termination, self.njev, self.niter, self.jac_x, self.jac)
 
     def iterate(self, x: np.ndarray, f: np.ndarray) -> Termination:
-        """Outer loop of ``lmdif``: one Jacobian, then inner loop until a step is taken."""
+        """Outer loop of ``lmdif``: one Jacobian, then inner loop until a step is taken.
+
+        With ``opt.broyden`` the Jacobian after an accepted step is a rank-one update of
+        the previous one (:meth:`broyden_update`) when that step was good; ``updates``
+        counts the updates since the last finite-difference Jacobian, and no test that
+        rests on the Jacobian ends the fit while it is not 0.
+        """
         opt, ev = self.opt, self.ev
         fnorm = math.sqrt(float(f @ f))
         diag = opt.diag
         delta = xnorm = par = 0.0
         last_actred = 0.0
+        jac = None              # None: a new Jacobian is due at x
+        updates = 0
+        max_updates = BROYDEN_MAX_UPDATES * x.size
+        checking = 0            # accepted steps still to take without updates
+        new_point = True        # x is a new iterate (the callback sees each one once)
         while True:
-            if opt.callback is not None and opt.callback(x.copy(), self.niter, f.copy()):
+            if new_point and opt.callback is not None and opt.callback(
+                    x.copy(), self.niter, f.copy()):
                 return Termination.USER_STOP
-            jac = self.jacobian(x, f)
+            if jac is None:
+                jac = self.jacobian(x, f)
+                updates = 0
             if is_tall(*jac.shape):
                 # one pass over the tall Jacobian: J = Q1 R1, everything else from R1
                 # factorise a copy (J itself is kept for a user stop), in a reused array
@@ -366,6 +417,9 @@ class _Iteration:
                 tall = None
                 column_norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
             if not math.isfinite(float(column_norms.sum())):
+                if updates:
+                    jac, new_point = None, False
+                    continue
                 return Termination.IMPROPER_INPUT
             if tall is None:
                 gradient = jac.T @ f
@@ -384,7 +438,10 @@ class _Iteration:
                 delta = opt.factor * xnorm if xnorm != 0.0 else opt.factor
             gnorm = _scaled_gradient_norm(sub_gradient, sub_norms, fnorm)
             if gnorm <= opt.gtol:
-                return Termination.GTOL
+                if not updates:
+                    return Termination.GTOL
+                jac, new_point, checking = None, False, BROYDEN_CHECK_STEPS
+                continue
             if opt.diag is None:
                 diag = np.maximum(diag, column_norms)
             sub_diag = diag if free is None else diag[free]
@@ -410,10 +467,14 @@ class _Iteration:
                     prered = alpha * (2.0 - alpha) * temp1 + 2.0 * alpha * temp2
                     dirder = -alpha * (temp1 + temp2)
                 ratio = actred / prered if prered != 0.0 else 0.0
-                delta, par = _radius_update(ratio, actred, dirder, fnorm, fnorm1, delta,
-                                            pnorm, par, alpha < 1.0)
+                accepted = ratio >= 1e-4
+                if accepted or not updates:
+                    delta, par = _radius_update(ratio, actred, dirder, fnorm, fnorm1, delta,
+                                                pnorm, par, alpha < 1.0)
+                # else: the updated Jacobian, not the radius, is suspect; it is recomputed
                 fast = False
-                if ratio >= 1e-4:
+                if accepted:
+                    previous_x, previous_f = x, f
                     x, f, fnorm = trial, f1, fnorm1
                     xnorm = _norm(diag * x)
                     self.niter += 1
@@ -427,9 +488,41 @@ class _Iteration:
                 if done is None and fast:
                     done = Termination.FTOL
                 if done is not None:
-                    return done
-                if ratio >= 1e-4:
+                    if not (updates and done.name in _JACOBIAN_TESTS):
+                        return done
+                    # an updated Jacobian: check with a finite-difference one at x
+                    jac = None
+                    checking = BROYDEN_CHECK_STEPS + (1 if accepted else 0)
+                elif accepted:
+                    if checking:
+                        checking -= 1
+                    if (opt.broyden and ratio >= BROYDEN_MIN_RATIO and not checking
+                            and updates < max_updates):
+                        jac = self.broyden_update(jac, x - previous_x, f - previous_f, diag)
+                        updates += 1
+                    else:
+                        jac = None
+                elif updates:
+                    # a rejected step may be the updated Jacobian's fault
+                    jac = None
+                if accepted or jac is None:
+                    new_point = accepted
                     break
+
+    def broyden_update(self, jac: np.ndarray, s: np.ndarray, y: np.ndarray,
+                       diag: np.ndarray) -> np.ndarray | None:
+        """Broyden's scaled rank-one update ``J += (y - J s) (D^2 s)^T / |D s|^2``, in
+        place (MINPACK ``hybrd``; Dennis and Schnabel 1983, section 8.3).  None (a
+        finite-difference Jacobian is due) when the step is zero."""
+        ds = diag * s
+        denominator = float(ds @ ds)
+        # the updated matrix is no Jacobian at any point: a user stop gets none
+        self.jac_x = self.jac = None
+        if not denominator > 0.0:
+            return None
+        y -= jac @ s
+        jac += np.multiply.outer(y, (diag * ds) / denominator)
+        return jac
 
     def free_columns(self, x: np.ndarray, gradient: np.ndarray) -> np.ndarray | None:
         """Indices of the columns used for the step (None: all of them)."""
