@@ -12,7 +12,9 @@ looked up by name there.
 from __future__ import annotations
 
 import ast
+import functools
 import math
+import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -21,6 +23,7 @@ import numpy as np
 from paramfit.exceptions import FitError, NonFiniteResidualError, ResidualError, StopFit
 from paramfit.expressions import (
     FLOAT_HELPER,
+    CompiledExpression,
     at_line,
     evaluation_error,
     evaluation_order,
@@ -166,27 +169,10 @@ class FitProblem:
         Tied statement ``k`` sits on line ``k + 1 + n_free``.  Only paramfit
         generates the attribute stores; user expressions stay whitelisted.
         """
-        ns = self._ns
-        body = []
-        line = 0
-        for i, par in enumerate(self.free_params):
-            line += 1
-            ns[f"<par:{par.name}>"] = par
-            item = ast.Subscript(ast.Name("<x>", ast.Load()), ast.Constant(i), ast.Load())
-            body.append(at_line(self._store(par.name, item), line))
-        for par in self.tied_params:
-            line += 1
-            ns[f"<par:{par.name}>"] = par
-            value = ast.Call(ast.Name(FLOAT_HELPER, ast.Load()),
-                             [expression_tree(par.compiled_expr)], [])
-            body.append(at_line(self._store(par.name, value), line))
-        module = ast.Module(body=body, type_ignores=[])
-        return compile(module, "<parameter update>", "exec")
-
-    @staticmethod
-    def _store(name: str, value: ast.expr) -> ast.Assign:
-        holder = ast.Attribute(ast.Name(f"<par:{name}>", ast.Load()), "_value", ast.Store())
-        return ast.Assign(targets=[ast.Name(name, ast.Store()), holder], value=value)
+        for par in (*self.free_params, *self.tied_params):
+            self._ns[f"<par:{par.name}>"] = par
+        return _update_code(tuple(self.free_names),
+                            tuple((p.name, p.compiled_expr) for p in self.tied_params))
 
     def set_values(self, x: np.ndarray) -> None:
         """Write the free vector ``x`` into the Parameters and evaluate the ties."""
@@ -372,6 +358,30 @@ class FitProblem:
             return Jfree
 
         return wrapped
+
+
+@functools.lru_cache(maxsize=256)
+def _update_code(free_names: tuple[str, ...],
+                 tied: tuple[tuple[str, CompiledExpression], ...]) -> types.CodeType:
+    """The code object of :meth:`FitProblem._compile_update`, cached by structure: fits
+    that repeat the same free and tied parameters (loops, profiles, models) reuse it."""
+    body = []
+    line = 0
+    for i, name in enumerate(free_names):
+        line += 1
+        item = ast.Subscript(ast.Name("<x>", ast.Load()), ast.Constant(i), ast.Load())
+        body.append(at_line(_store(name, item), line))
+    for name, compiled in tied:
+        line += 1
+        value = ast.Call(ast.Name(FLOAT_HELPER, ast.Load()), [expression_tree(compiled)], [])
+        body.append(at_line(_store(name, value), line))
+    module = ast.Module(body=body, type_ignores=[])
+    return compile(module, "<parameter update>", "exec")
+
+
+def _store(name: str, value: ast.expr) -> ast.Assign:
+    holder = ast.Attribute(ast.Name(f"<par:{name}>", ast.Load()), "_value", ast.Store())
+    return ast.Assign(targets=[ast.Name(name, ast.Store()), holder], value=value)
 
 
 def _name_of(fcn: Any) -> str:

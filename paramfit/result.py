@@ -165,27 +165,31 @@ RANK_RTOL_FINITE_DIFFERENCE = 1e-9
 RANK_RTOL_ANALYTIC = 1e-13
 
 
-def _covariance(jac: np.ndarray, inactive: np.ndarray, rtol: float) -> np.ndarray | None:
-    """``inv(J.T J)`` over the inactive columns by SVD, or None when rank deficient.
+def _covariance(factor: np.ndarray, inactive: np.ndarray, rtol: float) -> np.ndarray | None:
+    """``inv(J.T J)`` over the inactive columns, or None when rank deficient.
 
-    The rank test is made on the Jacobian with unit-norm columns, so it does not
-    depend on the units of the parameters.
+    ``factor`` is the triangular factor R of ``J = Q R`` (shape (n, n)): every
+    quantity here depends on ``J`` only through ``JᵀJ = RᵀR``, so the work is on
+    n×n matrices.  The rank test and the SVD are made with unit-norm columns, so
+    they do not depend on the units of the parameters.
     """
-    n = jac.shape[1]
+    n = factor.shape[1]
     cov = np.zeros((n, n))
     idx = np.flatnonzero(inactive)
     if idx.size == 0:
         return cov
-    sub = jac[:, idx]
+    sub = factor if idx.size == n else factor[:, idx]
     if not np.all(np.isfinite(sub)):
         return None
-    norms = np.linalg.norm(sub, axis=0)
+    norms = np.sqrt(np.einsum("ij,ij->j", sub, sub))
     if np.any(norms == 0.0):
         return None
     _, s, vt = np.linalg.svd(sub / norms, full_matrices=False)
     if s[-1] <= s[0] * max(rtol, max(sub.shape) * np.finfo(float).eps):
         return None
     v = (vt.T / s) / norms[:, None]
+    if idx.size == n:
+        return v @ v.T
     cov[np.ix_(idx, idx)] = v @ v.T
     return cov
 
@@ -229,12 +233,16 @@ def build_result(
     ndata = resid.size
     active = outcome.active if outcome.active is not None else np.zeros(n, np.int8)
     rtol = RANK_RTOL_ANALYTIC if outcome.analytic_jac else RANK_RTOL_FINITE_DIFFERENCE
-    cov = _covariance(jac, active == 0, rtol)
+    finite = jac.size and bool(np.all(np.isfinite(jac)))
+    if finite:
+        factor = np.linalg.qr(jac, mode="r")  # one pass over the (ndata, n) Jacobian
+        cov = _covariance(factor, active == 0, rtol)
+        singular = np.linalg.svd(factor, compute_uv=False)
+    else:
+        cov, singular = None, np.full(n, np.nan)
     if cov is not None and scale_covar and ndata > n:
         cov *= redchi
     errorbars = cov is not None and bool(np.all(np.isfinite(cov)))
-    finite = jac.size and bool(np.all(np.isfinite(jac)))
-    singular = np.linalg.svd(jac, compute_uv=False) if finite else np.full(n, np.nan)
     result = FitResult(
         method=method, params=problem.params, var_names=list(problem.free_names),
         init_vals=list(init_vals), x=x.copy(), nfev=outcome.nfev, njev=outcome.njev,
@@ -254,7 +262,17 @@ def _update_parameters(problem: FitProblem, result: FitResult, active: np.ndarra
     """Write values, stderr, correl and status into the user's Parameters."""
     cov = result.covar
     names = result.var_names
-    std = np.sqrt(np.clip(np.diag(cov), 0, None)) if cov is not None else None
+    inactive = (active == 0).tolist()
+    if cov is not None:
+        std_array = np.sqrt(np.clip(np.diag(cov), 0, None))
+        corr = (cov / np.outer(np.where(std_array > 0, std_array, 1.0),
+                               np.where(std_array > 0, std_array, 1.0))).tolist()
+        values = np.array([par._value for par in problem.free_params])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tvalues = values / std_array
+        # two-sided Student-t p-value: 2 * t.sf(|t|, nfree) = 2 * stdtr(nfree, -|t|)
+        pvalues = (2.0 * special.stdtr(max(result.nfree, 1), -np.abs(tvalues))).tolist()
+        tvalues, std = tvalues.tolist(), std_array.tolist()
     for i, par in enumerate(problem.free_params):
         par.correl = None
         par.stderr = None
@@ -264,28 +282,24 @@ def _update_parameters(problem: FitProblem, result: FitResult, active: np.ndarra
         if active[i] > 0:
             par._set_fit_status(ParameterStatus.AT_UPPER, "held at its upper bound: no stderr")
             continue
-        reason = None if std is not None else "covariance matrix is singular: no stderr"
+        reason = None if cov is not None else "covariance matrix is singular: no stderr"
         par._set_fit_status(_bound_status(par), reason)
-        if std is None:
+        if cov is None:
             continue
-        par.stderr = float(std[i])
+        par.stderr = std[i]
         if std[i] > 0:
-            result.tvalues[par.name] = par._value / std[i]
-            # two-sided Student-t p-value: 2 * t.sf(|t|, nfree) = 2 * stdtr(nfree, -|t|)
-            result.pvalues[par.name] = float(2 * special.stdtr(max(result.nfree, 1),
-                                                               -abs(par._value / std[i])))
-        par.correl = {
-            other: float(cov[i, j] / (std[i] * std[j]))
-            for j, other in enumerate(names)
-            if j != i and active[j] == 0 and std[j] > 0 and std[i] > 0
-        }
+            result.tvalues[par.name] = tvalues[i]
+            result.pvalues[par.name] = pvalues[i]
+            row = corr[i]
+            par.correl = {other: row[j] for j, other in enumerate(names)
+                          if j != i and inactive[j] and std[j] > 0}
+        else:
+            par.correl = {}
     _tied_uncertainties(problem, result)
+    free = {id(par) for par in problem.free_params}
     for par in problem.params.values():
-        if par.expr:
-            continue
-        if par in problem.free_params:
-            continue
-        par._set_fit_status(ParameterStatus.FIXED, None)
+        if not par.expr and id(par) not in free:
+            par._set_fit_status(ParameterStatus.FIXED, None)
 
 
 def _bound_status(par: Any) -> ParameterStatus:
