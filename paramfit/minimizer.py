@@ -230,10 +230,11 @@ class Minimizer:
         options = {**self.fit_kws, **kws}
         if self.max_nfev is not None:
             options.setdefault("max_nfev", self.max_nfev)
-        problem = self.prepare_fit()
-        params = problem.params
-        snapshot = {name: par.__getstate__() for name, par in params.items()}
+        params = self.params
+        snapshot = ({name: par.__getstate__() for name, par in params.items()}
+                    if isinstance(params, Parameters) else {})
         try:
+            problem = self.prepare_fit()
             check_fit_size(problem)
             init_vals = problem.x0.tolist()
             outcome = run(problem, self._callback(problem), options)
@@ -247,8 +248,9 @@ class Minimizer:
                     outcome.jac = np.full((outcome.fun.size, problem.nvarys), np.nan)
             result = build_result(problem, outcome, method=method, init_vals=init_vals,
                                   scale_covar=self.scale_covar)
-            for name, value in zip(problem.free_names, init_vals):
-                params[name].init_value = value
+            if self.result is None:  # seed 000 §4.2: a re-fit keeps the first start values
+                for name, value in zip(problem.free_names, init_vals):
+                    params[name].init_value = value
         except BaseException:
             for name, state in snapshot.items():
                 params[name].__setstate__(state)

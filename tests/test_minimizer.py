@@ -512,3 +512,24 @@ def test_least_squares_robust_loss_is_passed_to_scipy():
     assert out.success
     assert p["a"].value == pytest.approx(ref.x[0], rel=1e-6)
     assert p["b"].value == pytest.approx(ref.x[1], rel=1e-6)
+
+
+def test_refit_with_the_same_minimizer_keeps_the_first_start_values():
+    """Seed 000 §4.2: ``mi = minimize(...); mi.leastsq()`` reports initial = 0.1, 1."""
+    x = np.linspace(0.3, 10, 100)
+    y = 1 / (0.1 * x) + 2 + 0.1 * np.random.default_rng(4).normal(size=x.size)
+    p = Parameters()
+    p.add_many(("a", 0.1), ("b", 1))
+    mi = minimize(lambda p: 1 / (p["a"].value * x) + p["b"].value - y, p)
+    assert mi.leastsq()
+    assert (p["a"].init_value, p["b"].init_value) == (0.1, 1.0)
+
+
+def test_params_restored_to_the_pre_fit_state_when_a_moved_start_then_fails():
+    def resid(params, x, data):
+        raise ZeroDivisionError("boom")
+
+    params = gauss_params(wid={"value": -1.0})
+    with pytest.warns(BoundsWarning), pytest.raises(ResidualError):
+        minimize(resid, params, args=(XG, YG))
+    assert params["wid"].value == -1.0  # not left at the bound it was moved to
