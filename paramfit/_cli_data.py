@@ -48,9 +48,7 @@ __all__ = [
 #: can agree.
 CERTIFIED_DIGITS = 11
 
-_PARAM_LINE = re.compile(r"^\s*(b\d+)\s*=\s*(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$")
 _DATA_HEADER = re.compile(r"^\s*Data:\s+y(\s+\w+)+\s*$")
-_N_PARAMS_LINE = re.compile(r"^\s*\d+\s+Parameters\s*\(")
 _NAME_LINE = re.compile(r"Dataset Name:\s*(\S+)")
 
 
@@ -326,69 +324,21 @@ def _looks_like_nist(text: str) -> bool:
 
 
 def _parse_nist(text: str, source: str) -> DataTable:
-    lines = text.splitlines()
-    header = max(i for i, line in enumerate(lines) if _DATA_HEADER.match(line))
-    names = lines[header].split()[1:]
-    rows = []
-    for number, line in enumerate(lines[header + 1 :], start=header + 2):
-        if line.strip():
-            tokens = line.split()
-            if len(tokens) != len(names):
-                raise UsageError(
-                    f"{source} line {number}: {len(tokens)} values, the data header names "
-                    f"{len(names)} columns ({' '.join(names)})"
-                )
-            rows.append([_number(token, source, number) for token in tokens])
-    if not rows:
-        raise UsageError(f"{source}: NIST StRD file with no data rows after its 'Data:' line")
-    data = np.array(rows)
-    columns = {name: data[:, j].copy() for j, name in enumerate(names)}
-    return DataTable(source, "nist", columns, _certified(lines, source))
+    """A NIST StRD file through :func:`paramfit.nist.parse_nist` (the one parser)."""
+    from paramfit.nist import parse_nist
 
-
-def _certified(lines: list[str], source: str) -> CertifiedValues:
-    params = [match.groups() for match in map(_PARAM_LINE.match, lines) if match]
-    if not params:
-        raise UsageError(f"{source}: NIST StRD file without 'b1 = ...' parameter lines")
+    name_match = _NAME_LINE.search(text)
+    name = name_match.group(1) if name_match else Path(source).stem
     try:
-        numbers = np.array([[float(v) for v in group[1:]] for group in params])
-        rss = float(_after_label(lines, "Residual Sum of Squares"))
+        problem = parse_nist(text, name)
     except ValueError as exc:
-        raise UsageError(f"{source}: cannot read the certified values ({exc})") from None
-    name_match = _NAME_LINE.search("\n".join(lines))
-    return CertifiedValues(
-        name=name_match.group(1) if name_match else Path(source).stem,
-        param_names=tuple(group[0] for group in params),
-        starts=numbers[:, :2].T.copy(),
-        values=numbers[:, 2].copy(),
-        stderr=numbers[:, 3].copy(),
-        rss=rss,
-        formula=_nist_formula(lines),
+        raise UsageError(f"{source}: {exc}") from None
+    columns = {"y": problem.y.copy()}
+    columns.update((key, value.copy()) for key, value in problem.predictors().items())
+    certified = CertifiedValues(
+        name=name, param_names=problem.param_names, starts=problem.starts.copy(),
+        values=problem.certified_values.copy(), stderr=problem.certified_stderr.copy(),
+        rss=problem.certified_rss,
+        formula=f"{problem.response_expression} ~ {problem.expression}",
     )
-
-
-def _after_label(lines: list[str], label: str) -> str:
-    for line in lines:
-        if line.strip().startswith(label + ":"):
-            return line.split(":", 1)[1].strip()
-    raise ValueError(f"no '{label}:' line")
-
-
-def _nist_formula(lines: list[str]) -> str | None:
-    """``"y ~ rhs"`` from the model lines between 'k Parameters (' and 'Starting values'."""
-    start = next((i for i, line in enumerate(lines) if _N_PARAMS_LINE.match(line)), None)
-    if start is None:
-        return None
-    block = []
-    for line in lines[start + 1 :]:
-        if "starting values" in line.lower():
-            break
-        if line.strip() and not re.match(r"^\s*pi\s*=", line):
-            block.append(line.strip())
-    text = " ".join(block).replace("[", "(").replace("]", ")").replace("^", "**")
-    if "=" not in text:
-        return None
-    lhs, rhs = (part.strip() for part in text.split("=", 1))
-    rhs = re.sub(r"\+\s*e\s*$", "", rhs).strip()
-    rhs = re.sub(r"\s+", " ", rhs)
-    return f"{lhs.replace(' ', '')} ~ {rhs}"
+    return DataTable(source, "nist", columns, certified)

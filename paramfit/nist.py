@@ -50,6 +50,7 @@ __all__ = [
     "load_nist",
     "log_relative_error",
     "nist_names",
+    "parse_nist",
     "run_case",
 ]
 
@@ -263,11 +264,32 @@ def load_nist(name: str) -> NistProblem:
 @functools.cache
 def _load(name: str) -> NistProblem:
     resource = importlib.resources.files("paramfit") / "data" / "nist" / f"{name}.dat"
-    text = resource.read_text(encoding="ascii")
+    return parse_nist(resource.read_text(encoding="ascii"), name)
+
+
+def parse_nist(text: str, name: str) -> NistProblem:
+    """Parse the text of a NIST StRD nonlinear-regression file (as NIST distributes it).
+
+    Parameters
+    ----------
+    text : str
+        The whole file.
+    name : str
+        The problem's name (e.g. the file stem).
+
+    Returns
+    -------
+    NistProblem
+
+    Raises
+    ------
+    ValueError
+        When the text is not a well-formed StRD file; the message says what is missing.
+    """
     try:
         return _parse(name, text.splitlines())
     except (ValueError, IndexError) as exc:
-        raise ValueError(f"cannot parse NIST StRD file {name}.dat: {exc}") from exc
+        raise ValueError(f"cannot parse NIST StRD file {name}: {exc}") from exc
 
 
 def _significant_digits(token: str) -> int:

@@ -285,6 +285,7 @@ def test_public_surface():
         "load_nist",
         "log_relative_error",
         "nist_names",
+        "parse_nist",
         "run_case",
     }
     with pytest.raises(ValueError, match="start must be 1 or 2"):
