@@ -474,8 +474,10 @@ def accurate_jacobian(
     (``typical_x[j]`` or 1 where ``x_j == 0``).  Next to a bound the step is
     first shortened to fit; where even a quarter of it does not fit, one-sided
     differences into the box are extrapolated instead.  No evaluation is made
-    outside ``[lower, upper]``.  About ``4 n`` to ``12 n`` evaluations; see
-    :func:`central_jacobian` for the cheaper default of the solver.
+    outside ``[lower, upper]``.  About ``2 n`` (linear columns) to ``12 n``
+    evaluations; the solver's default final Jacobian.  :func:`central_jacobian`
+    is a cheaper option (``final_jacobian='central'``) that can lose digits on
+    ill-scaled bases.
 
     Parameters
     ----------
