@@ -42,8 +42,8 @@ start 1 when the data file is a NIST StRD file with the same parameter names, el
 Exit status: 0 when the fit converged (``fit``, ``demo``) or every case reached 4 digits
 (``nist``); 1 when a fit did not converge or a NIST case fell below 4 digits; 2 for a
 usage or data error, reported on one line ``paramfit: error: ...`` (a formula with a
-syntax error adds the formula and a caret line under the position at fault). ``--debug``
-shows the traceback instead.
+syntax error is quoted with ``>>>`` at the position at fault). ``--debug`` shows the
+traceback instead.
 """
 
 from __future__ import annotations
@@ -100,9 +100,9 @@ class Formula:
 
 
 def _syntax_error(text: str, offset: int, reason: str) -> UsageError:
-    caret = " " * (offset + 4) + "^"
+    marked = f"{text[:offset]}>>>{text[offset:]}"
     return UsageError(
-        f"cannot parse the formula at column {offset + 1}: {reason}\n    {text}\n{caret}"
+        f"cannot parse the formula at column {offset + 1} (marked >>>): {reason}: {marked}"
     )
 
 
