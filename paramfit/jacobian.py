@@ -530,7 +530,7 @@ def central_jacobian(
     truncation and rounding errors are both about ``eps**(2/3) ~ 4e-11``
     relative for a function that varies on the scale of ``x``.  The same two
     evaluations give the forward and backward quotients; where they differ by
-    more than ``curvature_limit`` (relative to the column) the function bends
+    more than ``curvature_limit`` (relative to the column, in 2-norms) the function bends
     strongly on the scale of ``h``, the ``h**2`` error term may be large, and
     the column is recomputed by :func:`accurate_jacobian`'s Richardson
     extrapolation.  The same happens where a bound leaves no room for the
@@ -558,29 +558,48 @@ def central_jacobian(
     """
     x = np.asarray(x, dtype=float)
     n = x.size
+    m = f0.size
     los, his = _bounds_lists(lower, upper, n)
     bases = _bases(x, typical_x)
     xs = x.tolist()
-    jac = np.empty((f0.size, n), order="F")
+    jac = np.empty((m, n), order="F")
+    bend = np.empty(m)
+    twice_f0 = 2.0 * f0
     nfev = 0
     for j in range(n):
         h = CBRT_EPS * bases[j]
-        if his[j] - xs[j] >= h and xs[j] - los[j] >= h:
+        xj = xs[j]
+        if his[j] - xj >= h and xj - los[j] >= h:
+            # fresh vectors per call: ``fun`` may keep its argument
+            xp = x.copy()
+            xp[j] = xj + h
+            xm = x.copy()
+            xm[j] = xj - h
             try:
-                fp, hp = _shifted(fun, x, j, h)
-                fm, hm = _shifted(fun, x, j, -h)
+                fp = _as_residual(fun(xp))
+                fm = _as_residual(fun(xm))
             except NonFiniteResidualError:
                 fp = None
             nfev += 2
             if fp is not None:
-                column = (fp - fm) / (hp - hm)
-                bend = fp + fm - 2.0 * f0
-                size = float(np.max(np.abs(column)))
-                if math.isfinite(size) and (float(np.max(np.abs(bend))) <= curvature_limit
-                                            * h * size):
-                    jac[:, j] = column
+                column = jac[:, j]          # contiguous (Fortran order): written in place
+                np.subtract(fp, fm, out=column)
+                np.divide(column, float(xp[j]) - float(xm[j]), out=column)
+                # the bend test in 2-norms (two dot products, no temporaries)
+                size2 = float(column @ column)
+                np.add(fp, fm, out=bend)
+                np.subtract(bend, twice_f0, out=bend)
+                limit = curvature_limit * h
+                if math.isfinite(size2) and float(bend @ bend) <= limit * limit * size2:
                     continue
         jac[:, j], calls = _accurate_column(fun, x, f0, j, los[j], his[j], bases[j],
                                             2.0**-9, 6)
         nfev += calls
     return jac, nfev
+
+
+def _as_residual(values: object) -> np.ndarray:
+    """``values`` as a flat float array (no copy when it already is one)."""
+    if type(values) is np.ndarray and values.ndim == 1 and values.dtype == np.float64:
+        return values
+    return np.asarray(values, dtype=float).reshape(-1)

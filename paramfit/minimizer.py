@@ -30,7 +30,7 @@ __all__ = ["Minimizer", "minimize", "METHODS"]
 _LEASTSQ_NAMES = ("leastsq", "lm", "levenberg_marquardt")
 METHODS = (*_LEASTSQ_NAMES, "least_squares", *SCALAR_METHODS)
 _LEASTSQ_KWS = {"xtol", "ftol", "gtol", "maxfev", "max_nfev", "factor", "diag", "epsfcn",
-                "Dfun", "jac", "col_deriv"}
+                "Dfun", "jac", "col_deriv", "final_jacobian", "jacobian_update"}
 _RESULT_FIELDS = frozenset(f.name for f in fields(FitResult))
 
 

@@ -398,6 +398,55 @@ def test_tall_factorisation_matches_pivoted_qr():
                                rtol=1e-8)
 
 
+def test_gram_factor_equals_householder_factor():
+    from paramfit.solvers import _trust_region as tr
+
+    jac = np.asfortranarray(gauss_line_jac([3.0, 0.5, 1.2, 0.3, 0.1], T_TALL))
+    f = tall_residual(P0_GAUSS)
+    gram = tr.TallFactor.from_gram(jac, f)
+    house = tr.TallFactor(jac.copy(order="F"), f)
+    assert gram is not None
+    # R is unique up to the signs of its rows; Q^T f follows the same signs
+    signs = np.sign(np.diag(house.r)) * np.sign(np.diag(gram.r))
+    np.testing.assert_allclose(gram.r * signs[:, None], house.r, rtol=1e-9,
+                               atol=1e-12 * np.abs(house.r).max())
+    np.testing.assert_allclose(gram.qtf * signs, house.qtf, rtol=1e-8,
+                               atol=1e-11 * np.abs(house.qtf).max())
+    np.testing.assert_allclose(gram.column_norms, np.linalg.norm(jac, axis=0), rtol=1e-13)
+    np.testing.assert_allclose(tr.gauss_newton_step(gram.pivoted()),
+                               np.linalg.lstsq(jac, -f, rcond=None)[0], rtol=1e-9)
+
+
+def test_gram_factor_refuses_ill_conditioned_or_degenerate_jacobians():
+    from paramfit.solvers import _trust_region as tr
+
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(5000, 3))
+    f = rng.normal(size=5000)
+    near = np.column_stack([base, base[:, 0] + 1e-6 * base[:, 1]])  # cond ~ 1e6
+    assert tr.TallFactor.from_gram(np.asfortranarray(near), f) is None
+    zero = np.column_stack([base, np.zeros(5000)])
+    assert tr.TallFactor.from_gram(np.asfortranarray(zero), f) is None
+    assert tr.TallFactor.from_gram(np.ascontiguousarray(base), f) is None  # C order
+    # ... and the factorisation still works: the Householder path takes over
+    qr = tr.pivoted_qr(np.asfortranarray(near), f)
+    assert qr.rank == 4
+
+
+def test_covariance_factor_of_tall_jacobian_matches_qr():
+    from paramfit.result import triangular_factor
+
+    jac = np.asfortranarray(gauss_line_jac([3.0, 0.5, 1.2, 0.3, 0.1], T_TALL))
+    r = triangular_factor(jac)
+    gram = jac.T @ jac
+    np.testing.assert_allclose(r.T @ r, gram, rtol=1e-12, atol=1e-13 * np.abs(gram).max())
+    inverse = np.linalg.inv(r.T @ r)
+    house = np.linalg.qr(jac, mode="r")
+    reference = np.linalg.inv(house.T @ house)
+    np.testing.assert_allclose(inverse, reference, rtol=1e-9,
+                               atol=1e-12 * np.abs(reference).max())
+
+
 @pytest.mark.parametrize("bounded", [False, True])
 def test_tall_fit_agrees_with_the_one_stage_path(monkeypatch, bounded):
     from paramfit.solvers import _trust_region as tr

@@ -406,12 +406,15 @@ class _Iteration:
                 jac = self.jacobian(x, f)
                 updates = 0
             if is_tall(*jac.shape):
-                # one pass over the tall Jacobian: J = Q1 R1, everything else from R1
-                # factorise a copy (J itself is kept for a user stop), in a reused array
-                if self._work is None or self._work.shape != jac.shape:
-                    self._work = np.empty(jac.shape, order="F")
-                np.copyto(self._work, jac)
-                tall = TallFactor(self._work, f, overwrite=True)
+                # J = Q1 R1 from one read of the tall Jacobian, everything else from R1:
+                # through J^T J when well conditioned, else a Householder QR of a copy
+                # (J itself is kept for a user stop), in a reused array
+                tall = TallFactor.from_gram(jac, f)
+                if tall is None:
+                    if self._work is None or self._work.shape != jac.shape:
+                        self._work = np.empty(jac.shape, order="F")
+                    np.copyto(self._work, jac)
+                    tall = TallFactor(self._work, f, overwrite=True)
                 column_norms, gradient = tall.column_norms, tall.gradient
             else:
                 tall = None
