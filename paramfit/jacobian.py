@@ -430,12 +430,13 @@ def _first_central(fun: ResidualFunction, x: np.ndarray, f0: np.ndarray, j: int,
     fm, hm = _shifted(fun, x, j, -h)
     central = np.subtract(fp, fm, out=np.empty(f0.size))
     np.divide(central, hp - hm, out=central)
-    # never written in place: ``fun`` may return an array it keeps
-    forward = np.subtract(fp, f0)
-    forward /= hp
-    backward = np.subtract(fm, f0)
-    backward /= hm
-    disagreement = _max_abs(np.subtract(forward, backward, out=backward))
+    # forward - backward quotient = ((fp - f0) hm' + (fm - f0) hp') / ..., which for the
+    # symmetric steps used here (hm = -hp to rounding) is (fp + fm - 2 f0) / hp: two
+    # passes and one temporary (never written into ``fp``/``fm``: ``fun`` may keep them)
+    bend = np.add(fp, fm)
+    bend -= f0
+    bend -= f0
+    disagreement = _max_abs(bend) / abs(hp)
     return central, bool(disagreement <= LINEAR_AGREEMENT * _max_abs(central))
 
 

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 from scipy import special
+from scipy.linalg import lapack
 
 from paramfit.parameters import Parameters, ParameterStatus
 from paramfit.problem import FitProblem
-from paramfit.solvers._trust_region import gram_matrix, gram_triangle, is_tall
+from paramfit.solvers._trust_region import _upper_mask, gram_matrix, gram_triangle, is_tall
 
 __all__ = ["FitResult", "SolverOutcome", "build_result"]
 
@@ -163,6 +164,10 @@ class FitResult:
 #: ~1e-10, so two parameters with the same effect show a ratio of 1e-10..1e-13; the
 #: most ill-conditioned NIST StRD problem (Bennett5) has 1.8e-5.
 RANK_RTOL_FINITE_DIFFERENCE = 1e-9
+EPS = float(np.finfo(float).eps)
+_dgeqrf = lapack.dgeqrf
+_dgesdd = lapack.dgesdd
+_dtrtri = lapack.dtrtri
 RANK_RTOL_ANALYTIC = 1e-13
 
 
@@ -171,26 +176,38 @@ def _covariance(factor: np.ndarray, inactive: np.ndarray, rtol: float) -> np.nda
 
     ``factor`` is the triangular factor R of ``J = Q R`` (shape (n, n)): every
     quantity here depends on ``J`` only through ``JᵀJ = RᵀR``, so the work is on
-    n×n matrices.  The rank test and the SVD are made with unit-norm columns, so
-    they do not depend on the units of the parameters.
+    n×n matrices.  The rank test is made with unit-norm columns, so it does not
+    depend on the units of the parameters.  With every column inactive the
+    column-scaled ``S = R D⁻¹`` is still triangular and ``inv(JᵀJ) = D⁻¹ S⁻¹ S⁻ᵀ D⁻¹``
+    (one triangular inverse); a column subset goes through the SVD of ``R D⁻¹``.
     """
     n = factor.shape[1]
-    cov = np.zeros((n, n))
-    idx = np.flatnonzero(inactive)
-    if idx.size == 0:
-        return cov
-    sub = factor if idx.size == n else factor[:, idx]
-    if not np.all(np.isfinite(sub)):
-        return None
+    if inactive.all():
+        idx, sub = None, factor
+    else:
+        idx = np.flatnonzero(inactive)
+        if idx.size == 0:
+            return np.zeros((n, n))
+        sub = factor[:, idx]
     norms = np.sqrt(np.einsum("ij,ij->j", sub, sub))
-    if np.any(norms == 0.0):
-        return None
-    _, s, vt = np.linalg.svd(sub / norms, full_matrices=False)
-    if s[-1] <= s[0] * max(rtol, max(sub.shape) * np.finfo(float).eps):
+    if not (np.all(norms > 0.0) and math.isfinite(float(norms.sum()))):
+        return None     # a zero column, or a non-finite entry somewhere
+    scaled = np.asfortranarray(sub / norms)
+    limit = max(rtol, max(sub.shape) * EPS)
+    if idx is None:
+        _, singular, _, info = _dgesdd(scaled, compute_uv=0)
+        if info != 0 or not singular[-1] > singular[0] * limit:
+            return None
+        inverse, info = _dtrtri(scaled, lower=0)
+        if info != 0:
+            return None
+        inverse /= norms[:, None]
+        return inverse @ inverse.T
+    _, s, vt = np.linalg.svd(scaled, full_matrices=False)
+    if not s[-1] > s[0] * limit:
         return None
     v = (vt.T / s) / norms[:, None]
-    if idx.size == n:
-        return v @ v.T
+    cov = np.zeros((n, n))
     cov[np.ix_(idx, idx)] = v @ v.T
     return cov
 
@@ -204,11 +221,25 @@ COVARIANCE_GRAM_LIMIT = 1e3
 
 def triangular_factor(jac: np.ndarray) -> np.ndarray:
     """``R`` of ``J = Q R`` (shape (n, n)): all the covariance needs (``J^T J = R^T R``)."""
-    if is_tall(*jac.shape) and jac.flags.f_contiguous:
+    m, n = jac.shape
+    if is_tall(m, n) and jac.flags.f_contiguous:
         r = gram_triangle(gram_matrix(jac)[0], COVARIANCE_GRAM_LIMIT)
         if r is not None:
             return r
-    return np.linalg.qr(jac, mode="r")  # one pass over the (ndata, n) Jacobian
+    if m < n:
+        return np.linalg.qr(jac, mode="r")
+    qr, _, _, info = _dgeqrf(jac)    # LAPACK directly: a copy of jac is factorised
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dgeqrf failed with info={info}")
+    return np.asfortranarray(qr[:n] * _upper_mask(n))
+
+
+def _singular_values(factor: np.ndarray) -> np.ndarray:
+    """Singular values of ``R`` (those of ``J``), largest first."""
+    _, singular, _, info = _dgesdd(np.asfortranarray(factor), compute_uv=0)
+    if info != 0:
+        return np.linalg.svd(factor, compute_uv=False)
+    return singular
 
 
 def _statistics(resid: np.ndarray, nvarys: int) -> tuple[float, float, float, float]:
@@ -254,7 +285,7 @@ def build_result(
     if finite:
         factor = triangular_factor(jac)
         cov = _covariance(factor, active == 0, rtol)
-        singular = np.linalg.svd(factor, compute_uv=False)
+        singular = _singular_values(factor)
     else:
         cov, singular = None, np.full(n, np.nan)
     if cov is not None and scale_covar and ndata > n:
@@ -281,9 +312,9 @@ def _update_parameters(problem: FitProblem, result: FitResult, active: np.ndarra
     names = result.var_names
     inactive = (active == 0).tolist()
     if cov is not None:
-        std_array = np.sqrt(np.clip(np.diag(cov), 0, None))
-        corr = (cov / np.outer(np.where(std_array > 0, std_array, 1.0),
-                               np.where(std_array > 0, std_array, 1.0))).tolist()
+        std_array = np.sqrt(np.maximum(cov.diagonal(), 0.0))
+        safe = np.where(std_array > 0, std_array, 1.0)
+        corr = (cov / safe / safe[:, None]).tolist()
         values = np.array([par._value for par in problem.free_params])
         with np.errstate(divide="ignore", invalid="ignore"):
             tvalues = values / std_array

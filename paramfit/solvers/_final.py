@@ -138,6 +138,23 @@ def has_dead_column(jac: np.ndarray, x: np.ndarray, f: np.ndarray, free: np.ndar
     return bool(np.any(free & (effect <= EPS * fnorm)))
 
 
+def _stationary(jac: np.ndarray, x: np.ndarray, f: np.ndarray, free: np.ndarray) -> bool:
+    """:func:`scaled_gradient` at most :data:`STATIONARITY_TOL` and no
+    :func:`has_dead_column`, from one pass over ``jac`` for the column norms."""
+    norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
+    fnorm = math.sqrt(float(f @ f))
+    if fnorm == 0.0:
+        return True
+    effect = norms * np.where(x == 0.0, 1.0, np.abs(x))
+    if np.any(free & (effect <= EPS * fnorm)):
+        return False
+    use = free & (norms > 0.0)
+    if not use.any():
+        return True
+    gradient = jac.T @ f
+    return float(np.max(np.abs(gradient[use]) / norms[use])) / fnorm <= STATIONARITY_TOL
+
+
 def _final_jacobian(ev: Evaluator, opt, x: np.ndarray, f: np.ndarray, typical: np.ndarray
                     ) -> tuple[np.ndarray, int]:
     """Jacobian at ``x`` for the covariance: the user's, or a finite-difference one.
@@ -190,7 +207,8 @@ def _gauss_newton_point(opt, x, f, jac, free: np.ndarray) -> np.ndarray:
 
 
 def _negligible(trial: np.ndarray, x: np.ndarray, tolerance: float) -> bool:
-    return bool(np.all(np.abs(trial - x) <= tolerance * np.abs(x)))
+    """Every ``|trial_i - x_i| <= tolerance |x_i|`` (n is small: plain floats)."""
+    return all(abs(a - b) <= tolerance * abs(b) for a, b in zip(trial.tolist(), x.tolist()))
 
 
 def _refine(ev: Evaluator, opt, x, f, jac, typical):
@@ -248,9 +266,7 @@ def polish(ev: Evaluator, opt, termination: Termination, njev: int, niter: int,
     except StopFit as stop:
         return ev.user_stop(stop.code, njev, niter, x, None)
     if termination.converged and ev.best_norm > NEGLIGIBLE_RESIDUAL * ev.first_norm:
-        free = _free_mask(x, final, f, opt)
-        if (scaled_gradient(final, f, free) > STATIONARITY_TOL
-                or has_dead_column(final, x, f, free)):
+        if not _stationary(final, x, f, _free_mask(x, final, f, opt)):
             termination = Termination.NOT_STATIONARY
     if not (final_x is ev.best_x or _negligible(ev.best_x, final_x, JACOBIAN_REUSE_STEP)):
         final, calls = _final_jacobian(ev, opt, ev.best_x, ev.best_f, typical)
