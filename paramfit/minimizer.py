@@ -295,7 +295,7 @@ class Minimizer:
             problem.residual, problem.x0, jac=jac, lower=problem.lower, upper=problem.upper,
             absolute_step=problem.absolute_step, relative_step=relative_step,
             side=problem.side, max_step=problem.max_step, max_nfev=max_nfev,
-            callback=callback, **opts,
+            callback=callback, f0=problem.start_residual(), **opts,
         )
         code, message = sol.termination.value
         converged = bool(sol.termination.converged)

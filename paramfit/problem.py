@@ -95,6 +95,7 @@ class FitProblem:
         self._classify(fixed)
         self._compile_ties()
         self._ndata: int | None = None
+        self._start_residual: np.ndarray | None = None
         self._omit_mask: np.ndarray | None = None
         self._complex: bool | None = None
         self.nfev = 0
@@ -286,8 +287,18 @@ class FitProblem:
     def ndata(self) -> int:
         """Number of residuals (after omitting NaN); known after the first evaluation."""
         if self._ndata is None:
-            self.residual(self.x0)
+            self.start_residual()
         return self._ndata
+
+    def start_residual(self) -> np.ndarray:
+        """The residual at the start vector ``x0``, evaluated once per problem.
+
+        :attr:`ndata` needs it before any solver runs; the solver then starts from
+        it instead of calling the residual function a second time at the same point.
+        """
+        if self._start_residual is None:
+            self._start_residual = self.residual(self.x0)
+        return self._start_residual
 
     # ------------------------------------------------------------------ derivatives
     def tied_jacobian(self, x: np.ndarray) -> np.ndarray:

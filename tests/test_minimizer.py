@@ -533,3 +533,21 @@ def test_params_restored_to_the_pre_fit_state_when_a_moved_start_then_fails():
     with pytest.warns(BoundsWarning), pytest.raises(ResidualError):
         minimize(resid, params, args=(XG, YG))
     assert params["wid"].value == -1.0  # not left at the bound it was moved to
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_nfev_counts_every_call_of_the_residual_and_none_twice(bounded):
+    # the start residual that sizes the problem is the solver's first evaluation
+    calls = []
+
+    def counted(params, x, data):
+        calls.append([params[name].value for name in ("amp", "decay", "shift", "omega")])
+        return sine_decay(params, x, data)
+
+    params = sine_params()
+    if bounded:
+        params["decay"].min, params["decay"].max = 0.0, 1.0
+    out = minimize(counted, params, args=(X, DATA))
+    assert out.success
+    assert out.nfev == len(calls)
+    assert calls[0] != calls[1]     # the start point is not evaluated twice in a row

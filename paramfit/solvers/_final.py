@@ -66,8 +66,14 @@ class Evaluator:
             return out
         return np.asarray(out, dtype=float).reshape(-1)
 
-    def first(self, x: np.ndarray) -> np.ndarray:
-        f = self.raw(x.copy())
+    def first(self, x: np.ndarray, f: np.ndarray | None = None) -> np.ndarray:
+        """The residual at the start: evaluated, or ``f`` when the caller already has
+        it (counted all the same: it was evaluated for this fit)."""
+        if f is None:
+            f = self.raw(x.copy())
+        else:
+            self.nfev += 1
+            f = np.asarray(f, dtype=float).reshape(-1)
         self.best_x, self.best_f = x, f
         self.best_norm = self.first_norm = math.sqrt(float(f @ f))
         return f

@@ -186,6 +186,7 @@ def levenberg_marquardt(
     callback: Callable[[np.ndarray, int, np.ndarray], object] | None = None,
     final_jacobian: str = "richardson",
     jacobian_update: str | None = None,
+    f0: np.ndarray | None = None,
 ) -> LMSolution:
     """Minimise ``sum(fun(x)**2)`` by Levenberg-Marquardt, with bounds.
 
@@ -253,6 +254,9 @@ def levenberg_marquardt(
         any convergence test is believed (every converged termination is
         declared with a finite-difference Jacobian at the current point).
         Default :data:`DEFAULT_JACOBIAN_UPDATE`.
+    f0 : ndarray, shape (m,), optional
+        ``fun(x0)`` when the caller has already evaluated it (counted in ``nfev``
+        all the same); ``fun`` is then not called at ``x0`` again.
 
     Returns
     -------
@@ -303,7 +307,7 @@ def levenberg_marquardt(
                        gtol, max_nfev, factor, diag, callback, final_jacobian)
     # rank-one updates replace finite differences only: a user's Jacobian is exact
     options.broyden = jacobian_update == "broyden" and jac is None
-    return _Iteration(evaluator, options).run(x)
+    return _Iteration(evaluator, options).run(x, f0)
 
 
 def _if_set(values: np.ndarray | None) -> np.ndarray | None:
@@ -367,10 +371,10 @@ class _Iteration:
         self.jac_x, self.jac = x, jac
         return jac
 
-    def run(self, x: np.ndarray) -> LMSolution:
+    def run(self, x: np.ndarray, f0: np.ndarray | None = None) -> LMSolution:
         ev = self.ev
         try:
-            f = ev.first(x)
+            f = ev.first(x, f0)
             if f.size < x.size or not np.all(np.isfinite(f)):
                 return ev.improper(x)
             termination = self.iterate(x, f)
