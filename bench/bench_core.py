@@ -26,13 +26,11 @@ try:
 except ImportError:  # bench-only dependency: pip install 'paramfit[bench]'
     lmfit = None
 
-RNG = np.random.default_rng(7)
-
-
-def make_data(n: int):
+def make_data(n: int, seed: int = 7):
+    """The same data for a given ``n`` whatever ran before (a fresh generator per call)."""
     x = np.linspace(-5, 5, n)
     y = 4.0 * np.exp(-((x - 0.3) ** 2) / (2 * 0.8**2)) + 0.2 * x + 1.0
-    return x, y + RNG.normal(scale=0.05, size=n)
+    return x, y + np.random.default_rng(seed).normal(scale=0.05, size=n)
 
 
 def model(x, amp, cen, wid, slope, icpt):
@@ -83,25 +81,56 @@ def lm_params(constrained: bool):
     return p
 
 
+def interleaved_medians(fns: dict, repeats: int) -> dict:
+    """Median time of each function, the functions timed in turn within every repeat:
+    a change of load on the shared machine hits all of them alike."""
+    outs = {name: fn() for name, fn in fns.items()}
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            outs[name] = fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: (statistics.median(times[name]), outs[name]) for name in fns}
+
+
 def bench_small(repeats: int, constrained: bool) -> dict:
     x, y = make_data(200)
-    res = {}
-    t, out = median_time(lambda: paramfit.minimize(resid_params, pf_params(constrained),
-                                                   args=(x, y)), repeats)
-    res["paramfit"] = (t, out.nfev, out.chisqr)
+    v0 = list(START.values())
+    fns = {"paramfit": lambda: paramfit.minimize(resid_params, pf_params(constrained),
+                                                 args=(x, y))}
     if not constrained:
-        v0 = list(START.values())
-        t, out = median_time(lambda: optimize.leastsq(resid_array, v0, args=(x, y),
-                                                      full_output=True), repeats)
-        r = resid_array(out[0], x, y)
-        res["scipy.leastsq"] = (t, out[2]["nfev"], float(r @ r))
+        fns["scipy.leastsq"] = lambda: optimize.leastsq(resid_array, v0, args=(x, y),
+                                                        full_output=True)
     if lmfit is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t, out = median_time(lambda: lmfit.minimize(resid_params, lm_params(constrained),
-                                                        args=(x, y)), repeats)
-        res["lmfit"] = (t, out.nfev, out.chisqr)
+        fns["lmfit"] = lambda: lmfit.minimize(resid_params, lm_params(constrained),
+                                              args=(x, y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        timed = interleaved_medians(fns, repeats)
+    res = {}
+    for name, (t, out) in timed.items():
+        if name == "scipy.leastsq":
+            r = resid_array(out[0], x, y)
+            res[name] = (t, out[2]["nfev"], float(r @ r))
+        else:
+            res[name] = (t, out.nfev, out.chisqr)
     return res
+
+
+class TimedResidual:
+    """``resid_params`` that adds up the time spent inside it (the user's residual as
+    the fit sees it: caches and allocator state as they are during the fit)."""
+
+    def __init__(self):
+        self.seconds, self.calls = 0.0, 0
+
+    def __call__(self, p, x, y):
+        t0 = time.perf_counter()
+        out = resid_params(p, x, y)
+        self.seconds += time.perf_counter() - t0
+        self.calls += 1
+        return out
 
 
 def bench_large(repeats: int) -> dict:
@@ -110,8 +139,25 @@ def bench_large(repeats: int) -> dict:
     t_fit, out = median_time(lambda: paramfit.minimize(resid_params, pf_params(False),
                                                        args=(x, y)), max(3, repeats // 20))
     t_res, _ = median_time(lambda: resid_params(p, x, y), max(20, repeats))
-    return {"fit_s": t_fit, "nfev": out.nfev, "resid_s": t_res,
-            "ratio": t_fit / (out.nfev * t_res)}
+    timed = TimedResidual()
+    fits = max(3, repeats // 20)
+    for _ in range(fits):
+        paramfit.minimize(timed, pf_params(False), args=(x, y))
+    in_fit = timed.seconds / timed.calls
+    return {"fit_s": t_fit, "nfev": out.nfev, "resid_s": t_res, "in_fit_s": in_fit,
+            "ratio": t_fit / (out.nfev * t_res), "ratio_in_fit": t_fit / (out.nfev * in_fit)}
+
+
+def evaluation_floor(repeats: int) -> dict:
+    """Time of one evaluation through paramfit's wrapper (set values, call, checks) and
+    through a bare array function, 200 points: the part of (a) no solver work removes."""
+    x, y = make_data(200)
+    fitter = paramfit.Minimizer(resid_params, pf_params(False), fcn_args=(x, y))
+    problem = fitter.prepare_fit()
+    v0 = problem.x0
+    wrapped, _ = median_time(lambda: [problem.residual(v0) for _ in range(100)], repeats)
+    bare, _ = median_time(lambda: [resid_array(v0, x, y) for _ in range(100)], repeats)
+    return {"wrapped_s": wrapped / 100, "bare_s": bare / 100}
 
 
 def main() -> None:
@@ -128,10 +174,19 @@ def main() -> None:
         for name, (t, nfev, chisqr) in res.items():
             print(f"  {name:14s} {t * 1e3:8.3f} ms  nfev={nfev:4d}  chisqr={chisqr:.10g}  "
                   f"time/paramfit={t / base:6.2f}x")
+        if not constrained:
+            floor = evaluation_floor(max(20, args.repeats // 10))
+            t_scipy, nfev = res["scipy.leastsq"][0], res["paramfit"][1]
+            print(f"  evaluation floor: {nfev} x {floor['wrapped_s'] * 1e6:.2f} us through "
+                  f"paramfit's wrapper ({floor['bare_s'] * 1e6:.2f} us bare) = "
+                  f"{nfev * floor['wrapped_s'] * 1e3:.3f} ms = "
+                  f"{nfev * floor['wrapped_s'] / t_scipy:.2f}x leastsq's whole fit")
     big = bench_large(args.repeats)
     print("\n(c) 100,000 points: fit {:.1f} ms, nfev {}, bare residual {:.3f} ms, "
           "fit / (nfev x residual) = {:.3f}".format(big["fit_s"] * 1e3, big["nfev"],
                                                     big["resid_s"] * 1e3, big["ratio"]))
+    print("    the same residual timed inside the fits: {:.3f} ms per call; fit / (nfev x "
+          "that) = {:.3f}".format(big["in_fit_s"] * 1e3, big["ratio_in_fit"]))
 
 
 if __name__ == "__main__":
