@@ -365,7 +365,21 @@ def _richardson(deltas: Callable[[float, np.ndarray], np.ndarray], h0: float, po
     tableau = [deltas(h0, np.empty(m)) if first is None else first]
     scale = _max_abs(tableau[0]) + np.finfo(float).tiny
     best, best_error = tableau[0], np.inf
-    for k in range(1, levels):
+    start = 1
+    if powers == 2 and levels > 1:
+        # the first level, which usually ends it, in five passes over the column:
+        # with d = c1 - c0 the extrapolated entry is c1 + d / 3, and its distances to
+        # c1 and c0 are |d| / 3 and 4 |d| / 3
+        c0 = tableau[0]
+        c1 = deltas(h0 / 2.0, np.empty(m))
+        d = np.subtract(c1, c0, out=work)
+        best_error = 4.0 / 3.0 * _max_abs(d)
+        best = np.divide(d, 3.0, out=np.empty(m))
+        np.add(best, c1, out=best)
+        if best_error <= FIRST_LEVEL_AGREEMENT * scale:
+            return best, 2
+        tableau, start = [c1, best], 2
+    for k in range(start, levels):
         row = [deltas(h0 / 2.0**k, np.empty(m))]
         factor = 2.0**powers
         for i in range(1, k + 1):
