@@ -18,10 +18,10 @@ import numpy as np
 
 from paramfit.exceptions import FitError, StopFit
 from paramfit.expressions import SymbolTable
-from paramfit.jacobian import accurate_jacobian
 from paramfit.parameters import Parameters
 from paramfit.problem import FitProblem, check_fit_size
 from paramfit.result import FitResult, SolverOutcome, build_result
+from paramfit.solution_jacobian import accurate_jacobian
 from paramfit.solvers.levenberg_marquardt import levenberg_marquardt
 from paramfit.solvers.scipy_methods import SCALAR_METHODS, run_least_squares, run_scalar_method
 

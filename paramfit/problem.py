@@ -131,10 +131,15 @@ class FitProblem:
     def _compile_ties(self) -> None:
         params = self.params
         compiled = {p.name: p.compiled_expr for p in self.tied_params}
-        known = [name for name in params if name not in compiled]
-        known += list(params.symbols.keys())
-        order = evaluation_order(compiled, known)
-        self._ns = make_namespace(params.symbols.user_symbols())
+        user_symbols = params.symbols.user_symbols()
+        if compiled:
+            # DEFAULT_SYMBOLS are always known to evaluation_order
+            known = {name for name in params if name not in compiled}
+            known.update(user_symbols)
+            order = evaluation_order(compiled, known)
+        else:
+            order = []
+        self._ns = make_namespace(user_symbols)
         for name, par in params.items():
             self._ns[name] = par._value
         by_name = {p.name: p for p in self.tied_params}

@@ -3,8 +3,8 @@
 :class:`Evaluator` counts calls and remembers the best point ever tried.
 :func:`polish` runs after the iteration: it computes the final Jacobian at
 the best point (Richardson extrapolation,
-:func:`paramfit.jacobian.accurate_jacobian`, or checked central differences,
-:func:`paramfit.jacobian.central_jacobian`, unless the user gave one), takes
+:func:`paramfit.solution_jacobian.accurate_jacobian`, or checked central differences,
+:func:`paramfit.solution_jacobian.central_jacobian`, unless the user gave one), takes
 a Gauss-Newton step with it when that step is not negligible (the
 forward-difference iteration stops where the *approximate* gradient
 vanishes, which can be a few units in the 8th digit away from the minimum),
@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from paramfit.exceptions import NonFiniteResidualError, StopFit
-from paramfit.jacobian import accurate_jacobian, central_jacobian
+from paramfit.solution_jacobian import accurate_jacobian, central_jacobian
 from paramfit.solvers._bounds import active_bounds, pegged_columns, truncate_step
 from paramfit.solvers._termination import LMSolution, Termination
 from paramfit.solvers._trust_region import gauss_newton_step, pivoted_qr
@@ -166,11 +166,12 @@ def _final_jacobian(ev: Evaluator, opt, x: np.ndarray, f: np.ndarray, typical: n
     """Jacobian at ``x`` for the covariance: the user's, or a finite-difference one.
 
     With ``opt.final_jacobian == 'central'`` finite differences are central
-    (:func:`~paramfit.jacobian.central_jacobian`, ``2 n`` evaluations,
+    (:func:`~paramfit.solution_jacobian.central_jacobian`, ``2 n`` evaluations,
     Richardson only on columns that need it) unless the central Jacobian is worse
     conditioned than :data:`CENTRAL_CONDITION_LIMIT` (then every column is
-    extrapolated by :func:`~paramfit.jacobian.accurate_jacobian`).  Returns the Jacobian and the
-    number of Jacobian evaluations to count (1 for the user's, else 0).
+    extrapolated by :func:`~paramfit.solution_jacobian.accurate_jacobian`).  Returns
+    the Jacobian and the number of Jacobian evaluations to count (1 for the user's,
+    else 0).
     """
     if opt.jac is not None:
         return np.asarray(opt.jac(x.copy()), dtype=float), 1

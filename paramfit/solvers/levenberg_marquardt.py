@@ -16,10 +16,10 @@ variables.
 Additions to MINPACK:
 
 * after the finite-difference iteration has converged, the final Jacobian is
-  computed by Richardson extrapolation (:func:`paramfit.jacobian.accurate_jacobian`,
+  computed by Richardson extrapolation (:func:`paramfit.solution_jacobian.accurate_jacobian`,
   the default ``final_jacobian='richardson'``, about ``4 n`` evaluations) or,
   on request, checked central differences
-  (:func:`paramfit.jacobian.central_jacobian`, ``2 n``), a
+  (:func:`paramfit.solution_jacobian.central_jacobian`, ``2 n``), a
   Gauss-Newton step is taken with it when it is not negligible, and a
   stationarity check with it downgrades a "converged" status to
   :attr:`Termination.NOT_STATIONARY` when the gradient is not small;
