@@ -526,3 +526,19 @@ def test_broyden_uses_fewer_finite_difference_jacobians_on_a_long_path():
 def test_unknown_jacobian_update_is_an_error():
     with pytest.raises(ValueError, match="jacobian_update"):
         levenberg_marquardt(decay_residual, [1.0, 1.0], jacobian_update="bfgs")
+
+
+def test_ill_conditioned_tall_fit_falls_back_to_householder_and_matches_lstsq():
+    # monomials up to t**6 on [0, 1]: column-scaled condition ~1e5, beyond the Gram
+    # factorisation's limit, so the iteration takes the Householder QR
+    from paramfit.solvers import _trust_region as tr
+
+    t = np.linspace(0.0, 1.0, 5000)
+    basis = np.column_stack([t**k for k in range(7)])
+    scaled = basis / np.linalg.norm(basis, axis=0)
+    assert np.linalg.cond(scaled) > tr.GRAM_CONDITION_LIMIT
+    y = basis @ np.array([1.0, -2.0, 3.0, 0.5, -1.0, 2.0, 0.25]) + 0.01 * np.cos(40 * t)
+    sol = levenberg_marquardt(lambda p: basis @ p - y, np.zeros(7))
+    expected = np.linalg.lstsq(basis, y, rcond=None)[0]
+    assert sol.success
+    np.testing.assert_allclose(sol.x, expected, rtol=1e-7, atol=1e-9)

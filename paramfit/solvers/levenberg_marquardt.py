@@ -349,6 +349,7 @@ class _Iteration:
         self.jac: np.ndarray | None = None
         self._buffer: np.ndarray | None = None      # the finite-difference Jacobian
         self._work: np.ndarray | None = None        # its copy destroyed by a tall QR
+        self._gram_ok = True                         # tall: try the Gram factorisation
 
     def jacobian(self, x: np.ndarray, f: np.ndarray) -> np.ndarray:
         """Jacobian for the iteration: the user's, or forward differences (kept, with
@@ -413,8 +414,9 @@ class _Iteration:
                 # J = Q1 R1 from one read of the tall Jacobian, everything else from R1:
                 # through J^T J when well conditioned, else a Householder QR of a copy
                 # (J itself is kept for a user stop), in a reused array
-                tall = TallFactor.from_gram(jac, f)
+                tall = TallFactor.from_gram(jac, f) if self._gram_ok else None
                 if tall is None:
+                    self._gram_ok = False     # ill-conditioned once: QR for the rest
                     if self._work is None or self._work.shape != jac.shape:
                         self._work = np.empty(jac.shape, order="F")
                     np.copyto(self._work, jac)
