@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = {
     "expressions": ["bench_expressions.py"],
     "core": ["bench_core.py"],
+    "profile": ["profile_core.py"],
     "nist": ["bench_nist.py", "--mgh"],
     "confidence": ["bench_confidence.py"],
     "model": ["bench_model.py"],

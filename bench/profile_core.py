@@ -1,0 +1,125 @@
+"""Where the time of one small fit goes: section timers around paramfit's own calls.
+
+Case (a) of bench_core.py (Gaussian + line, 200 points, 5 free parameters, FD Jacobian)
+is fitted many times with timers wrapped around the stages of ``Minimizer._fit``:
+set-up (``prepare_fit``), the size check (which evaluates the start residual), the
+solver (``levenberg_marquardt``), its final phase (``polish``: accurate Jacobian,
+Gauss-Newton polish, stationarity check) and the statistics (``build_result``), and
+every residual evaluation is timed and charged to the stage that made it.  The timers
+add about 0.3 us per evaluation; the total is printed next to an untimed median.
+
+Run:  python bench/profile_core.py [--fits N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import statistics
+import sys
+import time
+
+from bench_core import make_data, pf_params, resid_params
+
+import paramfit
+import paramfit.minimizer as minimizer_module
+import paramfit.problem as problem_module
+
+SOLVER_MODULE = sys.modules["paramfit.solvers.levenberg_marquardt"]
+
+
+class SectionTimers:
+    """Wraps functions so that their time (and the evaluations made inside) add up."""
+
+    def __init__(self):
+        self.seconds = collections.defaultdict(float)
+        self.calls = collections.defaultdict(int)
+        self.stack: list[str] = []
+
+    def wrap(self, owner, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args, **kws):
+            self.stack.append(label)
+            start = time.perf_counter()
+            try:
+                return original(*args, **kws)
+            finally:
+                self.seconds[label] += time.perf_counter() - start
+                self.stack.pop()
+
+        setattr(owner, name, timed)
+
+    def wrap_residual(self) -> None:
+        original = problem_module.FitProblem.residual
+
+        def residual(problem, x):
+            start = time.perf_counter()
+            out = original(problem, x)
+            label = "evaluations in " + (self.stack[-1] if self.stack else "other")
+            self.seconds[label] += time.perf_counter() - start
+            self.calls[label] += 1
+            return out
+
+        problem_module.FitProblem.residual = residual
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fits", type=int, default=1000)
+    args = parser.parse_args()
+    x, y = make_data(200)
+
+    def fit():
+        return paramfit.minimize(resid_params, pf_params(False), args=(x, y))
+
+    for _ in range(100):
+        fit()
+    untimed = []
+    for _ in range(args.fits):
+        start = time.perf_counter()
+        fit()
+        untimed.append(time.perf_counter() - start)
+
+    timers = SectionTimers()
+    timers.wrap(minimizer_module.Minimizer, "prepare_fit", "set-up (prepare_fit)")
+    timers.wrap(minimizer_module, "check_fit_size", "size check (start residual)")
+    timers.wrap(minimizer_module, "levenberg_marquardt", "solver")
+    timers.wrap(SOLVER_MODULE, "polish", "final phase")
+    timers.wrap(minimizer_module, "build_result", "statistics (build_result)")
+    timers.wrap_residual()
+    for _ in range(100):
+        fit()
+    timers.seconds.clear()
+    timers.calls.clear()
+    start = time.perf_counter()
+    for _ in range(args.fits):
+        fit()
+    total = (time.perf_counter() - start) / args.fits
+    n = args.fits
+    sec = {k: v / n * 1e6 for k, v in timers.seconds.items()}
+    print(f"case (a), {n} fits: untimed median {statistics.median(untimed) * 1e6:.0f} us, "
+          f"timed mean {total * 1e6:.0f} us")
+    evals = sum(v for k, v in sec.items() if k.startswith("evaluations"))
+    calls = sum(v for k, v in timers.calls.items()) / n
+    final_evals = sec.get("evaluations in final phase", 0.0)
+    rows = [
+        (f"{calls:.0f} evaluations", evals),
+        ("iteration, Python/numpy", sec["solver"] - sec["final phase"]
+         - sec.get("evaluations in solver", 0.0)),
+        ("final phase, Python/numpy", sec["final phase"] - final_evals),
+        ("statistics and Parameters update", sec["statistics (build_result)"]),
+        ("set-up and size check (without its evaluation)",
+         sec["set-up (prepare_fit)"] + sec["size check (start residual)"]
+         - sec.get("evaluations in size check (start residual)", 0.0)),
+    ]
+    rows.append(("the rest (Minimizer, snapshot, Parameters built by the bench)",
+                 total * 1e6 - sum(v for _, v in rows)))
+    for label, micro in rows:
+        print(f"  {label:58s} {micro:7.1f} us")
+    for label in sorted(timers.calls):
+        print(f"    {label:56s} {timers.calls[label] / n:5.1f} calls")
+
+
+if __name__ == "__main__":
+    main()
