@@ -551,3 +551,20 @@ def test_nfev_counts_every_call_of_the_residual_and_none_twice(bounded):
     assert out.success
     assert out.nfev == len(calls)
     assert calls[0] != calls[1]     # the start point is not evaluated twice in a row
+
+
+def test_leastsq_passes_final_jacobian_and_jacobian_update_to_the_solver():
+    default = minimize(sine_decay, sine_params(), args=(X, DATA))
+    central = minimize(sine_decay, sine_params(), args=(X, DATA), final_jacobian="central")
+    broyden = minimize(sine_decay, sine_params(), args=(X, DATA), jacobian_update="broyden")
+    for other in (central, broyden):
+        assert other.success
+        for name in default.params:
+            assert other.params[name].value == pytest.approx(default.params[name].value,
+                                                             rel=1e-7)
+            assert other.params[name].stderr == pytest.approx(default.params[name].stderr,
+                                                              rel=1e-6)
+    # central differences cost 2 evaluations per parameter, Richardson at least as many
+    assert central.nfev <= default.nfev
+    with pytest.raises(ValueError, match="final_jacobian"):
+        minimize(sine_decay, sine_params(), args=(X, DATA), final_jacobian="magic")
