@@ -160,6 +160,7 @@ class FitProblem:
         value = float(value)
         self.params[name]._value = value
         self._ns[name] = value
+        self._start_residual = None     # it was computed with the old held value
 
     # ------------------------------------------------------------------ hot path
     def _compile_update(self):

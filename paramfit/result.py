@@ -164,11 +164,11 @@ class FitResult:
 #: ~1e-10, so two parameters with the same effect show a ratio of 1e-10..1e-13; the
 #: most ill-conditioned NIST StRD problem (Bennett5) has 1.8e-5.
 RANK_RTOL_FINITE_DIFFERENCE = 1e-9
+RANK_RTOL_ANALYTIC = 1e-13
 EPS = float(np.finfo(float).eps)
 _dgeqrf = lapack.dgeqrf
 _dgesdd = lapack.dgesdd
 _dtrtri = lapack.dtrtri
-RANK_RTOL_ANALYTIC = 1e-13
 
 
 def _covariance(factor: np.ndarray, inactive: np.ndarray, rtol: float) -> np.ndarray | None:
