@@ -267,6 +267,8 @@ def finite_difference_jacobian(
         jac = out
     else:
         jac = np.empty((f0.size, n), order="F")
+    if lower is None and upper is None and side is None:
+        return _forward_unbounded(fun, x, xs, hs, f0, jac)
     nfev = 0
     bad = []
     for j in range(n):
@@ -299,5 +301,44 @@ def finite_difference_jacobian(
             used, h = _choose_side(xs[j], hs[j], sides[j], los[j], his[j])
             if h != 0.0:
                 jac[:, j], calls = _fallback_column(fun, x, f0, j, used, h, los[j], his[j])
+                nfev += calls
+    return jac, nfev
+
+
+def _forward_unbounded(fun: ResidualFunction, x: np.ndarray, xs: list[float],
+                       hs: list[float], f0: np.ndarray, jac: np.ndarray
+                       ) -> tuple[np.ndarray, int]:
+    """:func:`finite_difference_jacobian` without bounds or side options: forward
+    differences, the same arithmetic as the general loop with its bookkeeping left out.
+    One finiteness test covers the whole Jacobian; only when it fails are the columns
+    looked at one by one (and the non-finite ones recomputed as the general loop does).
+    """
+    n = len(xs)
+    nfev = 0
+    for j in range(n):
+        column = jac[:, j]          # a contiguous view (Fortran order): written in place
+        h = hs[j]
+        xt = x.copy()               # a fresh vector per call: ``fun`` may keep its argument
+        xt[j] = xs[j] + h
+        try:
+            f1 = fun(xt)
+        except NonFiniteResidualError:
+            nfev += 1
+            column[:], calls = _fallback_column(fun, x, f0, j, SIDE_FORWARD, h, -math.inf,
+                                                math.inf, skip_first=True)
+            nfev += calls
+            continue
+        nfev += 1
+        if type(f1) is not np.ndarray or f1.dtype != np.float64 or f1.ndim != 1:
+            f1 = np.asarray(f1, dtype=float).reshape(-1)
+        np.subtract(f1, f0, out=column)
+        np.divide(column, float(xt[j]) - xs[j], out=column)
+    # a finite sum of squares proves every column finite (one cheap pass)
+    if not math.isfinite(float(np.einsum("ij,ij->", jac, jac))):
+        for j in range(n):
+            column = jac[:, j]
+            if not math.isfinite(float(column @ column)) and not np.isfinite(column).all():
+                column[:], calls = _fallback_column(fun, x, f0, j, SIDE_FORWARD, hs[j],
+                                                    -math.inf, math.inf)
                 nfev += calls
     return jac, nfev

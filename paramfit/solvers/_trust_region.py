@@ -245,7 +245,10 @@ def _lower_diagonal(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _rank(r: np.ndarray) -> int:
     """Number of leading non-zero diagonal entries (MINPACK ``nsing``)."""
-    for j, value in enumerate(r.diagonal().tolist()):
+    diagonal = r.diagonal()
+    if diagonal.all():
+        return r.shape[0]
+    for j, value in enumerate(diagonal.tolist()):
         if value == 0.0:
             return j
     return r.shape[0]

@@ -158,12 +158,12 @@ def _scaled_gradient_norm(gradient: np.ndarray, column_norms: np.ndarray,
     """
     if fnorm == 0.0:
         return 0.0
-    nonzero = column_norms > 0.0
-    if not nonzero.all():
+    if not column_norms.all():
+        nonzero = column_norms > 0.0
         if not nonzero.any():
             return 0.0
         gradient, column_norms = gradient[nonzero], column_norms[nonzero]
-    return float(np.max(np.abs(gradient) / column_norms)) / fnorm
+    return float((np.abs(gradient) / column_norms).max()) / fnorm
 
 
 def levenberg_marquardt(
@@ -365,8 +365,10 @@ class _Iteration:
             self.jac_x = self.jac = None
             if self._buffer is None or self._buffer.shape != (f.size, x.size):
                 self._buffer = np.empty((f.size, x.size), order="F")
+            # no bounds: None, and the finite differences take their unbounded fast path
             jac, _ = finite_difference_jacobian(
-                self.ev.raw, x, f, lower=opt.lower, upper=opt.upper,
+                self.ev.raw, x, f, lower=opt.lower if opt.bounded else None,
+                upper=opt.upper if opt.bounded else None,
                 absolute_step=opt.absolute_step, relative_step=opt.relative_step,
                 side=opt.side, out=self._buffer)
         self.jac_x, self.jac = x, jac
