@@ -152,12 +152,14 @@ def _stationary(jac: np.ndarray, x: np.ndarray, f: np.ndarray, free: np.ndarray)
     if fnorm == 0.0:
         return True
     effect = norms * np.where(x == 0.0, 1.0, np.abs(x))
-    if np.any(free & (effect <= EPS * fnorm)):
+    if (effect <= EPS * fnorm)[free].any():
         return False
+    gradient = jac.T @ f
+    if free.all() and norms.all():     # the usual case: no masks
+        return float((np.abs(gradient) / norms).max()) / fnorm <= STATIONARITY_TOL
     use = free & (norms > 0.0)
     if not use.any():
         return True
-    gradient = jac.T @ f
     return float(np.max(np.abs(gradient[use]) / norms[use])) / fnorm <= STATIONARITY_TOL
 
 
@@ -202,11 +204,14 @@ def _free_mask(x: np.ndarray, jac: np.ndarray, f: np.ndarray, opt) -> np.ndarray
 
 def _gauss_newton_point(opt, x, f, jac, free: np.ndarray) -> np.ndarray:
     """The point of one Gauss-Newton step on the free columns (inside the box)."""
-    step = np.zeros(x.size)
-    columns = np.flatnonzero(free)
-    if columns.size:
-        sub = jac if columns.size == x.size else jac[:, columns]
-        step[columns] = gauss_newton_step(pivoted_qr(np.asfortranarray(sub), f))
+    if free.all():
+        step = gauss_newton_step(pivoted_qr(np.asfortranarray(jac), f))
+    else:
+        step = np.zeros(x.size)
+        columns = np.flatnonzero(free)
+        if columns.size:
+            step[columns] = gauss_newton_step(pivoted_qr(np.asfortranarray(jac[:, columns]),
+                                                         f))
     if opt.bounded or opt.limited_step:
         trial, _ = truncate_step(x, step, opt.lower, opt.upper, opt.max_step)
         return trial
