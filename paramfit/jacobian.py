@@ -260,15 +260,15 @@ def finite_difference_jacobian(
             central_steps = iteration_steps(x, absolute_step, relative_step, CBRT_EPS)
             steps = np.where(side == SIDE_CENTRAL, central_steps, steps)
         hs = steps.tolist()
-    los = [-math.inf] * n if lower is None else np.asarray(lower, dtype=float).tolist()
-    his = [math.inf] * n if upper is None else np.asarray(upper, dtype=float).tolist()
-    sides = [SIDE_AUTO] * n if side is None else [int(s) for s in side]
     if out is not None and out.shape == (f0.size, n) and out.flags.f_contiguous:
         jac = out
     else:
         jac = np.empty((f0.size, n), order="F")
     if lower is None and upper is None and side is None:
         return _forward_unbounded(fun, x, xs, hs, f0, jac)
+    los = [-math.inf] * n if lower is None else np.asarray(lower, dtype=float).tolist()
+    his = [math.inf] * n if upper is None else np.asarray(upper, dtype=float).tolist()
+    sides = [SIDE_AUTO] * n if side is None else [int(s) for s in side]
     nfev = 0
     bad = []
     for j in range(n):

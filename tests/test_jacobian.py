@@ -82,7 +82,15 @@ def test_auto_side_switches_to_backward_at_upper_bound():
     assert np.all(column_errors(jac, model_jacobian(Q0)) < 3e-7)
 
 
-def test_nonfinite_perturbed_point_uses_the_other_side():
+# None: the unbounded fast path; infinite arrays: the general loop (same results)
+BOUNDS = pytest.mark.parametrize(
+    "bounds", [dict(lower=None, upper=None),
+               dict(lower=np.full(4, -np.inf), upper=np.full(4, np.inf))],
+    ids=["unbounded-path", "general-path"])
+
+
+@BOUNDS
+def test_nonfinite_perturbed_point_uses_the_other_side(bounds):
     from paramfit.exceptions import NonFiniteResidualError
 
     def fun(p):
@@ -90,22 +98,24 @@ def test_nonfinite_perturbed_point_uses_the_other_side():
             raise NonFiniteResidualError("overflow")
         return model(p)
 
-    jac, nfev = finite_difference_jacobian(fun, Q0, model(Q0), lower=None, upper=None)
+    jac, nfev = finite_difference_jacobian(fun, Q0, model(Q0), **bounds)
     assert np.all(column_errors(jac, model_jacobian(Q0)) < 3e-7)
     assert nfev == 5  # one failed call, then the backward step
 
 
-def test_nan_perturbed_point_uses_a_shorter_step():
+@BOUNDS
+def test_nan_perturbed_point_uses_a_shorter_step(bounds):
     def fun(p):
         out = model(p)
         return out * np.nan if abs(p[1] - Q0[1]) > 1e-9 else out
 
-    jac, _ = finite_difference_jacobian(fun, Q0, model(Q0), lower=None, upper=None)
+    jac, _ = finite_difference_jacobian(fun, Q0, model(Q0), **bounds)
     assert np.all(column_errors(jac, model_jacobian(Q0))[[0, 2, 3]] < 3e-7)
     assert np.all(np.isfinite(jac))  # 0.7 * sqrt(eps) / 256 ~ 4e-11 < 1e-9
 
 
-def test_nonfinite_everywhere_raises():
+@BOUNDS
+def test_nonfinite_everywhere_raises(bounds):
     from paramfit.exceptions import NonFiniteResidualError
 
     def fun(p):
@@ -114,4 +124,16 @@ def test_nonfinite_everywhere_raises():
         return model(p)
 
     with pytest.raises(NonFiniteResidualError):
-        finite_difference_jacobian(fun, Q0, model(Q0), lower=None, upper=None)
+        finite_difference_jacobian(fun, Q0, model(Q0), **bounds)
+
+
+@BOUNDS
+def test_both_paths_give_identical_columns_for_any_returned_sequence(bounds):
+    # a list (not an ndarray) is converted; the arithmetic is the same on both paths
+    jac, nfev = finite_difference_jacobian(lambda p: list(model(p)), Q0, model(Q0), **bounds)
+    reference, _ = finite_difference_jacobian(model, Q0, model(Q0),
+                                              lower=np.full(4, -np.inf),
+                                              upper=np.full(4, np.inf))
+    assert nfev == 4
+    np.testing.assert_array_equal(jac, reference)
+    assert np.all(column_errors(jac, model_jacobian(Q0)) < 3e-7)
