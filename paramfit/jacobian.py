@@ -124,8 +124,12 @@ def _choose_side(xj: float, h: float, side: int, lo: float, hi: float) -> tuple[
 def _shifted(fun: ResidualFunction, x: np.ndarray, j: int, h: float) -> tuple[np.ndarray, float]:
     """Evaluate ``fun`` at ``x + h e_j``; return the residual and the exact step."""
     xt = x.copy()
-    xt[j] = x[j] + h
-    return np.asarray(fun(xt), dtype=float).reshape(-1), xt[j] - x[j]
+    xj = float(x[j])
+    xt[j] = xj + h
+    out = fun(xt)
+    if type(out) is not np.ndarray or out.dtype != np.float64 or out.ndim != 1:
+        out = np.asarray(out, dtype=float).reshape(-1)
+    return out, float(xt[j]) - xj
 
 
 def _finite_shift(fun: ResidualFunction, x: np.ndarray, j: int, h: float, lo: float,

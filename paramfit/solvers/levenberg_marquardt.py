@@ -102,12 +102,12 @@ def _improper(x0: np.ndarray, n: int, lower: np.ndarray, upper: np.ndarray,
               ftol: float, xtol: float, gtol: float, factor: float,
               diag: np.ndarray | None, max_nfev: int) -> bool:
     """MINPACK's input checks, plus feasibility of the start."""
-    return bool(
-        n == 0 or ftol < 0.0 or xtol < 0.0 or gtol < 0.0 or factor <= 0.0 or max_nfev <= 0
-        or (diag is not None and np.any(diag <= 0.0))
-        or np.any(lower > upper) or np.any(x0 < lower) or np.any(x0 > upper)
-        or not np.all(np.isfinite(x0))
-    )
+    if n == 0 or ftol < 0.0 or xtol < 0.0 or gtol < 0.0 or factor <= 0.0 or max_nfev <= 0:
+        return True
+    if diag is not None and not (diag > 0.0).all():
+        return True
+    # lower <= x0 <= upper (false for NaN, and for any x0 when lower > upper), x0 finite
+    return not (((lower <= x0) & (x0 <= upper)).all() and np.isfinite(x0).all())
 
 
 def _radius_update(ratio: float, actred: float, dirder: float, fnorm: float,
