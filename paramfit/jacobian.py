@@ -337,8 +337,10 @@ def _forward_unbounded(fun: ResidualFunction, x: np.ndarray, xs: list[float],
             f1 = np.asarray(f1, dtype=float).reshape(-1)
         np.subtract(f1, f0, out=column)
         np.divide(column, float(xt[j]) - xs[j], out=column)
-    # a finite sum of squares proves every column finite (one cheap pass)
-    if not math.isfinite(float(np.einsum("ij,ij->", jac, jac))):
+    # a finite sum of squares proves every column finite (one cheap pass; jac is
+    # Fortran-ordered, so the flat view is free)
+    flat = jac.ravel(order="F")
+    if not math.isfinite(float(flat @ flat)):
         for j in range(n):
             column = jac[:, j]
             if not math.isfinite(float(column @ column)) and not np.isfinite(column).all():
