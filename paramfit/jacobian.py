@@ -32,6 +32,7 @@ __all__ = [
     "SIDE_FORWARD",
     "SIDE_BACKWARD",
     "SIDE_CENTRAL",
+    "as_residual",
     "finite_difference_jacobian",
     "iteration_steps",
 ]
@@ -126,10 +127,14 @@ def _shifted(fun: ResidualFunction, x: np.ndarray, j: int, h: float) -> tuple[np
     xt = x.copy()
     xj = float(x[j])
     xt[j] = xj + h
-    out = fun(xt)
-    if type(out) is not np.ndarray or out.dtype != np.float64 or out.ndim != 1:
-        out = np.asarray(out, dtype=float).reshape(-1)
-    return out, float(xt[j]) - xj
+    return as_residual(fun(xt)), float(xt[j]) - xj
+
+
+def as_residual(values: object) -> np.ndarray:
+    """``values`` as a flat float64 array, without a copy when it already is one."""
+    if type(values) is np.ndarray and values.dtype == np.float64 and values.ndim == 1:
+        return values
+    return np.asarray(values, dtype=float).reshape(-1)
 
 
 def _finite_shift(fun: ResidualFunction, x: np.ndarray, j: int, h: float, lo: float,
@@ -283,10 +288,7 @@ def finite_difference_jacobian(
                 # the common case inline: one evaluation, two passes over the column
                 xt = x.copy()       # a fresh vector per call: ``fun`` may keep its argument
                 xt[j] = xs[j] + (h if used == SIDE_FORWARD else -h)
-                f1 = fun(xt)
-                if type(f1) is not np.ndarray or f1.dtype != np.float64:
-                    f1 = np.asarray(f1, dtype=float)
-                np.subtract(f1.reshape(-1), f0, out=column)
+                np.subtract(as_residual(fun(xt)), f0, out=column)
                 np.divide(column, float(xt[j]) - xs[j], out=column)
                 calls = 1
             else:
@@ -333,9 +335,7 @@ def _forward_unbounded(fun: ResidualFunction, x: np.ndarray, xs: list[float],
             nfev += calls
             continue
         nfev += 1
-        if type(f1) is not np.ndarray or f1.dtype != np.float64 or f1.ndim != 1:
-            f1 = np.asarray(f1, dtype=float).reshape(-1)
-        np.subtract(f1, f0, out=column)
+        np.subtract(as_residual(f1), f0, out=column)
         np.divide(column, float(xt[j]) - xs[j], out=column)
     # a finite sum of squares proves every column finite (one cheap pass; jac is
     # Fortran-ordered, so the flat view is free)

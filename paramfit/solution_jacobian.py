@@ -31,7 +31,7 @@ from collections.abc import Callable
 import numpy as np
 
 from paramfit.exceptions import NonFiniteResidualError
-from paramfit.jacobian import CBRT_EPS, ResidualFunction, _shifted
+from paramfit.jacobian import CBRT_EPS, ResidualFunction, _shifted, as_residual
 
 __all__ = ["accurate_jacobian", "central_jacobian", "CURVATURE_LIMIT", "LINEAR_AGREEMENT",
            "FIRST_LEVEL_AGREEMENT"]
@@ -315,8 +315,8 @@ def central_jacobian(
             xm = x.copy()
             xm[j] = xj - h
             try:
-                fp = _as_residual(fun(xp))
-                fm = _as_residual(fun(xm))
+                fp = as_residual(fun(xp))
+                fm = as_residual(fun(xm))
             except NonFiniteResidualError:
                 fp = None
             nfev += 2
@@ -335,10 +335,3 @@ def central_jacobian(
                                             2.0**-9, 6)
         nfev += calls
     return jac, nfev
-
-
-def _as_residual(values: object) -> np.ndarray:
-    """``values`` as a flat float array (no copy when it already is one)."""
-    if type(values) is np.ndarray and values.ndim == 1 and values.dtype == np.float64:
-        return values
-    return np.asarray(values, dtype=float).reshape(-1)
