@@ -324,6 +324,9 @@ def _forward_unbounded(fun: ResidualFunction, x: np.ndarray, xs: list[float],
     for j in range(n):
         column = jac[:, j]          # a contiguous view (Fortran order): written in place
         h = hs[j]
+        if h == 0.0:                # as the general loop: no step, no derivative
+            column[:] = 0.0
+            continue
         xt = x.copy()               # a fresh vector per call: ``fun`` may keep its argument
         xt[j] = xs[j] + h
         try:

@@ -137,3 +137,10 @@ def test_both_paths_give_identical_columns_for_any_returned_sequence(bounds):
     assert nfev == 4
     np.testing.assert_array_equal(jac, reference)
     assert np.all(column_errors(jac, model_jacobian(Q0)) < 3e-7)
+
+
+@BOUNDS
+def test_zero_default_step_gives_a_zero_column_on_both_paths(bounds):
+    jac, nfev = finite_difference_jacobian(model, Q0, model(Q0), default_relative_step=0.0,
+                                           **bounds)
+    assert nfev == 0 and np.all(jac == 0.0)
