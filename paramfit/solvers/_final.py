@@ -23,8 +23,7 @@ from paramfit.solvers._bounds import active_bounds, pegged_columns, truncate_ste
 from paramfit.solvers._termination import LMSolution, Termination
 from paramfit.solvers._trust_region import gauss_newton_step, pivoted_qr
 
-__all__ = ["Evaluator", "polish", "REFINEMENT_STEPS", "STATIONARITY_TOL", "scaled_gradient",
-           "has_dead_column", "POLISH_NOISE"]
+__all__ = ["Evaluator", "polish", "REFINEMENT_STEPS", "STATIONARITY_TOL", "POLISH_NOISE"]
 
 #: Most Gauss-Newton steps of the final phase (usually one is evaluated, or none).
 REFINEMENT_STEPS = 3
@@ -120,33 +119,15 @@ class Evaluator:
         return self.solution(jac, Termination.USER_STOP, njev, niter, user_code=code)
 
 
-def scaled_gradient(jac: np.ndarray, f: np.ndarray, free: np.ndarray) -> float:
-    """Largest |cosine| between ``f`` and a free column of ``jac`` (MINPACK ``gnorm``)."""
-    fnorm = math.sqrt(float(f @ f))
-    norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
-    use = free & (norms > 0.0)
-    if fnorm == 0.0 or not use.any():
-        return 0.0
-    if use.all():   # no column copy (it is the whole Jacobian when m is large)
-        return float(np.max(np.abs(jac.T @ f) / norms) / fnorm)
-    return float(np.max(np.abs(jac[:, use].T @ f) / norms[use]) / fnorm)
-
-
-def has_dead_column(jac: np.ndarray, x: np.ndarray, f: np.ndarray, free: np.ndarray) -> bool:
-    """True when a free parameter has no effect on the residuals to rounding.
-
-    Such a point (e.g. an exponential rate driven so high that ``exp(-b x)``
-    underflows) can have a zero gradient without being a minimum.
-    """
-    norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
-    fnorm = math.sqrt(float(f @ f))
-    effect = norms * np.where(x == 0.0, 1.0, np.abs(x))
-    return bool(np.any(free & (effect <= EPS * fnorm)))
-
-
 def _stationary(jac: np.ndarray, x: np.ndarray, f: np.ndarray, free: np.ndarray) -> bool:
-    """:func:`scaled_gradient` at most :data:`STATIONARITY_TOL` and no
-    :func:`has_dead_column`, from one pass over ``jac`` for the column norms."""
+    """Whether ``x`` is a stationary point for the free parameters.
+
+    False when the largest |cosine| between ``f`` and a free column of ``jac``
+    (MINPACK's ``gnorm``) exceeds :data:`STATIONARITY_TOL`, or when a free
+    parameter has no effect on the residuals to rounding (e.g. an exponential
+    rate driven so high that ``exp(-b x)`` underflows: a zero gradient there is
+    no minimum).  One pass over ``jac`` for the column norms.
+    """
     norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
     fnorm = math.sqrt(float(f @ f))
     if fnorm == 0.0:
