@@ -43,6 +43,9 @@ EPS = float(np.finfo(float).eps)
 #: Step reductions tried when a perturbed point gives a non-finite residual.
 FALLBACK_SCALES = (1.0, 1.0 / 16.0, 1.0 / 256.0)
 SQRT_EPS = EPS**0.5
+#: Smallest normal double: below it (0 and subnormal values) a step relative to ``|x|``
+#: underflows, so the relative step is taken as an absolute one, as at ``x = 0``.
+TINY = float(np.finfo(float).tiny)
 CBRT_EPS = EPS ** (1.0 / 3.0)
 
 ResidualFunction = Callable[[np.ndarray], np.ndarray]
@@ -86,7 +89,9 @@ def iteration_steps(
         given = np.asarray(relative_step, dtype=float)
         use = np.isfinite(given) & (given > 0)
         h = np.where(use, given, h)
-    h = h * np.where(x == 0.0, 1.0, np.abs(x))
+    # MINPACK's rule: the relative step times |x|, or the relative step itself where x is
+    # 0 -- or subnormal, where the product underflows or is lost in the residual's rounding
+    h = h * np.where(np.abs(x) < TINY, 1.0, np.abs(x))
     if absolute_step is not None:
         given = np.asarray(absolute_step, dtype=float)
         use = np.isfinite(given) & (given > 0)
@@ -262,7 +267,7 @@ def finite_difference_jacobian(
     if absolute_step is None and relative_step is None and side is None:
         # the default (the solver passes None for options nobody set): no array calls
         rel = SQRT_EPS if default_relative_step is None else float(default_relative_step)
-        hs = [rel * abs(v) if v != 0.0 else rel for v in xs]
+        hs = [rel * abs(v) if abs(v) >= TINY else rel for v in xs]  # 0, subnormal: rel
     else:
         steps = iteration_steps(x, absolute_step, relative_step, default_relative_step)
         if side is not None and np.any(side == SIDE_CENTRAL) and default_relative_step is None:

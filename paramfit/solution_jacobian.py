@@ -31,7 +31,7 @@ from collections.abc import Callable
 import numpy as np
 
 from paramfit.exceptions import NonFiniteResidualError
-from paramfit.jacobian import CBRT_EPS, ResidualFunction, _shifted, as_residual
+from paramfit.jacobian import CBRT_EPS, TINY, ResidualFunction, _shifted, as_residual
 
 __all__ = ["accurate_jacobian", "central_jacobian", "CURVATURE_LIMIT", "LINEAR_AGREEMENT",
            "FIRST_LEVEL_AGREEMENT"]
@@ -185,12 +185,14 @@ def _bounds_lists(lower, upper, n: int) -> tuple[list[float], list[float]]:
 
 
 def _bases(x: np.ndarray, typical_x: np.ndarray | None) -> list[float]:
-    """``|x_j|``, or ``|typical_x[j]|`` (else 1) where ``x_j == 0``."""
+    """``|x_j|``, or ``|typical_x[j]|`` (else 1) where ``x_j`` is 0 or subnormal (a
+    step relative to a subnormal value underflows to 0)."""
     out = []
     for j, xj in enumerate(x.tolist()):
         base = abs(xj)
-        if base == 0.0:
-            base = 1.0 if typical_x is None or typical_x[j] == 0 else abs(float(typical_x[j]))
+        if base < TINY:
+            typical = 0.0 if typical_x is None else abs(float(typical_x[j]))
+            base = typical if typical >= TINY else 1.0
         out.append(base)
     return out
 

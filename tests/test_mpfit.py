@@ -391,17 +391,28 @@ def test_convergence_status_codes(tolerances, status):
     assert m.params[1] == pytest.approx(1.3, rel=0.05)
 
 
-def test_status_6_ftol_too_small():
-    # a linear model started at its least-squares solution with tolerances below
-    # machine precision: the reduction of the sum of squares is at rounding level
-    x = np.linspace(0, 1, 20)
-    a = np.column_stack([np.ones_like(x), x, x**2])
-    y = a @ [1.0, 2.0, 3.0] + 0.1 * np.random.default_rng(1).normal(size=x.size)
-    start = np.linalg.lstsq(a, y, rcond=None)[0]
-    m = mpfit(lambda p, fjac=None: [0, y - a @ p], start, quiet=1, ftol=1e-300,
-              xtol=1e-300, gtol=1e-300)
-    assert m.status == 6
-    np.testing.assert_allclose(m.params, start, rtol=1e-10)
+# Stringent-tolerance codes.  At an exact least-squares point codes 6 and 7 race on
+# rounding (scipy's MINPACK too), so each test uses a problem on which only its code can
+# occur: the residual 1 + |p - c| has a kink at its minimum c, every step away is
+# rejected (x never moves, as MINPACK's own run shows), and the trust region shrinks
+# until a stringent test holds.  At c = 0, ``xnorm`` is 0, so the xtol tests (2, 7) can
+# never hold and only 6 is left once the reductions fall below eps; at c = 1000 the step
+# falls below eps * xnorm (7) while the predicted reduction is still ~1e-13 > eps (no 6).
+# The gradient cosine is 1 throughout (no 4, no 8).
+def _kink(c):
+    return lambda p, fjac=None: [0, np.array([1.0 + abs(p[0] - c), 1.0 + abs(p[0] - c)])]
+
+
+@pytest.mark.parametrize(("centre", "status"), [(0.0, 6), (1000.0, 7)])
+def test_stringent_status_on_a_problem_where_only_it_can_occur(centre, status):
+    from scipy.optimize import leastsq
+
+    tiny = {"ftol": 1e-300, "xtol": 1e-300, "gtol": 1e-300}
+    m = mpfit(_kink(centre), [centre], quiet=1, **tiny)
+    assert m.status == status
+    assert m.params[0] == centre          # every step was rejected: the start, exactly
+    reference = leastsq(lambda p: _kink(centre)(p)[1], [centre], full_output=True, **tiny)
+    assert reference[4] == status         # MINPACK lmdif, same problem, same code
 
 
 def test_status_4_when_residual_is_exactly_zero():
