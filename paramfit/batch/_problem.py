@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from paramfit._compat import vecdot
 from paramfit.exceptions import FitError, ParameterError
 from paramfit.expressions import evaluation_error, evaluation_order, make_namespace
 from paramfit.lineshapes import TINY, gaussian, lineshape_for
@@ -460,7 +461,7 @@ class GaussianKernel:
         norm = 1.0 / np.maximum(TINY, SQRT2PI * sigma)
         coef = -0.5 / (sigma * sigma)
         height = amplitude * norm
-        dot = np.vecdot
+        dot = vecdot
         for lo in range(0, b, self.block):
             hi = min(b, lo + self.block)
             d, e, r, ed = self._buffers[:, :hi - lo]

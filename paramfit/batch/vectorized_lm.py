@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from paramfit._compat import vecdot
 from paramfit.solvers._final import STATIONARITY_TOL
 from paramfit.solvers.levenberg_marquardt import Termination
 
@@ -165,8 +166,8 @@ def solve_spd3(matrix: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndar
     a = matrix.reshape(9, -1)
     cof = a[_P1] * a[_P2]
     cof -= a[_Q1] * a[_Q2]
-    det = np.vecdot(a[:3], cof[:3], axis=0)
-    y = np.vecdot(cof[_ADJUGATE].reshape(3, 3, -1), rhs[None], axis=1)
+    det = vecdot(a[:3], cof[:3], axis=0)
+    y = vecdot(cof[_ADJUGATE].reshape(3, 3, -1), rhs[None], axis=1)
     ok = (a[0] > 0.0) & (cof[5] > 0.0) & (det > 0.0)
     with np.errstate(all="ignore"):
         y /= det
@@ -453,7 +454,7 @@ def _iterate(evaluate, s: _State, opts: _Options) -> np.ndarray:
     if fresh is not None:
         np.copyto(trial, s.x, where=fresh)
     taken = trial - s.x
-    pnorm = np.sqrt(np.vecdot(s.scale * taken, taken, axis=0))
+    pnorm = np.sqrt(vecdot(s.scale * taken, taken, axis=0))
     chisq1, jtj1, jtr1 = evaluate(trial)
     s.nfev += 1
     finite = np.isfinite(chisq1) & np.isfinite(jtj1).all(axis=(0, 1)) \
@@ -462,8 +463,8 @@ def _iterate(evaluate, s: _State, opts: _Options) -> np.ndarray:
         actred = np.where(0.1 * np.sqrt(chisq1) < np.sqrt(s.chisq), 1.0 - chisq1 / s.chisq,
                           -1.0)
         actred[~finite] = -1.0
-        jp = np.vecdot(step, np.vecdot(s.jtj, step[None], axis=1), axis=0)
-        dp = np.vecdot(s.scale * step, step, axis=0)
+        jp = vecdot(step, vecdot(s.jtj, step[None], axis=1), axis=0)
+        dp = vecdot(s.scale * step, step, axis=0)
         temp1 = jp / s.chisq
         temp2 = s.mu * dp / s.chisq
         prered = np.where(s.chisq == 0.0, 0.0, alpha * (2.0 - alpha) * temp1
@@ -482,7 +483,7 @@ def _iterate(evaluate, s: _State, opts: _Options) -> np.ndarray:
         np.copyto(s.jtj, jtj1, where=accept)
         np.copyto(s.jtr, jtr1, where=accept)
         s.niter += accept
-    xnorm = np.sqrt(np.vecdot(s.scale * s.x, s.x, axis=0))
+    xnorm = np.sqrt(vecdot(s.scale * s.x, s.x, axis=0))
     _convergence(done, actred, prered, ratio, pnorm, xnorm, gnorm, s.nfev, opts.ftol,
                  opts.xtol, opts.max_nfev)
     if fresh is not None:
