@@ -17,6 +17,27 @@ from paramfit.exceptions import ParameterError
 FORMS = ("linear", "atan", "erf", "logistic")
 N_DRAWS = 20
 
+# Tolerances (reasons once, here).
+#: Two implementations of the same closed form (lmfit's or scipy's): special functions
+#: (erf, wofz, gammaln) are good to ~1e-14 relative and exp(-u**2/2) above VALUE_ATOL has
+#: a relative condition u**2 < 60, so rounding differences are ~1e-13; 1e-10 leaves 1e3
+#: while any wrong formula (a factor, a sign, a sqrt(2)) is off by O(1).
+VALUE_RTOL = 1e-10
+#: scipy.stats pdfs go through logs and gammaln (exponnorm, skewnorm, t): ~1e-12
+#: relative at worst here; 1e-9 leaves 1e3.
+SCIPY_RTOL = 1e-9
+#: Below 1e-13 of the peak only absolute rounding is left (tails of exp and erfc).
+VALUE_ATOL = 1e-13
+#: Richardson-extrapolated central differences (h = 1e-3 |p|, truncation O(h**6)):
+#: rounding leaves <= 2e-9 of the column's largest value (worst: students_t d/dnu);
+#: 1e-6 leaves 500x and a wrong derivative is off by O(1).
+DERIVATIVE_TOL = 1e-6
+#: The same elementwise formula in one broadcast call and in row-by-row calls:
+#: bit-identical here; numpy may take a SIMD or a scalar exp/log/arctan loop depending on
+#: the memory layout (results a few ulp apart), hence rounding-level 1e-13 relative plus
+#: 1e-14 of the row's largest value for tails reached through cancellation (rectangle).
+BROADCAST_RTOL, BROADCAST_ATOL = 1e-13, 1e-14
+
 # name -> (parameter ranges in signature order, x grid); a range (lo, hi, "signed") draws
 # a magnitude in [lo, hi] with a random sign.
 SPECS: dict[str, tuple[tuple, np.ndarray]] = {
@@ -113,7 +134,8 @@ def test_values_match_lmfit(name, kwargs):
         got = getattr(ls, name)(x, *params, **kwargs)
         want = lmfit_reference(name, x, params, kwargs)
         assert got.shape == x.shape
-        assert_allclose(got, want, rtol=1e-10, atol=1e-13 * np.max(np.abs(want)), err_msg=name)
+        assert_allclose(got, want, rtol=VALUE_RTOL, atol=VALUE_ATOL * np.max(np.abs(want)),
+                        err_msg=name)
 
 
 def scipy_reference(name: str, x: np.ndarray, p) -> np.ndarray:
@@ -170,7 +192,8 @@ def test_values_match_independent_definitions(name):
         params = draw(rng, name)
         want = scipy_reference(name, x, params)
         got = getattr(ls, name)(x, *params)
-        assert_allclose(got, want, rtol=1e-9, atol=1e-13 * np.max(np.abs(want)), err_msg=name)
+        assert_allclose(got, want, rtol=SCIPY_RTOL, atol=VALUE_ATOL * np.max(np.abs(want)),
+                        err_msg=name)
 
 
 def test_expgaussian_stays_finite_in_the_far_tail():
@@ -178,20 +201,27 @@ def test_expgaussian_stays_finite_in_the_far_tail():
     x = np.array([-60.0, -40.0, 0.0, 40.0, 400.0])
     value = ls.expgaussian(x, 1.0, 0.0, 0.5, 5.0)
     assert np.all(np.isfinite(value))
-    assert_allclose(value, stats.exponnorm.pdf(x, 1 / 2.5, 0.0, 0.5), rtol=1e-9, atol=1e-300)
+    # relative even in the tail (atol only keeps 0 == 0): the exponent there is ~160, a
+    # relative condition of 160, so ~1e-13; SCIPY_RTOL as for the other pdfs
+    assert_allclose(value, stats.exponnorm.pdf(x, 1 / 2.5, 0.0, 0.5), rtol=SCIPY_RTOL,
+                    atol=1e-300)
     assert all(np.all(np.isfinite(d)) for d in ls.expgaussian_jacobian(x, 1.0, 0.0, 0.5, 5.0))
 
 
 def test_voigt_gamma_none_means_sigma():
+    # gamma=None substitutes sigma before any arithmetic: the same computation, bit-identical
     x = np.linspace(-5, 5, 11)
-    assert_allclose(ls.voigt(x, 2.0, 0.3, 0.7), ls.voigt(x, 2.0, 0.3, 0.7, 0.7))
+    np.testing.assert_array_equal(ls.voigt(x, 2.0, 0.3, 0.7), ls.voigt(x, 2.0, 0.3, 0.7, 0.7))
     for got, want in zip(
         ls.voigt_jacobian(x, 2.0, 0.3, 0.7), ls.voigt_jacobian(x, 2.0, 0.3, 0.7, 0.7), strict=True
     ):
-        assert_allclose(got, want)
+        np.testing.assert_array_equal(got, want)
 
 
 def test_step_sigma_sign_gives_rising_or_falling_step():
+    # 10 widths out the slowest form (atan) is 2 / (10 pi) = 0.064 from its limit: abs=0.1
+    # tells a rising from a falling step; at the centre every form is exactly half (the
+    # default rel=1e-6 is far above the rounding of 0.5 * amplitude)
     for form in FORMS:
         assert ls.step(10.0, 2.0, 0.0, 1.0, form=form) == pytest.approx(2.0, abs=0.1)
         assert ls.step(10.0, 2.0, 0.0, -1.0, form=form) == pytest.approx(0.0, abs=0.1)
@@ -209,9 +239,10 @@ def test_invalid_form_raises_parameter_error(function):
 
 
 def test_arctan_is_an_alias_of_atan():
+    # an alias selects the same code: bit-identical
     x = np.linspace(-3, 3, 13)
-    assert_allclose(ls.step(x, form="arctan"), ls.step(x, form="atan"))
-    assert_allclose(ls.rectangle(x, form="arctan"), ls.rectangle(x, form="atan"))
+    np.testing.assert_array_equal(ls.step(x, form="arctan"), ls.step(x, form="atan"))
+    np.testing.assert_array_equal(ls.rectangle(x, form="arctan"), ls.rectangle(x, form="atan"))
 
 
 # ------------------------------------------------------------------------- jacobians
@@ -235,8 +266,8 @@ def test_jacobian_matches_richardson_differences(name, kwargs):
             assert_allclose(
                 derivative[keep],
                 numeric[keep],
-                rtol=1e-6,
-                atol=1e-6 * scale + 1e-12,
+                rtol=DERIVATIVE_TOL,
+                atol=DERIVATIVE_TOL * scale + 1e-12,  # 1e-12: columns that are exactly 0
                 err_msg=f"{name} {kwargs} draw {draw_index} d/d{index} at {params}",
             )
 
@@ -248,6 +279,8 @@ def test_value_and_jacobian_agree_with_separate_calls(name):
     for _ in range(N_DRAWS):
         params = draw(rng, name)
         value, jacobian = getattr(ls, name + "_value_and_jacobian")(x, *params)
+        # the value multiplies the same factors in another order (a few ulp, 1e-14 = 45 eps);
+        # the *_jacobian functions return value_and_jacobian's derivatives (the same numbers)
         assert_allclose(value, getattr(ls, name)(x, *params), rtol=1e-14, atol=1e-300)
         for got, want in zip(jacobian, getattr(ls, name + "_jacobian")(x, *params), strict=True):
             assert_allclose(got, want, rtol=1e-14, atol=1e-300)
@@ -292,7 +325,8 @@ def test_batched_parameters_give_rows_of_scalar_calls(name, kwargs, x_rows):
                 single = function(x_row, *[float(c[row]) for c in columns], **kwargs)
                 for got, want in zip(_flatten(batch), _flatten(single), strict=True):
                     assert got.shape == (n_batch, grid.size)
-                    assert_allclose(got[row], want, rtol=1e-13, atol=1e-300)
+                    assert_allclose(got[row], want, rtol=BROADCAST_RTOL,
+                                    atol=BROADCAST_ATOL * np.max(np.abs(want)))
 
 
 def _flatten(result):
@@ -307,6 +341,7 @@ def test_scalar_x_and_parameters_give_scalars(name, kwargs):
     x0 = float(SPECS[name][1][7])
     value = getattr(ls, name)(x0, *params, **kwargs)
     assert np.ndim(value) == 0
+    # same formula on a 0-d and a 1-element array: rounding at most, approx's 1e-6 is ample
     assert value == pytest.approx(getattr(ls, name)(np.array([x0]), *params, **kwargs)[0])
     jacobian = getattr(ls, name + "_jacobian")(x0, *params, **kwargs)
     array_jacobian = getattr(ls, name + "_jacobian")(np.array([x0]), *params, **kwargs)
@@ -318,17 +353,21 @@ def test_scalar_x_and_parameters_give_scalars(name, kwargs):
 def test_scalar_x_with_batched_parameters():
     value = ls.gaussian(0.5, np.array([[1.0], [2.0]]), 0.0, 1.0)
     assert value.shape == (2, 1)
-    assert_allclose(value[:, 0], [ls.gaussian(0.5, 1.0), ls.gaussian(0.5, 2.0)])
+    # same formula, broadcast or not: rounding only (BROADCAST_RTOL)
+    assert_allclose(value[:, 0], [ls.gaussian(0.5, 1.0), ls.gaussian(0.5, 2.0)],
+                    rtol=BROADCAST_RTOL)
     assert all(
         d.shape == (2, 1) for d in ls.voigt_jacobian(0.5, 1.0, 0.0, np.array([[1.0], [2.0]]))
     )
 
 
 def test_integer_x_is_accepted():
+    # small integers convert to float exactly, so the float calls see the same numbers;
+    # x**-1 and 1/x both round once: rounding-level tolerances
     x = np.arange(-3, 4)
-    assert_allclose(ls.powerlaw(np.arange(1, 4), 1.0, -1.0), 1.0 / np.arange(1, 4))
-    assert_allclose(ls.gaussian(x), ls.gaussian(x.astype(float)))
-    assert_allclose(ls.linear_jacobian(x)[0], x)
+    assert_allclose(ls.powerlaw(np.arange(1, 4), 1.0, -1.0), 1.0 / np.arange(1, 4), rtol=1e-15)
+    assert_allclose(ls.gaussian(x), ls.gaussian(x.astype(float)), rtol=BROADCAST_RTOL)
+    np.testing.assert_array_equal(ls.linear_jacobian(x)[0], x)
 
 
 # -------------------------------------------------------------- areas, heights, widths
@@ -349,12 +388,18 @@ def test_integer_x_is_accepted():
 )
 def test_area_equals_amplitude(name, params):
     function = getattr(ls, name)
-    area, _ = integrate.quad(lambda t: float(function(t, *params)), -np.inf, np.inf, limit=200)
+    area, error = integrate.quad(lambda t: float(function(t, *params)), -np.inf, np.inf,
+                                 limit=200)
+    # quad's error estimate is <= 1.5e-8 (its default epsabs, epsrel); the heavy tails
+    # (lorentzian, students_t, pearson7) make its estimate the limit: rel=1e-7 covers it
+    assert error < 1e-7 * params[0]
     assert area == pytest.approx(params[0], rel=1e-7)
 
 
 def test_peak_heights():
     amplitude, center, sigma = 2.5, 0.3, 0.7
+    # 1/sqrt(2 pi) = 0.39894228 and 1/pi = 0.31830989 written to 7 digits: rel=1e-7 is
+    # their rounding (<= 5e-8 relative); moffat's height is exactly amplitude (rel 1e-6 ample)
     assert ls.gaussian(center, amplitude, center, sigma) == pytest.approx(
         0.3989423 * amplitude / sigma, rel=1e-7
     )
@@ -379,6 +424,8 @@ def test_full_width_at_half_maximum(name, extra, fwhm_over_sigma):
     amplitude, center, sigma = 2.0, 0.5, 0.8
     half = 0.5 * function(center, amplitude, center, sigma, *extra)
     half_width = fwhm_over_sigma * sigma / 2
+    # exact FWHMs except the gaussian's 2.3548200 (8 digits, error 2e-8 relative in x;
+    # the slope there moves the value by ~2e-8 relative): rel=1e-6 bounds both
     assert function(center + half_width, amplitude, center, sigma, *extra) == pytest.approx(
         half, rel=1e-6
     )
@@ -394,6 +441,9 @@ def test_voigt_fwhm_formula():
 
 
 def test_step_and_rectangle_limits():
+    # 1e3 widths out the slowest tail (atan, 1 / (pi u)) is 1 / (1e3 pi) = 3e-4 relative
+    # (9.5e-4 absolute) from its limit, the other forms are at it to rounding; the rectangle
+    # is 1e4 widths (atan: 3e-5) inside both edges, 1e7 outside
     for form in FORMS:
         assert ls.step(1e3, 3.0, 0.0, 1.0, form=form) == pytest.approx(3.0, rel=1e-3)
         assert ls.step(-1e3, 3.0, 0.0, 1.0, form=form) == pytest.approx(0.0, abs=3e-3)
