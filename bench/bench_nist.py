@@ -195,7 +195,8 @@ def _print_summary(summary: dict, cases: int) -> None:
 
 
 def _mgh_line() -> str:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reference"))
+    tests = Path(__file__).resolve().parents[1] / "tests"
+    sys.path[:0] = [str(tests), str(tests / "reference")]      # _perturb, test_robustness
     from test_robustness import summarize_robustness
 
     return summarize_robustness()["line"]

@@ -479,7 +479,8 @@ def _failed_case(problem: NistProblem, start: int, message: str) -> NistCaseResu
     )
 
 
-def run_case(name: str, start: int, *, method: str = "leastsq", **fit_kws) -> NistCaseResult:
+def run_case(name: str, start: int, *, method: str = "leastsq", start_ulps: int = 0,
+             **fit_kws) -> NistCaseResult:
     """Fit NIST problem ``name`` from NIST start 1 or 2 with :func:`paramfit.minimize`.
 
     Parameters ``b1..bk`` start at the NIST starting values, unbounded; the residual is
@@ -494,6 +495,9 @@ def run_case(name: str, start: int, *, method: str = "leastsq", **fit_kws) -> Ni
         Which NIST starting point.
     method : str, optional
         Passed to :func:`paramfit.minimize` (default ``'leastsq'``).
+    start_ulps : int, optional
+        Move every start value by this many units in the last place (``np.nextafter``;
+        towards +inf when positive): a result that changes with it hinges on rounding.
     **fit_kws
         Passed to :func:`paramfit.minimize`.
 
@@ -519,9 +523,12 @@ def run_case(name: str, start: int, *, method: str = "leastsq", **fit_kws) -> Ni
     def residual(params):
         return response - model([params[p].value for p in names], x)
 
+    starts = np.array(problem.starts[start - 1], dtype=float)
+    for _ in range(abs(int(start_ulps))):
+        starts = np.nextafter(starts, math.copysign(math.inf, start_ulps))
     params = paramfit.Parameters()
-    for param_name, value in zip(names, problem.starts[start - 1], strict=True):
-        params.add(param_name, value=float(value))
+    for param_name, value in zip(names, starts.tolist(), strict=True):
+        params.add(param_name, value=value)
     try:
         with np.errstate(all="ignore"):  # overflow on the way is the solver's business
             fit = paramfit.minimize(residual, params, method=method, **fit_kws)

@@ -207,7 +207,7 @@ class BatchResult:
         per parameter, then chisqr, redchi, nfev, success, termination."""
         from paramfit._optional import require
 
-        pd = require("pandas", "batch", "BatchResult.to_dataframe()")
+        pd = require("pandas", "pandas", "BatchResult.to_dataframe()")
         columns: dict[str, np.ndarray] = {}
         for name in self.param_names:
             columns[name] = self.values[name]

@@ -43,6 +43,14 @@ POLISH_NOISE = 1e-12
 #: the iterate's; 8 (1 + sqrt(30)) = 52 units covers that with margin.  An increase
 #: larger than this is real (the step overshoots) and the step is rejected.
 POLISH_NORM_UNITS = 8.0
+#: ... and also when the step's predicted effect on the sum of squares (``|J d|^2``) and
+#: its measured increase are both below this fraction of the sum of squares.  When the
+#: residual is a difference of large numbers (seed 002's example: data ~5e6, weighted
+#: deviates ~1) its rounding moves the norm by ~1e3 units, far more than the bound
+#: above, and a correct step cannot be told from noise by the norm.  A step of that
+#: size moves the fit by at most ~sqrt(1e-10 * m) of a standard error (1e-4 for m = 100),
+#: so keeping it cannot spoil a result; with the accurate Jacobian it is the better x.
+POLISH_NOISE_FLOOR = 1e-10
 #: Central differences (~1e-10 relative error) are used for the final Jacobian only when
 #: the column-scaled condition number is at most this; beyond it their error would reach
 #: the 7th digit of the standard errors, and every column is extrapolated instead.
@@ -231,11 +239,17 @@ def _refine(ev: Evaluator, opt, x, f, jac, typical):
         trial = _gauss_newton_point(opt, x, f, jac, _free_mask(x, jac, f, opt))
         if _negligible(trial, x, POLISH_NOISE):
             break
-        f1, norm1 = ev.trial(trial, slack)
         # at the minimum the sum of squares is flat to rounding, and the Gauss-Newton
         # step with an accurate Jacobian still improves x there: a change of the norm
-        # within rounding (``slack``) does not decide against it
-        if not norm1 <= math.sqrt(float(f @ f)) * (1.0 + slack):
+        # within rounding does not decide against it
+        norm = math.sqrt(float(f @ f))
+        allowed = slack
+        if norm > 0.0:
+            effect = jac @ (trial - x)
+            if float(effect @ effect) <= POLISH_NOISE_FLOOR * norm * norm:
+                allowed = max(slack, 0.5 * POLISH_NOISE_FLOOR)    # norm: half of S's
+        f1, norm1 = ev.trial(trial, allowed)
+        if not norm1 <= norm * (1.0 + allowed):
             break
         x, f = trial, f1
         if _negligible(trial, jac_x, JACOBIAN_REUSE_STEP):

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import _perturb
 import numpy as np
 
 __all__ = ["FACTORS", "MGH_PROBLEMS", "MghProblem", "reaches_minimum", "scaled_start"]
@@ -58,11 +59,13 @@ def scaled_start(problem: MghProblem, factor: float) -> np.ndarray:
     """``factor * x0``; when ``x0`` is the zero vector, every component is ``factor``.
 
     This is the rule of MINPACK's test driver (``initpt``) for the 10x and 100x starts.
+    Every component is then moved by ``--perturb-ulps`` units in the last place
+    (:mod:`_perturb`; none by default).
     """
     x0 = np.array(problem.x0, dtype=float)
     if factor != 1.0 and not np.any(x0):
-        return np.full_like(x0, factor)
-    return factor * x0
+        return _perturb.nudged(np.full_like(x0, factor))
+    return _perturb.nudged(factor * x0)
 
 
 def reaches_minimum(problem: MghProblem, value: float) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import types
 
+import _perturb
 import numpy as np
 import pytest
 from scipy.optimize import least_squares
@@ -24,14 +25,16 @@ import paramfit
 from paramfit.nist import KNOWN_OUT_OF_REACH, NistCaseResult, load_nist, nist_names, run_case
 
 CASES = [(name, start) for name in nist_names() for start in (1, 2)]
-MIN_CASES_AT_6_DIGITS = 50
+#: Measured: 51 in each of 9 runs (starts as given and moved by +-2 ulp, under three
+#: OpenBLAS kernels); the other 3 are KNOWN_OUT_OF_REACH.
+MIN_CASES_AT_6_DIGITS = 51
 
 
 
 @pytest.fixture(scope="module")
 def results() -> dict[tuple[str, int], NistCaseResult]:
-    """All 54 cases, fitted once."""
-    return {case: run_case(*case) for case in CASES}
+    """All 54 cases, fitted once (starts moved by ``--perturb-ulps``)."""
+    return {case: run_case(*case, start_ulps=_perturb.ULPS) for case in CASES}
 
 
 def _label(case):
