@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 VENV_MIN := .venv-min
 BIN_MIN := $(VENV_MIN)/bin
 
-.PHONY: demo test test-min bench lint clean
+.PHONY: demo test test-min test-perturbed bench lint clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ test: $(VENV)/.installed-test
 test-min: $(VENV_MIN)/.installed-min
 	$(BIN_MIN)/python ci/min_requirements.py --check
 	$(BIN_MIN)/python -m pytest -q
+
+# the reference suites (NIST, MGH, seed examples: marker 'reference') with every start
+# value moved by +2 and by -2 units in the last place (tests/_perturb.py)
+test-perturbed: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m reference --perturb-ulps=2
+	$(BIN)/python -m pytest -q -m reference --perturb-ulps=-2
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run_all.py
