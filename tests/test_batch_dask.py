@@ -31,6 +31,7 @@ def make_data(n, seed):
 
 
 def assert_identical(a, b):
+    # fit_many promises the same bits on every backend and chunking: exact equality
     for key in ("values", "stderr", "status"):
         for name in a.param_names:
             np.testing.assert_array_equal(getattr(a, key)[name], getattr(b, key)[name])

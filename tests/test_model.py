@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _reference import STDERR_RTOL
 
 from paramfit import FitError, ParameterError, Parameters
 from paramfit._model_io import load_model, load_modelresult, loads_model, save_model
@@ -18,6 +19,15 @@ from paramfit.lineshapes import gaussian
 from paramfit.model import CompositeModel, Model
 from paramfit.model_result import ModelResult
 from paramfit.models import ConstantModel, GaussianModel, LinearModel, LorentzianModel
+
+# Tolerances (reasons once, here; FIT_RTOL, STDERR_RTOL: tests/_reference.py).
+#: Fits of exact (zero-residual) data: convergence is quadratic, so after the last step
+#: (<= xtol = 1e-12 relative) only rounding times cond(J) is left (exact here).
+EXACT_RTOL = 1e-11
+#: The same model evaluated by two code paths (a composite's sum, eval vs best_fit, the
+#: value of a *_value_and_jacobian lineshape): the same closed form with the factors
+#: multiplied in another order at most, a few ulp (identical here).
+SAME_FORMULA_RTOL = 1e-13
 
 
 def decay(t, amp=1.0, tau=1.0):
@@ -69,7 +79,7 @@ def test_prefix_and_param_hints() -> None:
     model.set_param_hint("rate", expr="1/d_tau")
     params = model.make_params(tau=4.0)
     assert list(params) == ["d_amp", "d_tau", "d_rate"]
-    assert params["d_rate"].value == pytest.approx(0.25)
+    assert params["d_rate"].value == 0.25  # 1/4.0 is exact
     with pytest.raises(ParameterError, match="unknown parameter hint"):
         model.set_param_hint("d_tau", maximum=3)
 
@@ -80,6 +90,7 @@ def test_options_and_independent_vars() -> None:
 
     model = Model(shape, independent_vars=["x", "y"], mode="minus")
     assert model.param_names == ["a", "b"]
+    # small integers: the arithmetic is exact
     assert model.eval(x=np.array([1.0]), y=np.array([1.0]), a=1, b=2)[0] == -1.0
     with pytest.raises(ParameterError, match="not arguments"):
         Model(shape, independent_vars=["z"])
@@ -88,11 +99,11 @@ def test_options_and_independent_vars() -> None:
 def test_eval_accepts_lists_and_series() -> None:
     pd = pytest.importorskip("pandas")
     model = LinearModel()
-    expected = [1.0, 3.0, 5.0]
+    expected = [1.0, 3.0, 5.0]  # small integers: exact
     assert model.eval(x=[0, 1, 2], slope=2, intercept=1).tolist() == expected
     assert model.eval(x=pd.Series([0, 1, 2]), slope=2, intercept=1).tolist() == expected
     result = model.fit(pd.Series(expected), x=pd.Series([0.0, 1.0, 2.0]))
-    assert result.params["slope"].value == pytest.approx(2.0)
+    assert result.params["slope"].value == pytest.approx(2.0, rel=EXACT_RTOL)
 
 
 def test_user_jacobian_tuple_and_dict() -> None:
@@ -102,15 +113,17 @@ def test_user_jacobian_tuple_and_dict() -> None:
         model = Model(decay, jac=jac)
         assert model.has_jacobian
         value, derivs = model.value_and_jacobian({"amp": 2.0, "tau": 1.0}, t=t)
-        np.testing.assert_allclose(derivs["tau"], decay_jac(t, 2.0, 1.0)[1])
+        # the user's function's own numbers are passed through: bit-identical
+        np.testing.assert_array_equal(derivs["tau"], decay_jac(t, 2.0, 1.0)[1])
         result = model.fit(y, t=t, amp=1, tau=2)
-        assert result.params["tau"].value == pytest.approx(1.3, rel=1e-9)
+        assert result.params["tau"].value == pytest.approx(1.3, rel=EXACT_RTOL)
     assert Model(decay).value_and_jacobian({"amp": 1.0, "tau": 1.0}, t=t)[1] is None
 
 
 def test_fit_uses_analytic_derivatives(peak_fit) -> None:
     assert peak_fit.success
     assert peak_fit.nfev < 30  # finite differences would need ~6 evaluations per Jacobian
+    # the truth 0.4: its stderr is 0.003, so abs=0.01 is 3.4 stderr (measured 0.0026)
     assert peak_fit.params["g_center"].value == pytest.approx(0.4, abs=0.01)
     assert peak_fit.params["g_fwhm"].stderr is not None
 
@@ -122,7 +135,11 @@ def test_weights_multiply_the_residual(peak_data) -> None:
     weights = np.full(x.size, 3.0)
     plain = model.fit(y, params, x=x)
     weighted = model.fit(y, params, weights=weights, x=x)
-    assert weighted.chisqr == pytest.approx(9 * plain.chisqr, rel=1e-6)
+    # a constant weight does not move the minimum, and chisqr is stationary there: two
+    # fits within FIT_RTOL give it to ~1e-18, so only the rounding of the sums is left
+    # (m eps = 7e-14; measured 2e-16)
+    assert weighted.chisqr == pytest.approx(9 * plain.chisqr, rel=1e-12)
+    # (model - data) * weights: the same arithmetic in another order, rounding only
     np.testing.assert_allclose(weighted.residual, 3 * (weighted.best_fit - y), rtol=1e-12)
 
 
@@ -134,8 +151,9 @@ def test_composite_prefixes_components_and_sum(peak_fit, peak_data) -> None:
     assert [c.prefix for c in model.components] == ["g_", "bg_"]
     comps = peak_fit.eval_components()
     assert set(comps) == {"g_", "bg_"}
-    np.testing.assert_allclose(comps["g_"] + comps["bg_"], peak_fit.best_fit, rtol=1e-12)
-    np.testing.assert_allclose(peak_fit.eval(x=x), peak_fit.best_fit)
+    np.testing.assert_allclose(comps["g_"] + comps["bg_"], peak_fit.best_fit,
+                               rtol=SAME_FORMULA_RTOL)
+    np.testing.assert_allclose(peak_fit.eval(x=x), peak_fit.best_fit, rtol=SAME_FORMULA_RTOL)
 
 
 def test_duplicate_parameter_names_are_refused() -> None:
@@ -156,6 +174,8 @@ def test_composite_jacobian_rules(op: str) -> None:
         h = 1e-6 * max(abs(values[name]), 1.0)
         up = model.value_and_jacobian({**values, name: values[name] + h}, x=x)[0]
         down = model.value_and_jacobian({**values, name: values[name] - h}, x=x)[0]
+        # central differences, h = 1e-6: rounding eps |f| / h ~ 1e-9 (|f| <= 5 here),
+        # truncation h**2 |f'''| / 6 ~ 1e-12; a wrong rule is off by O(1)
         np.testing.assert_allclose(derivs[name], (up - down) / (2 * h), rtol=1e-6, atol=1e-8)
 
 
@@ -172,7 +192,7 @@ def test_expression_model_names_and_fit() -> None:
     assert model.param_names == ["amp", "tau", "c"]
     x = np.linspace(0, 5, 80)
     result = model.fit(2.0 * np.exp(-x / 1.3) + 0.5, x=x, amp=1, tau=1, c=0)
-    assert result.params["tau"].value == pytest.approx(1.3, rel=1e-7)
+    assert result.params["tau"].value == pytest.approx(1.3, rel=EXACT_RTOL)
 
 
 @pytest.mark.parametrize("text", ["x.__class__", "__import__('os')", "[a for a in x]",
@@ -195,6 +215,9 @@ def test_eval_uncertainty_matches_monte_carlo(peak_fit, peak_data) -> None:
     draws = rng.multivariate_normal(best, peak_fit.covar, size=20000)
     values = {n: draws[:, [i]] for i, n in enumerate(peak_fit.var_names)}
     curves = peak_fit.model.value_and_jacobian(values, x=x)[0]
+    # the standard deviation of 20000 draws has a relative standard error of
+    # 1 / sqrt(2 * 20000) = 0.5%: rtol=0.03 is 6 of those (the band's linearisation adds
+    # a negligible second-order term at these small stderrs); the draws are seeded
     np.testing.assert_allclose(band / scale, curves.std(axis=0), rtol=0.03)
     assert set(peak_fit.dely_comps) == {"g_", "bg_"}
 
@@ -211,7 +234,9 @@ def test_eval_uncertainty_with_tied_parameter_uses_chain_rule(peak_data) -> None
         "aa*exp(-(x-ac)**2/(2*s**2))/(s*sqrt(2*pi)) + bb*exp(-(x-bc)**2/(2*s**2))"
         "/(s*sqrt(2*pi)) + c")
     other = expr_model.fit(y, x=x, aa=3, ac=0.3, s=1.0, bb=0.5, bc=3, c=0.5)
-    np.testing.assert_allclose(analytic, other.eval_uncertainty(), rtol=1e-4)
+    # the same fit (analytic vs finite-difference derivatives), a band from the covariance
+    # as the standard errors: STDERR_RTOL (measured 4e-9)
+    np.testing.assert_allclose(analytic, other.eval_uncertainty(), rtol=STDERR_RTOL)
 
 
 # ---------------------------------------------------------------------- bad input
@@ -251,6 +276,7 @@ def test_nan_policy(peak_data) -> None:
 def test_model_round_trip_gives_identical_predictions(tmp_path, peak_fit, peak_data) -> None:
     x, _ = peak_data
     model = peak_fit.model
+    # a round trip rebuilds the same model: the same computation, bit for bit
     again = loads_model(model.dumps())
     np.testing.assert_array_equal(again.eval(peak_fit.params, x=x), peak_fit.best_fit)
     path = tmp_path / "model.json"
@@ -264,11 +290,13 @@ def test_modelresult_round_trip(peak_fit, peak_data) -> None:
     x, _ = peak_data
     loaded = load_modelresult(peak_fit.dumps())
     assert isinstance(loaded, ModelResult)
+    # JSON writes floats with repr (round-trip exact) and the loaded result computes
+    # what the original does: bit for bit
     np.testing.assert_array_equal(loaded.best_fit, peak_fit.best_fit)
     np.testing.assert_array_equal(loaded.eval(x=x + 0.1), peak_fit.eval(x=x + 0.1))
     assert loaded.chisqr == peak_fit.chisqr and loaded.nfev == peak_fit.nfev
     np.testing.assert_array_equal(loaded.covar, peak_fit.covar)
-    np.testing.assert_allclose(loaded.eval_uncertainty(), peak_fit.eval_uncertainty())
+    np.testing.assert_array_equal(loaded.eval_uncertainty(), peak_fit.eval_uncertainty())
     with pytest.raises(FitError, match="loaded from JSON"):
         loaded.conf_interval()
 
@@ -301,6 +329,10 @@ def test_same_best_fit_as_lmfit(peak_data) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs = lmfit.models.GaussianModel().fit(y, x=x, amplitude=3, center=0, sigma=1.5)
+    # lmfit stops at MINPACK's ftol = xtol = 1.5e-8 with forward differences: its values
+    # are ~1e-7 relative from the minimum (measured 6e-8, 2e-5 of a stderr) and its
+    # covariance comes from those differences (measured 1.4e-5 relative); chisqr is
+    # stationary, so it agrees to ~(2e-5)**2 / nfree (measured 2e-12)
     for name in ("amplitude", "center", "sigma", "fwhm", "height"):
         assert ours.params[name].value == pytest.approx(theirs.params[name].value, rel=1e-6)
     for name in ("amplitude", "center", "sigma"):
@@ -318,14 +350,20 @@ def test_summary_is_json(peak_fit) -> None:
 def test_dataframe_and_ufloats(peak_fit) -> None:
     pytest.importorskip("pandas")
     frame = peak_fit.to_dataframe()
+    # a copy of the value: exact
     assert frame.loc["g_center", "value"] == peak_fit.params["g_center"].value
     pytest.importorskip("uncertainties")
     from uncertainties import correlation_matrix
 
     values = peak_fit.params_ufloat()
-    assert values["g_sigma"].s == pytest.approx(peak_fit.params["g_sigma"].stderr)
+    # uncertainties rebuilds the standard deviations and correlations from the covariance:
+    # the same numbers up to rounding (measured 1e-16)
+    assert values["g_sigma"].s == pytest.approx(peak_fit.params["g_sigma"].stderr, rel=1e-12)
     corr = correlation_matrix([values["g_amplitude"], values["g_sigma"]])
-    assert corr[0, 1] == pytest.approx(peak_fit.params["g_amplitude"].correl["g_sigma"])
+    assert corr[0, 1] == pytest.approx(peak_fit.params["g_amplitude"].correl["g_sigma"],
+                                       rel=1e-12)
+    # fwhm = 2.3548 sigma: uncertainties differentiates it exactly, paramfit propagates
+    # through its expression's derivative (>= 7 digits; measured 2e-11)
     assert values["g_fwhm"].s == pytest.approx(peak_fit.params["g_fwhm"].stderr, rel=1e-6)
     assert peak_fit.uvars.keys() == values.keys()
 
@@ -341,7 +379,10 @@ def test_conf_interval(peak_fit) -> None:
     ci = peak_fit.conf_interval(p_names=["g_center"], sigmas=(0.674,))
     lower, best, upper = ci["g_center"]
     stderr = peak_fit.params["g_center"].stderr
-    assert best[1] == peak_fit.params["g_center"].value
+    assert best[1] == peak_fit.params["g_center"].value  # the best value itself
+    # for a nearly linear parameter the profile interval at 0.674 (~1 sigma) is the
+    # linear one up to the nonlinearity and the probability level (measured 0.984 stderr);
+    # 10% tells it from an interval of another width (2 sigma, a wrong scale)
     assert upper[1] - best[1] == pytest.approx(stderr, rel=0.1)
 
 
