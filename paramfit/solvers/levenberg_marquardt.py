@@ -54,6 +54,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from paramfit._blas_threads import sequential_blas
 from paramfit.exceptions import StopFit
 from paramfit.jacobian import finite_difference_jacobian
 from paramfit.solvers._bounds import pegged_columns, truncate_step
@@ -380,6 +381,15 @@ class _Iteration:
             f = ev.first(x, f0)
             if f.size < x.size or not np.all(np.isfinite(f)):
                 return ev.improper(x)
+        except StopFit as stop:
+            return ev.user_stop(stop.code, self.njev, self.niter, self.jac_x, self.jac)
+        with sequential_blas(f.size * x.size):   # one BLAS thread: paramfit._blas_threads
+            return self.solve(x, f)
+
+    def solve(self, x: np.ndarray, f: np.ndarray) -> LMSolution:
+        """The iteration from ``x`` and its residual ``f``, then the final phase."""
+        ev = self.ev
+        try:
             termination = self.iterate(x, f)
         except StopFit as stop:
             return ev.user_stop(stop.code, self.njev, self.niter, self.jac_x, self.jac)
