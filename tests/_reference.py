@@ -25,6 +25,11 @@ EPS = float(np.finfo(float).eps)
 #: minimum (off by stderrs) still fails.
 FIT_RTOL = 1e-9
 
+#: A fit of exact (zero-residual) data whose answer is known: convergence is quadratic,
+#: so after the last step (<= xtol = 1e-12 relative) only rounding times cond(J) is left
+#: (the test answers come out exact to an ulp or two).
+EXACT_RTOL = 1e-11
+
 #: Standard errors of a fit against a reference computed with the exact Jacobian: the
 #: final Jacobian is chosen so that the standard errors have 7 correct digits
 #: (:mod:`paramfit.solvers._final`; measured ~1e-10 on the test problems).

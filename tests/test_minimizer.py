@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from _reference import FIT_RTOL, STDERR_RTOL, least_squares_minimum
+from _reference import EXACT_RTOL, FIT_RTOL, STDERR_RTOL, least_squares_minimum
 from scipy import optimize
 
 from paramfit import (
@@ -45,12 +45,6 @@ def sine_params():
     params.add("shift", value=0.2)
     params.add("omega", value=3.0)
     return params
-
-
-#: A zero-residual problem whose exact answer is known: convergence is quadratic, so after
-#: the last step (<= xtol = 1e-12 relative) only rounding times cond(J) is left (the
-#: answers below come out exact to the last bit here).
-EXACT_RTOL = 1e-11
 
 
 def scipy_sine():

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
-from _reference import STDERR_RTOL
+from _reference import EXACT_RTOL, STDERR_RTOL
 
 from paramfit import FitError, ParameterError, Parameters
 from paramfit._model_io import load_model, load_modelresult, loads_model, save_model
@@ -20,10 +20,7 @@ from paramfit.model import CompositeModel, Model
 from paramfit.model_result import ModelResult
 from paramfit.models import ConstantModel, GaussianModel, LinearModel, LorentzianModel
 
-# Tolerances (reasons once, here; FIT_RTOL, STDERR_RTOL: tests/_reference.py).
-#: Fits of exact (zero-residual) data: convergence is quadratic, so after the last step
-#: (<= xtol = 1e-12 relative) only rounding times cond(J) is left (exact here).
-EXACT_RTOL = 1e-11
+# Tolerances (reasons once, here; EXACT_RTOL, FIT_RTOL, STDERR_RTOL: tests/_reference.py).
 #: The same model evaluated by two code paths (a composite's sum, eval vs best_fit, the
 #: value of a *_value_and_jacobian lineshape): the same closed form with the factors
 #: multiplied in another order at most, a few ulp (identical here).
