@@ -6,10 +6,11 @@ Jacobian (``n`` is a handful of parameters): dot products and ``J^T f`` of lengt
 BLAS splits such a call once it is long enough, and waking the helper threads costs
 more than the arithmetic saves; when the other cores are busy, or the helper threads
 have gone to sleep, one handoff can wait several milliseconds (a scheduler time
-slice).  Measured on 2 cores (``bench/bench_threads.py``, OpenBLAS 0.3.30/0.3.31): a
-100,000-point Gaussian + line fit beside two busy processes took a median 63 ms (up
-to 1.5 s) with OpenBLAS's default threads and 48 ms (at most 61 ms) with one thread;
-on a quiet machine the default was at best 7 % faster.
+slice).  Measured on 2 cores (``bench/bench_threads.py``, OpenBLAS 0.3.30/0.3.31),
+beside two busy processes: a 10,000-point Gaussian + line fit took a median 39 ms
+with OpenBLAS's default threads against 2.5 ms with one thread in the solver, a
+100,000-point one 111 ms (up to 300 ms) against 48 ms; on a quiet machine the two
+were within 15 % of each other, either way.
 
 :func:`sequential_blas` limits the BLAS libraries to one thread for the duration of
 a block, with threadpoolctl [1]_ (the library scikit-learn uses for the same
@@ -29,7 +30,8 @@ raises.  No environment variable is read or set.  Rules:
   BLAS threads takes them back inside its own function (threadpoolctl's
   ``controller.limit(limits=k)`` around the product): measured with a 2000 x 2000
   response matrix on a quiet machine, 12 ms with the default threads, 37 ms
-  limited, 14 ms with the model's own limit.
+  limited, 14 ms with the model's own limit (but with one other busy core, 372 ms
+  with the default threads against 92 ms limited).
 * OpenBLAS's thread pool (pthreads builds: the numpy and scipy wheels) is shared by
   the whole process, and threadpoolctl's limits overlapped from several Python
   threads can restore one another's limit instead of the setting (measured: fits in

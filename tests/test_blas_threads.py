@@ -148,6 +148,26 @@ def test_user_setting_restored_when_the_fit_raises(blas):
     assert threads(blas) == [USER_THREADS] * len(threads(blas))
 
 
+def test_a_model_can_take_threads_back_inside_the_fit(blas):
+    """The documented way for a model that wants BLAS threads: its own threadpoolctl
+    limit inside the residual function, nested in paramfit's."""
+    recorder = Recorder(blas)
+    x, y = gaussian_line()
+
+    def threaded(p, x, y):
+        recorder.record("outside")
+        with blas.limit(limits=USER_THREADS):
+            recorder.record("inside")
+            return residual(p, x, y)
+
+    assert paramfit.minimize(threaded, start(), args=(x, y)).success
+    n_libs = len(threads(blas))
+    # the first call is the start residual, made before the solver starts
+    assert all(c == [1] * n_libs for c in recorder.seen["outside"][1:])
+    assert all(c == [USER_THREADS] * n_libs for c in recorder.seen["inside"])
+    assert threads(blas) == [USER_THREADS] * n_libs
+
+
 def test_nested_and_concurrent_fits_restore_the_setting(controller):
     """One fit at a time holds the limit: fits in several threads at once, and a fit
     inside a residual function, leave the thread counts as they were (threadpoolctl's
@@ -188,13 +208,13 @@ def fitted(fcn=residual, m: int = M):
     return values, stderr, out.covar, out.residual, out.chisqr
 
 
-def test_same_result_bit_for_bit_and_as_unlimited(blas, monkeypatch):
+def test_same_result_bit_for_bit_and_as_unlimited(controller, monkeypatch):
     first, second = fitted(), fitted()
     for a, b in zip(first, second):
         assert np.array_equal(a, b)            # the same inputs, the same arithmetic
     monkeypatch.setattr(_blas_threads, "MIN_ELEMENTS", sys.maxsize)   # the limit off
     values, stderr, covar, _, chisqr = fitted()
-    # With USER_THREADS BLAS threads the dot products are summed in another order
+    # With the default BLAS threads the dot products are summed in another order
     # (per-thread partial sums), which moves the last bits of the sums (at most about
     # m eps = 3e-12 relative) and so of each step; the minimum found moves by a
     # rounding-level amount (about 1e-11 of the standard errors here).  1e-6 of a
