@@ -46,6 +46,8 @@ def test_parameter_defaults():
 
 
 def test_parameter_stores_floats():
+    # values and bounds compared with == in this file are the numbers given, stored or
+    # converted to float (exact for these): exact by construction
     p = Parameter(np.float32(2.5), min=0, max=np.int64(3), name="a")
     assert type(p.value) is float and p.value == 2.5
     assert type(p.min) is float and (p.min, p.max) == (0.0, 3.0)

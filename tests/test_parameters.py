@@ -69,7 +69,8 @@ def test_add_many_seed_table(seed_table):
     assert (p["cen1"].min, p["cen1"].max) == (0.5, 2.0)
     assert p["wid1"].min == 0.1 and p["wid1"].max == math.inf
     assert p["wid2"].vary is False and p["wid2"].expr == "2*wid1/3"
-    assert p["wid2"].value == pytest.approx(0.5333333333333333, rel=1e-15)  # 1.6 / 3
+    # 2 * 0.8 / 3 rounds twice: within 2 ulp of 1.6 / 3 (rel 1e-15 = 4.5 eps)
+    assert p["wid2"].value == pytest.approx(0.5333333333333333, rel=1e-15)
     assert p["wid2"].status is ParameterStatus.TIED
 
 
@@ -163,6 +164,8 @@ def test_update_constraints_seed_section_5_expressions():
     p.add("frac_curve2", expr="1-frac_curve1")
     p.update_constraints()
     sqrt_pi = 1.7724538509055160273  # sqrt(pi), Abramowitz & Stegun table 1.1
+    # 2 - 0.5**2 is exact; sqrt(pi) * 0.2 rounds 3 times (pi, sqrt, product): 1e-15;
+    # cen_2 = 2.2 * wid_2 / 0.2 adds two more roundings: 1e-14
     assert p["amp_2"].value == pytest.approx(1.75, rel=1e-15)
     assert p["wid_2"].value == pytest.approx(0.2 * sqrt_pi, rel=1e-15)
     assert p["cen_2"].value == pytest.approx(2.2 * sqrt_pi, rel=1e-14)
@@ -182,6 +185,8 @@ def test_update_constraints_agrees_with_lmfit():
         theirs.add(name, expr=expr)
     ours.update_constraints()
     theirs.update_constraints()
+    # the same expressions on the same floats; math vs numpy scalar functions may differ
+    # by an ulp: rel 1e-15 = 4.5 eps
     for name in exprs:
         assert ours[name].value == pytest.approx(theirs[name].value, rel=1e-15)
 
@@ -329,7 +334,8 @@ def test_copies_are_independent(seed_table, how):
     _assert_independent(seed_table, q)
     assert q.symbols.user_symbols() == {"double": double, "k": 2.5}
     q.update_constraints()
-    assert q["wid2"].value == pytest.approx(2 * 0.8 / 3)
+    # the expression 2*wid1/3 evaluates the same operations as here: rounding at most
+    assert q["wid2"].value == pytest.approx(2 * 0.8 / 3, rel=1e-15)
     assert q["wid2"].compiled_expr is not None
 
 

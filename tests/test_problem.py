@@ -52,7 +52,7 @@ def test_residual_sees_current_values_and_counts_evaluations():
 
     prob = FitProblem(fcn, make_params(), args=(2.0,), kws={"offset": 1.0})
     r = prob.residual(np.array([1.5, 2.0]))
-    assert r.tolist() == [4.0, math.sqrt(4.0) / 2]
+    assert r.tolist() == [4.0, math.sqrt(4.0) / 2]  # small exact numbers: exact
     assert seen == [(1.5, 4.0)]  # building the problem never calls the user function
     assert prob.nfev == 1
 
@@ -65,6 +65,8 @@ def test_tied_jacobian_matches_analytic_derivatives():
     a, b = x
     d = a * b + 1.0
     expected = np.array([[b, a], [b / (4 * math.sqrt(d)), a / (4 * math.sqrt(d))]])
+    # central differences with h = 1e-6 max(|x|, 1): rounding eps |f| / h ~ 2e-10 of the
+    # derivative dominates (truncation h**2 |f'''| / 6 ~ 1e-12): 1e-9
     np.testing.assert_allclose(g, expected, rtol=1e-9)
     assert p["a"].value == a and p["d"].value == d  # values restored at x
 

@@ -18,6 +18,9 @@ from paramfit.model import Model
 from paramfit.models import ExponentialModel, GaussianModel
 from paramfit.nist import load_nist, log_relative_error
 
+#: Certified to 11 digits; values, standard errors and chisqr come out with >= 7.5 here
+#: (the standard errors limited by the finite-difference Jacobian through the ties and the
+#: conditioning): 6 digits is the bar, as in the other NIST tests.
 DIGITS = 6
 PROBLEMS = ["Gauss1", "Gauss2", "Gauss3"]
 TIES = {
