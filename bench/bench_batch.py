@@ -13,16 +13,12 @@ load average is printed: the machine is shared.
 
 from __future__ import annotations
 
+# The user's environment: no BLAS thread variables are set here (paramfit itself limits
+# its own small linear algebra to one thread, see paramfit's blas_threads module).
+import argparse
 import os
-
-# Single-threaded BLAS, set before numpy is imported: multi-threaded OpenBLAS on the
-# tiny matrices of single fits is pathological on a small shared machine.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-import argparse  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
+import subprocess
+import sys
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -129,7 +125,8 @@ def main() -> None:
     subset = loops(data[: args.subset])
     for name, rate in subset.items():
         print(f"{name:28s} {rate:10,.0f} fits/s  (loop over {args.subset})")
-    print(f"BLAS threads: OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}; "
+    print(f"BLAS threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')} "
+          "(not set by this script); "
           f"load average {os.getloadavg()[0]:.2f} (2 cores, shared)")
     for n in sizes:
         repeat = 5 if n <= 10_000 else 3

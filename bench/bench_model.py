@@ -9,17 +9,11 @@ Run: ``python bench/bench_model.py [--repeats N]``.
 
 from __future__ import annotations
 
-import os
-
-# Small least-squares problems run far slower on a multi-threaded OpenBLAS (thread start-up
-# in every QR of a 1000 x 11 Jacobian); lmfit's MINPACK does not use BLAS.  Override with
-# OPENBLAS_NUM_THREADS=<n> to see the effect.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
+# The user's environment: no BLAS thread variables are set here (paramfit limits its own
+# small linear algebra to one BLAS thread; lmfit's MINPACK does not use BLAS).
+import argparse
+import statistics
+import time
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402

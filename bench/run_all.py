@@ -1,8 +1,8 @@
 """Run every benchmark in bench/ one after the other and print their output.
 
-Each runs in its own process with single-threaded BLAS (``OPENBLAS_NUM_THREADS=1``
-etc.): multi-threaded BLAS on the small matrices of a fit is slower on this 2-core
-machine and makes timings erratic.  The figures go into bench/RESULTS.md by hand,
+Each runs in its own process in the environment it was started from: nothing here
+sets BLAS thread variables, so the figures are what a user gets (paramfit limits its own
+small linear algebra to one BLAS thread).  The figures go into bench/RESULTS.md by hand,
 with the date, the machine load and this command.
 
 Run:  python bench/run_all.py [NAME ...]     (e.g. ``core nist``; default: all)
@@ -29,16 +29,13 @@ BENCHES = {
 
 
 def main(names: list[str]) -> int:
-    env = dict(os.environ)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = "1"
     status = 0
     for name in names or list(BENCHES):
         args = BENCHES[name]
         print(f"\n===== {name}: python bench/{' '.join(args)}  (load {os.getloadavg()[0]:.2f})",
               flush=True)
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, str(HERE / args[0]), *args[1:]], env=env)
+        done = subprocess.run([sys.executable, str(HERE / args[0]), *args[1:]])
         print(f"===== {name}: exit {done.returncode}, {time.perf_counter() - start:.1f} s",
               flush=True)
         status = status or done.returncode

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from paramfit._blas_threads import sequential_blas
 from paramfit.exceptions import FitError, StopFit
 from paramfit.expressions import SymbolTable
 from paramfit.parameters import Parameters
@@ -237,17 +238,19 @@ class Minimizer:
             problem = self.prepare_fit()
             check_fit_size(problem)
             init_vals = problem.x0.tolist()
-            outcome = run(problem, self._callback(problem), options)
-            outcome.analytic_jac = self.jacfcn is not None or "jac" in options \
-                or "Dfun" in options
-            if outcome.jac is None or not np.all(np.isfinite(outcome.jac)):
-                try:
-                    outcome.jac, extra = self._accurate_jacobian(problem, outcome)
-                    outcome.nfev += extra
-                except StopFit:  # the user stops every evaluation now: no error bars
-                    outcome.jac = np.full((outcome.fun.size, problem.nvarys), np.nan)
-            result = build_result(problem, outcome, method=method, init_vals=init_vals,
-                                  scale_covar=self.scale_covar)
+            # the solver and the statistics on one BLAS thread (large problems only)
+            with sequential_blas(problem.ndata * problem.nvarys):
+                outcome = run(problem, self._callback(problem), options)
+                outcome.analytic_jac = self.jacfcn is not None or "jac" in options \
+                    or "Dfun" in options
+                if outcome.jac is None or not np.all(np.isfinite(outcome.jac)):
+                    try:
+                        outcome.jac, extra = self._accurate_jacobian(problem, outcome)
+                        outcome.nfev += extra
+                    except StopFit:  # the user stops every evaluation now: no error bars
+                        outcome.jac = np.full((outcome.fun.size, problem.nvarys), np.nan)
+                result = build_result(problem, outcome, method=method,
+                                      init_vals=init_vals, scale_covar=self.scale_covar)
             if self.result is None:  # seed 000 §4.2: a re-fit keeps the first start values
                 for name, value in zip(problem.free_names, init_vals):
                     params[name].init_value = value
