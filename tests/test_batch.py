@@ -119,7 +119,7 @@ def test_tied_and_fixed_parameters():
     res = fit_many(model, data, X, params=params,
                    starts={"center": centers, "amplitude": np.full(n, 2.0)})
     assert res.var_names == ["amplitude", "width"]
-    np.testing.assert_array_equal(res.values["center"], centers)
+    np.testing.assert_array_equal(res.values["center"], centers)  # fixed: the given values
     assert (res.status["center"] == 0).all() and (res.status["sigma"] == 0).all()
     for i in range(n):
         p = params.copy()

@@ -5,13 +5,15 @@
 parameters ``b1..b8`` (NIST's ``b5`` is not a Gaussian sigma: ``sigma = b5/sqrt(2)``, and
 the Gaussian amplitude is an area: ``amplitude = b3*b5*sqrt(pi)``), so the standard
 errors of ``b1..b8`` are those NIST certifies.  Also a user Model with an analytic
-Jacobian and an ExpressionModel (finite differences).
+Jacobian and an ExpressionModel (finite differences).  The starts follow ``--perturb-ulps``
+(tests/_perturb.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from _perturb import nudged
 
 from paramfit.expression_model import ExpressionModel
 from paramfit.model import Model
@@ -61,7 +63,7 @@ def test_composite_model_with_ties(name: str, start: int) -> None:
     model = (ExponentialModel(prefix="e_") + GaussianModel(prefix="g1_")
              + GaussianModel(prefix="g2_"))
     params = model.make_params()
-    for b, value in zip(problem.param_names, problem.starts[start]):
+    for b, value in zip(problem.param_names, nudged(problem.starts[start])):
         params.add(b, value=float(value))
     for target, expr in TIES.items():
         params[target].set_bounds(None, None)
@@ -78,7 +80,7 @@ def test_user_model_with_jacobian(name: str, start: int) -> None:
     problem = load_nist(name)
     model = Model(gauss_function, jac=gauss_jacobian)
     params = model.make_params(**dict(zip(problem.param_names,
-                                          map(float, problem.starts[start]))))
+                                          map(float, nudged(problem.starts[start])))))
     result = model.fit(problem.y, params, x=problem.x, fit_kws={"xtol": 1e-12, "ftol": 1e-12})
     assert result.success and result.nfev < 40
     _check(problem, result.params)
@@ -88,7 +90,7 @@ def test_user_model_with_jacobian(name: str, start: int) -> None:
 def test_expression_model(name: str) -> None:
     problem = load_nist(name)
     model = ExpressionModel(problem.expression)
-    start = dict(zip(problem.param_names, map(float, problem.starts[1])))
+    start = dict(zip(problem.param_names, map(float, nudged(problem.starts[1]))))
     result = model.fit(problem.y, x=problem.x, **start)
     assert result.success
     _check(problem, result.params)

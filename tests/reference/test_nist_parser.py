@@ -197,6 +197,7 @@ def test_certified_summary_spot_checks(name):
 
 @pytest.mark.parametrize("name", STARTS)
 def test_starting_values(name):
+    # the same decimal literals, parsed by the reader and by Python: exact
     np.testing.assert_array_equal(load_nist(name).starts, np.array(STARTS[name], dtype=float))
 
 
@@ -204,7 +205,7 @@ def test_starting_values(name):
 def test_first_and_last_data_rows(name):
     problem = load_nist(name)
     table = np.column_stack([problem.y, problem.x])
-    first, last = DATA_ROWS[name]
+    first, last = DATA_ROWS[name]  # decimal literals as in the file: parsed exactly alike
     np.testing.assert_array_equal(table[0], first)
     np.testing.assert_array_equal(table[-1], last)
 
