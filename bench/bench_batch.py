@@ -24,7 +24,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from paramfit.batch import fit_many  # noqa: E402
-from paramfit.lineshapes import gaussian  # noqa: E402
+from paramfit.models.lineshapes import gaussian  # noqa: E402
 
 X = np.linspace(-5.0, 5.0, 128)
 
@@ -86,7 +86,7 @@ def million_rss() -> str:
     code = (
         "import resource, sys, time; sys.path.insert(0, 'bench');"
         "from bench_batch import make_data, X; from paramfit.batch import fit_many;"
-        "from paramfit.lineshapes import gaussian;"
+        "from paramfit.models.lineshapes import gaussian;"
         "d = make_data(1_000_000, 3); t = time.perf_counter();"
         "r = fit_many(gaussian, d, X, n_workers=2); dt = time.perf_counter() - t;"
         "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024;"

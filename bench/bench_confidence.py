@@ -21,9 +21,9 @@ import warnings
 
 import numpy as np
 
-import paramfit.confidence
-import paramfit.minimizer
-import paramfit.parameters
+import paramfit.fitting.confidence
+import paramfit.fitting.minimizer
+import paramfit.core.parameters.parameters
 
 SIGMAS = (0.68, 0.95)
 START = (("a1", 5.0), ("a2", -5.0), ("t1", 2.0), ("t2", 5.0))
@@ -43,9 +43,9 @@ def residual(p, x, y):
 
 
 def fit_paramfit(x: np.ndarray, y: np.ndarray):
-    params = paramfit.parameters.Parameters()
+    params = paramfit.core.parameters.parameters.Parameters()
     params.add_many(*START)
-    return paramfit.minimizer.minimize(residual, params, args=(x, y))
+    return paramfit.fitting.minimizer.minimize(residual, params, args=(x, y))
 
 
 def fit_lmfit(x: np.ndarray, y: np.ndarray):
@@ -58,7 +58,7 @@ def fit_lmfit(x: np.ndarray, y: np.ndarray):
 
 
 def ci_paramfit(fitter) -> dict:
-    return paramfit.confidence.conf_interval(fitter, sigmas=SIGMAS)
+    return paramfit.fitting.confidence.conf_interval(fitter, sigmas=SIGMAS)
 
 
 def ci_lmfit(mini, result) -> dict:

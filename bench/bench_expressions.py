@@ -17,9 +17,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from paramfit.expressions import evaluation_order, make_namespace
-from paramfit.parameters import Parameters
-from paramfit.problem import FitProblem
+from paramfit.core.expressions.compiler import evaluation_order, make_namespace
+from paramfit.core.parameters.parameters import Parameters
+from paramfit.core.problem import FitProblem
 
 __all__ = ["FREE", "TIED", "build_paramfit", "make_tie_updater", "main"]
 

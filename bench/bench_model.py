@@ -18,7 +18,7 @@ import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from paramfit.models import GaussianModel, LinearModel  # noqa: E402
+from paramfit.models.builtin import GaussianModel, LinearModel  # noqa: E402
 
 TRUE = {"g1_amplitude": 30.0, "g1_center": -3.0, "g1_sigma": 0.8,
         "g2_amplitude": 45.0, "g2_center": 0.5, "g2_sigma": 1.2,

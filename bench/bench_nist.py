@@ -2,7 +2,7 @@
 
 For each of the 27 problems x 2 NIST starting points, three fitters with their defaults:
 
-* paramfit -- :func:`paramfit.nist.run_case` (``paramfit.minimize``, default settings);
+* paramfit -- :func:`paramfit.reference.nist.run_case` (``paramfit.minimize``, default settings);
 * lmfit 1.3 -- ``lmfit.minimize`` with its default ``leastsq`` (MINPACK lmdif);
 * scipy -- ``scipy.optimize.least_squares(method='lm', xtol=ftol=gtol=1e-15)``, standard
   errors from the final finite-difference Jacobian, ``sqrt(diag((J^T J)^-1) * RSS/dof)``.
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import least_squares
 
-from paramfit.nist import load_nist, log_relative_error, nist_names, run_case
+from paramfit.reference.nist import load_nist, log_relative_error, nist_names, run_case
 
 __all__ = ["CaseScore", "main", "run_lmfit", "run_paramfit", "run_scipy"]
 
@@ -77,7 +77,7 @@ def _score(problem, values, stderr, success, nfev, seconds) -> CaseScore:
 
 
 def run_paramfit(name: str, start: int) -> CaseScore:
-    """paramfit through :func:`paramfit.nist.run_case` (default settings)."""
+    """paramfit through :func:`paramfit.reference.nist.run_case` (default settings)."""
     begin = time.perf_counter()
     result = run_case(name, start)
     seconds = time.perf_counter() - begin

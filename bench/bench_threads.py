@@ -4,7 +4,7 @@ A Gaussian + line (5 free parameters) is fitted at 200, 10,000 and 100,000 point
 through ``paramfit.minimize`` (a residual function, finite-difference Jacobian) and
 ``Model.fit`` (``GaussianModel() + LinearModel()``, analytic Jacobian), each
 
-* with the BLAS library's default threads ("default": :mod:`paramfit._blas_threads`
+* with the BLAS library's default threads ("default": :mod:`paramfit.core.solvers.blas_threads`
   switched off for the run by raising its ``MIN_ELEMENTS`` out of reach),
 * with paramfit's limit as shipped ("solver": one BLAS thread inside the solver call),
 * with the whole call inside ``sequential_blas`` ("whole call": the start residual and
@@ -41,9 +41,9 @@ import numpy as np
 from scipy.linalg import lapack
 
 import paramfit
-from paramfit import _blas_threads
-from paramfit.models import GaussianModel, LinearModel
-from paramfit.solvers._trust_region import TallFactor, gram_matrix
+import paramfit.core.solvers.blas_threads as _blas_threads
+from paramfit.models.builtin import GaussianModel, LinearModel
+from paramfit.core.linalg import TallFactor, gram_matrix
 
 SIZES = (200, 10_000, 100_000)
 START = dict(amp=3.0, cen=0.0, wid=1.0, slope=0.0, icpt=0.5)

@@ -3,11 +3,11 @@
 The whole public API is listed here; everything else is internal.
 """
 
-from paramfit import printfuncs
-from paramfit._model_io import load_model, load_modelresult, save_model, save_modelresult
+import paramfit.report.text as printfuncs
+from paramfit.models.io import load_model, load_modelresult, save_model, save_modelresult
 from paramfit.batch import BatchResult, fit_many
-from paramfit.confidence import conf_interval, conf_interval2d
-from paramfit.exceptions import (
+from paramfit.fitting.confidence import conf_interval, conf_interval2d
+from paramfit.core.exceptions import (
     BoundsError,
     BoundsWarning,
     ExpressionError,
@@ -21,13 +21,13 @@ from paramfit.exceptions import (
     ResidualError,
     StopFit,
 )
-from paramfit.expression_model import ExpressionModel
-from paramfit.minimizer import Minimizer, minimize
-from paramfit.model import CompositeModel, Model
-from paramfit.model_result import ModelResult
-from paramfit.parameters import Parameter, Parameters, ParameterStatus
-from paramfit.printfuncs import report_ci, report_errors, report_fit
-from paramfit.result import FitResult
+from paramfit.models.expression import ExpressionModel
+from paramfit.fitting.minimizer import Minimizer, minimize
+from paramfit.models.model import CompositeModel, Model
+from paramfit.models.result import ModelResult
+from paramfit.core.parameters.parameters import Parameter, Parameters, ParameterStatus
+from paramfit.report.text import report_ci, report_errors, report_fit
+from paramfit.core.statistics import FitResult
 
 __version__ = "0.1.0"
 

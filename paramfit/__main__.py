@@ -1,8 +1,8 @@
-"""``python -m paramfit``: the command line (see :mod:`paramfit.cli`)."""
+"""``python -m paramfit``: the command line (see :mod:`paramfit.cli.app`)."""
 
 import sys
 
-from paramfit.cli import main
+from paramfit.cli.app import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -32,7 +32,7 @@ EXACT_RTOL = 1e-11
 
 #: Standard errors of a fit against a reference computed with the exact Jacobian: the
 #: final Jacobian is chosen so that the standard errors have 7 correct digits
-#: (:mod:`paramfit.solvers._final`; measured ~1e-10 on the test problems).
+#: (:mod:`paramfit.core.solvers.final_phase`; measured ~1e-10 on the test problems).
 STDERR_RTOL = 1e-6
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from paramfit.cli import build_parser
-from paramfit.exceptions import MissingDependencyError, ParamfitError
+from paramfit.cli.app import build_parser
+from paramfit.core.exceptions import MissingDependencyError, ParamfitError
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

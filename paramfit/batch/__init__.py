@@ -11,16 +11,16 @@ Examples
 --------
 >>> import numpy as np
 >>> from paramfit.batch import fit_many
->>> from paramfit.lineshapes import gaussian
+>>> from paramfit.models.lineshapes import gaussian
 >>> x = np.linspace(-4, 4, 81)
 >>> res = fit_many(gaussian, gaussian(x, 1.0, np.array([[0.2], [-0.4]]), 1.1), x)
 >>> np.round(res.values['center'], 8).tolist()
 [0.2, -0.4]
 """
 
-from paramfit.batch.fit_many import default_chunk_size, fit_many
+from paramfit.batch.api import default_chunk_size, fit_many
 from paramfit.batch.result import BatchResult, termination_message
-from paramfit.batch.vectorized_lm import BatchLMSolution, batch_levenberg_marquardt
+from paramfit.core.solvers.batch_levenberg_marquardt import BatchLMSolution, batch_levenberg_marquardt
 
 __all__ = ["fit_many", "BatchResult", "BatchLMSolution", "batch_levenberg_marquardt",
            "default_chunk_size", "termination_message"]

@@ -7,7 +7,7 @@ the arrays of :func:`paramfit.batch.result.chunk_statistics`, which
 joins in order.
 
 * ``'numpy'`` -- the vectorized Levenberg-Marquardt of
-  :mod:`paramfit.batch.vectorized_lm`, chunks one after the other in this
+  :mod:`paramfit.core.solvers.batch_levenberg_marquardt`, chunks one after the other in this
   process, or on ``n_workers`` threads (numpy releases the GIL in its array
   loops, so two threads use two cores).
 * ``'processes'`` -- :class:`concurrent.futures.ProcessPoolExecutor`; each
@@ -35,11 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.batch._problem import BatchProblem, ChunkEvaluator, ModelSpec
+from paramfit.batch.problem import BatchProblem, ChunkEvaluator, ModelSpec
 from paramfit.batch.result import chunk_statistics
-from paramfit.batch.vectorized_lm import batch_levenberg_marquardt
-from paramfit.parameters import Parameters, ParameterStatus
-from paramfit.solvers.levenberg_marquardt import Termination
+from paramfit.core.solvers.batch_levenberg_marquardt import batch_levenberg_marquardt
+from paramfit.core.parameters.parameters import Parameters, ParameterStatus
+from paramfit.core.solvers.levenberg_marquardt import Termination
 
 __all__ = ["ChunkTask", "BACKENDS", "run_numpy", "run_processes", "run_dask", "single_fit",
            "fit_chunk_single"]
@@ -92,7 +92,7 @@ Chunk = tuple[np.ndarray, dict, Any, np.ndarray, np.ndarray]
 def _progress(total: int, enabled: bool):
     if not enabled:
         return None
-    from paramfit._optional import require
+    from paramfit.core.optional import require
 
     tqdm = require("tqdm", "progress", "fit_many(progress=True)")
     return tqdm.tqdm(total=total, unit="fit", desc="fit_many")
@@ -143,7 +143,7 @@ def single_fit(model: Any, template: Parameters, data: Any, independent: dict,
                weights: Any, i: int, *, start: Parameters | None = None,
                fit_kws: Mapping[str, Any] | None = None) -> Any:
     """Fit dataset ``i`` alone with the single-fit core (``Model.fit`` or ``minimize``)."""
-    from paramfit.minimizer import minimize
+    from paramfit.fitting.minimizer import minimize
 
     y, indep, w = _row(data, independent, weights, i)
     params = (start if start is not None else template).copy()
@@ -241,7 +241,7 @@ def run_dask(task: ChunkTask, chunks: Iterator[Chunk], n_datasets: int, *,
              progress: bool = False, client: Any = None,
              n_workers: int | None = None) -> list[dict]:
     """Fit chunks on the workers of a dask.distributed ``client`` (a LocalCluster if None)."""
-    from paramfit._optional import require
+    from paramfit.core.optional import require
 
     distributed = require("dask.distributed", "dask", "fit_many(backend='dask')")
     own = None

@@ -1,10 +1,10 @@
-"""BatchResult: the per-dataset answers of :func:`paramfit.batch.fit_many` as arrays.
+"""BatchResult: the per-dataset answers of :func:`paramfit.batch.api` as arrays.
 
 :func:`chunk_statistics` turns the vectorized solver's answer for one chunk into
 plain arrays (values, standard errors, bdmsk status codes, chi-square...), the
 form chunks travel in between processes and Dask workers;
 :meth:`BatchResult.from_chunks` joins them.  The statistics are those of
-:mod:`paramfit.result` (covariance scaled by the reduced chi-square, parameters
+:mod:`paramfit.core.statistics` (covariance scaled by the reduced chi-square, parameters
 held at a bound get no standard error, tied parameters get ``g C g^T``).
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.batch.vectorized_lm import BatchLMSolution, cholesky_solve
-from paramfit.parameters import Parameters, ParameterStatus
-from paramfit.solvers.levenberg_marquardt import Termination
+from paramfit.core.solvers.batch_levenberg_marquardt import BatchLMSolution, cholesky_solve
+from paramfit.core.parameters.parameters import Parameters, ParameterStatus
+from paramfit.core.solvers.levenberg_marquardt import Termination
 
 __all__ = ["BatchResult", "chunk_statistics", "CHUNK_FIELDS", "termination_message"]
 
@@ -116,7 +116,7 @@ def chunk_statistics(problem: Any, sol: BatchLMSolution, fixed: np.ndarray, ndat
 
 @dataclass
 class BatchResult:
-    """Results of fitting one model to many datasets (:func:`paramfit.batch.fit_many`).
+    """Results of fitting one model to many datasets (:func:`paramfit.batch.api`).
 
     Attributes
     ----------
@@ -134,7 +134,7 @@ class BatchResult:
     nfev, niter : ndarray of int, shape (n,)
     success : ndarray of bool, shape (n,)
     termination : ndarray of int8, shape (n,)
-        :class:`~paramfit.solvers.levenberg_marquardt.Termination` codes
+        :class:`~paramfit.core.solvers.levenberg_marquardt.Termination` codes
         (``termination_message(code)`` gives the text; 0 for a dataset that
         could not be evaluated, e.g. NaN data).
     ndata : int
@@ -148,7 +148,7 @@ class BatchResult:
     --------
     >>> import numpy as np
     >>> from paramfit.batch import fit_many
-    >>> from paramfit.lineshapes import gaussian
+    >>> from paramfit.models.lineshapes import gaussian
     >>> x = np.linspace(-5, 5, 64)
     >>> data = gaussian(x, np.array([[1.0], [2.0]]), 0.5, np.array([[1.0], [0.8]]))
     >>> res = fit_many(gaussian, data, x)
@@ -205,7 +205,7 @@ class BatchResult:
     def to_dataframe(self) -> Any:
         """A pandas DataFrame: one row per dataset, ``<name>`` and ``<name>_stderr`` columns
         per parameter, then chisqr, redchi, nfev, success, termination."""
-        from paramfit._optional import require
+        from paramfit.core.optional import require
 
         pd = require("pandas", "pandas", "BatchResult.to_dataframe()")
         columns: dict[str, np.ndarray] = {}

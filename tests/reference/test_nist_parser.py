@@ -1,4 +1,4 @@
-"""Parser and registry of the NIST StRD nonlinear regression problems (paramfit.nist).
+"""Parser and registry of the NIST StRD nonlinear regression problems (paramfit.reference.nist).
 
 The certified numbers below were read by eye from the data files and typed in here, so they
 check the parser independently of it. The residual-sum-of-squares test evaluates the
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from paramfit import _nist_models, nist
-from paramfit.nist import load_nist, log_relative_error, nist_names
+from paramfit.reference.nist import load_nist, log_relative_error, nist_names
 
 NAMES = nist_names()
 

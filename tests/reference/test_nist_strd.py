@@ -1,6 +1,6 @@
 """NIST StRD nonlinear regression: the certified-data suite (27 problems x 2 starts).
 
-Every case runs through :func:`paramfit.nist.run_case`, i.e. the public
+Every case runs through :func:`paramfit.reference.nist.run_case`, i.e. the public
 :func:`paramfit.minimize` with default settings, once per session. Scored with the log
 relative error (LRE, digits agreeing with the certified value, capped at the 11 certified
 digits), the suite asserts:
@@ -22,7 +22,7 @@ import pytest
 from scipy.optimize import least_squares
 
 import paramfit
-from paramfit.nist import KNOWN_OUT_OF_REACH, NistCaseResult, load_nist, nist_names, run_case
+from paramfit.reference.nist import KNOWN_OUT_OF_REACH, NistCaseResult, load_nist, nist_names, run_case
 
 CASES = [(name, start) for name in nist_names() for start in (1, 2)]
 #: Measured: 51 in each of 9 runs (starts as given and moved by +-2 ulp, under three

@@ -1,0 +1,565 @@
+"""The batch fit problem: a model, a Parameters template and B datasets as arrays.
+
+:class:`ModelSpec` gives the batch engine one view of whatever the user passed as
+``model``: a :class:`paramfit.Model` (through its ``value_and_jacobian``, which
+broadcasts over a leading batch axis), a :mod:`paramfit.models.lineshapes` function
+(through its fused ``*_value_and_jacobian``) or a plain model function
+``f(x, a=1.0, b=2.0)`` (derivatives by vectorised central differences).
+
+:class:`BatchProblem` compiles the template once: which parameters are free,
+fixed or tied, their bounds, and the tie expressions, which are evaluated for a
+whole batch at once with numpy arrays in the namespace.  It maps the free
+vectors of a batch, shape ``(F, b)``, to the model's parameter values, shape
+``(P, b)``, and gives the chain-rule matrix ``C = d(model values)/d(free)``,
+shape ``(P, F, b)``, by central differences on the tie expressions.
+
+:class:`ChunkEvaluator` is what the solver calls: the sum of squares, ``J^T J``
+and ``J^T r`` of the selected datasets at given free vectors, all in one pass
+over the data (the model and its Jacobian are computed together, the
+exponential of a Gaussian once), with the data compacted to the datasets still
+being fitted.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from paramfit.core.compat import vecdot
+from paramfit.core.exceptions import FitError, ParameterError
+from paramfit.core.expressions.compiler import evaluation_error, evaluation_order, make_namespace
+from paramfit.models.lineshapes import TINY, gaussian, lineshape_for
+from paramfit.core.parameters.parameters import Parameters
+
+__all__ = ["ModelSpec", "BatchProblem", "ChunkEvaluator", "GaussianKernel", "KERNEL_BLOCK"]
+
+SQRT2PI = math.sqrt(2.0 * math.pi)
+#: Relative step of the central differences used for derivatives that the model does
+#: not provide and for the chain rule through tie expressions (error ~1e-10 relative).
+FD_STEP = float(np.finfo(float).eps) ** (1.0 / 3.0)
+TIE_STEP = 1e-6
+
+
+class ModelSpec:
+    """What the batch engine needs to know about a model, whatever its kind.
+
+    Parameters
+    ----------
+    model : Model, lineshape function or callable
+        A :class:`paramfit.Model` (duck-typed: ``param_names``,
+        ``independent_vars``, ``value_and_jacobian``), a function of
+        :mod:`paramfit.models.lineshapes`, or a model function whose first argument is
+        the independent variable and whose other arguments are the parameters.
+    """
+
+    def __init__(self, model: Any):
+        self.model = model
+        self.is_model = hasattr(model, "value_and_jacobian") and hasattr(model, "param_names")
+        if self.is_model:
+            self.param_names = tuple(model.param_names)
+            self.independent_vars = tuple(getattr(model, "independent_vars", ("x",)))
+            self.func = getattr(model, "func", None)
+            self._fused = model.value_and_jacobian
+            self.lineshape = None
+        elif callable(model):
+            self.func = model
+            try:
+                self.lineshape = lineshape_for(model)
+            except ParameterError:
+                self.lineshape = None
+            self._fused = None
+            sig = inspect.signature(model).parameters
+            names = list(sig)
+            if not names:
+                raise FitError(f"model function {model!r} takes no arguments")
+            self.independent_vars = (names[0],)
+            if self.lineshape is not None:
+                self.param_names = self.lineshape.param_names
+            else:
+                self.param_names = tuple(
+                    n for n in names[1:] if sig[n].kind in (sig[n].POSITIONAL_OR_KEYWORD,
+                                                            sig[n].KEYWORD_ONLY))
+        else:
+            raise FitError(f"fit_many needs a paramfit Model or a model function, got "
+                           f"{type(model).__name__}")
+        if not self.param_names:
+            raise FitError(f"model {self.label} has no parameters to fit")
+        self.kind = "gaussian" if self.func is gaussian and len(self.param_names) == 3 \
+            and not getattr(model, "opts", None) else "generic"
+
+    @property
+    def label(self) -> str:
+        """Name of the model for messages."""
+        return getattr(self.model, "name", None) or getattr(self.func, "__name__", None) \
+            or repr(self.model)
+
+    def make_params(self) -> Parameters:
+        """Template Parameters: the model's own, or one per argument with its default."""
+        if self.is_model:
+            return self.model.make_params()
+        params = Parameters()
+        if self.lineshape is not None:
+            defaults = self.lineshape.defaults
+        else:
+            sig = inspect.signature(self.func).parameters
+            defaults = tuple(sig[n].default for n in self.param_names)
+        for name, default in zip(self.param_names, defaults):
+            ok = isinstance(default, (int, float)) and not isinstance(default, bool)
+            params.add(name, value=float(default) if ok else 1.0)
+        return params
+
+    def value_and_jacobian(self, values: Mapping[str, np.ndarray], independent: dict,
+                           need: tuple[bool, ...]) -> tuple[np.ndarray, list]:
+        """Model value (b, N) and one derivative (b, N) per parameter flagged in ``need``.
+
+        ``values`` holds arrays of shape (b, 1).  Derivatives the model does not
+        provide are computed by central differences.
+        """
+        if self._fused is not None:
+            value, jac = self._fused(values, **independent)
+            derivs = [jac.get(name) if flag and jac else None
+                      for name, flag in zip(self.param_names, need)]
+        elif self.lineshape is not None:
+            args = [values[n] for n in self.param_names]
+            x = independent[self.independent_vars[0]]
+            if self.lineshape.value_and_jacobian is not None:
+                value, jac = self.lineshape.value_and_jacobian(x, *args)
+            else:
+                value = self.lineshape.function(x, *args)
+                jac = self.lineshape.jacobian(x, *args)
+            derivs = [d if flag else None for d, flag in zip(jac, need)]
+        else:
+            value = self.value(values, independent)
+            derivs = [None] * len(need)
+        value = np.asarray(value, dtype=float)
+        for k, (name, flag) in enumerate(zip(self.param_names, need)):
+            if flag and derivs[k] is None:
+                derivs[k] = self._central_difference(values, independent, name)
+            elif flag:
+                derivs[k] = np.broadcast_to(np.asarray(derivs[k], dtype=float), value.shape)
+        return value, derivs
+
+    def value(self, values: Mapping[str, np.ndarray], independent: dict) -> np.ndarray:
+        """Model value (b, N) for parameter arrays of shape (b, 1)."""
+        if self._fused is not None:
+            return np.asarray(self._fused(values, **independent)[0], dtype=float)
+        return np.asarray(self.func(**independent, **values), dtype=float)
+
+    def _central_difference(self, values, independent, name) -> np.ndarray:
+        v = values[name]
+        h = FD_STEP * np.maximum(np.abs(v), 1.0)
+        up = self.value({**values, name: v + h}, independent)
+        down = self.value({**values, name: v - h}, independent)
+        return (up - down) / (2.0 * h)
+
+
+class BatchProblem:
+    """A Parameters template compiled for batch evaluation.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    template : Parameters
+        Bounds, fixed flags and tie expressions applying to every dataset.
+
+    Attributes
+    ----------
+    names : list of str
+        Every parameter of the template, in order.
+    free_names, fixed_names, tied_names : list of str
+        Varied parameters (the solver's unknowns), fixed ones (per-dataset values
+        allowed), tied ones (in evaluation order).
+    lower, upper, max_step : ndarray, shape (F,)
+    """
+
+    def __init__(self, spec: ModelSpec, template: Parameters):
+        self.spec = spec
+        self.template = template
+        missing = [n for n in spec.param_names if n not in template]
+        if missing:
+            raise ParameterError(f"the Parameters template lacks the model parameter(s) "
+                                 f"{missing} of {spec.label}; add them (model.make_params())")
+        template.check_bounds(infeasible="warn")
+        self.names = list(template)
+        compiled = {n: p.compiled_expr for n, p in template.items() if p.compiled_expr}
+        known = [n for n in self.names if n not in compiled] + list(template.symbols.keys())
+        self.tied_names = evaluation_order(compiled, known)
+        self._ties = [(n, compiled[n].code, template[n].min, template[n].max)
+                      for n in self.tied_names]
+        self.free_names = [n for n, p in template.items()
+                           if not p.compiled_expr and p.vary and not p.is_fixed]
+        self.fixed_names = [n for n in self.names
+                            if n not in self.free_names and n not in compiled]
+        if not self.free_names:
+            raise FitError("no parameter is varied: set vary=True (and no expr) on at least "
+                           "one parameter of the template")
+        free = [template[n] for n in self.free_names]
+        self.lower = np.array([p.min for p in free], dtype=float)
+        self.upper = np.array([p.max for p in free], dtype=float)
+        self.max_step = np.array([math.nan if p.max_step is None else p.max_step
+                                  for p in free], dtype=float)
+        self._namespace = make_namespace(template.symbols.user_symbols())
+        self.model_index = [self.names.index(n) for n in spec.param_names]
+        self._direct = all(n in self.free_names for n in spec.param_names) \
+            and self.free_names == list(spec.param_names) and not self.tied_names
+
+    @property
+    def nvarys(self) -> int:
+        """Number of free parameters, F."""
+        return len(self.free_names)
+
+    def all_values(self, x: np.ndarray, fixed: np.ndarray) -> dict[str, np.ndarray]:
+        """Every parameter's values, shape (b,), from free (F, b) and fixed (K, b) arrays."""
+        ns = dict(self._namespace)
+        ns.update(zip(self.free_names, x))
+        ns.update(zip(self.fixed_names, fixed))
+        name = None
+        try:
+            with np.errstate(all="ignore"):
+                for name, code, lo, hi in self._ties:
+                    value = np.asarray(eval(code, ns), dtype=float)  # noqa: S307 (validated)
+                    if value.shape != x.shape[1:]:
+                        value = np.broadcast_to(value, x.shape[1:]).copy()
+                    if lo > -math.inf or hi < math.inf:
+                        value = np.clip(value, lo, hi)
+                    ns[name] = value
+        except (ArithmeticError, ValueError, TypeError, NameError) as exc:
+            raise evaluation_error(self.template[name].compiled_expr, name, exc) from exc
+        return {n: ns[n] for n in self.names}
+
+    def model_values(self, x: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+        """The model's parameters, shape (P, b)."""
+        if self._direct:
+            return x
+        values = self.all_values(x, fixed)
+        return np.stack([np.broadcast_to(values[n], x.shape[1:])
+                         for n in self.spec.param_names])
+
+    def chain_rule(self, x: np.ndarray, fixed: np.ndarray) -> np.ndarray | None:
+        """``C = d(model values)/d(free values)``, shape (P, F, b); None when identity."""
+        if self._direct:
+            return None
+        P, (F, b) = len(self.spec.param_names), x.shape
+        out = np.zeros((P, F, b))
+        for k, name in enumerate(self.spec.param_names):
+            if name in self.free_names:
+                out[k, self.free_names.index(name)] = 1.0
+        if not self.tied_names:
+            return out
+        tied_rows = [k for k, n in enumerate(self.spec.param_names) if n in self.tied_names]
+        for j in range(F):
+            h = TIE_STEP * np.maximum(np.abs(x[j]), 1.0)
+            xp = x.copy()
+            xp[j] += h
+            up = self.all_values(xp, fixed)
+            xp[j] = x[j] - h
+            down = self.all_values(xp, fixed)
+            for k in tied_rows:
+                name = self.spec.param_names[k]
+                out[k, j] = (up[name] - down[name]) / (2.0 * h)
+        return out
+
+    def tied_jacobian(self, x: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+        """d(tied values)/d(free values), shape (T, F, b), by central differences."""
+        T, (F, b) = len(self.tied_names), x.shape
+        out = np.zeros((T, F, b))
+        for j in range(F):
+            h = TIE_STEP * np.maximum(np.abs(x[j]), 1.0)
+            xp = x.copy()
+            xp[j] += h
+            up = self.all_values(xp, fixed)
+            xp[j] = x[j] - h
+            down = self.all_values(xp, fixed)
+            for t, name in enumerate(self.tied_names):
+                out[t, j] = (up[name] - down[name]) / (2.0 * h)
+        return out
+
+
+class ChunkEvaluator:
+    """Sum of squares, ``J^T J`` and ``J^T r`` of a chunk of datasets, the solver's callback.
+
+    The evaluator has *slots*: initially every dataset of the chunk; the solver
+    narrows them to a working set (:meth:`select`) and refills slots with other
+    datasets of the chunk (:meth:`load`).  Returned arrays are buffers reused by
+    the next call.
+
+    Parameters
+    ----------
+    problem : BatchProblem
+    data : ndarray, shape (B, N)
+    independent : dict
+        Independent variables, each of shape (N,) (shared) or (B, N).
+    weights : ndarray, shape (N,) or (B, N), optional
+        The residual is ``(model - data) * weights``.
+    fixed : ndarray, shape (K, B)
+        Values of the fixed parameters per dataset.
+    """
+
+    def __init__(self, problem: BatchProblem, data: np.ndarray, independent: dict,
+                 weights: np.ndarray | None, fixed: np.ndarray):
+        self.problem = problem
+        self.spec = problem.spec
+        self._full = (data, independent, weights, fixed)
+        self.select(None)
+        P = len(self.spec.param_names)
+        self._need = tuple(
+            (n in problem.free_names) or (n in problem.tied_names)
+            for n in self.spec.param_names) if not problem._direct else (True,) * P
+        self._kernel = GaussianKernel(data.shape[1]) if self.spec.kind == "gaussian" \
+            else None
+
+    def select(self, keep: np.ndarray | None) -> None:
+        """Keep the slots ``keep`` (mask or indices into the current slots); None: all."""
+        if keep is None:
+            data, independent, weights, fixed = self._full
+            self._owned = False
+        elif self._owned and self._move_in_place(np.asarray(keep)):
+            return
+        else:
+            data, independent, weights, fixed = (self.data, self.independent, self.weights,
+                                                 self.fixed)
+            data = data[keep]
+            independent = {k: v[keep] if v.ndim == 2 else v for k, v in independent.items()}
+            weights = weights[keep] if weights is not None and weights.ndim == 2 else weights
+            fixed = fixed[:, keep]
+            self._owned = True
+        self.data, self.independent, self.weights, self.fixed = data, independent, weights, \
+            fixed
+
+    def _move_in_place(self, keep: np.ndarray) -> bool:
+        """Compaction by a few moves: ``keep`` is the identity but for a few slots, which
+        take the data of later ones; the arrays become views of their first slots."""
+        size = keep.size
+        if keep.dtype.kind not in "iu" or size > self.data.shape[0]:
+            return False
+        moved = np.flatnonzero(keep != np.arange(size))
+        if 2 * moved.size > size:
+            return False
+        source = keep[moved]
+        for array in (self.data, *self.independent.values(), self.weights):
+            if array is not None and array.ndim == 2:
+                array[moved] = array[source]
+        self.fixed[:, moved] = self.fixed[:, source]
+        self.data, self.fixed = self.data[:size], self.fixed[:, :size]
+        self.independent = {k: v[:size] if v.ndim == 2 else v
+                            for k, v in self.independent.items()}
+        if self.weights is not None and self.weights.ndim == 2:
+            self.weights = self.weights[:size]
+        return True
+
+    def load(self, slots: np.ndarray, rows: np.ndarray) -> None:
+        """Put the chunk's datasets ``rows`` into the slots ``slots``."""
+        if not self._owned:
+            self.select(np.arange(self.data.shape[0]))
+        data, independent, weights, fixed = self._full
+        self.data[slots] = data[rows]
+        for k, v in independent.items():
+            if v.ndim == 2:
+                self.independent[k][slots] = v[rows]
+        if weights is not None and weights.ndim == 2:
+            self.weights[slots] = weights[rows]
+        self.fixed[:, slots] = fixed[:, rows]
+
+    def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(chisq (b,), JtJ (F, F, b), Jtr (F, b))`` at free vectors ``x`` (F, b)."""
+        problem = self.problem
+        with np.errstate(all="ignore"):
+            values = problem.model_values(x, self.fixed)
+            if self._kernel is not None:
+                chisq, jtj, jtr = self._kernel(values, next(iter(self.independent.values())),
+                                               self.data, self.weights)
+            else:
+                chisq, jtj, jtr = self._generic_moments(values)
+            chain = problem.chain_rule(x, self.fixed)
+            if chain is not None:
+                jtr = np.einsum("pfb,pb->fb", chain, jtr)
+                jtj = np.einsum("pfb,pqb,qgb->fgb", chain, jtj, chain)
+        return chisq, jtj, jtr
+
+    def residual(self, x: np.ndarray) -> np.ndarray:
+        """Residual (b, N) at free vectors ``x`` (F, b)."""
+        values = self.problem.model_values(x, self.fixed)
+        named = {n: v[:, None] for n, v in zip(self.spec.param_names, values)}
+        resid = self.spec.value(named, self.independent) - self.data
+        if self.weights is not None:
+            resid *= self.weights
+        return resid
+
+    def _generic_moments(self, values: np.ndarray):
+        names = self.spec.param_names
+        named = {n: v[:, None] for n, v in zip(names, values)}
+        value, derivs = self.spec.value_and_jacobian(named, self.independent, self._need)
+        resid = np.subtract(value, self.data)
+        w = self.weights
+        if w is not None:
+            resid *= w
+            derivs = [None if d is None else d * w for d in derivs]
+        chisq = np.einsum("ij,ij->i", resid, resid)
+        P, b = len(names), resid.shape[0]
+        jtj = np.zeros((P, P, b))
+        jtr = np.zeros((P, b))
+        for i in range(P):
+            if derivs[i] is None:
+                continue
+            jtr[i] = np.einsum("ij,ij->i", derivs[i], resid)
+            for j in range(i + 1):
+                if derivs[j] is not None:
+                    jtj[i, j] = jtj[j, i] = np.einsum("ij,ij->i", derivs[i], derivs[j])
+        return chisq, jtj, jtr
+
+
+#: Datasets per block of the fused Gaussian kernel: its four (block, N) float64
+#: buffers stay in a core's L2 cache (1 MiB here) for N = 128.
+KERNEL_BLOCK = 192
+
+
+class GaussianKernel:
+    """Hand-fused Gaussian: sum of squares, ``J^T J`` and ``J^T r`` in one pass over the data.
+
+    With ``d = x - center``, ``e = exp(-d**2 / (2 sigma**2))`` and the unit-area
+    Gaussian ``g = e / (sqrt(2 pi) sigma)`` (``= d model/d amplitude``),
+    ``d/dcenter = k g z`` and ``d/dsigma = k g (z**2 - 1)`` with ``z = d/sigma``
+    and ``k = amplitude/sigma``.  The normal equations are therefore sums
+    ``S_m = sum(e**2 d**m)`` (m = 0..4) and ``R_m = sum(e r d**m)`` (m = 0..2),
+    nine dot products of rows formed from ``e``, ``e d``, ``e d**2`` and ``r``
+    without any Jacobian column; the per-dataset factors are applied afterwards.
+    Rows are processed in blocks of :data:`KERNEL_BLOCK` datasets into
+    preallocated buffers, so the passes over the data run in cache.  The floor
+    of :func:`paramfit.models.lineshapes.gaussian` on ``sqrt(2 pi) sigma`` is applied.
+
+    Parameters
+    ----------
+    n_points : int
+        Points per dataset, N.
+    block : int
+        Datasets per block.
+    """
+
+    def __init__(self, n_points: int, block: int = KERNEL_BLOCK):
+        self.block = block
+        self._buffers = np.empty((4, block, n_points))
+        self._size = 0
+
+    def _outputs(self, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Output buffers for b datasets (views of the first b columns of larger ones)."""
+        if self._size < b:
+            self._all = (np.empty((9, b)), np.empty((3, 3, b)), np.empty((3, b)))
+            self._size = b
+        moments, jtj, jtr = self._all
+        return moments[:, :b], jtj[:, :, :b], jtr[:, :b]
+
+    def __call__(self, values: np.ndarray, x: np.ndarray, data: np.ndarray,
+                 weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(chisq (b,), JtJ (3, 3, b), Jtr (3, b))`` for model values (3, b)."""
+        amplitude, center, sigma = values
+        b = data.shape[0]
+        mom, jtj, jtr = self._outputs(b)
+        norm = 1.0 / np.maximum(TINY, SQRT2PI * sigma)
+        coef = -0.5 / (sigma * sigma)
+        height = amplitude * norm
+        dot = vecdot
+        for lo in range(0, b, self.block):
+            hi = min(b, lo + self.block)
+            d, e, r, ed = self._buffers[:, :hi - lo]
+            np.subtract(x if x.ndim == 1 else x[lo:hi], center[lo:hi, None], out=d)
+            np.multiply(d, coef[lo:hi, None], out=e)
+            e *= d
+            np.exp(e, out=e)
+            np.multiply(e, height[lo:hi, None], out=r)
+            r -= data[lo:hi]
+            if weights is not None:
+                w = weights if weights.ndim == 1 else weights[lo:hi]
+                r *= w
+                e *= w
+            dot(r, r, out=mom[0, lo:hi])
+            dot(e, e, out=mom[1, lo:hi])
+            dot(e, r, out=mom[6, lo:hi])
+            np.multiply(e, d, out=ed)
+            dot(e, ed, out=mom[2, lo:hi])
+            dot(ed, ed, out=mom[3, lo:hi])
+            dot(ed, r, out=mom[7, lo:hi])
+            edd = np.multiply(ed, d, out=d)
+            dot(ed, edd, out=mom[4, lo:hi])
+            dot(edd, edd, out=mom[5, lo:hi])
+            dot(edd, r, out=mom[8, lo:hi])
+        return _combine(mom, jtj, jtr, amplitude, sigma, norm)
+
+
+def _combine(moments, jtj, jtr, amplitude, sigma, norm):
+    """``J^T J`` and ``J^T r`` of the Gaussian from the moments ``S_0..S_4``, ``R_0..R_2``."""
+    chisq, s0, s1, s2, s3, s4, r0, r1, r2 = moments
+    inv = 1.0 / sigma
+    inv2 = inv * inv
+    n2 = norm * norm
+    k = amplitude * inv
+    t1 = s1 * inv                       # sum(e**2 z)
+    t2 = s2 * inv2                      # sum(e**2 z**2)
+    t3 = s3 * inv2 * inv                # sum(e**2 z**3)
+    t4 = s4 * inv2 * inv2               # sum(e**2 z**4)
+    kn = k * n2
+    kkn = k * kn
+    jtj[0, 0] = n2 * s0
+    np.multiply(kn, t1, out=jtj[0, 1])
+    np.multiply(kn, t2 - s0, out=jtj[0, 2])
+    np.multiply(kkn, t2, out=jtj[1, 1])
+    np.multiply(kkn, t3 - t1, out=jtj[1, 2])
+    np.multiply(kkn, t4 - 2.0 * t2 + s0, out=jtj[2, 2])
+    jtj[1, 0] = jtj[0, 1]
+    jtj[2, 0] = jtj[0, 2]
+    jtj[2, 1] = jtj[1, 2]
+    kn1 = k * norm
+    np.multiply(norm, r0, out=jtr[0])
+    np.multiply(kn1 * inv, r1, out=jtr[1])
+    np.multiply(kn1, r2 * inv2 - r0, out=jtr[2])
+    return chisq, jtj, jtr
+
+
+def vectorized_guess(spec: ModelSpec, data: np.ndarray, x: np.ndarray | None
+                     ) -> dict[str, np.ndarray] | None:
+    """lmfit's ``guess_from_peak`` for B datasets at once (Gaussian, Lorentzian).
+
+    Returns ``{name: (B,) array}`` or None when the model is not one of those.
+    """
+    ampscale = {gaussian: 1.0}
+    from paramfit.models.lineshapes import lorentzian
+    ampscale[lorentzian] = 1.25
+    func = spec.func
+    if func not in ampscale or x is None or x.ndim != 1 or len(spec.param_names) != 3:
+        return None
+    maxy, miny = data.max(axis=1), data.min(axis=1)
+    cen = x[np.argmax(data, axis=1)]
+    height = (maxy - miny) * 3.0
+    sig = np.full(data.shape[0], (x.max() - x.min()) / 6.0)
+    half = data > ((maxy + miny) / 2.0)[:, None]
+    count = half.sum(axis=1)
+    xb = np.broadcast_to(x, data.shape)
+    hi = np.where(half, xb, -np.inf).max(axis=1)
+    lo = np.where(half, xb, np.inf).min(axis=1)
+    mean = np.where(half, xb, 0.0).sum(axis=1) / np.maximum(count, 1)
+    wide = count > 2
+    sig = np.where(wide, (hi - lo) / 2.0, sig)
+    cen = np.where(wide, mean, cen)
+    amp = height * sig * ampscale[func]
+    return dict(zip(spec.param_names, (amp, cen, sig)))
+
+
+def loop_guess(spec: ModelSpec, data: np.ndarray, independent: dict,
+               names: list[str]) -> dict[str, np.ndarray]:
+    """The model's own ``guess`` called once per dataset (models without a vectorised one)."""
+    out = {n: np.empty(data.shape[0]) for n in names}
+    for i, row in enumerate(data):
+        indep = {k: (v[i] if v.ndim == 2 else v) for k, v in independent.items()}
+        guessed = spec.model.guess(row, **indep)
+        for n in names:
+            if n in guessed:
+                out[n][i] = guessed[n].value
+    return out
+
+
+def guess_callable(spec: ModelSpec) -> Callable | None:
+    """The model's ``guess`` method, or None."""
+    return getattr(spec.model, "guess", None) if spec.is_model else None

@@ -1,0 +1,3 @@
+"""paramfit.cli.app."""
+
+__all__: list[str] = []

@@ -1,0 +1,542 @@
+"""The ``paramfit`` command line (also ``python -m paramfit``).
+
+Commands
+--------
+``paramfit fit DATA --model FORMULA_OR_NAME [options]``
+    Fit one data file (CSV with a header row, whitespace columns, or a NIST StRD
+    ``.dat`` file) with a formula ``"y ~ a*exp(-x/t) + c"`` or a sum of built-in
+    models ``"gaussian + linear"``; print the fit report (``--report text``) or JSON
+    (``--report json``); ``--out`` writes the JSON, ``--plot`` a PNG, ``--ci`` adds
+    confidence intervals.
+``paramfit demo``
+    Fit the bundled NIST StRD problem Misra1a from NIST's start 1, print the report and
+    the certified values side by side with the number of digits that agree, and write
+    ``paramfit-demo.png``.
+``paramfit nist [NAME ...|--all] [--start 1|2|both]``
+    Run NIST StRD problems and print the digits of agreement with the certified values.
+``paramfit batch DATA --model ... [--x-row | --x COLFILE] [--out results.csv]``
+    Fit every row of a file with :func:`paramfit.batch.api`.
+
+Formulas
+--------
+``LHS ~ RHS``: the left-hand side is the response column (or an expression of columns,
+e.g. ``log(y)``); in the right-hand side every name that is a column of the data file
+is data, every name that is a function or constant of the expression language
+(``exp``, ``sin``, ``pi``...) is that, and every other name is a fitted parameter, in
+order of first appearance. ``x`` in a formula means the ``--x`` column when the file
+has no column called ``x``. Without ``~`` the formula is the right-hand side and the
+response is ``--y`` (default: the column ``y``). Formulas are compiled by the safe
+expression compiler (:mod:`paramfit.core.expressions.compiler`), never by Python's ``eval`` of text.
+
+A formula whose names are all built-in models joined by ``+`` (or ``*``), such as
+``gaussian + gaussian + linear``, is built from :mod:`paramfit.models.builtin`. Every
+component gets a prefix made of the shortest start of its model name that tells the
+names in the formula apart, and a counter: ``gaussian + gaussian + linear`` has the
+parameters ``g1_amplitude, g1_center, g1_sigma, g2_amplitude, ..., l1_slope,
+l1_intercept``; ``linear + lorentzian`` has ``li1_...`` and ``lo1_...``.
+
+Start values come from ``--start``, else the built-in models' ``guess``, else NIST's
+start 1 when the data file is a NIST StRD file with the same parameter names, else 1.0
+(with a note on stderr). ``--err COL`` weights the residuals by ``1/err``.
+
+Exit status: 0 when the fit converged (``fit``, ``demo``) or every case reached 4 digits
+(``nist``); 1 when a fit did not converge or a NIST case fell below 4 digits; 2 for a
+usage or data error, reported on one line ``paramfit: error: ...`` (a formula with a
+syntax error is quoted with ``>>>`` at the position at fault). ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from paramfit.cli.data import UsageError
+
+__all__ = [
+    "Formula",
+    "ModelExpression",
+    "builtin_model_names",
+    "parse_model_expression",
+    "build_parser",
+    "main",
+    "parse_assignments",
+    "parse_bounds",
+    "parse_formula",
+]
+
+PROG = "paramfit"
+
+
+# ---------------------------------------------------------------- formulas
+@dataclass(frozen=True)
+class Formula:
+    """A parsed ``"lhs ~ rhs"`` formula.
+
+    Attributes
+    ----------
+    text : str
+        The formula as written.
+    response : str
+        The left-hand side (a column name or an expression of columns).
+    expression : str
+        The right-hand side.
+    data_names : tuple of str
+        Names in the right-hand side that are data columns.
+    param_names : tuple of str
+        The fitted parameters, in order of first appearance.
+    """
+
+    text: str
+    response: str
+    expression: str
+    data_names: tuple[str, ...]
+    param_names: tuple[str, ...]
+
+
+def _syntax_error(text: str, offset: int, reason: str) -> UsageError:
+    marked = f"{text[:offset]}>>>{text[offset:]}"
+    return UsageError(
+        f"cannot parse the formula at column {offset + 1} (marked >>>): {reason}: {marked}"
+    )
+
+
+def _parse_side(text: str, side: str, start: int) -> ast.Expression:
+    """``ast.parse`` one side of a formula, errors pointing into the whole formula."""
+    stripped = side.strip()
+    lead = start + len(side) - len(side.lstrip())
+    if not stripped:
+        raise _syntax_error(text, lead, "an expression is missing here")
+    try:
+        return ast.parse(stripped, mode="eval")
+    except SyntaxError as exc:
+        column = max((exc.offset or 1) - 1, 0) if (exc.lineno or 1) == 1 else len(stripped)
+        raise _syntax_error(text, lead + min(column, len(stripped)), exc.msg) from None
+
+
+def _names_in_order(tree: ast.AST) -> tuple[list[str], set[str]]:
+    nodes = [node for node in ast.walk(tree) if isinstance(node, ast.Name)]
+    nodes.sort(key=lambda node: (node.lineno, node.col_offset))
+    called = {
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    ordered = list(dict.fromkeys(node.id for node in nodes))
+    return ordered, called
+
+
+def parse_formula(
+    text: str, columns: Sequence[str], *, default_response: str = "y"
+) -> Formula:
+    """Split ``"lhs ~ rhs"`` into response, model expression, data names and parameters.
+
+    Parameters
+    ----------
+    text : str
+        ``"y ~ a*exp(-x/t) + c"``, or just the right-hand side.
+    columns : sequence of str
+        Names usable as data (the file's columns, plus ``x`` when aliased).
+    default_response : str
+        The response when the formula has no ``~``.
+
+    Returns
+    -------
+    Formula
+
+    Raises
+    ------
+    UsageError
+        Syntax errors (with the position), a forbidden construct, an unknown function,
+        a left-hand side that names something other than columns.
+
+    Examples
+    --------
+    >>> f = parse_formula("y ~ a*exp(-x/t) + c", ["x", "y"])
+    >>> f.param_names, f.data_names
+    (('a', 't', 'c'), ('x',))
+    """
+    from paramfit.core.exceptions import ExpressionError
+    from paramfit.core.expressions.compiler import DEFAULT_SYMBOLS, compile_expression
+
+    if "~" in text:
+        lhs, rhs = text.split("~", 1)
+        if "~" in rhs:
+            raise _syntax_error(text, len(lhs) + 1 + rhs.index("~"), "a second '~'")
+        rhs_start = len(lhs) + 1
+    else:
+        lhs, rhs, rhs_start = default_response, text, 0
+    lhs_tree = _parse_side(text, lhs, 0) if "~" in text else ast.parse(lhs, mode="eval")
+    rhs_tree = _parse_side(text, rhs, rhs_start)
+    try:
+        compile_expression(lhs.strip())
+        compile_expression(rhs.strip())
+    except ExpressionError as exc:
+        raise UsageError(f"formula {text!r}: {str(exc).split(' in expression ')[0]}") from None
+    column_set = set(columns)
+    names, called = _names_in_order(rhs_tree)
+    unknown_functions = sorted(name for name in called if name not in DEFAULT_SYMBOLS)
+    if unknown_functions:
+        raise UsageError(
+            f"formula {text!r} calls unknown function(s) {', '.join(unknown_functions)}; "
+            "available: exp, log, sqrt, sin, cos, arctan, ... (see paramfit.core.expressions.compiler)"
+        )
+    lhs_names, _ = _names_in_order(lhs_tree)
+    missing = [n for n in lhs_names if n not in column_set and n not in DEFAULT_SYMBOLS]
+    if missing:
+        raise UsageError(
+            f"no column {missing[0]!r} (the left-hand side of the formula) in the data; "
+            f"its columns are: {', '.join(columns)}"
+        )
+    data_names = tuple(n for n in names if n in column_set)
+    params = tuple(n for n in names if n not in column_set and n not in DEFAULT_SYMBOLS)
+    if not params:
+        raise UsageError(f"formula {text!r} has no parameters to fit")
+    return Formula(text, lhs.strip(), rhs.strip(), data_names, params)
+
+
+# ---------------------------------------------------------------- built-in models
+@dataclass(frozen=True)
+class ModelExpression:
+    """A sum (or product...) of built-in models, e.g. ``"gaussian + linear"``.
+
+    Attributes
+    ----------
+    text : str
+        As written.
+    response : str or None
+        The left-hand side of ``"y ~ gaussian + linear"``, if any.
+    expression : str
+        The right-hand side.
+    components : tuple of (str, str)
+        ``(model class name, prefix)`` per model name, in order of appearance.
+    """
+
+    text: str
+    response: str | None
+    expression: str
+    components: tuple[tuple[str, str], ...]
+
+
+_MODEL_NODES = (ast.Expression, ast.BinOp, ast.Name, ast.Load, ast.Add, ast.Sub, ast.Mult,
+                ast.Div)
+
+
+def builtin_model_names() -> dict[str, str]:
+    """``{"gaussian": "GaussianModel", "gaussianmodel": "GaussianModel", ...}``."""
+    from paramfit.models.builtin import BUILTIN_MODELS
+
+    names = {}
+    for class_name in BUILTIN_MODELS:
+        names[class_name.lower()] = class_name
+        names[class_name.lower().removesuffix("model")] = class_name
+    return names
+
+
+def _prefix_stems(names: Sequence[str]) -> dict[str, str]:
+    """Shortest start of each name that no other distinct name shares."""
+    distinct = list(dict.fromkeys(names))
+    stems = {}
+    for name in distinct:
+        others = [other for other in distinct if other != name]
+        size = 1
+        while size < len(name) and any(other[:size] == name[:size] for other in others):
+            size += 1
+        stems[name] = name[:size]
+    return stems
+
+
+def parse_model_expression(text: str) -> ModelExpression | None:
+    """Parse ``"[y ~] gaussian + gaussian + linear"``; None when ``text`` is not one.
+
+    Prefixes: the shortest start of the model name that tells apart the model names of
+    the formula, then a counter: ``g1_, g2_, l1_`` here.
+
+    Raises
+    ------
+    UsageError
+        A formula of only names and ``+ - * /`` that mixes built-in models with other
+        names.
+
+    Examples
+    --------
+    >>> parse_model_expression("linear + lorentzian").components
+    (('LinearModel', 'li1_'), ('LorentzianModel', 'lo1_'))
+    """
+    lhs, sep, rhs = text.rpartition("~")
+    try:
+        tree = ast.parse(rhs.strip(), mode="eval")
+    except SyntaxError:
+        return None
+    if not all(isinstance(node, _MODEL_NODES) for node in ast.walk(tree)):
+        return None
+    known = builtin_model_names()
+    names, _ = _names_in_order(tree)
+    if not any(name.lower() in known for name in names):
+        return None
+    unknown = [name for name in names if name.lower() not in known]
+    if unknown:
+        raise UsageError(
+            f"model {text!r}: {', '.join(map(repr, unknown))} is not a built-in model; "
+            f"built-in models are: {', '.join(sorted(n for n in known if 'model' not in n))}"
+        )
+    nodes = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Name)),
+                   key=lambda node: node.col_offset)
+    short = [known[node.id.lower()].removesuffix("Model").lower() for node in nodes]
+    stems = _prefix_stems(short)
+    counts: dict[str, int] = {}
+    components = []
+    for node, name in zip(nodes, short):
+        counts[name] = counts.get(name, 0) + 1
+        components.append((known[node.id.lower()], f"{stems[name]}{counts[name]}_"))
+    return ModelExpression(text, lhs.strip() or None if sep else None, rhs.strip(),
+                           tuple(components))
+
+
+# ---------------------------------------------------------------- NAME=VALUE options
+def parse_assignments(
+    items: Sequence[str] | None, option: str, *, value_required: bool = True
+) -> dict[str, str]:
+    """``["a=1,b=2", "c=3"]`` to ``{"a": "1", "b": "2", "c": "3"}`` (``NAME`` alone maps
+    to ``""`` when ``value_required`` is false).
+
+    Examples
+    --------
+    >>> parse_assignments(["a=1,b=2"], "--start")
+    {'a': '1', 'b': '2'}
+    """
+    result: dict[str, str] = {}
+    for item in items or ():
+        for part in item.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            name, sep, value = part.partition("=")
+            name = name.strip()
+            if not name.isidentifier() or (value_required and not sep):
+                form = "NAME=VALUE" if value_required else "NAME or NAME=VALUE"
+                raise UsageError(f"{option} expects {form}[,...], got {part!r}")
+            result[name] = value.strip()
+    return result
+
+
+def parse_float(text: str, option: str, name: str) -> float:
+    """``float(text)`` or a :class:`UsageError` naming the option and parameter."""
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"{option} {name}={text!r}: {text!r} is not a number") from None
+
+
+def parse_bounds(items: Sequence[str] | None) -> dict[str, tuple[float, float]]:
+    """``["a=0:10,b=:5"]`` to ``{"a": (0.0, 10.0), "b": (-inf, 5.0)}``.
+
+    Examples
+    --------
+    >>> parse_bounds(["a=0:10,b=:5"])
+    {'a': (0.0, 10.0), 'b': (-inf, 5.0)}
+    """
+    bounds = {}
+    for name, text in parse_assignments(items, "--bounds").items():
+        low, sep, high = text.partition(":")
+        if not sep:
+            raise UsageError(f"--bounds {name}={text!r}: write LOW:HIGH (either may be empty)")
+        lower = parse_float(low, "--bounds", name) if low.strip() else float("-inf")
+        upper = parse_float(high, "--bounds", name) if high.strip() else float("inf")
+        bounds[name] = (lower, upper)
+    return bounds
+
+
+def parse_ties(items: Sequence[str] | None) -> dict[str, str]:
+    """``["w2=2*w1/3"]`` to ``{"w2": "2*w1/3"}`` (one tie per ``--tie``)."""
+    ties = {}
+    for item in items or ():
+        name, sep, expression = item.partition("=")
+        if not sep or not name.strip().isidentifier() or not expression.strip():
+            raise UsageError(f"--tie expects NAME=EXPRESSION, got {item!r}")
+        ties[name.strip()] = expression.strip()
+    return ties
+
+
+# ---------------------------------------------------------------- argument parser
+_FIT_EPILOG = """\
+formulas:
+  "y ~ a*exp(-x/t) + c"  lhs = response column; rhs names that are columns are data,
+                         other names (not exp, sin, pi...) are parameters
+  "gaussian + linear"    built-in models; prefixes g1_, g2_, l1_ ... (shortest start of
+                         the model name that tells the names apart, then a counter)
+start values: --start, else the models' guess, else NIST start 1 for a NIST file, else 1.0
+exit status: 0 converged, 1 not converged, 2 usage or data error
+examples:
+  paramfit fit data.csv -m "signal ~ a*exp(-t/tau) + c" --start tau=2 --plot fit.png
+  paramfit fit peaks.txt -m "gaussian + gaussian + linear" --report json --out fit.json
+  paramfit fit Misra1a.dat --ci
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: ``paramfit: error: ...``, exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _add_debug(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--debug", action="store_true", default=default,
+        help="show the Python traceback of an error",
+    )
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", "-m", metavar="FORMULA_OR_NAME",
+                        help='"y ~ a*exp(-x/t) + c" or built-in models "gaussian + linear"')
+    parser.add_argument("--start", action="append", metavar="NAME=VALUE[,...]",
+                        help="start values, e.g. a=1,t=2 (repeatable)")
+    parser.add_argument("--fix", action="append", metavar="NAME[=VALUE][,...]",
+                        help="hold parameters at their start value (or at VALUE)")
+    parser.add_argument("--bounds", action="append", metavar="NAME=LOW:HIGH[,...]",
+                        help="bounds, e.g. a=0:10 or t=0: (an empty side is unbounded)")
+    parser.add_argument("--tie", action="append", metavar="NAME=EXPRESSION",
+                        help='tie a parameter to others, e.g. "w2=2*w1/3" (repeatable)')
+    parser.add_argument("--method", default="leastsq",
+                        help="fitting method (default leastsq; see paramfit.minimize)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``paramfit`` command."""
+    from paramfit import __version__
+
+    parser = _Parser(prog=PROG, description="Non-linear least-squares fitting with "
+                     "named Parameters: fit data files, run the NIST StRD problems.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    _add_debug(parser, False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    fit = commands.add_parser("fit", help="fit a data file with a formula or built-in models",
+                              description="Fit one data file (CSV, whitespace columns or a "
+                              "NIST StRD .dat file).", epilog=_FIT_EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    fit.add_argument("data", metavar="DATA", help="data file")
+    _add_model_options(fit)
+    fit.add_argument("--x", metavar="COL", help="independent-variable column")
+    fit.add_argument("--y", metavar="COL", help="response column (default: formula's lhs)")
+    fit.add_argument("--err", metavar="COL", help="uncertainty column: weights 1/err")
+    fit.add_argument("--ci", action="store_true", help="add profile confidence intervals")
+    fit.add_argument("--report", choices=("text", "json"), default="text",
+                     help="what to print (default text)")
+    fit.add_argument("--plot", metavar="PNG", help="write a plot of data and fit")
+    fit.add_argument("--out", metavar="JSON", help="write the result as JSON")
+    _add_debug(fit, argparse.SUPPRESS)
+
+    demo = commands.add_parser("demo", help="fit a bundled NIST StRD problem",
+                               description="Fit a bundled NIST StRD problem and compare "
+                               "with its certified values.")
+    demo.add_argument("--dataset", default="Misra1a", help="NIST problem (default Misra1a)")
+    demo.add_argument("--start", type=int, choices=(1, 2), default=1,
+                      help="NIST starting point (default 1)")
+    demo.add_argument("--plot", metavar="PNG", default="paramfit-demo.png",
+                      help="where to write the plot (default paramfit-demo.png)")
+    demo.add_argument("--no-plot", action="store_true", help="do not write a plot")
+    _add_debug(demo, argparse.SUPPRESS)
+
+    nist = commands.add_parser("nist", help="run NIST StRD problems, print correct digits",
+                               description="Fit NIST StRD problems and print the number of "
+                               "digits that agree with the certified values.")
+    nist.add_argument("names", nargs="*", metavar="NAME", help="problems (default: all)")
+    nist.add_argument("--all", action="store_true", help="all 27 problems")
+    nist.add_argument("--start", choices=("1", "2", "both"), default="both",
+                      help="NIST starting point(s) (default both)")
+    nist.add_argument("--method", default="leastsq", help="fitting method (default leastsq)")
+    _add_debug(nist, argparse.SUPPRESS)
+
+    batch = commands.add_parser("batch", help="fit every row of a file",
+                                description="Fit each row of DATA (one dataset a row) with "
+                                "paramfit.batch.api.")
+    batch.add_argument("data", metavar="DATA", help="data file, one dataset per row")
+    _add_model_options(batch)
+    where = batch.add_mutually_exclusive_group()
+    where.add_argument("--x-row", action="store_true",
+                       help="the first row holds x (the default)")
+    where.add_argument("--x", metavar="COLFILE", help="file with the x values (one column)")
+    batch.add_argument("--out", metavar="CSV", default="results.csv",
+                       help="results file (default results.csv)")
+    batch.add_argument("--progress", action="store_true", help="show a progress bar")
+    _add_debug(batch, argparse.SUPPRESS)
+    return parser
+
+
+# ---------------------------------------------------------------- entry point
+def _show_warning(message: Warning | str, category: type[Warning], filename: str,
+                  lineno: int, file: object = None, line: str | None = None) -> None:
+    """Show a warning as one line ``paramfit: warning: ...`` on stderr."""
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``paramfit`` command; returns the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name; ``sys.argv[1:]`` by default.
+
+    Returns
+    -------
+    int
+        0 success, 1 a fit did not converge or a NIST case fell short, 2 usage error.
+    """
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in arguments
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            args = build_parser().parse_args(arguments)
+            if args.command is None:
+                build_parser().print_help()
+                return 2
+            import paramfit.cli.commands as _cli_commands
+
+            return _cli_commands.run(args)
+    except SystemExit as exc:  # --help, --version
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    except BrokenPipeError:  # e.g. `paramfit fit ... | head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (stay quiet at exit)
+        return 0
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"{PROG}: error: {_describe(exc)}", file=sys.stderr)
+        return 2 if _is_user_error(exc) else 1
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    from paramfit.core.exceptions import ParamfitError
+
+    return isinstance(exc, ParamfitError | OSError | ValueError)
+
+
+def _describe(exc: BaseException) -> str:
+    from paramfit.core.exceptions import ParamfitError
+
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, UsageError):
+        return text
+    text = " ".join(text.split())
+    if isinstance(exc, ParamfitError):
+        return text
+    if not isinstance(exc, OSError | ValueError):
+        text = f"{type(exc).__name__}: {text}"
+    return f"{text} (run with --debug for the traceback)"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""paramfit.core."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""paramfit.core.differentiation."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""paramfit.core.expressions."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""paramfit.core.parameters."""
+
+__all__: list[str] = []

@@ -1,0 +1,234 @@
+"""Text, HTML and JSON representations of :class:`~paramfit.core.parameters.parameters.Parameters`.
+
+No fitting logic lives here: only turning parameters into tables, HTML and JSON
+documents (and JSON documents back into parameters).
+
+Examples
+--------
+>>> p = Parameters(); p.add('amp', 10.0, min=0)
+>>> print(parameters_table(p, columns=('value', 'min')))
+Name     Value      Min
+amp         10        0
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from paramfit.core.exceptions import ParameterError
+from paramfit.core.parameters.parameters import Parameter, Parameters, ParameterStatus, check_name
+
+__all__ = ["COLUMNS", "JSON_FORMAT", "number_from_json", "number_to_json",
+           "parameter_from_json", "parameters_html", "parameters_table",
+           "parameters_to_json"]
+
+JSON_FORMAT = "paramfit.Parameters"
+JSON_VERSION = 1
+
+NUMERIC_COLUMNS = ("value", "min", "max", "stderr", "init_value", "step", "relative_step",
+                   "max_step")
+COLUMNS = (*NUMERIC_COLUMNS, "vary", "expr", "status", "side")
+"""Column names accepted by :meth:`Parameters.pretty_print`."""
+
+
+def _cell(par: Parameter, column: str) -> Any:
+    if column == "status":
+        return par.status.value
+    return getattr(par, column)
+
+
+def parameters_table(params: Parameters, *, colwidth: int = 8, precision: int = 4,
+                     fmt: str = "g", columns: Sequence[str] = (
+                         "value", "min", "max", "stderr", "vary", "expr")) -> str:
+    """A plain-text table of ``params``: a header row, then one row per parameter.
+
+    Parameters
+    ----------
+    params : Parameters
+        What to show.
+    colwidth : int
+        Width of each column after the name column.
+    precision : int
+        Digits shown for numbers (``format(x, f'.{precision}{fmt}')``).
+    fmt : str
+        Format type for numbers: 'g', 'e' or 'f'.
+    columns : sequence of str
+        Any of :data:`COLUMNS`.
+
+    Returns
+    -------
+    str
+        The table, without a trailing newline.
+    """
+    unknown = [c for c in columns if c not in COLUMNS]
+    if unknown:
+        raise ParameterError(f"unknown pretty_print column(s) {unknown}; choose from {COLUMNS}")
+    name_width = max([4, *(len(name) for name in params)])
+    header = f"{'Name':<{name_width}} " + "".join(
+        f" {c.replace('_', ' ').title():>{colwidth}}" for c in columns)
+    lines = [header.rstrip()]
+    for name, par in params.items():
+        row = f"{name:<{name_width}} "
+        for column in columns:
+            value = _cell(par, column)
+            if column in NUMERIC_COLUMNS and value is not None:
+                text = format(value, f".{precision}{fmt}")
+            else:
+                text = str(value)
+            row += f" {text:>{colwidth}}"
+        lines.append(row.rstrip())
+    return "\n".join(lines)
+
+
+def _html_number(x: float | None, precision: int = 5) -> str:
+    if x is None:
+        return ""
+    return format(x, f".{precision}g")
+
+
+def parameters_html(params: Parameters) -> str:
+    """An HTML table of ``params`` (for Jupyter's ``_repr_html_``).
+
+    Columns: name, value, standard error, relative error, initial value, min, max, vary,
+    expression, status. Text is HTML-escaped.
+
+    Examples
+    --------
+    >>> p = Parameters(); p.add('amp', 10.0)
+    >>> parameters_html(p).startswith('<table')
+    True
+    """
+    head = ("name", "value", "standard error", "relative error", "initial value", "min",
+            "max", "vary", "expression", "status")
+    rows = ["<table class='paramfit-parameters'>",
+            "<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
+    for name, par in params.items():
+        relative = ""
+        if par.stderr is not None and par.value and math.isfinite(par.value):
+            relative = f"({abs(par.stderr / par.value):.2%})"
+        cells = (name, _html_number(par.value), _html_number(par.stderr), relative,
+                 _html_number(par.init_value), _html_number(par.min), _html_number(par.max),
+                 str(par.vary), par.expr or "", par.status.value)
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
+                    + "</tr>")
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def _jfloat(x: float | None) -> float | str | None:
+    """A float as strict JSON: finite numbers as is, inf/nan as strings, None as null."""
+    if x is None:
+        return None
+    return x if math.isfinite(x) else repr(float(x))
+
+
+def _ufloat(x: Any) -> float | None:
+    return None if x is None else float(x)
+
+
+def number_to_json(x: Any) -> dict[str, Any] | None:
+    """``{'int': 3}``, ``{'float': 'inf'}``, ``{'complex': [1.0, 2.0]}``, ``{'bool': true}``
+    for a number, None for anything else.
+
+    Examples
+    --------
+    >>> number_to_json(2.5), number_to_json(len)
+    ({'float': 2.5}, None)
+    """
+    if isinstance(x, bool):
+        return {"bool": x}
+    if isinstance(x, numbers.Integral):
+        return {"int": int(x)}
+    if isinstance(x, numbers.Real):
+        return {"float": _jfloat(float(x))}
+    if isinstance(x, numbers.Complex):
+        return {"complex": [_jfloat(x.real), _jfloat(x.imag)]}
+    return None
+
+
+def number_from_json(encoded: Mapping[str, Any]) -> bool | int | float | complex:
+    """Inverse of :func:`number_to_json`.
+
+    Examples
+    --------
+    >>> number_from_json({'complex': [1.0, 'nan']})
+    (1+nanj)
+    """
+    try:
+        ((kind, v),) = encoded.items()
+        if kind == "complex":
+            return complex(float(v[0]), float(v[1]))
+        return {"bool": bool, "int": int, "float": float}[kind](v)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise ParameterError(f"Parameters.loads: malformed symbol value {encoded!r}") from exc
+
+
+def parameters_to_json(params: Parameters) -> dict[str, Any]:
+    """The JSON document :meth:`Parameters.dumps` writes, as a dict (strict JSON types).
+
+    Examples
+    --------
+    >>> p = Parameters(); p.add('a', float('inf'))
+    >>> parameters_to_json(p)['parameters'][0]['value']
+    'inf'
+    """
+    out = []
+    for par in params.values():
+        item = {
+            "name": par.name, "value": _jfloat(par.value), "vary": par.vary,
+            "min": _jfloat(par.min), "max": _jfloat(par.max), "expr": par.expr,
+            "stderr": _jfloat(par.stderr), "init_value": _jfloat(par.init_value),
+            "correl": None if par.correl is None else
+            {k: _jfloat(v) for k, v in par.correl.items()},
+            "step": par.step, "relative_step": par.relative_step, "side": par.side,
+            "max_step": par.max_step, "status_reason": par.status_reason,
+            "fit_status": None if par._fit_status is None else par._fit_status.name,
+        }
+        if par.user_data is not None:
+            try:
+                json.dumps(par.user_data)
+                item["user_data"] = par.user_data
+            except (TypeError, ValueError):
+                pass
+        out.append(item)
+    symbols = {}
+    for key, obj in params.symbols.user_symbols().items():
+        encoded = number_to_json(obj)
+        if encoded is not None:
+            symbols[key] = encoded
+    return {"format": JSON_FORMAT, "version": JSON_VERSION, "parameters": out,
+            "symbols": symbols}
+
+
+def parameter_from_json(item: Mapping[str, Any]) -> Parameter:
+    """One :class:`Parameter` from an entry of :func:`parameters_to_json`'s list.
+
+    Examples
+    --------
+    >>> parameter_from_json({'name': 'a', 'value': 1.0, 'min': '-inf'})
+    <Parameter 'a', value=1.0, bounds=[-inf:inf]>
+    """
+    try:
+        par = Parameter(_ufloat(item.get("value")), item.get("vary", True),
+                        _ufloat(item.get("min")), _ufloat(item.get("max")),
+                        check_name(item["name"]), item.get("expr"), step=item.get("step"),
+                        relative_step=item.get("relative_step"),
+                        side=item.get("side", "auto"), max_step=item.get("max_step"),
+                        user_data=item.get("user_data"))
+        par.stderr = _ufloat(item.get("stderr"))
+        par.init_value = _ufloat(item.get("init_value"))
+        correl = item.get("correl")
+        par.correl = None if correl is None else {k: float(v) for k, v in correl.items()}
+        if item.get("fit_status"):
+            par._set_fit_status(ParameterStatus[item["fit_status"]])
+        par.status_reason = item.get("status_reason")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, ParameterError):
+            raise
+        raise ParameterError(f"Parameters.loads: malformed parameter entry {item!r}") from exc
+    return par

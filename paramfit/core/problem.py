@@ -1,0 +1,420 @@
+"""The compiled fit problem: free vector <-> Parameter values, ties, and the user function.
+
+:class:`FitProblem` is built once per fit from a residual function and a
+:class:`~paramfit.core.parameters.parameters.Parameters` object.  It owns the *hot path* of every
+fit, :meth:`FitProblem.residual`, which runs thousands of times: it writes the
+free values into the Parameter slots and the expression namespace, evaluates
+the tied parameters in dependency order with their pre-compiled code, calls the
+user's function and checks what it returned.  Nothing is parsed, rebuilt or
+looked up by name there.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import math
+import types
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from paramfit.core.exceptions import FitError, NonFiniteResidualError, ResidualError, StopFit
+from paramfit.core.expressions.compiler import (
+    FLOAT_HELPER,
+    CompiledExpression,
+    at_line,
+    evaluation_error,
+    evaluation_order,
+    expression_tree,
+    make_namespace,
+)
+from paramfit.core.parameters.parameters import Parameter, Parameters
+
+__all__ = ["FitProblem", "NAN_POLICIES", "SIDE_CODES", "check_fit_size"]
+
+NAN_POLICIES = ("raise", "omit", "propagate")
+_NDARRAY = np.ndarray
+_FLOAT64 = np.dtype(np.float64)
+SIDE_CODES = {"auto": 0, "forward": 1, "backward": -1, "central": 2}
+
+
+class FitProblem:
+    """A residual function and Parameters compiled into a function of the free vector.
+
+    Parameters
+    ----------
+    fcn : callable
+        ``fcn(params, *args, **kws) -> residual``; any array shape (flattened),
+        real or complex (real and imaginary parts are stacked).
+    params : Parameters
+        The parameters; their ``_value`` slots are written during the fit.
+    args, kws : tuple, dict
+        Extra arguments for ``fcn``.
+    nan_policy : {'raise', 'omit', 'propagate'}
+        What to do with NaN/inf in the residual.
+    infeasible : {'warn', 'raise'}
+        What to do with a start value outside its bounds (see
+        :meth:`Parameters.check_bounds`).
+    fixed : mapping, optional
+        ``{name: value}`` of free parameters to hold fixed at ``value`` in this
+        problem only (profile fits for confidence intervals).  The Parameter
+        objects keep ``vary=True``.
+    """
+
+    def __init__(
+        self,
+        fcn: Callable[..., Any],
+        params: Parameters,
+        args: Sequence[Any] = (),
+        kws: Mapping[str, Any] | None = None,
+        *,
+        nan_policy: str = "raise",
+        infeasible: str = "warn",
+        fixed: Mapping[str, float] | None = None,
+    ):
+        if not callable(fcn):
+            raise FitError(f"the residual function must be callable, got {type(fcn).__name__}")
+        if not isinstance(params, Parameters):
+            raise FitError(
+                f"params must be a paramfit.Parameters object, got {type(params).__name__}"
+            )
+        if nan_policy not in NAN_POLICIES:
+            raise FitError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}")
+        self.fcn = fcn
+        self.params = params
+        self.args = tuple(args or ())
+        self.kws = dict(kws or {})
+        self.nan_policy = nan_policy
+        params.check_bounds(infeasible=infeasible)
+        fixed = dict(fixed or {})
+        for name in fixed:
+            if name not in params:
+                raise FitError(f"cannot hold unknown parameter {name!r} fixed")
+        self._classify(fixed)
+        self._compile_ties()
+        self._ndata: int | None = None
+        self._start_residual: np.ndarray | None = None
+        self._omit_mask: np.ndarray | None = None
+        self._complex: bool | None = None
+        self.nfev = 0
+
+    # ------------------------------------------------------------------ set-up
+    def _classify(self, fixed: dict[str, float]) -> None:
+        free: list[Parameter] = []
+        tied: list[Parameter] = []
+        for name, par in self.params.items():
+            if name in fixed:
+                par._value = float(fixed[name])
+            elif par.expr:
+                tied.append(par)
+            elif par.vary and not par.is_fixed:
+                free.append(par)
+        self.free_params = free
+        self.free_names = [p.name for p in free]
+        self.tied_params = tied
+        self.held_names = tuple(fixed)
+        n = len(free)
+        self.x0 = np.array([p._value for p in free], dtype=float)
+        self.lower = np.array([p.min for p in free], dtype=float)
+        self.upper = np.array([p.max for p in free], dtype=float)
+        nan = math.nan
+        self.absolute_step = np.array([nan if p.step is None else p.step for p in free])
+        self.relative_step = np.array(
+            [nan if p.relative_step is None else p.relative_step for p in free]
+        )
+        self.side = np.array([SIDE_CODES[p.side] for p in free], dtype=np.int8)
+        self.max_step = np.array([nan if p.max_step is None else p.max_step for p in free])
+        self.nvarys = n
+
+    def _compile_ties(self) -> None:
+        params = self.params
+        compiled = {p.name: p.compiled_expr for p in self.tied_params}
+        user_symbols = params.symbols.user_symbols()
+        if compiled:
+            # DEFAULT_SYMBOLS are always known to evaluation_order
+            known = {name for name in params if name not in compiled}
+            known.update(user_symbols)
+            order = evaluation_order(compiled, known)
+        else:
+            order = []
+        self._ns = make_namespace(user_symbols)
+        for name, par in params.items():
+            self._ns[name] = par._value
+        by_name = {p.name: p for p in self.tied_params}
+        self.tied_params = [by_name[name] for name in order]
+        self._tied = [(p.name, p.compiled_expr.code, p) for p in self.tied_params]
+        self._update_code = self._compile_update()
+        self._tied_bounds = [
+            (p, p.min, p.max) for p in self.tied_params if math.isfinite(p.min) or
+            math.isfinite(p.max)
+        ]
+        # evaluate once now so a broken expression fails before any user evaluation
+        self.set_values(self.x0)
+
+    def set_held(self, name: str, value: float) -> None:
+        """Change the value of a parameter held fixed through ``fixed=`` (profile fits)."""
+        if name not in self.held_names:
+            raise FitError(f"parameter {name!r} is not held fixed in this problem")
+        value = float(value)
+        self.params[name]._value = value
+        self._ns[name] = value
+        self._start_residual = None     # it was computed with the old held value
+
+    # ------------------------------------------------------------------ hot path
+    def _compile_update(self):
+        """One code object that writes the free vector and evaluates every tie.
+
+        For free parameter ``a`` at position ``i`` and tied parameter ``d``::
+
+            a = <par:a>._value = <x>[i]
+            d = <par:d>._value = <float>(<expression of d>)
+
+        where ``<x>`` is the free vector as a list and ``<par:a>`` the Parameter
+        object, both placed in the namespace under names no expression can spell.
+        Tied statement ``k`` sits on line ``k + 1 + n_free``.  Only paramfit
+        generates the attribute stores; user expressions stay whitelisted.
+        """
+        for par in (*self.free_params, *self.tied_params):
+            self._ns[f"<par:{par.name}>"] = par
+        return _update_code(tuple(self.free_names),
+                            tuple((p.name, p.compiled_expr) for p in self.tied_params))
+
+    def set_values(self, x: np.ndarray) -> None:
+        """Write the free vector ``x`` into the Parameters and evaluate the ties."""
+        ns = self._ns
+        ns["<x>"] = x.tolist()
+        try:
+            exec(self._update_code, ns)  # noqa: S102  (generated from validated trees)
+        except (ArithmeticError, ValueError, TypeError, NameError) as exc:
+            raise self._tie_error(exc) from exc
+        if self._tied_bounds:
+            for par, lo, hi in self._tied_bounds:
+                v = par._value
+                if v < lo or v > hi:
+                    par._value = min(max(v, lo), hi)
+                    ns[par.name] = par._value
+
+    def _tie_error(self, exc: BaseException) -> Exception:
+        """Find which tie failed (the slow path, only on error) and say so."""
+        ns = self._ns
+        for name, code, par in self._tied:
+            try:
+                ns[name] = float(eval(code, ns))  # noqa: S307  (validated code, no builtins)
+            except (ArithmeticError, ValueError, TypeError, NameError) as inner:
+                return evaluation_error(par.compiled_expr, name, inner)
+        return evaluation_error(self._tied[0][2].compiled_expr, self._tied[0][0], exc)
+
+    def residual(self, x: np.ndarray) -> np.ndarray:
+        """The residual vector (m,) at free vector ``x`` (n,): the solvers' ``fun``."""
+        self.set_values(x)
+        self.nfev += 1
+        try:
+            out = self.fcn(self.params, *self.args, **self.kws)
+        except StopFit:
+            raise
+        except Exception as exc:
+            raise ResidualError(
+                f"the residual function {_name_of(self.fcn)} raised "
+                f"{type(exc).__name__}: {exc}\n  at {self.describe_values()}"
+            ) from exc
+        if type(out) is _NDARRAY and out.dtype is _FLOAT64 and out.ndim == 1 \
+                and out.size == self._ndata and self._omit_mask is None:
+            resid = out
+        else:
+            resid = self._coerce(out)
+        if self.nan_policy == "raise" and not math.isfinite(resid.dot(resid)):
+            self._raise_nonfinite(resid)
+        return resid
+
+    # ------------------------------------------------------------------ checks
+    def _coerce(self, out: Any) -> np.ndarray:
+        if out is None:
+            raise ResidualError(
+                f"the residual function {_name_of(self.fcn)} returned None; it must return "
+                "an array of residuals (data - model)"
+            )
+        try:
+            arr = np.asarray(out)
+            if arr.dtype.kind == "c":
+                self._complex = True
+                arr = np.concatenate([arr.real.ravel(), arr.imag.ravel()])
+            arr = np.asarray(arr, dtype=np.float64).ravel()
+        except (TypeError, ValueError) as exc:
+            raise ResidualError(
+                f"the residual function {_name_of(self.fcn)} returned a non-numeric "
+                f"{type(out).__name__}; it must return an array of numbers"
+            ) from exc
+        if self.nan_policy == "omit":
+            arr = self._omit(arr)
+        if self._ndata is None:
+            if arr.size == 0:
+                raise ResidualError(
+                    f"the residual function {_name_of(self.fcn)} returned an empty array"
+                )
+            self._ndata = arr.size
+        elif arr.size != self._ndata:
+            raise ResidualError(
+                f"the residual function {_name_of(self.fcn)} returned {arr.size} values, "
+                f"but {self._ndata} on its first call; its length must not change between "
+                f"calls (at {self.describe_values()})"
+            )
+        return arr
+
+    def _omit(self, arr: np.ndarray) -> np.ndarray:
+        finite = np.isfinite(arr)
+        if self._omit_mask is None:
+            self._omit_mask = finite
+        elif not np.array_equal(finite, self._omit_mask):
+            raise ResidualError(
+                "with nan_policy='omit' the non-finite residuals must stay at the same "
+                f"positions, but they moved at {self.describe_values()}"
+            )
+        return arr[finite]
+
+    def _raise_nonfinite(self, resid: np.ndarray) -> None:
+        bad = np.flatnonzero(~np.isfinite(resid))
+        if bad.size == 0:
+            return  # the sum of squares overflowed, the values are finite
+        raise NonFiniteResidualError(
+            f"the residual function {_name_of(self.fcn)} returned {bad.size} NaN/inf "
+            f"value(s) (first at index {bad[0]}) at {self.describe_values()}. Use "
+            "nan_policy='omit' to drop them or 'propagate' to let the solver see them"
+        )
+
+    def describe_values(self) -> str:
+        """``'a=1.5, b=2'`` for every parameter: used in error messages."""
+        return "parameter values " + ", ".join(
+            f"{name}={par._value!r}" for name, par in self.params.items()
+        )
+
+    @property
+    def ndata(self) -> int:
+        """Number of residuals (after omitting NaN); known after the first evaluation."""
+        if self._ndata is None:
+            self.start_residual()
+        return self._ndata
+
+    def start_residual(self) -> np.ndarray:
+        """The residual at the start vector ``x0``, evaluated once per problem.
+
+        :attr:`ndata` needs it before any solver runs; the solver then starts from
+        it instead of calling the residual function a second time at the same point.
+        """
+        if self._start_residual is None:
+            self._start_residual = self.residual(self.x0)
+        return self._start_residual
+
+    # ------------------------------------------------------------------ derivatives
+    def tied_jacobian(self, x: np.ndarray) -> np.ndarray:
+        """d(tied values)/d(free values), shape (n_tied, n_free), by central differences.
+
+        Expressions are cheap, so a central difference with step ``1e-6 * max(|x|, 1)``
+        (error ~1e-12 relative for smooth expressions) is used; the values are
+        restored afterwards.
+        """
+        n, t = self.nvarys, len(self.tied_params)
+        out = np.zeros((t, n))
+        if t == 0:
+            return out
+        for j in range(n):
+            h = 1e-6 * max(abs(x[j]), 1.0)
+            xp = x.copy()
+            xp[j] += h
+            self.set_values(xp)
+            up = np.array([p._value for p in self.tied_params])
+            xp[j] = x[j] - h
+            self.set_values(xp)
+            down = np.array([p._value for p in self.tied_params])
+            out[:, j] = (up - down) / (2 * h)
+        self.set_values(x)
+        return out
+
+    def user_jacobian(self, jac: Callable[..., Any], col_deriv: bool = False):
+        """Wrap a user Jacobian ``jac(params, *args, **kws)`` into ``J(x) -> (m, n)``.
+
+        The user may return derivatives with respect to the varied parameters
+        (columns in ``var_names`` order) or with respect to *all* parameters
+        (columns in Parameters order); in the latter case the columns of tied
+        parameters are carried to the free ones by the chain rule and the columns
+        of fixed parameters are ignored.  ``col_deriv=True`` means the user returns
+        the transpose.
+        """
+        names = list(self.params)
+        free_idx = [names.index(n) for n in self.free_names]
+        tied_idx = [names.index(p.name) for p in self.tied_params]
+        nall, n = len(names), self.nvarys
+
+        def wrapped(x: np.ndarray) -> np.ndarray:
+            self.set_values(x)
+            try:
+                out = jac(self.params, *self.args, **self.kws)
+            except StopFit:
+                raise
+            except Exception as exc:
+                raise ResidualError(
+                    f"the Jacobian function {_name_of(jac)} raised {type(exc).__name__}: "
+                    f"{exc}\n  at {self.describe_values()}"
+                ) from exc
+            J = np.asarray(out, dtype=float)
+            if col_deriv:
+                J = J.T
+            J = J.reshape(-1, J.shape[-1]) if J.ndim > 2 else J
+            if J.ndim != 2 or J.shape[1] not in (n, nall):
+                raise ResidualError(
+                    f"the Jacobian function {_name_of(jac)} returned shape {J.shape}; expected "
+                    f"(ndata, {n}) for the varied parameters {self.free_names} or "
+                    f"(ndata, {nall}) for all parameters {names}"
+                )
+            if J.shape[1] == n and (n != nall or not tied_idx):
+                return J
+            Jfree = J[:, free_idx]
+            if tied_idx:
+                Jfree = Jfree + J[:, tied_idx] @ self.tied_jacobian(x)
+            return Jfree
+
+        return wrapped
+
+
+@functools.lru_cache(maxsize=256)
+def _update_code(free_names: tuple[str, ...],
+                 tied: tuple[tuple[str, CompiledExpression], ...]) -> types.CodeType:
+    """The code object of :meth:`FitProblem._compile_update`, cached by structure: fits
+    that repeat the same free and tied parameters (loops, profiles, models) reuse it."""
+    body = []
+    line = 0
+    for i, name in enumerate(free_names):
+        line += 1
+        item = ast.Subscript(ast.Name("<x>", ast.Load()), ast.Constant(i), ast.Load())
+        body.append(at_line(_store(name, item), line))
+    for name, compiled in tied:
+        line += 1
+        value = ast.Call(ast.Name(FLOAT_HELPER, ast.Load()), [expression_tree(compiled)], [])
+        body.append(at_line(_store(name, value), line))
+    module = ast.Module(body=body, type_ignores=[])
+    return compile(module, "<parameter update>", "exec")
+
+
+def _store(name: str, value: ast.expr) -> ast.Assign:
+    holder = ast.Attribute(ast.Name(f"<par:{name}>", ast.Load()), "_value", ast.Store())
+    return ast.Assign(targets=[ast.Name(name, ast.Store()), holder], value=value)
+
+
+def _name_of(fcn: Any) -> str:
+    return getattr(fcn, "__qualname__", None) or getattr(fcn, "__name__", None) or repr(fcn)
+
+
+def check_fit_size(problem: FitProblem) -> None:
+    """Raise FitError when nothing varies or there are fewer residuals than variables."""
+    if problem.nvarys == 0:
+        raise FitError(
+            "no parameter is varied: set vary=True (and no expr) on at least one parameter"
+        )
+    m = problem.ndata
+    if m < problem.nvarys:
+        raise FitError(
+            f"the fit has {problem.nvarys} varied parameters ({', '.join(problem.free_names)}) "
+            f"but only {m} residuals; fix some parameters or provide more data"
+        )
+

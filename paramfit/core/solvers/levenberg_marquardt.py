@@ -1,0 +1,568 @@
+"""Levenberg-Marquardt with bounds: MINPACK's ``lmdif``/``lmder`` in numpy, MPFIT's bounds.
+
+The method is Moré's (1977) scaled trust-region Levenberg-Marquardt
+algorithm as implemented in MINPACK-1: at each iteration the Jacobian ``J``
+is factorised with column pivoting, the step solves
+
+    minimise ||J p + f||  subject to  ||D p|| <= delta
+
+(``D`` from the column norms of ``J``), and the ratio of actual to predicted
+reduction of ``||f||`` decides whether the step is taken and how ``delta``
+changes.  The convergence tests (``ftol``, ``xtol``, ``gtol``) and their
+status codes are MINPACK's.  Bounds are handled inside the iteration, as in
+Markwardt's MPFIT (see :mod:`paramfit.core.bounds`), never by a change of
+variables.
+
+Additions to MINPACK:
+
+* after the finite-difference iteration has converged, the final Jacobian is
+  computed by Richardson extrapolation (:func:`paramfit.core.differentiation.solution.accurate_jacobian`,
+  the default ``final_jacobian='richardson'``, about ``4 n`` evaluations) or,
+  on request, checked central differences
+  (:func:`paramfit.core.differentiation.solution.central_jacobian`, ``2 n``), a
+  Gauss-Newton step is taken with it when it is not negligible, and a
+  stationarity check with it downgrades a "converged" status to
+  :attr:`Termination.NOT_STATIONARY` when the gradient is not small;
+* a trial point whose residual is not finite (or raises
+  :class:`~paramfit.core.exceptions.NonFiniteResidualError`) is a rejected step:
+  its ratio of actual to predicted reduction is negative and the trust
+  region shrinks by MINPACK's factor 0.1 (Moré 1977, section 4), so a
+  model that overflows far from the solution does not end the fit;
+* with ``ftol <= FAST_FTOL_MAX`` (the default 1e-15) the ``ftol`` test
+  also passes when an accepted step shows superlinear convergence
+  (relative reduction below :data:`FAST_LIMIT` times the previous one)
+  and the reduction still to come, estimated as
+  ``actred**2 / actred_previous``, is below ``ftol``.  This keeps ``ftol``
+  tight for linearly converging (large-residual) problems without paying
+  two extra iterations where convergence is quadratic.
+
+References
+----------
+.. [1] J. J. Moré, "The Levenberg-Marquardt algorithm: implementation and
+   theory", in Numerical Analysis, ed. G. A. Watson, Lecture Notes in
+   Mathematics 630, Springer, 1977, pp. 105-116.
+.. [2] J. J. Moré, B. S. Garbow, K. E. Hillstrom, "User Guide for MINPACK-1",
+   Argonne National Laboratory Report ANL-80-74, 1980.
+.. [3] C. B. Markwardt, "Non-linear least squares fitting in IDL with MPFIT",
+   ASP Conference Series 411, 251, 2009.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from paramfit.core.solvers.blas_threads import sequential_blas
+from paramfit.core.exceptions import StopFit
+from paramfit.core.differentiation.finite_differences import finite_difference_jacobian
+from paramfit.core.bounds import pegged_columns, truncate_step
+from paramfit.core.solvers.final_phase import Evaluator, polish
+from paramfit.core.termination import LMSolution, Termination
+from paramfit.core.linalg import TallFactor, is_tall, lm_step, pivoted_qr
+
+__all__ = ["levenberg_marquardt", "LMSolution", "Termination"]
+
+EPS = float(np.finfo(float).eps)
+#: An accepted step whose relative reduction of the sum of squares is below this
+#: fraction of the previous one shows superlinear convergence (see ``iterate``).
+FAST_LIMIT = 1e-3
+#: ... used only with an ``ftol`` at rounding level (the default): looser tolerances keep
+#: MINPACK's test alone.
+FAST_FTOL_MAX = 1e-13
+#: ``jacobian_update='broyden'``: a step whose ratio of actual to predicted reduction is
+#: below this is followed by a finite-difference Jacobian instead of a rank-one update.
+BROYDEN_MIN_RATIO = 0.1
+#: ... and so is every ``BROYDEN_MAX_UPDATES * n``-th consecutive update.
+BROYDEN_MAX_UPDATES = 2
+#: After a convergence test was not believed for an updated Jacobian, this many accepted
+#: steps are taken with finite-difference Jacobians (near the solution their quadratic
+#: convergence ends the fit sooner than the superlinear convergence of the updates).
+BROYDEN_CHECK_STEPS = 3
+#: The default of ``jacobian_update``.
+DEFAULT_JACOBIAN_UPDATE = "none"
+#: Terminations that rest on the Jacobian: with a rank-one-updated Jacobian they are
+#: not believed, a finite-difference Jacobian is computed and the iteration goes on.
+_JACOBIAN_TESTS = frozenset({"FTOL", "XTOL", "BOTH", "GTOL", "FTOL_TOO_SMALL",
+                             "XTOL_TOO_SMALL", "GTOL_TOO_SMALL"})
+
+ArrayFunction = Callable[[np.ndarray], np.ndarray]
+
+
+def _as_vector(values: object, n: int, fill: float) -> np.ndarray:
+    if values is None:
+        return np.full(n, fill)
+    out = np.array(values, dtype=float).reshape(-1)
+    if out.size != n:
+        raise ValueError(f"expected {n} values, got {out.size}")
+    return out
+
+
+def _improper(x0: np.ndarray, n: int, lower: np.ndarray, upper: np.ndarray,
+              ftol: float, xtol: float, gtol: float, factor: float,
+              diag: np.ndarray | None, max_nfev: int) -> bool:
+    """MINPACK's input checks, plus feasibility of the start."""
+    if n == 0 or ftol < 0.0 or xtol < 0.0 or gtol < 0.0 or factor <= 0.0 or max_nfev <= 0:
+        return True
+    if diag is not None and not (diag > 0.0).all():
+        return True
+    # lower <= x0 <= upper (false for NaN, and for any x0 when lower > upper), x0 finite
+    return not (((lower <= x0) & (x0 <= upper)).all() and np.isfinite(x0).all())
+
+
+def _radius_update(ratio: float, actred: float, dirder: float, fnorm: float,
+                   fnorm1: float, delta: float, pnorm: float, par: float,
+                   truncated: bool) -> tuple[float, float]:
+    """MINPACK's update of the trust radius ``delta`` and LM parameter ``par``."""
+    if ratio <= 0.25:
+        temp = 0.5 if actred >= 0.0 else 0.5 * dirder / (dirder + 0.5 * actred)
+        if 0.1 * fnorm1 >= fnorm or temp < 0.1:
+            temp = 0.1
+        return temp * min(delta, pnorm / 0.1), par / temp
+    if par == 0.0 or ratio >= 0.75:
+        # A step cut short by a bound says nothing about the radius: do not shrink it.
+        return (max(delta, pnorm / 0.5) if truncated else pnorm / 0.5), 0.5 * par
+    return delta, par
+
+
+def _test_convergence(actred: float, prered: float, ratio: float, delta: float,
+                      xnorm: float, gnorm: float, nfev: int, ftol: float, xtol: float,
+                      gtol: float, max_nfev: int) -> Termination | None:
+    """MINPACK's convergence and stringent-tolerance tests, in its order."""
+    f_ok = abs(actred) <= ftol and prered <= ftol and 0.5 * ratio <= 1.0
+    x_ok = delta <= xtol * xnorm
+    if f_ok and x_ok:
+        return Termination.BOTH
+    if x_ok:
+        return Termination.XTOL
+    if f_ok:
+        return Termination.FTOL
+    # MINPACK assigns 5, 6, 7, 8 in turn and the last one that holds wins
+    if gnorm <= EPS:
+        return Termination.GTOL_TOO_SMALL
+    if delta <= EPS * xnorm:
+        return Termination.XTOL_TOO_SMALL
+    if abs(actred) <= EPS and prered <= EPS and 0.5 * ratio <= 1.0:
+        return Termination.FTOL_TOO_SMALL
+    if nfev >= max_nfev:
+        return Termination.MAX_NFEV
+    return None
+
+
+def _scaled_gradient_norm(gradient: np.ndarray, column_norms: np.ndarray,
+                          fnorm: float) -> float:
+    """MINPACK ``gnorm``: largest |cosine| between ``f`` and a column of ``J``.
+
+    ``gradient`` is ``J^T f`` (computed before the factorisation; MINPACK forms
+    the same numbers from ``R^T Q^T f``).
+    """
+    if fnorm == 0.0:
+        return 0.0
+    if not column_norms.all():
+        nonzero = column_norms > 0.0
+        if not nonzero.any():
+            return 0.0
+        gradient, column_norms = gradient[nonzero], column_norms[nonzero]
+    return float((np.abs(gradient) / column_norms).max()) / fnorm
+
+
+def levenberg_marquardt(
+    fun: ArrayFunction,
+    x0: np.ndarray,
+    *,
+    jac: ArrayFunction | None = None,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+    absolute_step: np.ndarray | None = None,
+    relative_step: np.ndarray | None = None,
+    side: np.ndarray | None = None,
+    max_step: np.ndarray | None = None,
+    ftol: float = 1e-15,
+    xtol: float = 1e-12,
+    gtol: float = 1e-12,
+    max_nfev: int | None = None,
+    factor: float = 100.0,
+    diag: np.ndarray | None = None,
+    callback: Callable[[np.ndarray, int, np.ndarray], object] | None = None,
+    final_jacobian: str = "richardson",
+    jacobian_update: str | None = None,
+    f0: np.ndarray | None = None,
+) -> LMSolution:
+    """Minimise ``sum(fun(x)**2)`` by Levenberg-Marquardt, with bounds.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> ndarray (m,)``, m >= n.
+    x0 : array_like, shape (n,)
+        Start; must lie inside ``[lower, upper]``.
+    jac : callable, optional
+        ``jac(x) -> ndarray (m, n)``; finite differences when None.
+    lower, upper : array_like, shape (n,), optional
+        Bounds (``-inf``/``inf`` for none).
+    absolute_step, relative_step : array_like, shape (n,), optional
+        Finite-difference steps (MPFIT ``step``/``relstep``), NaN = default.
+    side : array_like of int, shape (n,), optional
+        Finite-difference side: 0 auto, 1 forward, -1 backward, 2 central.
+    max_step : array_like, shape (n,), optional
+        Largest change of each parameter in one iteration (MPFIT
+        ``mpmaxstep``), NaN = none; the whole step is scaled down to obey it.
+    ftol, xtol, gtol : float
+        MINPACK's relative tolerances on the sum of squares, on ``x`` (via the
+        trust radius) and on the cosine between ``f`` and the columns of ``J``.
+        The defaults are much tighter than MINPACK's ``sqrt(eps)``: near a
+        large-residual minimum convergence is linear, and a relative change
+        of the sum of squares of 1e-10 still leaves ``x`` wrong in the 5th
+        digit (NIST StRD ENSO, Thurber).
+    max_nfev : int, optional
+        Most residual evaluations of the iteration, finite differences
+        included; default ``1000 * (n + 1)``.  As in MINPACK the test is made
+        after each trial point, so the iteration may end up to one Jacobian
+        past it.  The final phase is not limited by it but is counted in
+        ``nfev``: the final Jacobian (``2 n`` evaluations, more for columns
+        that need extrapolation with ``'central'``, about ``4 n`` with
+        ``'richardson'``; none with ``jac``) and at most
+        :data:`~paramfit.core.solvers.final_phase.REFINEMENT_STEPS` Gauss-Newton
+        evaluations (each followed by a new final Jacobian if it moved ``x``
+        by more than 1e-7 relative).
+    factor : float
+        Initial trust radius ``factor * ||D x0||`` (MINPACK ``factor``).
+    diag : array_like, shape (n,), optional
+        Fixed positive scaling ``D`` (MINPACK ``mode = 2``); by default the
+        column norms of ``J``, updated each iteration (``mode = 1``).
+    callback : callable, optional
+        ``callback(x, niter, f)`` at the start of each iteration; a truthy
+        return stops the fit with :attr:`Termination.USER_STOP`.
+    final_jacobian : {'richardson', 'central'}
+        Finite-difference scheme of the Jacobian returned for the covariance
+        (ignored with ``jac``): Richardson extrapolation of every column (the
+        default; about ``4 n`` to ``12 n`` evaluations, about 1e-10 relative
+        error, better on linear columns) or checked central differences
+        (``2 n`` evaluations, about 1e-10 relative error but 1e-8 for
+        parameters much smaller than their natural scale; extrapolated when
+        the scaled Jacobian is ill-conditioned).
+    jacobian_update : {'none', 'broyden'}, optional
+        With finite differences (no ``jac``): ``'none'`` (MINPACK ``lmdif``)
+        computes a finite-difference Jacobian after every accepted step;
+        ``'broyden'`` updates the Jacobian by Broyden's scaled rank-one
+        formula ``J += (f_new - f - J s) (D^2 s)^T / |D s|^2`` after an
+        accepted step (as MINPACK's ``hybrd`` does, Moré et al. 1980;
+        Dennis and Schnabel 1983, section 8.3) and recomputes it by finite
+        differences only after a step whose ratio of actual to predicted
+        reduction is below :data:`BROYDEN_MIN_RATIO`, after a rejected step,
+        after ``BROYDEN_MAX_UPDATES * n`` consecutive updates, and before
+        any convergence test is believed (every converged termination is
+        declared with a finite-difference Jacobian at the current point).
+        Default :data:`DEFAULT_JACOBIAN_UPDATE`.
+    f0 : ndarray, shape (m,), optional
+        ``fun(x0)`` when the caller has already evaluated it (counted in ``nfev``
+        all the same); ``fun`` is then not called at ``x0`` again.
+
+    Returns
+    -------
+    LMSolution
+
+    Notes
+    -----
+    Raising :class:`paramfit.core.exceptions.StopFit` from ``fun``, ``jac`` or
+    ``callback`` stops the fit; the best point so far is returned with
+    ``termination = USER_STOP`` and ``user_code = StopFit.code``, and ``fun``
+    is not called again.
+
+    :class:`~paramfit.core.exceptions.NonFiniteResidualError` from ``fun`` at the
+    start point reaches the caller (the user's error); at a trial point it
+    rejects the step, and in a finite-difference Jacobian the other side and
+    shorter steps are tried before it is raised.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0, 3, 30)
+    >>> y = 2.0 * np.exp(-1.3 * t)
+    >>> sol = levenberg_marquardt(lambda p: p[0] * np.exp(-p[1] * t) - y, [1.0, 1.0])
+    >>> np.allclose(sol.x, [2.0, 1.3]), sol.termination.converged
+    (True, True)
+    """
+    x = np.array(x0, dtype=float).reshape(-1)
+    n = x.size
+    lower = _as_vector(lower, n, -np.inf)
+    upper = _as_vector(upper, n, np.inf)
+    steps = [None if v is None else _as_vector(v, n, np.nan)
+             for v in (absolute_step, relative_step, max_step)]
+    side = None if side is None else np.asarray(side, dtype=int).reshape(-1)
+    diag = None if diag is None else _as_vector(diag, n, 1.0)
+    max_nfev = 1000 * (n + 1) if max_nfev is None else int(max_nfev)
+    evaluator = Evaluator(fun, lower, upper)
+    if _improper(x, n, lower, upper, ftol, xtol, gtol, factor, diag, max_nfev):
+        return evaluator.improper(x)
+    if final_jacobian not in ("central", "richardson"):
+        raise ValueError(f"final_jacobian must be 'central' or 'richardson', not "
+                         f"{final_jacobian!r}")
+    if jacobian_update is None:
+        jacobian_update = DEFAULT_JACOBIAN_UPDATE
+    if jacobian_update not in ("none", "broyden"):
+        raise ValueError(f"jacobian_update must be 'none' or 'broyden', not "
+                         f"{jacobian_update!r}")
+    options = _Options(jac, lower, upper, steps[0], steps[1], side, steps[2], ftol, xtol,
+                       gtol, max_nfev, factor, diag, callback, final_jacobian)
+    # rank-one updates replace finite differences only: a user's Jacobian is exact
+    options.broyden = jacobian_update == "broyden" and jac is None
+    return _Iteration(evaluator, options).run(x, f0)
+
+
+def _if_set(values: np.ndarray | None) -> np.ndarray | None:
+    """Per-parameter option (NaN or <= 0: not set), or None when set for no parameter."""
+    if values is None or not (np.isfinite(values) & (values > 0)).any():
+        return None
+    return values
+
+
+class _Options:
+    """The validated arguments of one fit (plain attributes for fast access)."""
+
+    def __init__(self, jac, lower, upper, absolute_step, relative_step, side, max_step,
+                 ftol, xtol, gtol, max_nfev, factor, diag, callback, final_jacobian):
+        self.jac, self.lower, self.upper = jac, lower, upper
+        # options nobody set become None: the finite differences then take their fast path
+        self.absolute_step = _if_set(absolute_step)
+        self.relative_step = _if_set(relative_step)
+        self.side = None if side is None or not side.any() else side
+        self.max_step = _if_set(max_step)
+        self.ftol, self.xtol, self.gtol = float(ftol), float(xtol), float(gtol)
+        self.max_nfev, self.factor, self.diag = max_nfev, float(factor), diag
+        self.callback = callback
+        self.final_jacobian = final_jacobian
+        self.broyden = False
+        self.bounded = bool(np.any(np.isfinite(lower)) or np.any(np.isfinite(upper)))
+        self.limited_step = self.max_step is not None
+
+
+class _Iteration:
+    """MINPACK's outer/inner iteration over one :class:`Evaluator`."""
+
+    def __init__(self, evaluator: Evaluator, options: _Options):
+        self.ev = evaluator
+        self.opt = options
+        self.niter = 0
+        self.njev = 0
+        self.jac_x: np.ndarray | None = None
+        self.jac: np.ndarray | None = None
+        self._buffer: np.ndarray | None = None      # the finite-difference Jacobian
+        self._work: np.ndarray | None = None        # its copy destroyed by a tall QR
+        self._gram_ok = True                         # tall: try the Gram factorisation
+
+    def jacobian(self, x: np.ndarray, f: np.ndarray) -> np.ndarray:
+        """Jacobian for the iteration: the user's, or forward differences (kept, with
+        its point, for a user stop)."""
+        opt = self.opt
+        self.njev += 1
+        if opt.jac is not None:
+            jac = np.asarray(opt.jac(x.copy()), dtype=float)
+            if jac.shape != (f.size, x.size):
+                raise ValueError(f"jac returned shape {jac.shape}, expected {(f.size, x.size)}")
+        else:
+            # one array per fit, overwritten by each Jacobian (forget it meanwhile)
+            self.jac_x = self.jac = None
+            if self._buffer is None or self._buffer.shape != (f.size, x.size):
+                self._buffer = np.empty((f.size, x.size), order="F")
+            # no bounds: None, and the finite differences take their unbounded fast path
+            jac, _ = finite_difference_jacobian(
+                self.ev.raw, x, f, lower=opt.lower if opt.bounded else None,
+                upper=opt.upper if opt.bounded else None,
+                absolute_step=opt.absolute_step, relative_step=opt.relative_step,
+                side=opt.side, out=self._buffer)
+        self.jac_x, self.jac = x, jac
+        return jac
+
+    def run(self, x: np.ndarray, f0: np.ndarray | None = None) -> LMSolution:
+        ev = self.ev
+        try:
+            f = ev.first(x, f0)
+            if f.size < x.size or not np.all(np.isfinite(f)):
+                return ev.improper(x)
+        except StopFit as stop:
+            return ev.user_stop(stop.code, self.njev, self.niter, self.jac_x, self.jac)
+        with sequential_blas(f.size * x.size):   # one BLAS thread: paramfit.core.solvers.blas_threads
+            return self.solve(x, f)
+
+    def solve(self, x: np.ndarray, f: np.ndarray) -> LMSolution:
+        """The iteration from ``x`` and its residual ``f``, then the final phase."""
+        ev = self.ev
+        try:
+            termination = self.iterate(x, f)
+        except StopFit as stop:
+            return ev.user_stop(stop.code, self.njev, self.niter, self.jac_x, self.jac)
+        if termination is Termination.USER_STOP:
+            return ev.user_stop(None, self.njev, self.niter, self.jac_x, self.jac)
+        return polish(ev, self.opt, termination, self.njev, self.niter, self.jac_x, self.jac)
+
+    def iterate(self, x: np.ndarray, f: np.ndarray) -> Termination:
+        """Outer loop of ``lmdif``: one Jacobian, then inner loop until a step is taken.
+
+        With ``opt.broyden`` the Jacobian after an accepted step is a rank-one update of
+        the previous one (:meth:`broyden_update`) when that step was good; ``updates``
+        counts the updates since the last finite-difference Jacobian, and no test that
+        rests on the Jacobian ends the fit while it is not 0.
+        """
+        opt, ev = self.opt, self.ev
+        fnorm = math.sqrt(float(f @ f))
+        diag = opt.diag
+        delta = xnorm = par = 0.0
+        last_actred = 0.0
+        jac = None              # None: a new Jacobian is due at x
+        updates = 0
+        max_updates = BROYDEN_MAX_UPDATES * x.size
+        checking = 0            # accepted steps still to take without updates
+        new_point = True        # x is a new iterate (the callback sees each one once)
+        while True:
+            if new_point and opt.callback is not None and opt.callback(
+                    x.copy(), self.niter, f.copy()):
+                return Termination.USER_STOP
+            if jac is None:
+                jac = self.jacobian(x, f)
+                updates = 0
+            if is_tall(*jac.shape):
+                # J = Q1 R1 from one read of the tall Jacobian, everything else from R1:
+                # through J^T J when well conditioned, else a Householder QR of a copy
+                # (J itself is kept for a user stop), in a reused array
+                tall = TallFactor.from_gram(jac, f) if self._gram_ok else None
+                if tall is None:
+                    self._gram_ok = False     # ill-conditioned once: QR for the rest
+                    if self._work is None or self._work.shape != jac.shape:
+                        self._work = np.empty(jac.shape, order="F")
+                    np.copyto(self._work, jac)
+                    tall = TallFactor(self._work, f, overwrite=True)
+                column_norms, gradient = tall.column_norms, tall.gradient
+            else:
+                tall = None
+                column_norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
+            if not math.isfinite(float(column_norms.sum())):
+                if updates:
+                    jac, new_point = None, False
+                    continue
+                return Termination.IMPROPER_INPUT
+            if tall is None:
+                gradient = jac.T @ f
+            free = self.free_columns(x, gradient)
+            if free is None:
+                qr = pivoted_qr(jac, f) if tall is None else tall.pivoted()
+                sub_norms, sub_gradient = column_norms, gradient
+            else:
+                qr = (pivoted_qr(np.asfortranarray(jac[:, free]), f, overwrite=True)
+                      if tall is None else tall.pivoted(free))
+                sub_norms, sub_gradient = column_norms[free], gradient[free]
+            if self.niter == 0 and delta == 0.0:
+                if diag is None:
+                    diag = np.where(column_norms == 0.0, 1.0, column_norms)
+                xnorm = _norm(diag * x)
+                delta = opt.factor * xnorm if xnorm != 0.0 else opt.factor
+            gnorm = _scaled_gradient_norm(sub_gradient, sub_norms, fnorm)
+            if gnorm <= opt.gtol:
+                if not updates:
+                    return Termination.GTOL
+                jac, new_point, checking = None, False, BROYDEN_CHECK_STEPS
+                continue
+            if opt.diag is None:
+                diag = np.maximum(diag, column_norms)
+            sub_diag = diag if free is None else diag[free]
+            while True:
+                step_free, par, dxnorm, jpnorm2 = lm_step(qr, sub_diag, delta, par)
+                if free is None and not (opt.bounded or opt.limited_step):
+                    trial, alpha, pnorm = x + step_free, 1.0, dxnorm
+                else:
+                    step = step_free if free is None else _expand(step_free, free, x.size)
+                    trial, alpha = truncate_step(x, step, opt.lower, opt.upper, opt.max_step)
+                    pnorm = _norm(diag * (trial - x))
+                if self.niter == 0:
+                    delta = min(delta, pnorm)
+                f1, fnorm1 = ev.trial(trial)
+                actred = 1.0 - (fnorm1 / fnorm) ** 2 if 0.1 * fnorm1 < fnorm else -1.0
+                # Moré (1977), eq. (5.6): predicted reduction and directional derivative
+                # along alpha * p, free of cancellation since f^T J p = -(|Jp|^2 + par |Dp|^2)
+                if fnorm == 0.0:
+                    prered = dirder = 0.0
+                else:
+                    temp1 = jpnorm2 / (fnorm * fnorm)
+                    temp2 = par * dxnorm * dxnorm / (fnorm * fnorm)
+                    prered = alpha * (2.0 - alpha) * temp1 + 2.0 * alpha * temp2
+                    dirder = -alpha * (temp1 + temp2)
+                ratio = actred / prered if prered != 0.0 else 0.0
+                accepted = ratio >= 1e-4
+                if accepted or not updates:
+                    delta, par = _radius_update(ratio, actred, dirder, fnorm, fnorm1, delta,
+                                                pnorm, par, alpha < 1.0)
+                # else: the updated Jacobian, not the radius, is suspect; it is recomputed
+                fast = False
+                if accepted:
+                    previous_x, previous_f = x, f
+                    x, f, fnorm = trial, f1, fnorm1
+                    xnorm = _norm(diag * x)
+                    self.niter += 1
+                    # superlinear convergence: what is left is about actred**2 / previous
+                    fast = (opt.ftol <= FAST_FTOL_MAX and 0.0 < actred <= FAST_LIMIT * last_actred
+                            and actred * actred <= opt.ftol * last_actred)
+                    last_actred = actred
+                done = _test_convergence(actred, prered, ratio, delta, xnorm, gnorm,
+                                         ev.nfev, opt.ftol, opt.xtol, opt.gtol,
+                                         opt.max_nfev)
+                if done is None and fast:
+                    done = Termination.FTOL
+                if done is not None:
+                    if not (updates and done.name in _JACOBIAN_TESTS):
+                        return done
+                    # an updated Jacobian: check with a finite-difference one at x
+                    jac = None
+                    checking = BROYDEN_CHECK_STEPS + (1 if accepted else 0)
+                elif accepted:
+                    if checking:
+                        checking -= 1
+                    if (opt.broyden and ratio >= BROYDEN_MIN_RATIO and not checking
+                            and updates < max_updates):
+                        jac = self.broyden_update(jac, x - previous_x, f - previous_f, diag)
+                        updates += 1
+                    else:
+                        jac = None
+                elif updates:
+                    # a rejected step may be the updated Jacobian's fault
+                    jac = None
+                if accepted or jac is None:
+                    new_point = accepted
+                    break
+
+    def broyden_update(self, jac: np.ndarray, s: np.ndarray, y: np.ndarray,
+                       diag: np.ndarray) -> np.ndarray | None:
+        """Broyden's scaled rank-one update ``J += (y - J s) (D^2 s)^T / |D s|^2``, in
+        place (MINPACK ``hybrd``; Dennis and Schnabel 1983, section 8.3).  None (a
+        finite-difference Jacobian is due) when the step is zero."""
+        ds = diag * s
+        denominator = float(ds @ ds)
+        # the updated matrix is no Jacobian at any point: a user stop gets none
+        self.jac_x = self.jac = None
+        if not denominator > 0.0:
+            return None
+        y -= jac @ s
+        jac += np.multiply.outer(y, (diag * ds) / denominator)
+        return jac
+
+    def free_columns(self, x: np.ndarray, gradient: np.ndarray) -> np.ndarray | None:
+        """Indices of the columns used for the step (None: all of them)."""
+        if not self.opt.bounded:
+            return None
+        on_bound = (x <= self.opt.lower) | (x >= self.opt.upper)
+        if not on_bound.any():
+            return None
+        pegged = pegged_columns(x, gradient, self.opt.lower, self.opt.upper)
+        if not pegged.any():
+            return None
+        return np.flatnonzero(~pegged)
+
+
+def _norm(v: np.ndarray) -> float:
+    return math.sqrt(float(v @ v))
+
+
+def _expand(values: np.ndarray, free: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(n)
+    out[free] = values
+    return out

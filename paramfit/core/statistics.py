@@ -1,0 +1,376 @@
+"""Fit statistics, covariance and diagnostics computed once a solver has finished.
+
+Everything here works on the solution of a :class:`~paramfit.core.problem.FitProblem`:
+the best free vector, the residual there and an accurate Jacobian there.  The
+covariance is computed from the singular value decomposition of the Jacobian
+restricted to the parameters that are free *and* not held at a bound, so a
+parameter stopped by a bound neither gets a meaningless standard error nor
+distorts the others'.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import special
+from scipy.linalg import lapack
+
+from paramfit.core.parameters.parameters import Parameters, ParameterStatus
+from paramfit.core.problem import FitProblem
+from paramfit.core.linalg import _upper_mask, gram_matrix, gram_triangle, is_tall
+
+__all__ = ["FitResult", "SolverOutcome", "build_result"]
+
+
+@dataclass
+class SolverOutcome:
+    """What every solver hands back, whatever its family.
+
+    Attributes
+    ----------
+    x : ndarray, shape (n,)
+        Best free vector found.
+    fun : ndarray, shape (m,)
+        Residual at ``x``.
+    jac : ndarray, shape (m, n) or None
+        An accurate Jacobian at ``x`` if the solver has one; else it is computed.
+    nfev, njev, niter : int
+        Residual evaluations, Jacobian evaluations (analytic or finite-difference
+        sweeps) and iterations.
+    success : bool
+        Whether the solver's convergence test was met.
+    message : str
+        Why it stopped, in words.
+    ier : int
+        Integer code (MINPACK's 1..8 for Levenberg–Marquardt, 0 improper input,
+        negative for a user stop).
+    termination : object
+        The solver's own termination value (an enum member where it has one).
+    user_code : int or None
+        The code carried by :class:`~paramfit.StopFit` when the user stopped the fit.
+    active : ndarray of int8, shape (n,)
+        -1 for a parameter held at its lower bound, +1 at its upper bound, else 0.
+    """
+
+    x: np.ndarray
+    fun: np.ndarray
+    jac: np.ndarray | None
+    nfev: int
+    njev: int
+    niter: int
+    success: bool
+    message: str
+    ier: int
+    termination: Any = None
+    user_code: int | None = None
+    active: np.ndarray | None = None
+    analytic_jac: bool = False
+
+
+@dataclass
+class FitResult:
+    """Every statistic of a fit (seed 000 §3.4 plus nlsr's diagnostics, seed 001).
+
+    Attributes
+    ----------
+    method : str
+        The fitting method used.
+    params : Parameters
+        The best-fit parameters (the object that was passed in, updated in place).
+    var_names : list of str
+        Names of the varied parameters, the order of ``covar``, ``jac`` and ``x``.
+    init_vals : list of float
+        Start values of the varied parameters.
+    x : ndarray, shape (nvarys,)
+        Best-fit values of the varied parameters.
+    nfev, njev, niter : int
+        Function evaluations, Jacobian evaluations, iterations.
+    success : bool
+        Whether the solver converged.
+    errorbars : bool
+        Whether standard errors could be estimated.
+    message : str
+        Why the fit ended.
+    ier : int
+        Integer status code of the solver (MINPACK/MPFIT codes for ``leastsq``).
+    lmdif_message : str
+        The solver's own termination message.
+    termination : object
+        The solver's termination enum member, when it has one.
+    user_code : int or None
+        Code of a :class:`~paramfit.StopFit` that stopped the fit.
+    nvarys, ndata, nfree : int
+        Varied parameters, residuals, degrees of freedom ``ndata - nvarys``.
+    residual : ndarray, shape (ndata,)
+        Residual at the best fit.
+    chisqr, redchi : float
+        ``sum(residual**2)`` and ``chisqr / nfree``.
+    aic, bic : float
+        Akaike and Bayesian information criteria, ``N ln(chisqr/N) + 2k`` and
+        ``N ln(chisqr/N) + k ln N``.
+    covar : ndarray, shape (nvarys, nvarys) or None
+        Covariance of the varied parameters (scaled by ``redchi`` when
+        ``scale_covar``); rows and columns of parameters held at a bound are 0.
+    jac : ndarray, shape (ndata, nvarys)
+        Jacobian of the residual at the best fit.
+    gradient : ndarray, shape (nvarys,)
+        ``jac.T @ residual``: half the gradient of ``chisqr``.
+    jac_singular_values : ndarray, shape (nvarys,)
+        Singular values of ``jac``, largest first.
+    tvalues, pvalues : dict
+        ``value / stderr`` and the two-sided p-value of Student's t with ``nfree``
+        degrees of freedom, per varied parameter with a standard error.
+    scale_covar : bool
+        Whether ``covar`` was scaled by ``redchi``.
+    """
+
+    method: str
+    params: Parameters
+    var_names: list[str]
+    init_vals: list[float]
+    x: np.ndarray
+    nfev: int
+    njev: int
+    niter: int
+    success: bool
+    errorbars: bool
+    message: str
+    ier: int
+    lmdif_message: str
+    termination: Any
+    user_code: int | None
+    nvarys: int
+    ndata: int
+    nfree: int
+    residual: np.ndarray
+    chisqr: float
+    redchi: float
+    aic: float
+    bic: float
+    covar: np.ndarray | None
+    jac: np.ndarray
+    gradient: np.ndarray
+    jac_singular_values: np.ndarray
+    tvalues: dict[str, float] = field(default_factory=dict)
+    pvalues: dict[str, float] = field(default_factory=dict)
+    scale_covar: bool = True
+
+
+#: Rank tolerance on the column-normalised Jacobian: singular-value ratio below which
+#: the covariance is declared singular.  A finite-difference Jacobian is accurate to
+#: ~1e-10, so two parameters with the same effect show a ratio of 1e-10..1e-13; the
+#: most ill-conditioned NIST StRD problem (Bennett5) has 1.8e-5.
+RANK_RTOL_FINITE_DIFFERENCE = 1e-9
+RANK_RTOL_ANALYTIC = 1e-13
+EPS = float(np.finfo(float).eps)
+_dgeqrf = lapack.dgeqrf
+_dgesdd = lapack.dgesdd
+_dtrtri = lapack.dtrtri
+
+
+def _covariance(factor: np.ndarray, inactive: np.ndarray, rtol: float) -> np.ndarray | None:
+    """``inv(J.T J)`` over the inactive columns, or None when rank deficient.
+
+    ``factor`` is the triangular factor R of ``J = Q R`` (shape (n, n)): every
+    quantity here depends on ``J`` only through ``JᵀJ = RᵀR``, so the work is on
+    n×n matrices.  The rank test is made with unit-norm columns, so it does not
+    depend on the units of the parameters.  With every column inactive the
+    column-scaled ``S = R D⁻¹`` is still triangular and ``inv(JᵀJ) = D⁻¹ S⁻¹ S⁻ᵀ D⁻¹``
+    (one triangular inverse); a column subset goes through the SVD of ``R D⁻¹``.
+    """
+    n = factor.shape[1]
+    if inactive.all():
+        idx, sub = None, factor
+    else:
+        idx = np.flatnonzero(inactive)
+        if idx.size == 0:
+            return np.zeros((n, n))
+        sub = factor[:, idx]
+    norms = np.sqrt(np.einsum("ij,ij->j", sub, sub))
+    if not (np.all(norms > 0.0) and math.isfinite(float(norms.sum()))):
+        return None     # a zero column, or a non-finite entry somewhere
+    scaled = np.asfortranarray(sub / norms)
+    limit = max(rtol, max(sub.shape) * EPS)
+    if idx is None:
+        _, singular, _, info = _dgesdd(scaled, compute_uv=0)
+        if info != 0 or not singular[-1] > singular[0] * limit:
+            return None
+        inverse, info = _dtrtri(scaled, lower=0)
+        if info != 0:
+            return None
+        inverse /= norms[:, None]
+        return inverse @ inverse.T
+    _, s, vt = np.linalg.svd(scaled, full_matrices=False)
+    if not s[-1] > s[0] * limit:
+        return None
+    v = (vt.T / s) / norms[:, None]
+    cov = np.zeros((n, n))
+    cov[np.ix_(idx, idx)] = v @ v.T
+    return cov
+
+
+#: A tall Jacobian (:func:`~paramfit.core.linalg.is_tall`) whose column-scaled
+#: condition number is at most this gets its triangular factor from its Gram matrix
+#: (relative error about ``cond**2 * eps`` <= 2e-10): one read of the Jacobian instead
+#: of the Householder QR's passes.
+COVARIANCE_GRAM_LIMIT = 1e3
+
+
+def triangular_factor(jac: np.ndarray) -> np.ndarray:
+    """``R`` of ``J = Q R`` (shape (n, n)): all the covariance needs (``J^T J = R^T R``)."""
+    m, n = jac.shape
+    if is_tall(m, n) and jac.flags.f_contiguous:
+        r = gram_triangle(gram_matrix(jac)[0], COVARIANCE_GRAM_LIMIT)
+        if r is not None:
+            return r
+    if m < n:
+        return np.linalg.qr(jac, mode="r")
+    qr, _, _, info = _dgeqrf(jac)    # LAPACK directly: a copy of jac is factorised
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dgeqrf failed with info={info}")
+    return np.asfortranarray(qr[:n] * _upper_mask(n))
+
+
+def _singular_values(factor: np.ndarray) -> np.ndarray:
+    """Singular values of ``R`` (those of ``J``), largest first."""
+    _, singular, _, info = _dgesdd(np.asfortranarray(factor), compute_uv=0)
+    if info != 0:
+        return np.linalg.svd(factor, compute_uv=False)
+    return singular
+
+
+def _statistics(resid: np.ndarray, nvarys: int) -> tuple[float, float, float, float]:
+    ndata = resid.size
+    chisqr = float(resid @ resid)
+    nfree = ndata - nvarys
+    redchi = chisqr / nfree if nfree > 0 else math.nan
+    neg2loglik = ndata * math.log(max(chisqr, 1e-300) / ndata)
+    return chisqr, redchi, neg2loglik + 2 * nvarys, neg2loglik + math.log(ndata) * nvarys
+
+
+def build_result(
+    problem: FitProblem,
+    outcome: SolverOutcome,
+    *,
+    method: str,
+    init_vals: list[float],
+    scale_covar: bool = True,
+) -> FitResult:
+    """Compute every statistic at the solution and update ``problem.params`` in place.
+
+    Parameters
+    ----------
+    problem : FitProblem
+        The compiled problem that was solved.
+    outcome : SolverOutcome
+        The solver's answer; ``outcome.jac`` must be set (an accurate Jacobian).
+    method : str
+        Name of the method, stored on the result.
+    init_vals : list of float
+        Start values of the varied parameters.
+    scale_covar : bool
+        Scale the covariance by the reduced chi-square.
+    """
+    x, resid, jac = outcome.x, outcome.fun, outcome.jac
+    n = problem.nvarys
+    problem.set_values(x)
+    chisqr, redchi, aic, bic = _statistics(resid, n)
+    ndata = resid.size
+    active = outcome.active if outcome.active is not None else np.zeros(n, np.int8)
+    rtol = RANK_RTOL_ANALYTIC if outcome.analytic_jac else RANK_RTOL_FINITE_DIFFERENCE
+    finite = jac.size and bool(np.all(np.isfinite(jac)))
+    if finite:
+        factor = triangular_factor(jac)
+        cov = _covariance(factor, active == 0, rtol)
+        singular = _singular_values(factor)
+    else:
+        cov, singular = None, np.full(n, np.nan)
+    if cov is not None and scale_covar and ndata > n:
+        cov *= redchi
+    errorbars = cov is not None and bool(np.all(np.isfinite(cov)))
+    result = FitResult(
+        method=method, params=problem.params, var_names=list(problem.free_names),
+        init_vals=list(init_vals), x=x.copy(), nfev=outcome.nfev, njev=outcome.njev,
+        niter=outcome.niter, success=bool(outcome.success), errorbars=errorbars,
+        message=outcome.message, ier=outcome.ier, lmdif_message=outcome.message,
+        termination=outcome.termination, user_code=outcome.user_code, nvarys=n,
+        ndata=ndata, nfree=ndata - n, residual=resid, chisqr=chisqr, redchi=redchi,
+        aic=aic, bic=bic, covar=cov if errorbars else None, jac=jac,
+        gradient=jac.T @ resid if finite else np.full(n, np.nan),
+        jac_singular_values=singular, scale_covar=scale_covar,
+    )
+    _update_parameters(problem, result, active)
+    return result
+
+
+def _update_parameters(problem: FitProblem, result: FitResult, active: np.ndarray) -> None:
+    """Write values, stderr, correl and status into the user's Parameters."""
+    cov = result.covar
+    names = result.var_names
+    inactive = (active == 0).tolist()
+    if cov is not None:
+        std_array = np.sqrt(np.maximum(cov.diagonal(), 0.0))
+        safe = np.where(std_array > 0, std_array, 1.0)
+        corr = (cov / safe / safe[:, None]).tolist()
+        values = np.array([par._value for par in problem.free_params])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tvalues = values / std_array
+        # two-sided Student-t p-value: 2 * t.sf(|t|, nfree) = 2 * stdtr(nfree, -|t|)
+        pvalues = (2.0 * special.stdtr(max(result.nfree, 1), -np.abs(tvalues))).tolist()
+        tvalues, std = tvalues.tolist(), std_array.tolist()
+    for i, par in enumerate(problem.free_params):
+        par.correl = None
+        par.stderr = None
+        if active[i] < 0:
+            par._set_fit_status(ParameterStatus.AT_LOWER, "held at its lower bound: no stderr")
+            continue
+        if active[i] > 0:
+            par._set_fit_status(ParameterStatus.AT_UPPER, "held at its upper bound: no stderr")
+            continue
+        reason = None if cov is not None else "covariance matrix is singular: no stderr"
+        par._set_fit_status(_bound_status(par), reason)
+        if cov is None:
+            continue
+        par.stderr = std[i]
+        if std[i] > 0:
+            result.tvalues[par.name] = tvalues[i]
+            result.pvalues[par.name] = pvalues[i]
+            row = corr[i]
+            par.correl = {other: row[j] for j, other in enumerate(names)
+                          if j != i and inactive[j] and std[j] > 0}
+        else:
+            par.correl = {}
+    _tied_uncertainties(problem, result)
+    free = {id(par) for par in problem.free_params}
+    for par in problem.params.values():
+        if not par.expr and id(par) not in free:
+            par._set_fit_status(ParameterStatus.FIXED, None)
+
+
+def _bound_status(par: Any) -> ParameterStatus:
+    v = par._value
+    if v < par.min:
+        return ParameterStatus.BELOW_LOWER
+    if v > par.max:
+        return ParameterStatus.ABOVE_UPPER
+    return ParameterStatus.FREE
+
+
+def _tied_uncertainties(problem: FitProblem, result: FitResult) -> None:
+    """Propagate the covariance through the tie expressions: var = g C gᵀ."""
+    if not problem.tied_params:
+        return
+    cov = result.covar
+    grad = problem.tied_jacobian(result.x) if cov is not None else None
+    for k, par in enumerate(problem.tied_params):
+        par.correl = None
+        if grad is None:
+            par.stderr = None
+            par._set_fit_status(ParameterStatus.TIED, "covariance unavailable: no stderr")
+            continue
+        g = grad[k]
+        par.stderr = float(math.sqrt(max(g @ cov @ g, 0.0)))
+        par._set_fit_status(ParameterStatus.TIED, None)

@@ -1,0 +1,3 @@
+"""paramfit.fitting."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""paramfit.frontends."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""paramfit.models.builtin."""
+
+__all__: list[str] = []

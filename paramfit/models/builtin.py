@@ -1,0 +1,399 @@
+"""Built-in models, named as lmfit's, each with analytic derivatives and a ``guess``.
+
+Every class is a :class:`~paramfit.models.model.Model` over a function of
+:mod:`paramfit.models.lineshapes`, so fits use the lineshape's analytic Jacobian.  Peak
+models add the derived parameters ``fwhm`` and ``height`` as tie expressions (as
+lmfit does); ``guess(data, x)`` returns :class:`~paramfit.Parameters` estimated from
+the data (see :mod:`paramfit.models.guess` for the heuristics).
+
+Examples
+--------
+>>> import numpy as np
+>>> from paramfit.models.builtin import GaussianModel, LinearModel
+>>> x = np.linspace(0, 10, 201)
+>>> y = 5 * np.exp(-(x - 4)**2 / 2) / np.sqrt(2 * np.pi) + 0.2 * x + 1
+>>> model = GaussianModel(prefix='g_') + LinearModel(prefix='bg_')
+>>> params = model.make_params(g_amplitude=4, g_center=4.5, g_sigma=1.3, bg_slope=0.1,
+...                            bg_intercept=0.5)
+>>> result = model.fit(y, params, x=x)
+>>> round(result.params['g_center'].value, 6), round(result.params['g_fwhm'].value, 4)
+(4.0, 2.3548)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from paramfit import _guess, lineshapes
+from paramfit.core.exceptions import ParameterError
+from paramfit.models.model import Model
+from paramfit.core.parameters.parameters import Parameters
+
+__all__ = [
+    "ConstantModel", "LinearModel", "QuadraticModel", "ParabolicModel", "PolynomialModel",
+    "ExponentialModel", "PowerLawModel", "GaussianModel", "LorentzianModel", "VoigtModel",
+    "PseudoVoigtModel", "MoffatModel", "Pearson7Model", "StudentsTModel",
+    "SkewedGaussianModel", "SineModel", "DampedOscillatorModel", "StepModel",
+    "RectangleModel", "ExponentialGaussianModel", "LogisticModel", "BUILTIN_MODELS",
+]
+
+_TINY = "1e-15"
+
+
+class _BuiltinModel(Model):
+    """Base of the built-in models: one lineshape, hints set per prefix."""
+
+    function: Callable = staticmethod(lineshapes.constant)
+    #: Options (``form``, ``degree``) saved by :mod:`paramfit.models.io`.
+    options: tuple[str, ...] = ()
+
+    def __init__(self, independent_vars: Sequence[str] = ("x",), prefix: str = "",
+                 nan_policy: str = "raise", *, name: str | None = None, **kws: Any):
+        super().__init__(type(self).function, independent_vars=list(independent_vars),
+                         prefix=prefix, nan_policy=nan_policy,
+                         name=name or type(self).__name__, **kws)
+        self._set_hints()
+
+    def _set_hints(self) -> None:
+        """Subclasses add bounds and derived parameters here."""
+
+    @property
+    def name(self) -> str:
+        base = self._name or type(self).__name__
+        return f"{base}(prefix='{self.prefix}')" if self.prefix else base
+
+    def option_values(self) -> dict[str, Any]:
+        """The constructor options of this model (for saving)."""
+        return {key: self.opts[key] for key in self.options if key in self.opts}
+
+    def _finish(self, values: dict[str, Any], kws: dict[str, Any]) -> Parameters:
+        """make_params from guessed values; user keywords win."""
+        values.update(kws)
+        return self.make_params(**values)
+
+
+class _PeakModel(_BuiltinModel):
+    """A peak of ``amplitude``, ``center``, ``sigma`` (+ shape parameters)."""
+
+    #: ``fwhm`` and ``height`` expressions in terms of unprefixed names.
+    fwhm_expr: str | None = None
+    height_expr: str | None = None
+
+    def _shape(self, sigma: float) -> dict[str, float]:
+        """Shape parameters (not amplitude/center/sigma) assumed by guess()."""
+        hints = self.param_hints
+        return {root: float(hints.get(root, {}).get("value", self._defaults[root]))
+                for root in self._roots if root not in ("amplitude", "center", "sigma")}
+
+    def _set_hints(self) -> None:
+        self.set_param_hint("sigma", min=0)
+        for key in ("fwhm", "height"):
+            expr = getattr(self, f"{key}_expr")
+            if expr:
+                self.set_param_hint(key, expr=_prefixed(expr, self.prefix, self._roots))
+
+    def guess(self, data: Any, x: Any, negative: bool = False, **kws: Any) -> Parameters:
+        """Amplitude, center and sigma from the peak height, position and FWHM.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> x = np.linspace(-10, 10, 401)
+        >>> m = LorentzianModel()
+        >>> p = m.guess(m.eval(x=x, amplitude=3, center=1, sigma=0.8), x=x)
+        >>> round(p['sigma'].value, 1)
+        0.8
+        """
+        values = _guess.guess_peak(type(self).function, data, x, negative=negative,
+                                   shape=self._shape)
+        return self._finish({**values, **self._shape(values["sigma"])}, kws)
+
+
+def _prefixed(expr: str, prefix: str, roots: Sequence[str]) -> str:
+    """Write ``{name}`` placeholders of an expression template with the prefix."""
+    names = {root: prefix + root for root in [*roots, "fwhm", "height"]}
+    return expr.format(**names)
+
+
+# ---------------------------------------------------------------------- lines
+class ConstantModel(_BuiltinModel):
+    """``c`` (lmfit's ConstantModel); guess: the mean of the data."""
+
+    function = staticmethod(lineshapes.constant)
+
+    def guess(self, data: Any, x: Any = None, **kws: Any) -> Parameters:
+        """``c`` = mean of the data."""
+        return self._finish({"c": _guess.guess_polynomial(data, x, 0)[0]}, kws)
+
+
+class LinearModel(_BuiltinModel):
+    """``slope * x + intercept``; guess: least-squares line."""
+
+    function = staticmethod(lineshapes.linear)
+
+    def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
+        """Slope and intercept of the least-squares line."""
+        c0, c1 = _guess.guess_polynomial(data, x, 1)
+        return self._finish({"slope": c1, "intercept": c0}, kws)
+
+
+class QuadraticModel(_BuiltinModel):
+    """``a * x**2 + b * x + c``; guess: least-squares parabola."""
+
+    function = staticmethod(lineshapes.parabolic)
+
+    def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
+        """Coefficients of the least-squares parabola."""
+        c, b, a = _guess.guess_polynomial(data, x, 2)
+        return self._finish({"a": a, "b": b, "c": c}, kws)
+
+
+ParabolicModel = QuadraticModel
+
+
+class PolynomialModel(_BuiltinModel):
+    """``c0 + c1 x + ... + c_degree x**degree`` with ``degree`` in 0..7."""
+
+    function = staticmethod(lineshapes.polynomial)
+    options = ("degree",)
+
+    def __init__(self, degree: int = 2, independent_vars: Sequence[str] = ("x",),
+                 prefix: str = "", nan_policy: str = "raise", **kws: Any):
+        if not isinstance(degree, int) or not 0 <= degree <= 7:
+            raise ParameterError(f"PolynomialModel degree must be an integer 0..7, "
+                                 f"got {degree!r}")
+        self.poly_degree = degree
+        super().__init__(independent_vars, prefix, nan_policy, **kws)
+        self._roots = [f"c{i}" for i in range(degree + 1)]
+
+    def option_values(self) -> dict[str, Any]:
+        return {"degree": self.poly_degree}
+
+    def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
+        """Coefficients of the least-squares polynomial."""
+        coefs = _guess.guess_polynomial(data, x, self.poly_degree)
+        return self._finish({f"c{i}": c for i, c in enumerate(coefs)}, kws)
+
+
+class ExponentialModel(_BuiltinModel):
+    """``amplitude * exp(-x / decay)``; guess: line through ``log(y)``."""
+
+    function = staticmethod(lineshapes.exponential)
+
+    def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
+        """Amplitude and decay from a log-linear fit."""
+        return self._finish(_guess.guess_exponential(data, x), kws)
+
+
+class PowerLawModel(_BuiltinModel):
+    """``amplitude * x**exponent``; guess: line through ``log(y)`` vs ``log(x)``."""
+
+    function = staticmethod(lineshapes.powerlaw)
+
+    def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
+        """Amplitude and exponent from a log-log fit."""
+        return self._finish(_guess.guess_powerlaw(data, x), kws)
+
+
+class SineModel(_BuiltinModel):
+    """``amplitude * sin(frequency * x + shift)``; guess: periodogram + linear fit."""
+
+    function = staticmethod(lineshapes.sine)
+
+    def _set_hints(self) -> None:
+        self.set_param_hint("amplitude", min=0)
+        self.set_param_hint("frequency", min=0)
+        self.set_param_hint("shift", min=-6.283185307179586 - 1e-5,
+                            max=6.283185307179586 + 1e-5)
+
+    def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
+        """Frequency of the best single sinusoid, then amplitude and shift."""
+        return self._finish(_guess.guess_sine(data, x), kws)
+
+
+# ---------------------------------------------------------------------- peaks
+class GaussianModel(_PeakModel):
+    """Gaussian peak of area ``amplitude``; ``fwhm = 2.3548200 sigma``."""
+
+    function = staticmethod(lineshapes.gaussian)
+    fwhm_expr = "2.3548200*{sigma}"
+    height_expr = "0.3989423*{amplitude}/max(" + _TINY + ", {sigma})"
+
+
+class LorentzianModel(_PeakModel):
+    """Lorentzian peak of area ``amplitude``; ``fwhm = 2 sigma``."""
+
+    function = staticmethod(lineshapes.lorentzian)
+    fwhm_expr = "2.0*{sigma}"
+    height_expr = "0.3183099*{amplitude}/max(" + _TINY + ", {sigma})"
+
+
+class VoigtModel(_PeakModel):
+    """Voigt peak; ``gamma`` is tied to ``sigma`` by default (as in lmfit)."""
+
+    function = staticmethod(lineshapes.voigt)
+    fwhm_expr = "1.0692*{gamma}+sqrt(0.8664*{gamma}**2+5.545083*{sigma}**2)"
+    height_expr = "voigt(0.0, {amplitude}, 0.0, {sigma}, {gamma})"
+
+    def _set_hints(self) -> None:
+        super()._set_hints()
+        self.set_param_hint("gamma", expr=self.prefix + "sigma")
+
+    def _symbols(self) -> dict[str, object]:
+        return {"voigt": lineshapes.voigt}
+
+    def _shape(self, sigma: float) -> dict[str, float]:
+        if self.param_hints.get("gamma", {}).get("expr"):
+            return {"gamma": sigma}
+        return super()._shape(sigma)
+
+
+class PseudoVoigtModel(_PeakModel):
+    """Weighted sum of a Gaussian and a Lorentzian of the same FWHM ``2 sigma``."""
+
+    function = staticmethod(lineshapes.pvoigt)
+    fwhm_expr = "2.0*{sigma}"
+    height_expr = ("(((1-{fraction})*{amplitude})/max(" + _TINY + ", ({sigma}*sqrt(pi/log(2))))"
+                   "+({fraction}*{amplitude})/max(" + _TINY + ", (pi*{sigma})))")
+
+    def _set_hints(self) -> None:
+        super()._set_hints()
+        self.set_param_hint("fraction", value=0.5, min=0.0, max=1.0)
+
+
+class MoffatModel(_PeakModel):
+    """Moffat peak of height ``amplitude``."""
+
+    function = staticmethod(lineshapes.moffat)
+    fwhm_expr = "2*{sigma}*sqrt(2**(1.0/max(1e-3, {beta}))-1)"
+    height_expr = "{amplitude}"
+
+
+class Pearson7Model(_PeakModel):
+    """Pearson VII peak of area ``amplitude``; ``expon`` starts at 1.5."""
+
+    function = staticmethod(lineshapes.pearson7)
+    fwhm_expr = "sqrt(2**(1/{expon})-1)*2*{sigma}"
+    height_expr = ("{amplitude}*gamma({expon})/max(" + _TINY
+                   + ", (gamma(0.5)*gamma({expon}-0.5)*{sigma}))")
+
+    def _set_hints(self) -> None:
+        super()._set_hints()
+        self.set_param_hint("expon", value=1.5, max=100)
+
+
+class StudentsTModel(_PeakModel):
+    """Student's t peak; ``sigma`` is also the number of degrees of freedom."""
+
+    function = staticmethod(lineshapes.students_t)
+    fwhm_expr = "2*sqrt(2**(2/({sigma}+1))*{sigma}-{sigma})"
+    height_expr = "{amplitude}*gamma(({sigma}+1)/2)/(sqrt({sigma}*pi)*gamma({sigma}/2))"
+
+    def _set_hints(self) -> None:
+        super()._set_hints()
+        self.set_param_hint("sigma", min=0.0, max=100)
+
+
+class SkewedGaussianModel(_PeakModel):
+    """Gaussian skewed by the error function (``gamma`` = 0: a Gaussian)."""
+
+    function = staticmethod(lineshapes.skewed_gaussian)
+
+
+class ExponentialGaussianModel(_PeakModel):
+    """Exponentially modified Gaussian (``gamma`` in 0..20)."""
+
+    function = staticmethod(lineshapes.expgaussian)
+
+    def _set_hints(self) -> None:
+        super()._set_hints()
+        self.set_param_hint("gamma", min=0, max=20)
+
+
+class DampedOscillatorModel(_PeakModel):
+    """Amplitude of a driven damped harmonic oscillator; ``height = amplitude/(2 sigma)``."""
+
+    function = staticmethod(lineshapes.damped_oscillator)
+    height_expr = "0.5*{amplitude}/max(" + _TINY + ", {sigma})"
+
+    def guess(self, data: Any, x: Any, negative: bool = False, **kws: Any) -> Parameters:
+        """Resonance at the peak; ``sigma = FWHM / (2 sqrt(3) center)``."""
+        xs, ys = _guess.sorted_xy(data, x)
+        ys = -ys if negative else ys
+        position, height, fwhm = _guess.measure_peak(xs, ys)
+        sigma = fwhm / (2 * 3**0.5 * max(abs(position), 1e-12))
+        amplitude = 2 * sigma * (height + min(0.0, float(ys.min())))
+        values = {"amplitude": -amplitude if negative else amplitude,
+                  "center": position, "sigma": sigma}
+        return self._finish(values, kws)
+
+
+# ---------------------------------------------------------------------- steps
+class StepModel(_BuiltinModel):
+    """Step of height ``amplitude`` at ``center``; ``form`` in linear, atan, erf, logistic."""
+
+    function = staticmethod(lineshapes.step)
+    options = ("form",)
+
+    def __init__(self, independent_vars: Sequence[str] = ("x",), prefix: str = "",
+                 nan_policy: str = "raise", *, form: str = "linear", **kws: Any):
+        super().__init__(independent_vars, prefix, nan_policy, form=form, **kws)
+
+    def _set_hints(self) -> None:
+        self.set_param_hint("sigma", min=0)
+
+    def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
+        """Amplitude from the plateaus, center and sigma from the 25/50/75% crossings."""
+        return self._finish(_guess.guess_step(type(self).function, data, x,
+                                              form=self.opts["form"]), kws)
+
+
+class LogisticModel(StepModel):
+    """Logistic step ``amplitude * (1 - 1/(1 + exp((x - center)/sigma)))``."""
+
+    function = staticmethod(lineshapes.logistic)
+    options = ()
+
+    def __init__(self, independent_vars: Sequence[str] = ("x",), prefix: str = "",
+                 nan_policy: str = "raise", **kws: Any):
+        _BuiltinModel.__init__(self, independent_vars, prefix, nan_policy, **kws)
+
+    def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
+        """As :meth:`StepModel.guess` with the logistic form."""
+        return self._finish(_guess.guess_step(lineshapes.step, data, x, form="logistic"),
+                            kws)
+
+
+class RectangleModel(_BuiltinModel):
+    """Rise at ``center1`` and fall at ``center2``; ``midpoint`` is derived."""
+
+    function = staticmethod(lineshapes.rectangle)
+    options = ("form",)
+
+    def __init__(self, independent_vars: Sequence[str] = ("x",), prefix: str = "",
+                 nan_policy: str = "raise", *, form: str = "linear", **kws: Any):
+        super().__init__(independent_vars, prefix, nan_policy, form=form, **kws)
+
+    def _set_hints(self) -> None:
+        self.set_param_hint("sigma1", min=0)
+        self.set_param_hint("sigma2", min=0)
+        self.set_param_hint("midpoint",
+                            expr=f"({self.prefix}center1+{self.prefix}center2)/2.0")
+
+    def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
+        """Edges from the 25/50/75% crossings on each side of the plateau."""
+        return self._finish(_guess.guess_rectangle(lineshapes.rectangle, data, x,
+                                                   form=self.opts["form"]), kws)
+
+
+#: Every built-in model class by name (used to load saved models).
+BUILTIN_MODELS: dict[str, type[Model]] = {
+    cls.__name__: cls for cls in (
+        ConstantModel, LinearModel, QuadraticModel, PolynomialModel, ExponentialModel,
+        PowerLawModel, GaussianModel, LorentzianModel, VoigtModel, PseudoVoigtModel,
+        MoffatModel, Pearson7Model, StudentsTModel, SkewedGaussianModel, SineModel,
+        DampedOscillatorModel, StepModel, RectangleModel, ExponentialGaussianModel,
+        LogisticModel,
+    )
+}

@@ -1,0 +1,497 @@
+"""Shared helpers and the polynomial, exponential, power-law and sine lineshapes.
+
+Private module: the public names are re-exported by :mod:`paramfit.models.lineshapes`, which also
+documents the broadcasting contract all lineshapes share.  The helpers here (``TINY``,
+``_empty``, ``_constant``) are used by the other ``_lineshapes_*`` modules.
+
+Every value function allocates its full-broadcast-shape output once and works in place on
+it; derivatives that do not depend on the parameters are returned as read-only
+``np.broadcast_to`` views (copy them before writing into them).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "constant",
+    "constant_jacobian",
+    "linear",
+    "linear_jacobian",
+    "linear_value_and_jacobian",
+    "parabolic",
+    "parabolic_jacobian",
+    "polynomial",
+    "polynomial_jacobian",
+    "exponential",
+    "exponential_jacobian",
+    "powerlaw",
+    "powerlaw_jacobian",
+    "sine",
+    "sine_jacobian",
+]
+
+#: Floor on widths and normalisations, as lmfit (``numpy.finfo(float).resolution``).
+TINY = 1.0e-15
+
+
+def scalar_safe(function: Callable) -> Callable:
+    """Let ``function(x, *params)`` take scalar ``x`` with scalar parameters.
+
+    The lineshapes work in place on arrays, which 0-d inputs do not give; when ``x`` and
+    every parameter are scalars the call is made with ``x`` of shape (1,) and the results
+    (arrays, or tuples of them, nested once) are returned as NumPy scalars.  Any other call
+    passes straight through.
+    """
+
+    @functools.wraps(function)
+    def wrapper(x, *args, **kwargs):
+        if (
+            np.ndim(x)
+            or any(np.ndim(a) for a in args)
+            or any(np.ndim(v) for k, v in kwargs.items() if k != "form")
+        ):
+            return function(x, *args, **kwargs)
+        return _first(function(np.reshape(x, (1,)), *args, **kwargs))
+
+    return wrapper
+
+
+def _first(result):
+    """The single element of each array in ``result`` (an array or nested tuples)."""
+    if isinstance(result, tuple):
+        return tuple(_first(item) for item in result)
+    return result[0]
+
+
+def _shape(x: ArrayLike, *params: ArrayLike) -> tuple[int, ...]:
+    """Broadcast shape of ``x`` and all parameters (fast path for scalar parameters)."""
+    shape = np.shape(x)
+    for param in params:
+        if isinstance(param, float):
+            continue
+        param_shape = np.shape(param)
+        if param_shape and param_shape != shape:
+            shape = np.broadcast_shapes(shape, param_shape)
+    return shape
+
+
+def _empty(x: ArrayLike, *params: ArrayLike, dtype: type = float) -> np.ndarray:
+    """Uninitialised float array of the broadcast shape of ``x`` and the parameters."""
+    return np.empty(_shape(x, *params), dtype=dtype)
+
+
+def _constant(value: float | ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
+    """Read-only view of ``value`` broadcast to ``shape`` (no memory per element)."""
+    return np.broadcast_to(np.asarray(value, dtype=float), shape)
+
+
+@scalar_safe
+def constant(x: ArrayLike, c: ArrayLike = 0.0) -> np.ndarray:
+    """Constant lineshape, independent of ``x``.
+
+    ``constant(x, c) = c``, broadcast to the shape of ``x`` (and of ``c``).
+
+    Parameters
+    ----------
+    x : array_like, shape (N,) or (B, N)
+        Independent variable (only its shape is used).
+    c : array_like, scalar or shape (B, 1)
+        The constant value.
+
+    Returns
+    -------
+    numpy.ndarray
+        Broadcast shape of ``x`` and ``c``.
+
+    Examples
+    --------
+    >>> constant([1.0, 2.0], c=3.0).tolist()
+    [3.0, 3.0]
+    """
+    out = _empty(x, c)
+    out[...] = c
+    return out
+
+
+@scalar_safe
+def constant_jacobian(x: ArrayLike, c: ArrayLike = 0.0) -> tuple[np.ndarray]:
+    """Partial derivative of :func:`constant`: ``d/dc = 1`` (a read-only view).
+
+    Examples
+    --------
+    >>> constant_jacobian([1.0, 2.0])[0].tolist()
+    [1.0, 1.0]
+    """
+    return (_constant(1.0, _shape(x, c)),)
+
+
+@scalar_safe
+def linear(x: ArrayLike, slope: ArrayLike = 1.0, intercept: ArrayLike = 0.0) -> np.ndarray:
+    """Straight line.
+
+    ``linear(x, slope, intercept) = slope * x + intercept``
+
+    Parameters
+    ----------
+    x : array_like, shape (N,) or (B, N)
+        Independent variable.
+    slope, intercept : array_like, scalar or shape (B, 1)
+        Slope (units of y per unit of x) and value at ``x = 0``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Broadcast shape of ``x`` and the parameters.
+
+    Examples
+    --------
+    >>> linear([0.0, 1.0], slope=2.0, intercept=1.0).tolist()
+    [1.0, 3.0]
+    """
+    out = _empty(x, slope, intercept)
+    np.multiply(x, slope, out=out)
+    out += intercept
+    return out
+
+
+@scalar_safe
+def linear_value_and_jacobian(
+    x: ArrayLike, slope: ArrayLike = 1.0, intercept: ArrayLike = 0.0
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Value of :func:`linear` and its partial derivatives in one call.
+
+    ``d/dslope = x``, ``d/dintercept = 1`` (both read-only broadcast views).
+
+    Returns
+    -------
+    value : numpy.ndarray
+        As :func:`linear`.
+    jacobian : tuple of numpy.ndarray
+        ``(d/dslope, d/dintercept)``, each of the value's shape.
+
+    Examples
+    --------
+    >>> value, (d_slope, d_intercept) = linear_value_and_jacobian([0.0, 2.0], 3.0, 1.0)
+    >>> value.tolist(), d_slope.tolist(), d_intercept.tolist()
+    ([1.0, 7.0], [0.0, 2.0], [1.0, 1.0])
+    """
+    value = linear(x, slope, intercept)
+    return value, (_constant(x, value.shape), _constant(1.0, value.shape))
+
+
+@scalar_safe
+def linear_jacobian(
+    x: ArrayLike, slope: ArrayLike = 1.0, intercept: ArrayLike = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Partial derivatives of :func:`linear`: ``(x, 1)`` as read-only broadcast views.
+
+    Examples
+    --------
+    >>> [d.tolist() for d in linear_jacobian([0.0, 2.0])]
+    [[0.0, 2.0], [1.0, 1.0]]
+    """
+    shape = _shape(x, slope, intercept)
+    return _constant(x, shape), _constant(1.0, shape)
+
+
+@scalar_safe
+def parabolic(
+    x: ArrayLike, a: ArrayLike = 0.0, b: ArrayLike = 0.0, c: ArrayLike = 0.0
+) -> np.ndarray:
+    """Quadratic polynomial (lmfit's ``QuadraticModel`` / ``ParabolicModel``).
+
+    ``parabolic(x, a, b, c) = a * x**2 + b * x + c``, evaluated by Horner's rule.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,) or (B, N)
+        Independent variable.
+    a, b, c : array_like, scalar or shape (B, 1)
+        Coefficients of ``x**2``, ``x`` and ``1``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Broadcast shape of ``x`` and the parameters.
+
+    Examples
+    --------
+    >>> parabolic([2.0], a=1.0, b=1.0, c=1.0).tolist()
+    [7.0]
+    """
+    out = _empty(x, a, b, c)
+    np.multiply(x, a, out=out)
+    out += b
+    out *= x
+    out += c
+    return out
+
+
+@scalar_safe
+def parabolic_jacobian(
+    x: ArrayLike, a: ArrayLike = 0.0, b: ArrayLike = 0.0, c: ArrayLike = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Partial derivatives of :func:`parabolic`: ``(x**2, x, 1)`` as read-only views.
+
+    Examples
+    --------
+    >>> [d.tolist() for d in parabolic_jacobian([3.0])]
+    [[9.0], [3.0], [1.0]]
+    """
+    shape = _shape(x, a, b, c)
+    x = np.asarray(x, dtype=float)
+    return _constant(x * x, shape), _constant(x, shape), _constant(1.0, shape)
+
+
+@scalar_safe
+def polynomial(
+    x: ArrayLike,
+    c0: ArrayLike = 0.0,
+    c1: ArrayLike = 0.0,
+    c2: ArrayLike = 0.0,
+    c3: ArrayLike = 0.0,
+    c4: ArrayLike = 0.0,
+    c5: ArrayLike = 0.0,
+    c6: ArrayLike = 0.0,
+    c7: ArrayLike = 0.0,
+) -> np.ndarray:
+    """Polynomial of degree at most 7 (lmfit's ``PolynomialModel``).
+
+    ``polynomial(x, c0, ..., c7) = sum(c_k * x**k, k = 0..7)``, evaluated by Horner's rule;
+    a lower degree is obtained by leaving the higher coefficients at 0.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,) or (B, N)
+        Independent variable.
+    c0, ..., c7 : array_like, scalar or shape (B, 1)
+        Coefficient of ``x**k``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Broadcast shape of ``x`` and the coefficients.
+
+    Examples
+    --------
+    >>> polynomial([2.0], 1.0, 0.0, 3.0).tolist()
+    [13.0]
+    """
+    coefficients = (c7, c6, c5, c4, c3, c2, c1, c0)
+    out = _empty(x, *coefficients)
+    out[...] = c7
+    for coefficient in coefficients[1:]:
+        out *= x
+        out += coefficient
+    return out
+
+
+@scalar_safe
+def polynomial_jacobian(
+    x: ArrayLike,
+    c0: ArrayLike = 0.0,
+    c1: ArrayLike = 0.0,
+    c2: ArrayLike = 0.0,
+    c3: ArrayLike = 0.0,
+    c4: ArrayLike = 0.0,
+    c5: ArrayLike = 0.0,
+    c6: ArrayLike = 0.0,
+    c7: ArrayLike = 0.0,
+) -> tuple[np.ndarray, ...]:
+    """Partial derivatives of :func:`polynomial`: ``d/dc_k = x**k`` for k = 0..7.
+
+    The powers are computed once on ``x`` and returned as read-only broadcast views.
+
+    Examples
+    --------
+    >>> [float(d[0]) for d in polynomial_jacobian([2.0])]
+    [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]
+    """
+    shape = _shape(x, c0, c1, c2, c3, c4, c5, c6, c7)
+    x = np.asarray(x, dtype=float)
+    powers = [np.ones_like(x), x]
+    for _ in range(6):
+        powers.append(powers[-1] * x)
+    return tuple(_constant(power, shape) for power in powers)
+
+
+def _not_zero(value: ArrayLike) -> np.ndarray:
+    """``value`` with its magnitude floored at :data:`TINY`, keeping its sign (lmfit)."""
+    return np.copysign(np.maximum(TINY, np.abs(value)), value)
+
+
+@scalar_safe
+def exponential(x: ArrayLike, amplitude: ArrayLike = 1.0, decay: ArrayLike = 1.0) -> np.ndarray:
+    """Exponential decay.
+
+    ``exponential(x, amplitude, decay) = amplitude * exp(-x / decay)``
+
+    ``|decay|`` is floored at ``TINY = 1e-15`` keeping its sign, as lmfit does.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,) or (B, N)
+        Independent variable.
+    amplitude : array_like, scalar or shape (B, 1)
+        Value at ``x = 0``.
+    decay : array_like, scalar or shape (B, 1)
+        Decay length, in units of ``x``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Broadcast shape of ``x`` and the parameters.
+
+    Examples
+    --------
+    >>> round(float(exponential(1.0, amplitude=2.0, decay=1.0)), 6)
+    0.735759
+    """
+    out = _empty(x, amplitude, decay)
+    np.multiply(x, -1.0 / _not_zero(decay), out=out)
+    np.exp(out, out=out)
+    out *= amplitude
+    return out
+
+
+@scalar_safe
+def exponential_jacobian(
+    x: ArrayLike, amplitude: ArrayLike = 1.0, decay: ArrayLike = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Partial derivatives of :func:`exponential`.
+
+    ``d/damplitude = exp(-x/decay)``, ``d/ddecay = amplitude * x * exp(-x/decay) / decay**2``
+    (with the floored ``decay``; the floor itself is not differentiated).
+
+    Examples
+    --------
+    >>> [round(float(d), 6) for d in exponential_jacobian(1.0)]
+    [0.367879, 0.367879]
+    """
+    decay = _not_zero(decay)
+    d_amplitude = _empty(x, amplitude, decay)
+    np.multiply(x, -1.0 / decay, out=d_amplitude)
+    np.exp(d_amplitude, out=d_amplitude)
+    d_decay = d_amplitude * x
+    d_decay *= amplitude / (decay * decay)
+    return d_amplitude, d_decay
+
+
+@scalar_safe
+def powerlaw(x: ArrayLike, amplitude: ArrayLike = 1.0, exponent: ArrayLike = 1.0) -> np.ndarray:
+    """Power law.
+
+    ``powerlaw(x, amplitude, exponent) = amplitude * x**exponent``
+
+    Parameters
+    ----------
+    x : array_like, shape (N,) or (B, N)
+        Independent variable; must be positive for a non-integer ``exponent``.
+    amplitude, exponent : array_like, scalar or shape (B, 1)
+        Prefactor and (dimensionless) exponent.
+
+    Returns
+    -------
+    numpy.ndarray
+        Broadcast shape of ``x`` and the parameters.
+
+    Examples
+    --------
+    >>> powerlaw([2.0, 3.0], amplitude=2.0, exponent=2.0).tolist()
+    [8.0, 18.0]
+    """
+    out = _empty(x, amplitude, exponent)
+    np.power(np.asarray(x, dtype=float), exponent, out=out)
+    out *= amplitude
+    return out
+
+
+@scalar_safe
+def powerlaw_jacobian(
+    x: ArrayLike, amplitude: ArrayLike = 1.0, exponent: ArrayLike = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Partial derivatives of :func:`powerlaw`.
+
+    ``d/damplitude = x**exponent``, ``d/dexponent = amplitude * x**exponent * log(x)``.
+    The exponent derivative is real only for ``x > 0``; at ``x = 0`` it is given its limit 0
+    (for ``exponent > 0``) and for ``x < 0`` it is NaN.
+
+    Examples
+    --------
+    >>> [round(float(d), 6) for d in powerlaw_jacobian(2.0, 1.0, 2.0)]
+    [4.0, 2.772589]
+    """
+    x = np.asarray(x, dtype=float)
+    d_amplitude = _empty(x, amplitude, exponent)
+    np.power(x, exponent, out=d_amplitude)
+    with np.errstate(invalid="ignore"):
+        log_x = np.log(np.where(x == 0.0, 1.0, x))
+    d_exponent = d_amplitude * log_x
+    d_exponent *= amplitude
+    return d_amplitude, d_exponent
+
+
+@scalar_safe
+def sine(
+    x: ArrayLike, amplitude: ArrayLike = 1.0, frequency: ArrayLike = 1.0, shift: ArrayLike = 0.0
+) -> np.ndarray:
+    """Sinusoid.
+
+    ``sine(x, amplitude, frequency, shift) = amplitude * sin(frequency * x + shift)``
+
+    Parameters
+    ----------
+    x : array_like, shape (N,) or (B, N)
+        Independent variable.
+    amplitude : array_like, scalar or shape (B, 1)
+        Peak value.
+    frequency : array_like, scalar or shape (B, 1)
+        Angular frequency, radians per unit of ``x``.
+    shift : array_like, scalar or shape (B, 1)
+        Phase shift in radians.
+
+    Returns
+    -------
+    numpy.ndarray
+        Broadcast shape of ``x`` and the parameters.
+
+    Examples
+    --------
+    >>> round(float(sine(0.5, amplitude=2.0, frequency=np.pi)), 12)
+    2.0
+    """
+    out = _empty(x, amplitude, frequency, shift)
+    np.multiply(x, frequency, out=out)
+    out += shift
+    np.sin(out, out=out)
+    out *= amplitude
+    return out
+
+
+@scalar_safe
+def sine_jacobian(
+    x: ArrayLike, amplitude: ArrayLike = 1.0, frequency: ArrayLike = 1.0, shift: ArrayLike = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Partial derivatives of :func:`sine`.
+
+    ``d/damplitude = sin(phase)``, ``d/dfrequency = amplitude * x * cos(phase)``,
+    ``d/dshift = amplitude * cos(phase)`` with ``phase = frequency * x + shift``.
+
+    Examples
+    --------
+    >>> [round(float(d), 12) for d in sine_jacobian(0.0)]
+    [0.0, 0.0, 1.0]
+    """
+    phase = _empty(x, amplitude, frequency, shift)
+    np.multiply(x, frequency, out=phase)
+    phase += shift
+    d_amplitude = np.sin(phase)
+    d_shift = np.cos(phase, out=phase)
+    d_shift *= amplitude
+    d_frequency = d_shift * x
+    return d_amplitude, d_frequency, d_shift

@@ -1,0 +1,559 @@
+"""``Model`` and ``CompositeModel``: fit a model *function* of named parameters to data.
+
+A :class:`Model` wraps a function ``f(x, a, b, ...)``: the first positional argument
+(or those named in ``independent_vars``) are the independent variables, every other
+argument with a numeric (or no) default is a fit parameter.  Models combine with
+``+ - * /`` into a :class:`CompositeModel`.  When every component has analytic
+derivatives (the built-in lineshapes, or a ``jac=`` given for a user function) the
+fit uses them, so no residual evaluation is spent on finite differences.
+
+The fit itself is a thin layer over :func:`paramfit.minimize`: the residual is
+``(model - data) * weights`` (lmfit's convention) and the answer is a
+:class:`~paramfit.models.result.ModelResult`.  Composition, not inheritance: a
+ModelResult *holds* the :class:`~paramfit.Minimizer` that made it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from paramfit.core.exceptions import FitError, ParameterError
+from paramfit.models.lineshapes import Lineshape, lineshape_for
+from paramfit.core.parameters.parameters import Parameter, Parameters
+
+if TYPE_CHECKING:
+    from paramfit.models.result import ModelResult
+
+__all__ = ["Model", "CompositeModel", "NAN_POLICIES"]
+
+NAN_POLICIES = ("raise", "omit", "propagate")
+_HINT_KEYS = ("value", "min", "max", "vary", "expr")
+Derivatives = dict[str, np.ndarray]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+
+
+def _as_data(value: Any) -> Any:
+    """Lists, tuples and pandas Series become float arrays; anything else passes through."""
+    if isinstance(value, (list, tuple)) or hasattr(value, "to_numpy"):
+        value = np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biu":
+        value = value.astype(float)
+    return value
+
+
+def _parse_signature(func: Callable) -> tuple[list[str], dict[str, Any], list[str], bool]:
+    """lmfit's rule: (parameter candidates, numeric defaults, option names, has **kwargs)."""
+    candidates: list[str] = []
+    defaults: dict[str, Any] = {}
+    options: list[str] = []
+    has_kwargs = False
+    for name, par in inspect.signature(func).parameters.items():
+        if par.kind == par.VAR_KEYWORD:
+            has_kwargs = True
+        elif par.kind == par.POSITIONAL_ONLY:
+            raise ParameterError(
+                f"model function {func.__name__!r} has positional-only argument {name!r}; "
+                "Model needs arguments that can be passed by name")
+        elif par.kind in (par.POSITIONAL_OR_KEYWORD, par.KEYWORD_ONLY):
+            if par.default is par.empty:
+                candidates.append(name)
+            elif _is_number(par.default) or isinstance(par.default, complex):
+                candidates.append(name)
+                defaults[name] = par.default
+            else:
+                options.append(name)
+                defaults[name] = par.default
+    return candidates, defaults, options, has_kwargs
+
+
+class Model:
+    """A model function of independent variables and named fit parameters.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(x, p1, p2, ..., **options) -> ndarray``.  Arguments with a numeric
+        default or no default are parameters (the default is the initial value);
+        arguments with a non-numeric default (``form='linear'``) are options.
+    independent_vars : sequence of str, optional
+        Names of the independent variables; default the first argument.
+    prefix : str, default ''
+        Prepended to every parameter name (``'g1_'`` gives ``g1_amplitude``).
+    nan_policy : {'raise', 'omit', 'propagate'}, default 'raise'
+        NaN/inf in the data: raise an error naming them, drop those points, or pass them
+        on.
+    jac : callable, optional
+        Analytic derivatives ``jac(x, **params) -> tuple`` (one array per parameter, in
+        ``param_names`` order) or ``dict`` keyed by parameter name (with or without
+        prefix).  Built-in lineshapes have theirs already.
+    name : str, optional
+        Name used in reports; default ``Model(<function name>)``.
+    **hints
+        A keyword naming a parameter gives its hint (a number: the initial value; a dict:
+        ``value``/``min``/``max``/``vary``/``expr``); one naming an option sets it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from paramfit.models.model import Model
+    >>> def decay(t, amp=1.0, tau=1.0):
+    ...     return amp * np.exp(-t / tau)
+    >>> model = Model(decay, tau={'value': 2.0, 'min': 0})
+    >>> model.param_names, model.independent_vars
+    (['amp', 'tau'], ['t'])
+    >>> t = np.linspace(0, 5, 50)
+    >>> result = model.fit(3.0 * np.exp(-t / 1.5), t=t)
+    >>> round(result.params['tau'].value, 6)
+    1.5
+    """
+
+    _lineshape: Lineshape | None = None
+
+    def __init__(self, func: Callable, independent_vars: Sequence[str] | None = None,
+                 prefix: str = "", nan_policy: str = "raise", *,
+                 jac: Callable | None = None, name: str | None = None, **hints: Any):
+        if not callable(func):
+            raise ParameterError(f"Model needs a callable, got {type(func).__name__}")
+        if nan_policy not in NAN_POLICIES:
+            raise ParameterError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}")
+        self.func = func
+        self.prefix = str(prefix)
+        self.nan_policy = nan_policy
+        self.user_jac = jac
+        try:
+            self._lineshape = lineshape_for(func)
+        except ParameterError:
+            self._lineshape = None
+        self._setup_names(independent_vars)
+        self._name = name
+        self.param_hints: dict[str, dict[str, Any]] = {}
+        self.opts: dict[str, Any] = {}
+        for key, value in hints.items():
+            if key in self._options or (self._has_kwargs and key not in self._roots):
+                self.opts[key] = value
+            elif isinstance(value, Mapping):
+                self.set_param_hint(key, **value)
+            else:
+                self.set_param_hint(key, value=value)
+
+    # ------------------------------------------------------------------ names
+    def _setup_names(self, independent_vars: Sequence[str] | None) -> None:
+        record = self._lineshape
+        if record is not None:
+            candidates = ["x", *record.param_names]
+            self._defaults = dict(zip(record.param_names, record.defaults))
+            self._options = list(record.options)
+            self._has_kwargs = False
+        else:
+            candidates, self._defaults, self._options, self._has_kwargs = \
+                _parse_signature(self.func)
+        known = set(candidates) | set(self._options)
+        if independent_vars is None:
+            if not candidates:
+                raise ParameterError(
+                    f"model function {_func_name(self.func)!r} has no argument to use as "
+                    "the independent variable")
+            independent = [candidates[0]]
+        else:
+            independent = [independent_vars] if isinstance(independent_vars, str) \
+                else list(independent_vars)
+            unknown = [v for v in independent if v not in known]
+            if unknown and not self._has_kwargs:
+                raise ParameterError(
+                    f"independent variable(s) {unknown} are not arguments of "
+                    f"{_func_name(self.func)}{inspect.signature(self.func)}")
+        self.independent_vars: list[str] = independent
+        self._options = [o for o in self._options if o not in independent]
+        self._roots = [c for c in candidates if c not in independent]
+        if not self._roots:
+            raise ParameterError(f"model function {_func_name(self.func)!r} has no parameters")
+
+    @property
+    def name(self) -> str:
+        """Name of the model as shown in reports."""
+        base = self._name or f"Model({_func_name(self.func)})"
+        return f"{base[:-1]}, prefix='{self.prefix}')" if self.prefix and \
+            base.endswith(")") else base
+
+    @property
+    def param_names(self) -> list[str]:
+        """Parameter names (with prefix), in function-signature order."""
+        return [self.prefix + root for root in self._roots]
+
+    @property
+    def components(self) -> list[Model]:
+        """The simple models this model is made of (``[self]`` for a simple one)."""
+        return [self]
+
+    @property
+    def has_jacobian(self) -> bool:
+        """Whether analytic derivatives are available for every parameter."""
+        return self._lineshape is not None or self.user_jac is not None
+
+    def __repr__(self) -> str:
+        return f"<paramfit.Model: {self.name}>"
+
+    # ------------------------------------------------------------------ hints
+    def set_param_hint(self, name: str, **hints: Any) -> None:
+        """Set the initial value, bounds, vary flag or expression used by :meth:`make_params`.
+
+        ``name`` may carry the prefix or not; a name that is not a function parameter
+        creates a derived parameter (give it ``expr``).
+
+        Examples
+        --------
+        >>> from paramfit.models.lineshapes import gaussian
+        >>> m = Model(gaussian, prefix='g_')
+        >>> m.set_param_hint('g_sigma', min=0)
+        >>> m.set_param_hint('fwhm', expr='2.3548200*g_sigma')
+        >>> m.make_params()['g_fwhm'].value
+        2.35482
+        """
+        if self.prefix and name.startswith(self.prefix):
+            name = name[len(self.prefix):]
+        bad = [k for k in hints if k not in _HINT_KEYS]
+        if bad:
+            raise ParameterError(f"unknown parameter hint(s) {bad} for {name!r}; "
+                                 f"hints are {list(_HINT_KEYS)}")
+        self.param_hints.setdefault(name, {}).update(hints)
+
+    def _symbols(self) -> dict[str, object]:
+        """Functions the derived-parameter expressions need (added to Parameters.symbols)."""
+        return {}
+
+    def _add_params(self, params: Parameters) -> None:
+        for root in self._roots:
+            hint = self.param_hints.get(root, {})
+            default = self._defaults.get(root)
+            value = hint.get("value", default if _is_number(default) else None)
+            params.add(self.prefix + root, value=value, vary=hint.get("vary", True),
+                       min=hint.get("min"), max=hint.get("max"), expr=hint.get("expr"))
+        for root, hint in self.param_hints.items():
+            if root not in self._roots:
+                params.add(self.prefix + root, value=hint.get("value"),
+                           vary=hint.get("vary", True), min=hint.get("min"),
+                           max=hint.get("max"), expr=hint.get("expr"))
+        params.symbols.update(self._symbols())
+
+    def make_params(self, **values: Any) -> Parameters:
+        """Build the :class:`~paramfit.Parameters` of the model, hints applied.
+
+        Parameters
+        ----------
+        **values
+            ``name=number`` sets the initial value; ``name=dict(value=, min=, max=,
+            vary=, expr=)`` sets those attributes.  Names with or without prefix.
+
+        Examples
+        --------
+        >>> from paramfit.models.lineshapes import gaussian
+        >>> p = Model(gaussian, prefix='p1_').make_params(amplitude=5, p1_sigma={'min': 0})
+        >>> p['p1_amplitude'].value, p['p1_sigma'].min
+        (5.0, 0.0)
+        """
+        params = Parameters()
+        for component in self.components:
+            component._add_params(params)
+        _apply_values(params, values, self.components)
+        _refresh_ties(params)
+        return params
+
+    def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
+        """Estimate initial values from data; implemented by the built-in models."""
+        raise NotImplementedError(
+            f"{self.name} has no guess(); set initial values with make_params(...)")
+
+    # ------------------------------------------------------------------ evaluation
+    def _evaluate(self, values: Mapping[str, Any], indep: Mapping[str, Any]) -> Any:
+        prefix = self.prefix
+        kws = {root: values[prefix + root] for root in self._roots}
+        return self.func(**indep, **kws, **self.opts)
+
+    def _value_and_jacobian(self, values: Mapping[str, Any],
+                            indep: Mapping[str, Any]) -> tuple[Any, Derivatives | None]:
+        prefix = self.prefix
+        kws = {root: values[prefix + root] for root in self._roots}
+        record = self._lineshape
+        if record is not None:
+            x = indep[self.independent_vars[0]]
+            args = [kws[n] if n in kws else self._defaults[n] for n in record.param_names]
+            if record.value_and_jacobian is not None and not self.opts:
+                value, derivs = record.value_and_jacobian(x, *args)
+            else:
+                value = record.function(x, *args, **self.opts)
+                derivs = record.jacobian(x, *args, **self.opts)
+            return value, {prefix + n: d for n, d in zip(record.param_names, derivs)
+                           if n in kws}
+        value = self.func(**indep, **kws, **self.opts)
+        if self.user_jac is None:
+            return value, None
+        derivs = self.user_jac(**indep, **kws, **self.opts)
+        shape = np.shape(value)
+        if isinstance(derivs, Mapping):
+            out = {}
+            for root in self._roots:
+                d = derivs.get(root, derivs.get(prefix + root))
+                if d is None:
+                    raise FitError(f"the Jacobian of {self.name} gave no derivative for "
+                                   f"parameter {root!r}")
+                out[prefix + root] = np.broadcast_to(d, shape)
+            return value, out
+        derivs = tuple(derivs)
+        if len(derivs) != len(self._roots):
+            raise FitError(
+                f"the Jacobian of {self.name} returned {len(derivs)} arrays; expected one "
+                f"per parameter {self._roots}")
+        return value, {prefix + r: np.broadcast_to(d, shape)
+                       for r, d in zip(self._roots, derivs)}
+
+    def value_and_jacobian(self, values: Mapping[str, Any],
+                           **independent: Any) -> tuple[np.ndarray, Derivatives | None]:
+        """Model value and analytic derivatives per parameter name.
+
+        Parameters
+        ----------
+        values : mapping
+            ``{param_name: value}`` for every name in :attr:`param_names`; scalars, or
+            arrays of shape (B, 1) to evaluate a batch of B parameter sets at once.
+        **independent
+            The independent variables, e.g. ``x`` of shape (N,).
+
+        Returns
+        -------
+        value : ndarray, shape (N,) or (B, N)
+        derivatives : dict of str to ndarray, or None
+            ``{param_name: d value / d param}``, each of the shape of ``value``; None
+            when the model has no analytic Jacobian.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from paramfit.models.lineshapes import gaussian
+        >>> m = Model(gaussian)
+        >>> v, d = m.value_and_jacobian({'amplitude': np.array([[1.0], [2.0]]),
+        ...                              'center': 0.0, 'sigma': 1.0}, x=np.zeros(3))
+        >>> v.shape, sorted(d)
+        ((2, 3), ['amplitude', 'center', 'sigma'])
+        """
+        indep = self._independent(independent)
+        value, derivs = self._value_and_jacobian(values, indep)
+        value = np.asarray(value, dtype=float)
+        if derivs is None:
+            return value, None
+        return value, {k: np.broadcast_to(d, value.shape) for k, d in derivs.items()}
+
+    def _independent(self, kws: Mapping[str, Any]) -> dict[str, Any]:
+        indep = {}
+        for name in self.independent_vars:
+            if name not in kws:
+                raise FitError(f"missing independent variable {name!r} for {self.name}: "
+                               f"pass {name}=... (independent variables: "
+                               f"{self.independent_vars})")
+            indep[name] = _as_data(kws[name])
+        return indep
+
+    def _split_kws(self, kws: Mapping[str, Any], params: Parameters
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Split keyword arguments into independent variables and parameter values."""
+        indep, values = {}, {}
+        for key, value in kws.items():
+            if key in self.independent_vars:
+                indep[key] = value
+            elif key in params:
+                values[key] = value
+            elif self.prefix + key in params:
+                values[self.prefix + key] = value
+            else:
+                raise FitError(
+                    f"unknown keyword {key!r}: it is neither an independent variable "
+                    f"{self.independent_vars} nor a parameter {list(params)} of {self.name}")
+        return self._independent(indep), values
+
+    def _values(self, params: Parameters) -> dict[str, float]:
+        missing = [n for n in self.param_names if n not in params]
+        if missing:
+            raise ParameterError(
+                f"params lack {missing} needed by {self.name}; build them with "
+                "model.make_params()")
+        return {n: params[n]._value for n in self.param_names}
+
+    def eval(self, params: Parameters | None = None, **kws: Any) -> np.ndarray:
+        """Evaluate the model with ``params`` (default :meth:`make_params`).
+
+        Keywords give the independent variables and override parameter values.
+
+        Examples
+        --------
+        >>> from paramfit.models.lineshapes import linear
+        >>> Model(linear).eval(x=[0.0, 1.0], slope=2.0, intercept=1.0).tolist()
+        [1.0, 3.0]
+        """
+        params = _current(self.make_params() if params is None else params)
+        indep, override = self._split_kws(kws, params)
+        values = {**self._values(params), **override}
+        return np.asarray(self._evaluate(values, indep))
+
+    def eval_components(self, params: Parameters | None = None,
+                        **kws: Any) -> dict[str, np.ndarray]:
+        """``{prefix or function name: array}`` for every component."""
+        params = _current(self.make_params() if params is None else params)
+        indep, override = self._split_kws(kws, params)
+        values = {**{n: p._value for n, p in params.items()}, **override}
+        out = {}
+        for comp in self.components:
+            key = comp.prefix or _func_name(comp.func)
+            sub = {k: v for k, v in indep.items() if k in comp.independent_vars}
+            out[key] = np.asarray(comp._evaluate(values, sub), dtype=float)
+        return out
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, data: Any, params: Parameters | None = None, weights: Any = None,
+            method: str = "leastsq", *, nan_policy: str | None = None,
+            fit_kws: Mapping[str, Any] | None = None, iter_cb: Callable | None = None,
+            scale_covar: bool = True, max_nfev: int | None = None,
+            **kws: Any) -> ModelResult:
+        """Fit the model to ``data``.
+
+        Parameters
+        ----------
+        data : array_like
+            Values to fit (array, list or pandas Series).
+        params : Parameters, optional
+            Start values, bounds and ties (copied, never modified); default
+            :meth:`make_params`.
+        weights : array_like, optional
+            Multiplies ``model - data`` (e.g. ``1/sigma``).
+        method : str, default 'leastsq'
+            Any method of :func:`paramfit.minimize`.
+        nan_policy : {'raise', 'omit', 'propagate'}, optional
+            Overrides the model's.
+        fit_kws : dict, optional
+            Passed to the fitting method (``xtol``, ``ftol``...).
+        iter_cb, scale_covar, max_nfev
+            As for :func:`paramfit.minimize`.
+        **kws
+            Independent variables (``x=...``) and parameter start values.
+
+        Returns
+        -------
+        ModelResult
+
+        Raises
+        ------
+        FitError
+            Missing or unknown independent variable, data and model of different
+            lengths, NaN in the data with ``nan_policy='raise'``.
+        """
+        from paramfit.models.result import run_fit
+
+        return run_fit(self, data, params, weights, method, nan_policy=nan_policy,
+                       fit_kws=fit_kws, iter_cb=iter_cb, scale_covar=scale_covar,
+                       max_nfev=max_nfev, kws=kws)
+
+    # ------------------------------------------------------------------ composition
+    def _compose(self, other: Any, op: str, reverse: bool = False) -> CompositeModel:
+        if not isinstance(other, Model):
+            return NotImplemented
+        return CompositeModel(other, self, op) if reverse else CompositeModel(self, other, op)
+
+    def __add__(self, other: Model) -> CompositeModel:
+        return self._compose(other, "+")
+
+    def __sub__(self, other: Model) -> CompositeModel:
+        return self._compose(other, "-")
+
+    def __mul__(self, other: Model) -> CompositeModel:
+        return self._compose(other, "*")
+
+    def __truediv__(self, other: Model) -> CompositeModel:
+        return self._compose(other, "/")
+
+    # ------------------------------------------------------------------ saving
+    def dumps(self, **json_kws: Any) -> str:
+        """The model as JSON (see :mod:`paramfit.models.io`); no code is pickled."""
+        from paramfit.models.io import dumps_model
+
+        return dumps_model(self, **json_kws)
+
+    @staticmethod
+    def loads(s: str, *, funcdefs: Mapping[str, Callable] | None = None) -> Model:
+        """Rebuild a model from :meth:`dumps`; ``funcdefs`` maps names to functions."""
+        from paramfit.models.io import loads_model
+
+        return loads_model(s, funcdefs=funcdefs)
+
+
+
+# ---------------------------------------------------------------------- helpers
+def _func_name(func: Any) -> str:
+    return getattr(func, "__name__", None) or type(func).__name__
+
+
+def _current(params: Parameters) -> Parameters:
+    """Parameters with tie expressions evaluated (a copy when there are ties)."""
+    if not isinstance(params, Parameters):
+        raise ParameterError(f"params must be paramfit.Parameters, got {type(params).__name__}")
+    if any(p.expr for p in params.values()):
+        params = params.copy()
+        params.update_constraints()
+    return params
+
+
+def _refresh_ties(params: Parameters) -> None:
+    if any(p.expr for p in params.values()):
+        try:
+            params.update_constraints()
+        except (ArithmeticError, ValueError):
+            pass  # reported when the parameters are used
+
+
+def _apply_values(params: Parameters, values: Mapping[str, Any],
+                  components: Sequence[Model]) -> None:
+    for key, value in values.items():
+        name = key
+        if name not in params:
+            matches = [c.prefix + key for c in components if c.prefix + key in params]
+            if len(matches) != 1:
+                raise ParameterError(
+                    f"make_params got {key!r}, which is not a parameter of the model; "
+                    f"parameters are {list(params)}")
+            name = matches[0]
+        par = params[name]
+        if isinstance(value, Parameter):
+            value.name = name
+            params[name] = value
+        elif isinstance(value, Mapping):
+            bad = [k for k in value if k not in _HINT_KEYS]
+            if bad:
+                raise ParameterError(f"unknown attribute(s) {bad} for parameter {name!r}; "
+                                     f"use {list(_HINT_KEYS)}")
+            if "min" in value or "max" in value:
+                par.set_bounds(value.get("min", par.min), value.get("max", par.max))
+            for attr in ("value", "vary", "expr"):
+                if attr in value:
+                    setattr(par, attr, value[attr])
+        elif _is_number(value):
+            par.value = float(value)
+        else:
+            raise ParameterError(f"value for parameter {name!r} must be a number or a dict, "
+                                 f"got {type(value).__name__}")
+
+
+def finite_or_raise(name: str, values: np.ndarray, what: str) -> None:
+    """Raise FitError naming ``what`` when ``values`` holds NaN/inf (nan_policy='raise')."""
+    bad = np.flatnonzero(~np.isfinite(np.asarray(values, dtype=float).ravel()))
+    if bad.size:
+        raise FitError(
+            f"{what} {name!r} contains {bad.size} NaN/inf value(s) (first at index "
+            f"{bad[0]}); pass nan_policy='omit' to drop those points")
+
+
+# CompositeModel subclasses Model, so it is defined after it and re-exported here.
+from paramfit.models.composite import CompositeModel  # noqa: E402

@@ -1,0 +1,582 @@
+"""``ModelResult``: the outcome of :meth:`paramfit.Model.fit`, and the fit driver.
+
+A :class:`ModelResult` *holds* the :class:`~paramfit.Minimizer` that ran the fit (it
+does not inherit from it) and copies every statistic of the core
+:class:`~paramfit.FitResult` onto declared attributes.  Presentation (reports, plots,
+tables, ufloats) is delegated to the modules that own it and imported lazily.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import special
+
+from paramfit.core.optional import require
+from paramfit.core.exceptions import FitError, ParamfitWarning
+from paramfit.models.model import NAN_POLICIES, _as_data, _current, finite_or_raise
+from paramfit.core.parameters.parameters import Parameters
+from paramfit.core.problem import FitProblem
+
+if TYPE_CHECKING:
+    from paramfit.fitting.minimizer import Minimizer
+    from paramfit.models.model import Model
+
+__all__ = ["ModelResult", "run_fit", "STATISTICS"]
+
+#: Fit statistics copied from the core :class:`~paramfit.FitResult`.
+STATISTICS = (
+    "method", "nfev", "njev", "niter", "success", "errorbars", "message", "ier",
+    "lmdif_message", "nvarys", "ndata", "nfree", "chisqr", "redchi", "aic", "bic",
+    "covar", "var_names", "init_vals", "residual", "jac", "gradient", "tvalues",
+    "pvalues", "scale_covar",
+)
+
+
+class ModelResult:
+    """Result of :meth:`Model.fit <paramfit.models.model.Model.fit>`.
+
+    Attributes
+    ----------
+    model : Model
+        The fitted model.
+    minimizer : Minimizer or None
+        The fitter that produced the result (None for a result loaded from JSON).
+    data, weights : ndarray
+        Data and weights fitted (NaN points removed with ``nan_policy='omit'``).
+    mask : ndarray of bool or None
+        Points kept with ``nan_policy='omit'``.
+    userkws : dict
+        Independent variables used in the fit.
+    params, init_params : Parameters
+        Best-fit and initial parameters.
+    best_fit, init_fit : ndarray
+        Model at the best fit and at the start.
+    init_values : dict
+        Initial value of every parameter.
+    nan_policy : str
+    rsquared : float
+        Coefficient of determination ``1 - SS_res / SS_tot`` (unweighted).
+    method, nfev, njev, niter, success, errorbars, message, ier, lmdif_message, nvarys,
+    ndata, nfree, chisqr, redchi, aic, bic, covar, var_names, init_vals, residual, jac,
+    gradient, tvalues, pvalues, scale_covar
+        The statistics of :class:`~paramfit.FitResult`.
+    ci_out : dict or None
+        Last :meth:`conf_interval` result.
+    dely, dely_comps : ndarray, dict
+        Last :meth:`eval_uncertainty` band, total and per component.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from paramfit.models.builtin import GaussianModel
+    >>> x = np.linspace(-5, 5, 101)
+    >>> y = 3 * np.exp(-x**2 / 2) + 0.01 * np.random.default_rng(1).standard_normal(101)
+    >>> result = GaussianModel().fit(y, x=x, amplitude=5, center=0.5, sigma=2)
+    >>> result.success, round(result.params['sigma'].value, 2)
+    (True, 1.0)
+    """
+
+    model: Model
+    minimizer: Minimizer | None
+    data: np.ndarray
+    weights: np.ndarray | None
+    mask: np.ndarray | None
+    userkws: dict[str, Any]
+    params: Parameters
+    init_params: Parameters
+    best_fit: np.ndarray
+    init_fit: np.ndarray
+    init_values: dict[str, float]
+    nan_policy: str
+    rsquared: float
+    method: str
+    nfev: int
+    njev: int
+    niter: int
+    success: bool
+    errorbars: bool
+    message: str
+    ier: int
+    lmdif_message: str
+    nvarys: int
+    ndata: int
+    nfree: int
+    chisqr: float
+    redchi: float
+    aic: float
+    bic: float
+    covar: np.ndarray | None
+    var_names: list[str]
+    init_vals: list[float]
+    residual: np.ndarray
+    jac: np.ndarray | None
+    gradient: np.ndarray | None
+    tvalues: dict[str, float]
+    pvalues: dict[str, float]
+    scale_covar: bool
+    ci_out: Any
+    dely: np.ndarray | None
+    dely_comps: dict[str, np.ndarray]
+
+    def __init__(self, model: Model, minimizer: Minimizer | None = None, *,
+                 params: Parameters | None = None, data: Any, weights: Any = None,
+                 userkws: Mapping[str, Any] | None = None,
+                 init_params: Parameters | None = None, nan_policy: str = "raise",
+                 mask: np.ndarray | None = None,
+                 statistics: Mapping[str, Any] | None = None):
+        self.model = model
+        self.minimizer = minimizer
+        self.data = np.asarray(data)
+        self.weights = None if weights is None else np.asarray(weights)
+        self.mask = mask
+        self.userkws = dict(userkws or {})
+        if params is None:
+            if minimizer is None:
+                raise FitError("ModelResult needs a fitted minimizer or params")
+            params = minimizer.params
+        self.params = params
+        self.init_params = init_params if init_params is not None else params.copy()
+        self.nan_policy = nan_policy
+        if statistics is None:
+            if minimizer is None or minimizer.result is None:
+                raise FitError("ModelResult needs a fitted minimizer or saved statistics")
+            statistics = {name: getattr(minimizer.result, name) for name in STATISTICS}
+        for name in STATISTICS:
+            setattr(self, name, statistics.get(name))
+        self.init_values = self.init_params.valuesdict()
+        self.init_fit = self._evaluate(self.init_params)
+        self.best_fit = self._evaluate(self.params)
+        self.rsquared = _rsquared(self.data, self.best_fit)
+        self.ci_out = None
+        self.dely = None
+        self.dely_comps = {}
+
+    def __repr__(self) -> str:
+        return (f"<ModelResult {self.model.name}: success={self.success}, "
+                f"chisqr={self.chisqr:.6g}, nfev={self.nfev}>")
+
+    # ------------------------------------------------------------------ evaluation
+    def _evaluate(self, params: Parameters) -> np.ndarray:
+        """The model at ``params`` (ties already evaluated) and the fit's variables."""
+        values = {name: params[name]._value for name in self.model.param_names}
+        return np.asarray(self.model._evaluate(values, self.userkws))
+
+    def _kws(self, kws: Mapping[str, Any]) -> dict[str, Any]:
+        return {**self.userkws, **kws}
+
+    def eval(self, params: Parameters | None = None, **kws: Any) -> np.ndarray:
+        """The model at ``params`` (default the best fit); keywords as for ``Model.eval``."""
+        return self.model.eval(self.params if params is None else params, **self._kws(kws))
+
+    def eval_components(self, params: Parameters | None = None,
+                        **kws: Any) -> dict[str, np.ndarray]:
+        """``{prefix: array}`` for each component at the best fit (or ``params``)."""
+        return self.model.eval_components(self.params if params is None else params,
+                                          **self._kws(kws))
+
+    def eval_uncertainty(self, params: Parameters | None = None, sigma: float = 1,
+                         **kws: Any) -> np.ndarray:
+        """Uncertainty band of the model, ``scale * sqrt(g C gᵀ)``.
+
+        ``g`` holds the model's derivatives with respect to the varied parameters
+        (analytic when the model has them, carried through tie expressions), ``C`` the
+        covariance, and ``scale`` the Student-t quantile for the probability of
+        ``sigma`` (``sigma < 1`` is a probability, else a number of normal standard
+        deviations) with ``nfree`` degrees of freedom, as lmfit does.  Sets ``dely``
+        and ``dely_comps`` (per component).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from paramfit.models.builtin import LinearModel
+        >>> x = np.arange(10.0)
+        >>> y = 2 * x + 1 + np.random.default_rng(0).normal(0, 0.1, 10)
+        >>> band = LinearModel().fit(y, x=x).eval_uncertainty(sigma=2)
+        >>> band.shape
+        (10,)
+        """
+        params = _current(self.params if params is None else params)
+        indep, _ = self.model._split_kws(self._kws(kws), params)
+        if self.covar is None:
+            warnings.warn("the fit has no covariance (no error bars): the uncertainty band "
+                          "is zero", ParamfitWarning, stacklevel=2)
+            self.dely = np.zeros(np.shape(self.model.eval(params, **indep)))
+            return self.dely
+        prob = sigma if sigma < 1 else math.erf(sigma / math.sqrt(2.0))
+        # Student-t quantile: scipy.stats.t.ppf(q, df) == special.stdtrit(df, q)
+        scale = float(special.stdtrit(max(self.nfree, 1), (prob + 1) / 2.0))
+        covar = np.asarray(self.covar)
+        gradient = _Gradient(params, self.var_names)
+        self.dely_comps = {}
+        for comp in self.model.components:
+            key = comp.prefix or getattr(comp.func, "__name__", "model")
+            g = gradient(comp, {k: v for k, v in indep.items() if k in comp.independent_vars})
+            self.dely_comps[key] = scale * np.sqrt(np.clip(_quadratic(g, covar), 0, None))
+        g = gradient(self.model, indep)
+        self.dely = scale * np.sqrt(np.clip(_quadratic(g, covar), 0, None))
+        return self.dely
+
+    # ------------------------------------------------------------------ presentation
+    def conf_interval(self, **kws: Any) -> Any:
+        """Profile confidence intervals (:func:`paramfit.fitting.confidence.conf_interval`)."""
+        if self.minimizer is None:
+            raise FitError("this result was loaded from JSON and holds no fitter: fit the "
+                           "model again (result.model.fit(...)) to compute intervals")
+        from paramfit.fitting.confidence import conf_interval
+
+        self.ci_out = conf_interval(self.minimizer, **kws)
+        return self.ci_out
+
+    def ci_report(self, **kws: Any) -> str:
+        """Text table of :meth:`conf_interval` (computed first, with ``kws``, if needed)."""
+        from paramfit.report.text import ci_report
+
+        if self.ci_out is None:
+            self.conf_interval(**kws)
+        ci = self.ci_out[0] if isinstance(self.ci_out, tuple) else self.ci_out
+        return ci_report(ci)
+
+    def fit_report(self, **kws: Any) -> str:
+        """Text report: model, fit statistics, values ± stderr, correlations."""
+        from paramfit.report.text import fit_report
+
+        return f"[[Model]]\n    {self.model.name}\n" + fit_report(self, **kws)
+
+    def _x(self) -> np.ndarray:
+        x = np.asarray(self.userkws.get(self.model.independent_vars[0]), dtype=float)
+        if x.shape != self.data.shape or self.data.ndim != 1:
+            raise FitError("plots need one 1-D independent variable of the data's length")
+        return x
+
+    def _axes(self, ax: Any) -> Any:
+        if ax is not None:
+            return ax
+        plt = require("matplotlib.pyplot", "plot", "ModelResult plots")
+        return plt.figure().add_subplot()
+
+    def plot(self, **kws: Any) -> Any:
+        """Data, initial and best fit with a residual panel (``paramfit[plot]``).
+
+        Keywords go to :func:`paramfit.report.plots.plot_fit`; returns ``(fig, axes)``.
+        """
+        require("matplotlib", "plot", "ModelResult.plot()")
+        from paramfit.report.plots import plot_fit
+
+        kws.setdefault("title", self.model.name)
+        kws.setdefault("xlabel", self.model.independent_vars[0])
+        return plot_fit(self._x(), self.data, self.init_fit, self.best_fit, **kws)
+
+    def plot_fit(self, ax: Any = None, *, show_init: bool = False,
+                 numpoints: int | None = None) -> Any:
+        """Data and best fit (and the initial fit) on ``ax``; returns the axes.
+
+        ``numpoints`` evaluates the model on that many points spanning the data.
+        """
+        ax = self._axes(ax)
+        x = self._x()
+        ax.plot(x, self.data, "o", markersize=3, label="data")
+        fine = np.linspace(x.min(), x.max(), numpoints) if numpoints else x
+        ax.plot(fine, self.eval(**{self.model.independent_vars[0]: fine}) if numpoints
+                else self.best_fit, "-", label="best fit")
+        if show_init:
+            ax.plot(x, self.init_fit, "--", label="initial fit")
+        ax.set_title(self.model.name)
+        ax.legend()
+        return ax
+
+    def plot_residuals(self, ax: Any = None) -> Any:
+        """Residuals ``data - best_fit`` on ``ax``; returns the axes."""
+        ax = self._axes(ax)
+        x = self._x()
+        ax.axhline(0.0, color="k", linewidth=0.8)
+        ax.plot(x, self.data - self.best_fit, "o", markersize=3)
+        ax.set_ylabel("residual")
+        return ax
+
+    def summary(self) -> dict[str, Any]:
+        """Everything about the fit as a JSON-serialisable dict (no arrays of data).
+
+        Examples
+        --------
+        >>> import json, numpy as np
+        >>> from paramfit.models.builtin import LinearModel
+        >>> r = LinearModel().fit([1.0, 3.0, 5.1], x=[0.0, 1.0, 2.0])
+        >>> sorted(json.loads(json.dumps(r.summary()))['params'])
+        ['intercept', 'slope']
+        """
+        scalars = ("method", "nfev", "njev", "niter", "success", "errorbars", "message",
+                   "ier", "nvarys", "ndata", "nfree", "chisqr", "redchi", "aic", "bic",
+                   "rsquared", "scale_covar", "nan_policy")
+        out: dict[str, Any] = {"model": self.model.name}
+        out.update({name: _plain(getattr(self, name)) for name in scalars})
+        out["var_names"] = list(self.var_names or [])
+        out["covar"] = None if self.covar is None else _plain(np.asarray(self.covar).tolist())
+        out["params"] = {
+            name: {"value": _plain(p.value), "stderr": _plain(p.stderr),
+                   "init_value": _plain(self.init_values.get(name)), "min": _plain(p.min),
+                   "max": _plain(p.max), "vary": bool(p.vary), "expr": p.expr,
+                   "correl": {k: _plain(v) for k, v in (p.correl or {}).items()}}
+            for name, p in self.params.items()
+        }
+        return out
+
+    def to_dataframe(self) -> Any:
+        """The parameters as a pandas DataFrame indexed by name (``paramfit[pandas]``)."""
+        pd = require("pandas", "pandas", "ModelResult.to_dataframe()")
+        rows = [{"name": n, "value": p.value, "stderr": p.stderr,
+                 "init_value": self.init_values.get(n), "min": p.min, "max": p.max,
+                 "vary": p.vary, "expr": p.expr, "status": p.status.value}
+                for n, p in self.params.items()]
+        return pd.DataFrame(rows).set_index("name")
+
+    def params_ufloat(self) -> dict[str, Any]:
+        """``{name: ufloat}`` with correlations (``paramfit[uncertainties]``).
+
+        Varied parameters come from ``uncertainties.correlated_values(values, covar)``;
+        tied ones are their expressions evaluated on those (so correlated too) where the
+        expression uses functions ``uncertainties.umath`` has; fixed ones have zero error.
+        """
+        unc = require("uncertainties", "uncertainties", "ModelResult.params_ufloat()")
+        umath = require("uncertainties.umath", "uncertainties")
+        from paramfit.core.expressions.compiler import make_namespace
+
+        out: dict[str, Any] = {}
+        if self.covar is not None and self.var_names:
+            values = [self.params[n].value for n in self.var_names]
+            out.update(zip(self.var_names, unc.correlated_values(values, self.covar)))
+        for name, par in self.params.items():
+            if name not in out and not par.expr:
+                out[name] = unc.ufloat(par.value, par.stderr or 0.0)
+        ns = make_namespace(self.params.symbols.user_symbols())
+        ns.update({k: getattr(umath, k) for k in list(ns) if hasattr(umath, k)})
+        ns.update(out)
+        for name, par in self.params.items():
+            if par.expr:
+                try:
+                    out[name] = ns[name] = par.compiled_expr.evaluate(ns)
+                except Exception:  # noqa: BLE001  (function umath lacks: no correlation)
+                    out[name] = ns[name] = unc.ufloat(par.value, par.stderr or 0.0)
+        return {name: out[name] for name in self.params}
+
+    @property
+    def uvars(self) -> dict[str, Any]:
+        """Alias of :meth:`params_ufloat` (lmfit 1.3's name)."""
+        return self.params_ufloat()
+
+    def dumps(self, **json_kws: Any) -> str:
+        """The result as JSON (:func:`paramfit.models.io.load_modelresult` reads it)."""
+        from paramfit.models.io import dumps_modelresult
+
+        return dumps_modelresult(self, **json_kws)
+
+
+# ---------------------------------------------------------------------- helpers
+def _rsquared(data: np.ndarray, best_fit: np.ndarray) -> float:
+    data = np.asarray(data, dtype=float).ravel()
+    fit = np.broadcast_to(np.asarray(best_fit, dtype=float), np.shape(data)).ravel() \
+        if np.size(best_fit) in (1, data.size) else np.full(data.size, np.nan)
+    total = float(np.sum((data - data.mean()) ** 2)) if data.size else 0.0
+    return 1.0 - float(np.sum((data - fit) ** 2)) / max(total, 1e-300)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe scalar: NaN -> None, inf -> 'inf'/'-inf', numpy -> Python."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return value
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _quadratic(g: np.ndarray, covar: np.ndarray) -> np.ndarray:
+    """Row-wise ``g C gᵀ`` for ``g`` of shape (..., nvar)."""
+    return np.einsum("...i,ij,...j->...", g, covar, g)
+
+
+class _Gradient:
+    """d(model)/d(varied parameters) at ``params``, analytic when available."""
+
+    def __init__(self, params: Parameters, var_names: list[str]):
+        self.params = params.copy()
+        self.problem = FitProblem(lambda p: None, self.params, infeasible="warn")
+        if list(self.problem.free_names) != list(var_names):
+            raise FitError(f"the varied parameters {self.problem.free_names} differ from "
+                           f"those of the fit {var_names}")
+        self.x = self.problem.x0.copy()
+        self.tied = [p.name for p in self.problem.tied_params]
+        self.tied_jac = self.problem.tied_jacobian(self.x) if self.tied else None
+
+    def __call__(self, model: Model, indep: Mapping[str, Any]) -> np.ndarray:
+        free = self.problem.free_names
+        values = {n: p._value for n, p in self.params.items()}
+        value, derivs = model._value_and_jacobian(values, indep) if model.has_jacobian \
+            else (None, None)
+        if derivs is None:
+            return self._finite_difference(model, indep)
+        value = np.asarray(value, dtype=float)
+        g = np.zeros((*value.shape, len(free)))
+        for i, name in enumerate(free):
+            if name in derivs:
+                g[..., i] = derivs[name]
+        for k, name in enumerate(self.tied):
+            if name in derivs:
+                g += np.asarray(derivs[name])[..., None] * self.tied_jac[k]
+        return g
+
+    def _finite_difference(self, model: Model, indep: Mapping[str, Any]) -> np.ndarray:
+        columns = []
+        for i, par in enumerate(self.problem.free_params):
+            h = 1e-6 * max(abs(self.x[i]), par.stderr or 0.0, 1e-8)
+            sides = []
+            for step in (h, -h):
+                x = self.x.copy()
+                x[i] += step
+                self.problem.set_values(x)
+                values = {n: p._value for n, p in self.params.items()}
+                sides.append(np.asarray(model._evaluate(values, indep), dtype=float))
+            columns.append((sides[0] - sides[1]) / (2 * h))
+        self.problem.set_values(self.x)
+        return np.stack(columns, axis=-1)
+
+
+# ---------------------------------------------------------------------- the fit
+def _prepare_data(data: Any, weights: Any, indep: dict[str, Any], policy: str
+                  ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    data = np.asarray(_as_data(data))
+    if data.dtype.kind not in "fc":
+        data = data.astype(float)
+    if weights is not None:
+        weights = np.asarray(_as_data(weights), dtype=float)
+        try:
+            np.broadcast_shapes(weights.shape, data.shape)
+        except ValueError:
+            raise FitError(f"weights of shape {weights.shape} do not match data of shape "
+                           f"{data.shape}") from None
+    for name, value in indep.items():
+        if isinstance(value, np.ndarray) and value.ndim == 1 and data.ndim == 1 \
+                and value.shape[0] != data.shape[0]:
+            raise FitError(f"data has {data.shape[0]} points but independent variable "
+                           f"{name!r} has {value.shape[0]}; they must have the same length")
+    arrays = {n: v for n, v in indep.items() if isinstance(v, np.ndarray)
+              and v.shape == data.shape and v.dtype.kind in "fc"}
+    if policy == "raise":
+        finite_or_raise("data", data, "the data")
+        for name, value in arrays.items():
+            finite_or_raise(name, value, "independent variable")
+        if weights is not None:
+            finite_or_raise("weights", weights, "the weights")
+        return data, weights, None
+    if policy == "propagate":
+        return data, weights, None
+    mask = np.isfinite(data)
+    if weights is not None:
+        mask &= np.broadcast_to(np.isfinite(weights), data.shape)
+    for value in arrays.values():
+        mask &= np.isfinite(value)
+    if mask.all():
+        return data, weights, None
+    for name in arrays:
+        indep[name] = indep[name][mask]
+    if weights is not None:
+        weights = np.broadcast_to(weights, data.shape)[mask]
+    return data[mask], weights, mask
+
+
+def _jacobian(model: Model, indep: dict[str, Any], data: np.ndarray,
+              weights: np.ndarray | None) -> Callable[[Parameters], np.ndarray]:
+    """Analytic Jacobian of the residual: varied columns, or all columns if a model
+    parameter is tied (the core then applies the chain rule)."""
+    names = model.param_names
+    shape, size = data.shape, data.size
+    flat = data.ndim == 1
+    layout: dict[str, Any] = {}
+
+    def jac(params: Parameters) -> np.ndarray:
+        if not layout:
+            if any(params[n].expr for n in names):
+                order = list(params)
+            else:
+                order = [n for n, p in params.items()
+                         if not p.expr and p.vary and not p.is_fixed]
+            layout["cols"] = {n: i for i, n in enumerate(order)}
+            layout["n"] = len(order)
+        cols = layout["cols"]
+        values = {n: params[n]._value for n in names}
+        _, derivs = model._value_and_jacobian(values, indep)
+        out = np.zeros((size, layout["n"]), order="F")
+        for name, d in derivs.items():
+            i = cols.get(name)
+            if i is not None:
+                if weights is not None:
+                    d = d * weights
+                out[:, i] = d if flat else np.broadcast_to(d, shape).ravel()
+        return out
+
+    return jac
+
+
+def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, method: str,
+            *, nan_policy: str | None, fit_kws: Mapping[str, Any] | None,
+            iter_cb: Callable | None, scale_covar: bool, max_nfev: int | None,
+            kws: Mapping[str, Any]) -> ModelResult:
+    """Implementation of :meth:`Model.fit` (see there)."""
+    from paramfit.fitting.minimizer import Minimizer
+
+    policy = model.nan_policy if nan_policy is None else nan_policy
+    if policy not in NAN_POLICIES:
+        raise FitError(f"nan_policy must be one of {NAN_POLICIES}, got {policy!r}")
+    if params is None:
+        params = model.make_params()
+    elif not isinstance(params, Parameters):
+        raise FitError(f"params must be paramfit.Parameters, got {type(params).__name__}")
+    else:
+        params = params.copy()
+    indep, values = model._split_kws(kws, params)
+    for name, value in values.items():
+        params[name].value = value
+    model._values(params)
+    for name, par in params.items():
+        if not par.expr and not math.isfinite(par.value):
+            raise FitError(f"parameter {name!r} has no finite initial value ({par.value}); "
+                           f"give one, e.g. model.fit(data, ..., {name}=1.0)")
+    data, weights, mask = _prepare_data(data, weights, indep, policy)
+    params.update_constraints()
+    init_params = params.copy()
+    names = model.param_names
+    init_fit = np.asarray(model._evaluate({n: params[n]._value for n in names}, indep))
+    if init_fit.size != data.size and init_fit.size != 1:
+        raise FitError(f"the model returns {init_fit.size} values at the given independent "
+                       f"variables but the data has {data.size}")
+    evaluate = model._evaluate
+
+    def residual(p: Parameters) -> np.ndarray:
+        resid = np.asarray(evaluate({n: p[n]._value for n in names}, indep)) - data
+        if weights is not None:
+            resid = resid * weights
+        return resid.ravel()
+
+    jac = None
+    if model.has_jacobian and data.dtype.kind != "c":
+        jac = _jacobian(model, indep, data, weights)
+    core_policy = "raise" if policy == "omit" and jac is not None else policy
+    fitter = Minimizer(residual, params, iter_cb=iter_cb, scale_covar=scale_covar,
+                       nan_policy=core_policy, max_nfev=max_nfev, jac=jac,
+                       **dict(fit_kws or {}))
+    fitter.minimize(method=method)
+    return ModelResult(model, fitter, data=data, weights=weights, userkws=indep,
+                       init_params=init_params, nan_policy=policy, mask=mask)
+

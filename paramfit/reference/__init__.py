@@ -1,0 +1,3 @@
+"""paramfit.reference."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""paramfit.report."""
+
+__all__: list[str] = []

@@ -1,5 +1,0 @@
-"""Solvers working on plain arrays (they know nothing of Parameters)."""
-
-from paramfit.solvers.levenberg_marquardt import LMSolution, Termination, levenberg_marquardt
-
-__all__ = ["LMSolution", "Termination", "levenberg_marquardt"]

@@ -1,0 +1,499 @@
+"""Tests of paramfit.core.parameters.parameters: Parameter, Parameters, bounds checks, status, JSON, reprs."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import math
+import pickle
+import warnings
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paramfit.core.exceptions import (
+    BoundsError,
+    BoundsWarning,
+    ExpressionError,
+    ExpressionEvaluationError,
+    ParameterError,
+)
+from paramfit.core.parameters.parameters import (
+    Parameter,
+    Parameters,
+    ParameterStatus,
+)
+
+
+def double(x):
+    """A module-level user function (picklable by reference)."""
+    return 2 * x
+
+
+@pytest.fixture
+def seed_table():
+    """Seed 000 §2.3's add_many table."""
+    p = Parameters()
+    #            (Name,   Value,   Vary,   Min,   Max,   Expr)
+    p.add_many(("amp1", 10, True, None, None, None),
+               ("cen1", 1.2, True, 0.5, 2.0, None),
+               ("wid1", 0.8, True, 0.1, None, None),
+               ("amp2", 7.5, True, None, None, None),
+               ("cen2", 1.9, True, 1.0, 3.0, None),
+               ("wid2", None, False, None, None, "2*wid1/3"))
+    return p
+
+
+# --------------------------------------------------------------------------- Parameters
+def test_seed_section_2_1_examples():
+    params = Parameters()
+    params.add("amp", value=10, vary=False)
+    params.add("decay", value=0.007, min=0.0)
+    params.add("phase", value=0.2)
+    params.add("frequency", value=3.0, max=10)
+    assert params["amp"].is_fixed and params["amp"].status is ParameterStatus.FIXED
+    assert params["decay"].min == 0.0 and params["frequency"].max == 10.0
+    params["amp"].vary = True
+    params["decay"].max = 0.10
+    assert params["amp"].vary and params["amp"].status is ParameterStatus.FREE
+    assert params["decay"].max == 0.1
+    assert list(params) == ["amp", "decay", "phase", "frequency"]
+    assert all(params[n].name == n for n in params)
+
+
+def test_add_many_seed_table(seed_table):
+    p = seed_table
+    assert list(p) == ["amp1", "cen1", "wid1", "amp2", "cen2", "wid2"]
+    assert (p["cen1"].min, p["cen1"].max) == (0.5, 2.0)
+    assert p["wid1"].min == 0.1 and p["wid1"].max == math.inf
+    assert p["wid2"].vary is False and p["wid2"].expr == "2*wid1/3"
+    # 2 * 0.8 / 3 rounds twice: within 2 ulp of 1.6 / 3 (rel 1e-15 = 4.5 eps)
+    assert p["wid2"].value == pytest.approx(0.5333333333333333, rel=1e-15)
+    assert p["wid2"].status is ParameterStatus.TIED
+
+
+def test_add_many_short_tuples_lists_and_parameters():
+    p = Parameters()
+    p.add_many(("a",), ("b", 2.0), ["c", 3.0, False], ("d", 4.0, True, 0.0),
+               Parameter(5.0, name="e"))
+    assert math.isnan(p["a"].value) and p["b"].value == 2.0
+    assert p["c"].vary is False and p["d"].min == 0.0 and p["e"].value == 5.0
+    q = Parameters()
+    q.add_many([("x", 1.0), ("y", None, True, None, None, "x + 1")])
+    assert q["y"].value == 2.0
+
+
+@pytest.mark.parametrize("entry", [(), ("a", 1, True, None, None, None, 7), "abc", 5,
+                                   Parameter(1.0)])
+def test_add_many_rejects_bad_entries(entry):
+    with pytest.raises(ParameterError):
+        Parameters().add_many(entry)
+
+
+def test_add_options_and_parameter_object():
+    p = Parameters()
+    p.add("x", 1.0, step=0.01, side="forward", max_step=0.5, user_data=3)
+    assert (p["x"].step, p["x"].side, p["x"].max_step, p["x"].user_data) == \
+        (0.01, "forward", 0.5, 3)
+    par = Parameter(2.0, name="y")
+    p.add(par)
+    assert p["y"] is par
+    with pytest.raises(ParameterError, match="name"):
+        p.add(Parameter(1.0))
+    with pytest.raises(TypeError):
+        p.add("z", 1.0, not_an_option=1)
+
+
+@pytest.mark.parametrize("name", ["1abc", "a-b", "a b", "", "lambda", "class", "None",
+                                  "__x__", "é", 3, None])
+def test_invalid_names_rejected(name):
+    p = Parameters()
+    with pytest.raises(ParameterError, match="invalid parameter name"):
+        p.add(name, 1.0)
+    with pytest.raises(ParameterError, match="invalid parameter name"):
+        p[name] = Parameter(1.0)
+    with pytest.raises(ParameterError, match="invalid parameter name"):
+        p.update({name: Parameter(1.0)})
+    assert len(p) == 0
+
+
+@pytest.mark.parametrize("name", ["a", "_", "A_1", "_private", "x__", "wid_2"])
+def test_valid_names(name):
+    p = Parameters()
+    p.add(name, 1.0)
+    assert p[name].name == name
+
+
+def test_values_must_be_parameters():
+    p = Parameters()
+    with pytest.raises(ParameterError, match="must be a Parameter"):
+        p["a"] = 1.0
+    with pytest.raises(ParameterError, match="must be a Parameter"):
+        p.setdefault("a", 1.0)
+    p["b"] = Parameter(2.0, name="other")
+    assert p["b"].name == "b"  # the key names the parameter
+
+
+def test_valuesdict(seed_table):
+    vd = seed_table.valuesdict()
+    assert list(vd) == list(seed_table)
+    assert vd["amp1"] == 10.0 and vd["cen2"] == 1.9
+
+
+def test_update_constraints_in_dependency_order():
+    p = Parameters()
+    p.add("c", expr="b * 2")       # reads b, which is tied too and added later
+    p.add("b", expr="a + 1")
+    p.add("a", 1.0)
+    p["a"].value = 3.0
+    p.update_constraints()
+    assert p["b"].value == 4.0 and p["c"].value == 8.0
+
+
+def test_update_constraints_seed_section_5_expressions():
+    p = Parameters()
+    p.add("amp_1", value=0.5, min=0, max=1)
+    p.add("cen_1", value=2.2)
+    p.add("wid_1", value=0.2)
+    p.add("amp_2", expr="(2.0 - amp_1**2)")
+    p.add("cen_2", expr="cen_1 * wid_2 / max(wid_1, 0.001)")
+    p.add("wid_2", expr="sqrt(pi)*wid_1")
+    p.add("frac_curve1", value=0.25, min=0, max=1)
+    p.add("frac_curve2", expr="1-frac_curve1")
+    p.update_constraints()
+    sqrt_pi = 1.7724538509055160273  # sqrt(pi), Abramowitz & Stegun table 1.1
+    # 2 - 0.5**2 is exact; sqrt(pi) * 0.2 rounds 3 times (pi, sqrt, product): 1e-15;
+    # cen_2 = 2.2 * wid_2 / 0.2 adds two more roundings: 1e-14
+    assert p["amp_2"].value == pytest.approx(1.75, rel=1e-15)
+    assert p["wid_2"].value == pytest.approx(0.2 * sqrt_pi, rel=1e-15)
+    assert p["cen_2"].value == pytest.approx(2.2 * sqrt_pi, rel=1e-14)
+    assert p["frac_curve2"].value == 0.75
+
+
+def test_update_constraints_agrees_with_lmfit():
+    lmfit = pytest.importorskip("lmfit")
+    exprs = {"w2": "2*w1/3", "c2": "c1 * w2 / max(w1, 0.001)", "f2": "1-f1",
+             "e": "exp(-w1) + log10(c1) + atan2(f1, w1)"}
+    ours, theirs = Parameters(), lmfit.Parameters()
+    for name, value in (("w1", 0.37), ("c1", 4.1), ("f1", 0.3)):
+        ours.add(name, value)
+        theirs.add(name, value)
+    for name, expr in exprs.items():
+        ours.add(name, expr=expr)
+        theirs.add(name, expr=expr)
+    ours.update_constraints()
+    theirs.update_constraints()
+    # the same expressions on the same floats; math vs numpy scalar functions may differ
+    # by an ulp: rel 1e-15 = 4.5 eps
+    for name in exprs:
+        assert ours[name].value == pytest.approx(theirs[name].value, rel=1e-15)
+
+
+def test_update_constraints_cycle_named():
+    p = Parameters()
+    p.add("a", expr="b + 1")
+    p.add("b", expr="a * 2")
+    with pytest.raises(ExpressionError, match=r"a -> b -> a|b -> a -> b"):
+        p.update_constraints()
+
+
+def test_update_constraints_unknown_name_named():
+    p = Parameters()
+    p.add("a", 1.0)
+    p.add("tied", expr="a + nonexistent")
+    with pytest.raises(ExpressionError, match="nonexistent") as info:
+        p.update_constraints()
+    assert "tied" in str(info.value)
+
+
+def test_update_constraints_evaluation_error_named():
+    p = Parameters()
+    p.add("a", 0.0)
+    p.add("r", expr="1/a")
+    with pytest.raises(ExpressionEvaluationError, match="'r'") as info:
+        p.update_constraints()
+    assert "1/a" in str(info.value)
+    p["a"].value = -1.0
+    p["r"].expr = "log(a)"
+    with pytest.raises(ExpressionEvaluationError, match="'r'"):
+        p.update_constraints()
+
+
+def test_user_symbols_in_expressions():
+    p = Parameters(symbols={"scale": 3.0})
+    p.symbols["double"] = double
+    p.add("a", 2.0)
+    p.add("b", expr="double(a) * scale")
+    assert p["b"].value == 12.0
+    assert p.eval("a + scale") == 5.0
+    assert "pi" in p.symbols  # defaults are readable
+    assert p.symbols.user_symbols() == {"scale": 3.0, "double": double}
+
+
+def test_eval():
+    p = Parameters()
+    p.add("a", 2.0)
+    assert p.eval("sqrt(a*8)") == 4.0
+    with pytest.raises(ExpressionError):
+        p.eval("a.__class__")
+    with pytest.raises(ExpressionEvaluationError, match="1/0"):
+        p.eval("1/0")
+
+
+# ------------------------------------------------------------------------ check_bounds
+def test_equal_bounds_with_other_start_is_error():
+    p = Parameters()
+    p.add("b1", 200.0, min=196.0, max=196.0)
+    with pytest.raises(BoundsError, match=r"'b1'.*min == max.*196\.0.*200\.0"):
+        p.check_bounds()
+
+
+def test_equal_bounds_fix_parameter():
+    p = Parameters()
+    p.add("b1", 200.0, min=200.0, max=200.0)
+    p.add("b2", min=5.0, max=5.0)  # no start: takes the fixed value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p.check_bounds()
+    assert p["b1"].is_fixed and p["b1"].status.bdmsk == 0
+    assert p["b2"].value == 5.0
+
+
+def test_near_equal_bounds_warn_and_fix():
+    p = Parameters()
+    p.add("k", 1.0, min=1.0, max=1.0 + 1e-12)
+    with pytest.warns(BoundsWarning, match=r"'k'.*treated as fixed"):
+        p.check_bounds()
+    assert p["k"].is_fixed and p["k"].status is ParameterStatus.FIXED
+
+
+@pytest.mark.parametrize(("value", "bound", "side"), [(5.0, 1.0, "upper"), (-2.0, 0.0, "lower")])
+def test_infeasible_start_moved_with_warning(value, bound, side):
+    p = Parameters()
+    p.add("x", value, min=0.0, max=1.0)
+    with pytest.warns(BoundsWarning, match=rf"'x'.*{side} bound"):
+        p.check_bounds()
+    assert p["x"].value == bound
+
+
+def test_infeasible_start_raise():
+    p = Parameters()
+    p.add("x", 5.0, min=0.0, max=1.0)
+    with pytest.raises(BoundsError, match=r"'x'.*5\.0.*infeasible"):
+        p.check_bounds(infeasible="raise")
+    assert p["x"].value == 5.0
+    with pytest.raises(ParameterError, match="infeasible"):
+        p.check_bounds(infeasible="clip")
+
+
+def test_check_bounds_feasible_is_silent(seed_table):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        seed_table.check_bounds(infeasible="raise")
+
+
+def test_check_bounds_missing_start_and_tied():
+    p = Parameters()
+    p.add("a")
+    with pytest.raises(ParameterError, match="'a'.*no start value"):
+        p.check_bounds()
+    p["a"].value = 1.0
+    p.add("t", expr="a * 100", max=1.0)  # tied: value computed, not moved
+    p.check_bounds()
+    assert p["t"].value == 100.0
+
+
+def test_check_bounds_catches_slot_written_inadmissible_bounds():
+    p = Parameters()
+    p.add("a", 1.0)
+    p["a"]._min, p["a"]._max = 3.0, 2.0
+    with pytest.raises(BoundsError, match="'a'.*inadmissible"):
+        p.check_bounds()
+
+
+# ------------------------------------------------------------------- copy and pickle
+def _assert_independent(p, q):
+    assert q is not p and list(q) == list(p)
+    for name in p:
+        assert q[name] is not p[name]
+        assert q[name].value == p[name].value or math.isnan(p[name].value)
+    q["amp1"].value = -1.0
+    q["cen1"].max = 1.5
+    assert p["amp1"].value == 10.0 and p["cen1"].max == 2.0
+
+
+@pytest.mark.parametrize("how", ["copy", "copy.copy", "deepcopy", "pickle"])
+def test_copies_are_independent(seed_table, how):
+    seed_table.symbols["double"] = double
+    seed_table.symbols["k"] = 2.5
+    q = {"copy": lambda p: p.copy(), "copy.copy": copy.copy, "deepcopy": copy.deepcopy,
+         "pickle": lambda p: pickle.loads(pickle.dumps(p))}[how](seed_table)
+    assert type(q) is Parameters
+    _assert_independent(seed_table, q)
+    assert q.symbols.user_symbols() == {"double": double, "k": 2.5}
+    q.update_constraints()
+    # the expression 2*wid1/3 evaluates the same operations as here: rounding at most
+    assert q["wid2"].value == pytest.approx(2 * 0.8 / 3, rel=1e-15)
+    assert q["wid2"].compiled_expr is not None
+
+
+def test_pickle_unpicklable_symbol_clear_error():
+    p = Parameters(symbols={"f": lambda x: x})
+    p.add("a", 1.0)
+    with pytest.raises(ParameterError, match="'f'.*not picklable"):
+        pickle.dumps(p)
+    q = copy.deepcopy(p)  # deepcopy does not need pickling
+    assert q.symbols["f"](3) == 3
+
+
+# ---------------------------------------------------------------------------- JSON
+def _full_parameters():
+    p = Parameters(symbols={"k": 2.5, "n": 3, "z": 1 + 2j, "flag": True, "f": double})
+    p.add("a", 1.5, min=0, max=math.inf, step=1e-4, relative_step=1e-7, side="central",
+          max_step=0.25, user_data={"unit": "s", "tags": [1, 2]})
+    p.add("b", math.inf, vary=False, user_data=object())
+    p.add("c", math.nan, vary=False)
+    p.add("d", -math.inf, min=-math.inf, max=0.0)
+    p.add("e", expr="a * k")
+    p["a"].stderr, p["a"].init_value = 0.125, 1.0
+    p["a"].correl = {"d": -0.5, "x": math.nan}
+    p["a"]._set_fit_status(ParameterStatus.AT_LOWER, "at bound")
+    return p
+
+
+def test_json_round_trip_everything():
+    p = _full_parameters()
+    s = p.dumps()
+    json.loads(s, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    q = Parameters().loads(s)
+    assert list(q) == ["a", "b", "c", "d", "e"]
+    a = q["a"]
+    assert (a.value, a.min, a.max, a.step, a.relative_step, a.side, a.max_step) == \
+        (1.5, 0.0, math.inf, 1e-4, 1e-7, "central", 0.25)
+    assert (a.stderr, a.init_value, a.user_data) == (0.125, 1.0, {"unit": "s", "tags": [1, 2]})
+    assert a.correl["d"] == -0.5 and math.isnan(a.correl["x"])
+    assert a.status is ParameterStatus.AT_LOWER and a.status_reason == "at bound"
+    assert q["b"].value == math.inf and q["b"].vary is False
+    assert q["b"].user_data is None  # not JSON-serialisable: dropped
+    assert math.isnan(q["c"].value)
+    assert (q["d"].value, q["d"].min, q["d"].max) == (-math.inf, -math.inf, 0.0)
+    assert q["e"].expr == "a * k" and q["e"].value == p["e"].value == 3.75
+    assert q.symbols.user_symbols() == {"k": 2.5, "n": 3, "z": 1 + 2j, "flag": True}
+    assert type(q.symbols["n"]) is int and type(q.symbols["flag"]) is bool
+    assert q.dumps() == Parameters(symbols={"f": double}).loads(s).dumps()
+
+
+def test_loads_replaces_contents_and_returns_self():
+    p = Parameters()
+    p.add("old", 1.0)
+    out = p.loads(_full_parameters().dumps(indent=2))
+    assert out is p and "old" not in p and list(p) == ["a", "b", "c", "d", "e"]
+
+
+def test_dump_load_file():
+    buf = io.StringIO()
+    _full_parameters().dump(buf)
+    buf.seek(0)
+    q = Parameters().load(buf)
+    assert q["a"].value == 1.5
+
+
+@pytest.mark.parametrize("text", ["not json", "[]", '{"params": []}',
+                                  '{"parameters": [{"value": 1}]}',
+                                  '{"parameters": [{"name": "1x"}]}'])
+def test_loads_malformed(text):
+    with pytest.raises(ParameterError):
+        Parameters().loads(text)
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+values = st.one_of(finite, st.sampled_from([math.inf, -math.inf]), st.none())
+
+
+@st.composite
+def random_parameters(draw):
+    n = draw(st.integers(1, 6))
+    p = Parameters()
+    names = []
+    for i in range(n):
+        name = f"p{i}"
+        lo, hi = sorted(draw(st.tuples(st.one_of(finite, st.just(-math.inf)),
+                                       st.one_of(finite, st.just(math.inf)))))
+        expr = None
+        if names and draw(st.booleans()):
+            other = draw(st.sampled_from(names))
+            expr = draw(st.sampled_from([f"{other}", f"2*{other} + 1", f"-{other}/3",
+                                         f"sqrt(abs({other}))"]))
+        p.add(name, draw(values), draw(st.booleans()), lo, hi, expr)
+        par = p[name]
+        par.stderr = draw(st.one_of(st.none(), finite))
+        par.init_value = draw(st.one_of(st.none(), finite))
+        if names and draw(st.booleans()):
+            par.correl = {o: draw(st.floats(-1, 1)) for o in names}
+        names.append(name)
+    return p
+
+
+def _state(p):
+    out = []
+    for par in p.values():
+        out.append((par.name, par.value, par.vary, par.min, par.max, par.expr, par.stderr,
+                    par.init_value, par.correl, par.step, par.side, par.status))
+    return repr(out)  # repr makes nan == nan
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_parameters())
+def test_json_round_trip_is_lossless(p):
+    q = Parameters().loads(p.dumps())
+    # JSON floats are written with repr: lossless is promised, so exact equality
+    assert _state(q) == _state(p)
+    assert q.dumps() == p.dumps()
+
+
+# ------------------------------------------------------------------------ presentation
+def test_pretty_print(seed_table, capsys):
+    seed_table.pretty_print()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["Name", "Value", "Min", "Max", "Stderr", "Vary", "Expr"]
+    assert len(lines) == 7
+    assert lines[2].split() == ["cen1", "1.2", "0.5", "2", "None", "True", "None"]
+    assert lines[6].split() == ["wid2", "0.5333", "-inf", "inf", "None", "False", "2*wid1/3"]
+
+
+def test_pretty_print_options(seed_table, capsys):
+    seed_table["amp1"].stderr = 0.123456
+    seed_table.pretty_print(colwidth=12, precision=2, fmt="e", columns=["value", "stderr",
+                                                                        "status"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["Name", "Value", "Stderr", "Status"]
+    assert lines[1].split() == ["amp1", "1.00e+01", "1.23e-01", "free"]
+    seed_table.pretty_print(oneline=True)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.startswith("Parameters(<Parameter 'amp1'")
+    with pytest.raises(ParameterError, match="column"):
+        seed_table.pretty_print(columns=["bogus"])
+
+
+def test_parameters_repr(seed_table):
+    text = repr(seed_table)
+    lines = text.splitlines()
+    assert lines[0] == "Parameters([" and lines[-1] == "])"
+    assert len(lines) == 8
+    assert lines[2].strip() == "<Parameter 'cen1', value=1.2, bounds=[0.5:2]>,"
+    assert repr(Parameters()) == "Parameters([])"
+
+
+def test_repr_html(seed_table):
+    seed_table.add("q", expr="amp1 if amp1 < 3 else amp2")
+    seed_table["amp1"].stderr = 0.5
+    text = seed_table._repr_html_()
+    assert text.startswith("<table") and text.endswith("</table>")
+    assert text.count("<tr>") == len(seed_table) + 1
+    for name in seed_table:
+        assert f"<td>{name}</td>" in text
+    assert "amp1 &lt; 3" in text and "amp1 < 3" not in text
+    assert "(5.00%)" in text  # 0.5 / 10
+    assert "tied" in text
