@@ -20,7 +20,10 @@ Examples
 
 from paramfit.batch.api import default_chunk_size, fit_many
 from paramfit.batch.result import BatchResult, termination_message
-from paramfit.core.solvers.batch_levenberg_marquardt import BatchLMSolution, batch_levenberg_marquardt
+from paramfit.core.solvers.batch_levenberg_marquardt import (
+           BatchLMSolution,
+           batch_levenberg_marquardt,
+)
 
 __all__ = ["fit_many", "BatchResult", "BatchLMSolution", "batch_levenberg_marquardt",
            "default_chunk_size", "termination_message"]

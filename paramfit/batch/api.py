@@ -17,13 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.batch.problem import (
-    BatchProblem,
-    ModelSpec,
-    guess_callable,
-    loop_guess,
-    vectorized_guess,
-)
 from paramfit.batch.backends import (
     BACKENDS,
     SOLVER_OPTIONS,
@@ -32,6 +25,13 @@ from paramfit.batch.backends import (
     run_dask,
     run_numpy,
     run_processes,
+)
+from paramfit.batch.problem import (
+    BatchProblem,
+    ModelSpec,
+    guess_callable,
+    loop_guess,
+    vectorized_guess,
 )
 from paramfit.batch.result import BatchResult
 from paramfit.core.exceptions import BoundsWarning, FitError, ParameterError

@@ -37,8 +37,8 @@ import numpy as np
 
 from paramfit.batch.problem import BatchProblem, ChunkEvaluator, ModelSpec
 from paramfit.batch.result import chunk_statistics
-from paramfit.core.solvers.batch_levenberg_marquardt import batch_levenberg_marquardt
 from paramfit.core.parameters.parameters import Parameters, ParameterStatus
+from paramfit.core.solvers.batch_levenberg_marquardt import batch_levenberg_marquardt
 from paramfit.core.solvers.levenberg_marquardt import Termination
 
 __all__ = ["ChunkTask", "BACKENDS", "run_numpy", "run_processes", "run_dask", "single_fit",

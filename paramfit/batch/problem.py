@@ -32,8 +32,8 @@ import numpy as np
 from paramfit.core.compat import vecdot
 from paramfit.core.exceptions import FitError, ParameterError
 from paramfit.core.expressions.compiler import evaluation_error, evaluation_order, make_namespace
-from paramfit.models.lineshapes import TINY, gaussian, lineshape_for
 from paramfit.core.parameters.parameters import Parameters
+from paramfit.models.lineshapes import TINY, gaussian, lineshape_for
 
 __all__ = ["ModelSpec", "BatchProblem", "ChunkEvaluator", "GaussianKernel", "KERNEL_BLOCK"]
 

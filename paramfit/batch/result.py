@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.core.solvers.batch_levenberg_marquardt import BatchLMSolution, cholesky_solve
 from paramfit.core.parameters.parameters import Parameters, ParameterStatus
+from paramfit.core.solvers.batch_levenberg_marquardt import BatchLMSolution, cholesky_solve
 from paramfit.core.solvers.levenberg_marquardt import Termination
 
 __all__ = ["BatchResult", "chunk_statistics", "CHUNK_FIELDS", "termination_message"]

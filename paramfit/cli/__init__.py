@@ -1,3 +1,4 @@
-"""paramfit.cli.app."""
+"""The ``paramfit`` command line: :func:`paramfit.cli.app.main` parses, :mod:`.commands`
+runs, :mod:`.data` reads tables."""
 
 __all__: list[str] = []

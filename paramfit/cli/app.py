@@ -184,7 +184,8 @@ def parse_formula(
     if unknown_functions:
         raise UsageError(
             f"formula {text!r} calls unknown function(s) {', '.join(unknown_functions)}; "
-            "available: exp, log, sqrt, sin, cos, arctan, ... (see paramfit.core.expressions.compiler)"
+            "available: exp, log, sqrt, sin, cos, arctan, ... "
+            "(see paramfit.core.expressions.compiler)"
         )
     lhs_names, _ = _names_in_order(lhs_tree)
     missing = [n for n in lhs_names if n not in column_set and n not in DEFAULT_SYMBOLS]

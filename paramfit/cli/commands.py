@@ -18,16 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.cli.data import (
-    CertifiedValues,
-    DataTable,
-    UsageError,
-    certified_comparison,
-    certified_table,
-    finite_or_none,
-    parse_table,
-    read_table,
-)
 from paramfit.cli.app import (
     PROG,
     Formula,
@@ -38,6 +28,16 @@ from paramfit.cli.app import (
     parse_formula,
     parse_model_expression,
     parse_ties,
+)
+from paramfit.cli.data import (
+    CertifiedValues,
+    DataTable,
+    UsageError,
+    certified_comparison,
+    certified_table,
+    finite_or_none,
+    parse_table,
+    read_table,
 )
 
 __all__ = ["FitOutcome", "run"]
@@ -438,13 +438,10 @@ def _write_text(path: str, text: str) -> None:
 
 
 def _command_demo(args: argparse.Namespace) -> int:
-    import importlib.resources
-
-    from paramfit.reference.nist import load_nist
+    from paramfit.reference.nist import load_nist, nist_file_text
 
     name = load_nist(args.dataset).name  # validates the name
-    resource = importlib.resources.files("paramfit") / "data" / "nist" / f"{name}.dat"
-    table = parse_table(resource.read_text(encoding="ascii"), f"{name}.dat (bundled)")
+    table = parse_table(nist_file_text(name), f"{name}.dat (bundled)")
     certified = table.certified
     starts = ",".join(f"{name}={value!r}" for name, value in
                       zip(certified.param_names, certified.starts[args.start - 1].tolist()))
@@ -507,8 +504,8 @@ def _command_nist(args: argparse.Namespace) -> int:
 
 
 def _command_batch(args: argparse.Namespace) -> int:
-    from paramfit.cli.data import read_matrix
     from paramfit.batch import fit_many
+    from paramfit.cli.data import read_matrix
 
     if args.model is None:
         raise UsageError("--model is required (a formula \"y ~ a*exp(-x/t)\" in x, or "

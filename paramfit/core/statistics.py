@@ -18,9 +18,9 @@ import numpy as np
 from scipy import special
 from scipy.linalg import lapack
 
+from paramfit.core.linalg import _upper_mask, gram_matrix, gram_triangle, is_tall
 from paramfit.core.parameters.parameters import Parameters, ParameterStatus
 from paramfit.core.problem import FitProblem
-from paramfit.core.linalg import _upper_mask, gram_matrix, gram_triangle, is_tall
 
 __all__ = ["FitResult", "SolverOutcome", "build_result"]
 

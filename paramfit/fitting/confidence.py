@@ -38,9 +38,9 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy import special
 
+from paramfit.core.exceptions import FitError, ParameterError, ParamfitWarning
 from paramfit.core.optional import require
 from paramfit.fitting.profile import ProbFunc, _OneSide, _Profile, _Settings
-from paramfit.core.exceptions import FitError, ParameterError, ParamfitWarning
 
 __all__ = [
     "ConfidenceIntervals",

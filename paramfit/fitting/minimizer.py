@@ -16,15 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.core.solvers.blas_threads import sequential_blas
+from paramfit.core.differentiation.solution import accurate_jacobian
 from paramfit.core.exceptions import FitError, StopFit
 from paramfit.core.expressions.compiler import SymbolTable
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.core.problem import FitProblem, check_fit_size
-from paramfit.core.statistics import FitResult, SolverOutcome, build_result
-from paramfit.core.differentiation.solution import accurate_jacobian
+from paramfit.core.solvers.blas_threads import sequential_blas
 from paramfit.core.solvers.levenberg_marquardt import levenberg_marquardt
 from paramfit.core.solvers.scipy_methods import SCALAR_METHODS, run_least_squares, run_scalar_method
+from paramfit.core.statistics import FitResult, SolverOutcome, build_result
 
 __all__ = ["Minimizer", "minimize", "METHODS"]
 

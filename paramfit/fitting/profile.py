@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import optimize
 
-from paramfit.core.exceptions import ResidualError
 from paramfit.core.differentiation.finite_differences import finite_difference_jacobian
+from paramfit.core.exceptions import ResidualError
 from paramfit.core.problem import FitProblem
 from paramfit.core.solvers.levenberg_marquardt import levenberg_marquardt
 

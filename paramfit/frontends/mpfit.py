@@ -47,6 +47,18 @@ from typing import Any
 
 import numpy as np
 
+from paramfit.core.exceptions import (
+    ExpressionError,
+    FitError,
+    ParameterError,
+    ResidualError,
+    StopFit,
+)
+from paramfit.core.expressions.compiler import DEFAULT_SYMBOLS, compile_expression, make_namespace
+from paramfit.core.parameters.parameters import Parameters, ParameterStatus
+from paramfit.core.solvers.levenberg_marquardt import Termination
+from paramfit.core.statistics import FitResult
+from paramfit.fitting.minimizer import Minimizer
 from paramfit.frontends.parinfo import (
     ImproperInput,
     ImproperReturn,
@@ -57,18 +69,6 @@ from paramfit.frontends.parinfo import (
     parse_parinfo,
     translate_references,
 )
-from paramfit.core.exceptions import (
-    ExpressionError,
-    FitError,
-    ParameterError,
-    ResidualError,
-    StopFit,
-)
-from paramfit.core.expressions.compiler import DEFAULT_SYMBOLS, compile_expression, make_namespace
-from paramfit.fitting.minimizer import Minimizer
-from paramfit.core.parameters.parameters import Parameters, ParameterStatus
-from paramfit.core.statistics import FitResult
-from paramfit.core.solvers.levenberg_marquardt import Termination
 
 __all__ = ["MPFitResult", "mpfit", "mpfitfun", "mpfitexpr", "default_iterfunct",
            "STATUS_MESSAGES"]

@@ -26,8 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.frontends.optimr import _expand_bounds, _start_items, bmchk, optimr
-from paramfit.frontends.nls_report import BoundsCheck, NlsResult, OptimrResult
 from paramfit.core.exceptions import (
     ExpressionError,
     FitError,
@@ -35,8 +33,10 @@ from paramfit.core.exceptions import (
     ResidualError,
 )
 from paramfit.core.expressions.compiler import DEFAULT_SYMBOLS, compile_expression, make_namespace
-from paramfit.fitting.minimizer import Minimizer
 from paramfit.core.parameters.parameters import Parameters, ParameterStatus
+from paramfit.fitting.minimizer import Minimizer
+from paramfit.frontends.nls_report import BoundsCheck, NlsResult, OptimrResult
+from paramfit.frontends.optimr import _expand_bounds, _start_items, bmchk, optimr
 
 __all__ = ["NlsResult", "OptimrResult", "BoundsCheck", "nlxb", "nlfb", "optimr", "bmchk"]
 

@@ -4,7 +4,8 @@
 does, returning the ``bdmsk`` codes of seed 001; :func:`optimr` minimises a scalar
 function with parameters fixed by masks or equal bounds (R's ``optimr`` /
 ``Rvmmin``), on the free subvector, with scipy.  The start-value and bound
-normalisation shared with :func:`~paramfit.frontends.nls.nlxb` and :func:`~paramfit.frontends.nls.nlfb`
+normalisation shared with :func:`~paramfit.frontends.nls.nlxb` and
+:func:`~paramfit.frontends.nls.nlfb`
 lives here too.
 
 Private module: the public names are re-exported from :mod:`paramfit.frontends.nls`.
@@ -20,9 +21,9 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from paramfit.frontends.nls_report import BoundsCheck, OptimrResult
 from paramfit.core.exceptions import BoundsError, BoundsWarning, FitError, ParameterError
 from paramfit.core.parameters.parameters import BOUNDS_TOLERANCE
+from paramfit.frontends.nls_report import BoundsCheck, OptimrResult
 
 __all__ = ["bmchk", "optimr"]
 

@@ -1,3 +1,13 @@
-"""paramfit.models.builtin."""
+"""The Model layer: built-in models, :class:`Model`, :class:`ExpressionModel`.
 
-__all__: list[str] = []
+``from paramfit.models import GaussianModel`` is the public path of the built-in models
+(:mod:`paramfit.models.builtin`); the lineshape functions are in
+:mod:`paramfit.models.lineshapes` (public path ``paramfit.lineshapes``).
+"""
+
+from paramfit.models.builtin import *  # noqa: F403
+from paramfit.models.builtin import __all__ as _builtin_all
+from paramfit.models.expression import ExpressionModel
+from paramfit.models.model import CompositeModel, Model
+
+__all__ = [*_builtin_all, "CompositeModel", "ExpressionModel", "Model"]

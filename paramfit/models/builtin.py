@@ -25,10 +25,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from paramfit import _guess, lineshapes
+import paramfit.models.guess as _guess
+import paramfit.models.lineshapes as lineshapes
 from paramfit.core.exceptions import ParameterError
-from paramfit.models.model import Model
 from paramfit.core.parameters.parameters import Parameters
+from paramfit.models.model import Model
 
 __all__ = [
     "ConstantModel", "LinearModel", "QuadraticModel", "ParabolicModel", "PolynomialModel",

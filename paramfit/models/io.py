@@ -85,9 +85,9 @@ def resolve_reference(reference: str, funcdefs: Mapping[str, Callable] | None = 
 # ---------------------------------------------------------------------- models
 def model_to_dict(model: Any) -> dict[str, Any]:
     """The JSON-able description of a model (see the module docstring)."""
+    from paramfit.models.builtin import BUILTIN_MODELS
     from paramfit.models.expression import ExpressionModel
     from paramfit.models.model import CompositeModel
-    from paramfit.models.builtin import BUILTIN_MODELS
 
     if isinstance(model, CompositeModel):
         return {"kind": "composite", "op": model.op, "name": model._name,
@@ -130,9 +130,9 @@ def _unnumber(value: Any) -> Any:
 def model_from_dict(data: Mapping[str, Any], funcdefs: Mapping[str, Callable] | None = None
                     ) -> Any:
     """Rebuild a model from :func:`model_to_dict` output."""
+    from paramfit.models.builtin import BUILTIN_MODELS
     from paramfit.models.expression import ExpressionModel
     from paramfit.models.model import CompositeModel, Model
-    from paramfit.models.builtin import BUILTIN_MODELS
 
     kind = data.get("kind")
     if kind == "composite":

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from paramfit.core.exceptions import FitError, ParameterError
-from paramfit.models.lineshapes import Lineshape, lineshape_for
 from paramfit.core.parameters.parameters import Parameter, Parameters
+from paramfit.models.lineshapes import Lineshape, lineshape_for
 
 if TYPE_CHECKING:
     from paramfit.models.result import ModelResult

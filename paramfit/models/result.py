@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import special
 
-from paramfit.core.optional import require
 from paramfit.core.exceptions import FitError, ParamfitWarning
-from paramfit.models.model import NAN_POLICIES, _as_data, _current, finite_or_raise
+from paramfit.core.optional import require
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.core.problem import FitProblem
+from paramfit.models.model import NAN_POLICIES, _as_data, _current, finite_or_raise
 
 if TYPE_CHECKING:
     from paramfit.fitting.minimizer import Minimizer

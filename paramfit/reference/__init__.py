@@ -1,3 +1,3 @@
-"""paramfit.reference."""
+"""Reference data and runners: the NIST StRD non-linear regression problems."""
 
 __all__: list[str] = []

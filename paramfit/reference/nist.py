@@ -1,7 +1,8 @@
 """The NIST StRD nonlinear regression problems: parser, registry and certified-data runs.
 
 The 27 data files of the NIST Statistical Reference Datasets (StRD) for nonlinear least
-squares ship with paramfit as package data (``paramfit/data/nist/*.dat``) and are read with
+squares ship with paramfit as package data (``paramfit/reference/data/nist/*.dat``) and
+are read with
 :mod:`importlib.resources`. Everything in a :class:`NistProblem` -- data, starting values,
 certified values, standard deviations, residual sum of squares -- is parsed from the file;
 nothing is hard-coded here. Each problem also has a hand-written model function
@@ -48,6 +49,7 @@ __all__ = [
     "NistCaseResult",
     "NistProblem",
     "load_nist",
+    "nist_file_text",
     "log_relative_error",
     "nist_names",
     "parse_nist",
@@ -261,10 +263,16 @@ def load_nist(name: str) -> NistProblem:
     return _load(_resolve_name(name))
 
 
+def nist_file_text(name: str) -> str:
+    """The text of the bundled NIST StRD file of problem ``name`` (a :func:`nist_names`
+    entry), as NIST distributes it."""
+    resource = importlib.resources.files("paramfit.reference") / "data" / "nist" / f"{name}.dat"
+    return resource.read_text(encoding="ascii")
+
+
 @functools.cache
 def _load(name: str) -> NistProblem:
-    resource = importlib.resources.files("paramfit") / "data" / "nist" / f"{name}.dat"
-    return parse_nist(resource.read_text(encoding="ascii"), name)
+    return parse_nist(nist_file_text(name), name)
 
 
 def parse_nist(text: str, name: str) -> NistProblem:

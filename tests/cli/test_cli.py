@@ -19,8 +19,8 @@ import pytest
 from _reference import EXACT_RTOL, FIT_RTOL, least_squares_minimum
 
 from paramfit import __version__
-from paramfit.cli.data import parse_table
 from paramfit.cli.app import main
+from paramfit.cli.data import parse_table
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: NIST StRD: certified to 11 digits; Misra1a's values and standard errors come out with
@@ -29,7 +29,7 @@ NIST_DIGITS = 6
 
 
 def nist_text(name: str) -> str:
-    resource = importlib.resources.files("paramfit") / "data" / "nist" / f"{name}.dat"
+    resource = importlib.resources.files("paramfit.reference") / "data" / "nist" / f"{name}.dat"
     return resource.read_text(encoding="ascii")
 
 

@@ -387,7 +387,8 @@ def test_evaluation_order_unknown_name_is_named():
 
 def test_evaluation_order_is_deterministic_across_hash_seeds():
     program = (
-        "from paramfit.core.expressions.compiler import compile_expression as c, evaluation_order as o\n"
+        "from paramfit.core.expressions.compiler import compile_expression as c,"
+        " evaluation_order as o\n"
         "e = {n: c(s) for n, s in [('z', 'y1 + y2 + y3 + x'), ('y3', 'x'), ('y1', 'x'),"
         " ('y2', 'y1 + x'), ('w', 'z')]}\n"
         "print(o(e, {'x'}))\n"

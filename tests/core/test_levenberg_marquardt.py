@@ -266,7 +266,7 @@ def test_wrong_answer_is_not_reported_as_converged():
 
 
 # ---------------------------------------------------------------- NIST StRD
-NIST_DIR = Path(paramfit.__file__).parent / "data" / "nist"
+NIST_DIR = Path(paramfit.__file__).parent / "reference" / "data" / "nist"
 NIST_MODELS = {
     "Misra1a": lambda b, x: b[0] * (1 - np.exp(-b[1] * x)),
     "Thurber": lambda b, x: (b[0] + b[1] * x + b[2] * x**2 + b[3] * x**3)

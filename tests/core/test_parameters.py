@@ -1,4 +1,5 @@
-"""Tests of paramfit.core.parameters.parameters: Parameter, Parameters, bounds checks, status, JSON, reprs."""
+"""Tests of paramfit.core.parameters.parameters: Parameter, Parameters, bounds checks,
+status, JSON, reprs."""
 
 from __future__ import annotations
 

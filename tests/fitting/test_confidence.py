@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from paramfit.core.exceptions import FitError, ParameterError, ParamfitWarning
+from paramfit.core.parameters.parameters import Parameters
 from paramfit.fitting.confidence import (
     ConfidenceIntervals,
     FitStatistics,
@@ -17,9 +19,7 @@ from paramfit.fitting.confidence import (
     conf_interval2d,
     f_compare,
 )
-from paramfit.core.exceptions import FitError, ParameterError, ParamfitWarning
 from paramfit.fitting.minimizer import minimize
-from paramfit.core.parameters.parameters import Parameters
 
 X = np.linspace(0.3, 10, 100)
 

@@ -12,9 +12,9 @@ import pytest
 from _perturb import nudged_float
 
 import paramfit.frontends.mpfit as mpfit_module
+from paramfit.core.parameters.parameters import Parameters
 from paramfit.fitting.minimizer import minimize
 from paramfit.frontends.mpfit import MPFitResult, default_iterfunct, mpfit, mpfitexpr, mpfitfun
-from paramfit.core.parameters.parameters import Parameters
 
 # --------------------------------------------------------------------------- fixtures
 # The seed's example model.  The seed uses x = arange(100), whose log(0) is -inf;

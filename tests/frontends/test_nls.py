@@ -26,6 +26,7 @@ from paramfit.core.exceptions import (
     ParameterError,
     ResidualError,
 )
+from paramfit.core.parameters.parameters import Parameters
 from paramfit.fitting.minimizer import minimize
 from paramfit.frontends.nls import (
     BoundsCheck,
@@ -37,7 +38,6 @@ from paramfit.frontends.nls import (
     optimr,
 )
 from paramfit.frontends.nls import __all__ as nls_all
-from paramfit.core.parameters.parameters import Parameters
 
 from paramfit.frontends.nls_report import format_r  # isort: skip
 

@@ -12,13 +12,13 @@ import pytest
 from _reference import EXACT_RTOL, STDERR_RTOL
 
 from paramfit import FitError, ParameterError, Parameters
-from paramfit.models.io import load_model, load_modelresult, loads_model, save_model
 from paramfit.core.exceptions import ExpressionError
+from paramfit.models.builtin import ConstantModel, GaussianModel, LinearModel, LorentzianModel
 from paramfit.models.expression import ExpressionModel
+from paramfit.models.io import load_model, load_modelresult, loads_model, save_model
 from paramfit.models.lineshapes import gaussian
 from paramfit.models.model import CompositeModel, Model
 from paramfit.models.result import ModelResult
-from paramfit.models.builtin import ConstantModel, GaussianModel, LinearModel, LorentzianModel
 
 # Tolerances (reasons once, here; EXACT_RTOL, FIT_RTOL, STDERR_RTOL: tests/_reference.py).
 #: The same model evaluated by two code paths (a composite's sum, eval vs best_fit, the

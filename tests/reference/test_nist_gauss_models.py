@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from _perturb import nudged
 
+from paramfit.models.builtin import ExponentialModel, GaussianModel
 from paramfit.models.expression import ExpressionModel
 from paramfit.models.model import Model
-from paramfit.models.builtin import ExponentialModel, GaussianModel
 from paramfit.reference.nist import load_nist, log_relative_error
 
 #: Certified to 11 digits; values, standard errors and chisqr come out with >= 7.5 here

@@ -118,7 +118,7 @@ def evaluate_expression(problem, b):
 def test_registry_lists_all_27_files_in_nist_order():
     files = sorted(
         entry.name[:-4]
-        for entry in (importlib.resources.files("paramfit") / "data" / "nist").iterdir()
+        for entry in (importlib.resources.files("paramfit.reference") / "data" / "nist").iterdir()
         if entry.name.endswith(".dat")
     )
     assert len(NAMES) == 27

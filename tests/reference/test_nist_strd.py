@@ -22,7 +22,13 @@ import pytest
 from scipy.optimize import least_squares
 
 import paramfit
-from paramfit.reference.nist import KNOWN_OUT_OF_REACH, NistCaseResult, load_nist, nist_names, run_case
+from paramfit.reference.nist import (
+    KNOWN_OUT_OF_REACH,
+    NistCaseResult,
+    load_nist,
+    nist_names,
+    run_case,
+)
 
 CASES = [(name, start) for name in nist_names() for start in (1, 2)]
 #: Measured: 51 in each of 9 runs (starts as given and moved by +-2 ulp, under three

@@ -8,9 +8,9 @@ import pytest
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
+from paramfit.core.parameters.parameters import Parameters  # noqa: E402
 from paramfit.fitting.confidence import conf_interval, conf_interval2d  # noqa: E402
 from paramfit.fitting.minimizer import minimize  # noqa: E402
-from paramfit.core.parameters.parameters import Parameters  # noqa: E402
 from paramfit.report.plots import plot_ci_trace, plot_conf_interval2d, plot_fit  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

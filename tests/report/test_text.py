@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from _reference import FIT_RTOL, STDERR_RTOL, least_squares_minimum
 
+from paramfit.core.parameters.parameters import Parameters
 from paramfit.fitting.confidence import ConfidenceIntervals, LimitFlag, conf_interval
 from paramfit.fitting.minimizer import minimize
-from paramfit.core.parameters.parameters import Parameters
 from paramfit.report.text import (
     ci_report,
     errors_report,

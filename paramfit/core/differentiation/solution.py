@@ -30,8 +30,14 @@ from collections.abc import Callable
 
 import numpy as np
 
+from paramfit.core.differentiation.finite_differences import (
+    CBRT_EPS,
+    TINY,
+    ResidualFunction,
+    _shifted,
+    as_residual,
+)
 from paramfit.core.exceptions import NonFiniteResidualError
-from paramfit.core.differentiation.finite_differences import CBRT_EPS, TINY, ResidualFunction, _shifted, as_residual
 
 __all__ = ["accurate_jacobian", "central_jacobian", "CURVATURE_LIMIT", "LINEAR_AGREEMENT",
            "FIRST_LEVEL_AGREEMENT"]

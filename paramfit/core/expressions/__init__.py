@@ -1,3 +1,5 @@
-"""paramfit.core.expressions."""
+"""Safe compiled expressions: parse, whitelist, compile (:mod:`.compiler`), the symbol
+tables (:mod:`.symbols`) and the scalar/array functions (:mod:`.functions`)."""
 
-__all__: list[str] = []
+from paramfit.core.expressions.compiler import *  # noqa: F403
+from paramfit.core.expressions.compiler import __all__  # noqa: F401

@@ -22,6 +22,7 @@ import functools
 import types
 from collections.abc import Collection, Mapping, Sequence
 
+from paramfit.core.exceptions import ExpressionError, ExpressionEvaluationError
 from paramfit.core.expressions.functions import LSHIFT_HELPER, POWER_HELPER
 from paramfit.core.expressions.symbols import (
     DEFAULT_SYMBOLS,
@@ -31,7 +32,6 @@ from paramfit.core.expressions.symbols import (
     _is_dunder,
     make_namespace,
 )
-from paramfit.core.exceptions import ExpressionError, ExpressionEvaluationError
 
 __all__ = [
     "MAX_EXPRESSION_LENGTH", "MAX_EXPRESSION_NODES", "MAX_EXPRESSION_DEPTH",

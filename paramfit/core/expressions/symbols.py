@@ -15,8 +15,8 @@ import keyword
 from collections.abc import Iterator, Mapping, MutableMapping
 from types import MappingProxyType
 
-from paramfit.core.expressions.functions import CONSTANTS, FUNCTIONS, HELPERS
 from paramfit.core.exceptions import ExpressionError
+from paramfit.core.expressions.functions import CONSTANTS, FUNCTIONS, HELPERS
 
 __all__ = ["DEFAULT_SYMBOLS", "FLOAT_HELPER", "SymbolTable", "make_namespace"]
 
@@ -42,8 +42,9 @@ Examples
 """
 
 FLOAT_HELPER = "<float>"
-"""Name of ``float`` in every namespace: :func:`paramfit.core.expressions.compiler.compile_assignments`
-wraps each tied value in it.  Not an identifier, so no expression can shadow it."""
+"""Name of ``float`` in every namespace:
+:func:`paramfit.core.expressions.compiler.compile_assignments` wraps each tied value in it.
+Not an identifier, so no expression can shadow it."""
 
 
 def _is_dunder(name: str) -> bool:

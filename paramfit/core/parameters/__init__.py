@@ -1,3 +1,11 @@
-"""paramfit.core.parameters."""
+"""Parameters: :class:`Parameter`, :class:`Parameters` (bounds checks, status, JSON)."""
 
-__all__: list[str] = []
+from paramfit.core.parameters.parameter import (
+    BOUNDS_TOLERANCE,
+    Parameter,
+    ParameterStatus,
+    check_name,
+)
+from paramfit.core.parameters.parameters import Parameters
+
+__all__ = ["BOUNDS_TOLERANCE", "Parameter", "ParameterStatus", "Parameters", "check_name"]

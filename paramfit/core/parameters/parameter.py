@@ -4,7 +4,8 @@ A :class:`Parameter` is a number with the attributes a fit needs: whether it var
 its bounds, an optional constraint expression tying it to other parameters, finite-
 difference options, and, after a fit, its standard error, correlations and status
 (:class:`ParameterStatus`, with seed 001's ``bdmsk`` codes).  The container,
-:class:`~paramfit.core.parameters.parameters.Parameters`, lives in :mod:`paramfit.core.parameters.parameters`.
+:class:`~paramfit.core.parameters.parameters.Parameters`, lives in
+:mod:`paramfit.core.parameters.parameters`.
 
 Examples
 --------

@@ -17,11 +17,11 @@ import math
 
 import numpy as np
 
-from paramfit.core.exceptions import NonFiniteResidualError, StopFit
-from paramfit.core.differentiation.solution import accurate_jacobian, central_jacobian
 from paramfit.core.bounds import active_bounds, pegged_columns, truncate_step
-from paramfit.core.termination import LMSolution, Termination
+from paramfit.core.differentiation.solution import accurate_jacobian, central_jacobian
+from paramfit.core.exceptions import NonFiniteResidualError, StopFit
 from paramfit.core.linalg import gauss_newton_step, pivoted_qr
+from paramfit.core.termination import LMSolution, Termination
 
 __all__ = ["Evaluator", "polish", "REFINEMENT_STEPS", "STATIONARITY_TOL", "POLISH_NOISE"]
 

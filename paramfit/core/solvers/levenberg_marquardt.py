@@ -16,7 +16,8 @@ variables.
 Additions to MINPACK:
 
 * after the finite-difference iteration has converged, the final Jacobian is
-  computed by Richardson extrapolation (:func:`paramfit.core.differentiation.solution.accurate_jacobian`,
+  computed by Richardson extrapolation
+  (:func:`paramfit.core.differentiation.solution.accurate_jacobian`,
   the default ``final_jacobian='richardson'``, about ``4 n`` evaluations) or,
   on request, checked central differences
   (:func:`paramfit.core.differentiation.solution.central_jacobian`, ``2 n``), a
@@ -54,13 +55,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from paramfit.core.solvers.blas_threads import sequential_blas
-from paramfit.core.exceptions import StopFit
-from paramfit.core.differentiation.finite_differences import finite_difference_jacobian
 from paramfit.core.bounds import pegged_columns, truncate_step
+from paramfit.core.differentiation.finite_differences import finite_difference_jacobian
+from paramfit.core.exceptions import StopFit
+from paramfit.core.linalg import TallFactor, is_tall, lm_step, pivoted_qr
+from paramfit.core.solvers.blas_threads import sequential_blas
 from paramfit.core.solvers.final_phase import Evaluator, polish
 from paramfit.core.termination import LMSolution, Termination
-from paramfit.core.linalg import TallFactor, is_tall, lm_step, pivoted_qr
 
 __all__ = ["levenberg_marquardt", "LMSolution", "Termination"]
 
@@ -383,7 +384,8 @@ class _Iteration:
                 return ev.improper(x)
         except StopFit as stop:
             return ev.user_stop(stop.code, self.njev, self.niter, self.jac_x, self.jac)
-        with sequential_blas(f.size * x.size):   # one BLAS thread: paramfit.core.solvers.blas_threads
+        # one BLAS thread for the linear algebra (paramfit.core.solvers.blas_threads)
+        with sequential_blas(f.size * x.size):
             return self.solve(x, f)
 
     def solve(self, x: np.ndarray, f: np.ndarray) -> LMSolution:

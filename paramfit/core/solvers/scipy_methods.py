@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from paramfit.core.exceptions import FitError, NonFiniteResidualError, StopFit
 from paramfit.core.differentiation.finite_differences import finite_difference_jacobian
+from paramfit.core.exceptions import FitError, NonFiniteResidualError, StopFit
 from paramfit.core.problem import FitProblem
 from paramfit.core.statistics import SolverOutcome
 

@@ -47,6 +47,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from paramfit.core.exceptions import ParameterError
 from paramfit.models.lineshapes.basic import (
     TINY,
     constant,
@@ -99,7 +100,6 @@ from paramfit.models.lineshapes.tailed import (
     students_t,
     students_t_jacobian,
 )
-from paramfit.core.exceptions import ParameterError
 
 __all__ = [
     "TINY",

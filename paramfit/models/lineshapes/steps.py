@@ -24,8 +24,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import erf, expit
 
-from paramfit.models.lineshapes.basic import TINY, _empty, scalar_safe
 from paramfit.core.exceptions import ParameterError
+from paramfit.models.lineshapes.basic import TINY, _empty, scalar_safe
 
 __all__ = [
     "step",
