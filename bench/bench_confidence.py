@@ -21,9 +21,9 @@ import warnings
 
 import numpy as np
 
+import paramfit.core.parameters.parameters
 import paramfit.fitting.confidence
 import paramfit.fitting.minimizer
-import paramfit.core.parameters.parameters
 
 SIGMAS = (0.68, 0.95)
 START = (("a1", 5.0), ("a2", -5.0), ("t1", 2.0), ("t2", 5.0))

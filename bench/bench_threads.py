@@ -42,8 +42,8 @@ from scipy.linalg import lapack
 
 import paramfit
 import paramfit.core.solvers.blas_threads as _blas_threads
-from paramfit.models.builtin import GaussianModel, LinearModel
 from paramfit.core.linalg import TallFactor, gram_matrix
+from paramfit.models.builtin import GaussianModel, LinearModel
 
 SIZES = (200, 10_000, 100_000)
 START = dict(amp=3.0, cen=0.0, wid=1.0, slope=0.0, icpt=0.5)

@@ -22,8 +22,8 @@ import time
 from bench_core import make_data, pf_params, resid_params
 
 import paramfit
-import paramfit.fitting.minimizer as minimizer_module
 import paramfit.core.problem as problem_module
+import paramfit.fitting.minimizer as minimizer_module
 
 SOLVER_MODULE = sys.modules["paramfit.core.solvers.levenberg_marquardt"]
 
