@@ -13,7 +13,8 @@ import importlib.resources
 import numpy as np
 import pytest
 
-from paramfit import _nist_models, nist
+import paramfit.reference.nist as nist
+import paramfit.reference.nist_models as _nist_models
 from paramfit.reference.nist import load_nist, log_relative_error, nist_names
 
 NAMES = nist_names()
@@ -293,6 +294,7 @@ def test_public_surface():
         "NistCaseResult",
         "NistProblem",
         "load_nist",
+        "nist_file_text",
         "log_relative_error",
         "nist_names",
         "parse_nist",
@@ -300,3 +302,14 @@ def test_public_surface():
     }
     with pytest.raises(ValueError, match="start must be 1 or 2"):
         nist.run_case("Misra1a", 3)
+
+
+def test_nist_file_text_is_the_file_the_parser_reads():
+    # the one reader of the bundled files: the CLI demo and load_nist share it
+    text = nist.nist_file_text("Misra1a")
+    assert text.splitlines()[0].startswith("NIST/ITL StRD")
+    parsed, loaded = nist.parse_nist(text, "Misra1a"), nist.load_nist("Misra1a")
+    # the same text parsed twice: identical numbers (exact)
+    assert np.array_equal(parsed.x, loaded.x) and np.array_equal(parsed.response,
+                                                                 loaded.response)
+    assert np.array_equal(parsed.certified_values, loaded.certified_values)
