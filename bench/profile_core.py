@@ -84,9 +84,10 @@ def main() -> None:
     timers = SectionTimers()
     timers.wrap(minimizer_module.Minimizer, "prepare_fit", "set-up (prepare_fit)")
     timers.wrap(minimizer_module, "check_fit_size", "size check (start residual)")
-    timers.wrap(minimizer_module, "levenberg_marquardt", "solver")
+    timers.wrap(minimizer_module, "solve_lm", "solver")
     timers.wrap(SOLVER_MODULE, "polish", "final phase")
     timers.wrap(minimizer_module, "build_result", "statistics (build_result)")
+    timers.wrap(minimizer_module, "_write_parameters", "statistics (build_result)")
     timers.wrap_residual()
     for _ in range(100):
         fit()

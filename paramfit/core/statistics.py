@@ -1,7 +1,9 @@
 """Fit statistics, covariance and diagnostics computed once a solver has finished.
 
 Everything here works on the solution of a :class:`~paramfit.core.problem.FitProblem`:
-the best free vector, the residual there and an accurate Jacobian there.  The
+the best free vector, the residual there and an accurate Jacobian there.  It records
+nothing in the user's Parameters (values, stderr, correl, status: that is
+:class:`~paramfit.Minimizer`'s one job after the statistics).  The
 covariance is computed from the singular value decomposition of the Jacobian
 restricted to the parameters that are free *and* not held at a bound, so a
 parameter stopped by a bound neither gets a meaningless standard error nor
@@ -19,27 +21,33 @@ from scipy import special
 from scipy.linalg import lapack
 
 from paramfit.core.linalg import _upper_mask, gram_matrix, gram_triangle, is_tall
-from paramfit.core.parameters.parameters import Parameters, ParameterStatus
+from paramfit.core.parameters.parameters import Parameters
 from paramfit.core.problem import FitProblem
 
-__all__ = ["FitResult", "SolverOutcome", "build_result"]
+__all__ = ["FitResult", "SolverOutcome", "build_result", "standard_errors", "correlations",
+           "tied_stderr"]
 
 
-@dataclass
+@dataclass(kw_only=True, eq=False)
 class SolverOutcome:
     """What every solver hands back, whatever its family.
+
+    The fields a solver knows are declared here once; :class:`FitResult` adds the
+    statistics computed from them (and :class:`~paramfit.models.result.ModelResult`
+    shows both).
 
     Attributes
     ----------
     x : ndarray, shape (n,)
         Best free vector found.
-    fun : ndarray, shape (m,)
+    residual : ndarray, shape (m,)
         Residual at ``x``.
     jac : ndarray, shape (m, n) or None
         An accurate Jacobian at ``x`` if the solver has one; else it is computed.
     nfev, njev, niter : int
-        Residual evaluations, Jacobian evaluations (analytic or finite-difference
-        sweeps) and iterations.
+        Residual evaluations (counted by the fit's
+        :class:`~paramfit.core.solvers.final_phase.Evaluator`), Jacobian evaluations
+        (analytic or finite-difference sweeps) and iterations.
     success : bool
         Whether the solver's convergence test was met.
     message : str
@@ -51,12 +59,12 @@ class SolverOutcome:
         The solver's own termination value (an enum member where it has one).
     user_code : int or None
         The code carried by :class:`~paramfit.StopFit` when the user stopped the fit.
-    active : ndarray of int8, shape (n,)
+    active : ndarray of int8, shape (n,) or None
         -1 for a parameter held at its lower bound, +1 at its upper bound, else 0.
     """
 
     x: np.ndarray
-    fun: np.ndarray
+    residual: np.ndarray
     jac: np.ndarray | None
     nfev: int
     njev: int
@@ -67,45 +75,34 @@ class SolverOutcome:
     termination: Any = None
     user_code: int | None = None
     active: np.ndarray | None = None
-    analytic_jac: bool = False
 
 
-@dataclass
-class FitResult:
+@dataclass(kw_only=True, eq=False)
+class FitResult(SolverOutcome):
     """Every statistic of a fit (seed 000 §3.4 plus nlsr's diagnostics, seed 001).
+
+    The solver's fields (``x``, ``residual``, ``jac``, ``nfev``, ``njev``, ``niter``,
+    ``success``, ``message``, ``ier``, ``termination``, ``user_code``, ``active``) are
+    those of :class:`SolverOutcome`; ``jac`` is the accurate Jacobian at the best fit.
+    Building a FitResult (:func:`build_result`) writes nothing into the Parameters:
+    :class:`~paramfit.Minimizer` does that.
 
     Attributes
     ----------
     method : str
         The fitting method used.
     params : Parameters
-        The best-fit parameters (the object that was passed in, updated in place).
+        The Parameters of the fit (the Minimizer writes the best fit into them).
     var_names : list of str
         Names of the varied parameters, the order of ``covar``, ``jac`` and ``x``.
     init_vals : list of float
         Start values of the varied parameters.
-    x : ndarray, shape (nvarys,)
-        Best-fit values of the varied parameters.
-    nfev, njev, niter : int
-        Function evaluations, Jacobian evaluations, iterations.
-    success : bool
-        Whether the solver converged.
     errorbars : bool
         Whether standard errors could be estimated.
-    message : str
-        Why the fit ended.
-    ier : int
-        Integer status code of the solver (MINPACK/MPFIT codes for ``leastsq``).
     lmdif_message : str
         The solver's own termination message.
-    termination : object
-        The solver's termination enum member, when it has one.
-    user_code : int or None
-        Code of a :class:`~paramfit.StopFit` that stopped the fit.
     nvarys, ndata, nfree : int
         Varied parameters, residuals, degrees of freedom ``ndata - nvarys``.
-    residual : ndarray, shape (ndata,)
-        Residual at the best fit.
     chisqr, redchi : float
         ``sum(residual**2)`` and ``chisqr / nfree``.
     aic, bic : float
@@ -114,8 +111,6 @@ class FitResult:
     covar : ndarray, shape (nvarys, nvarys) or None
         Covariance of the varied parameters (scaled by ``redchi`` when
         ``scale_covar``); rows and columns of parameters held at a bound are 0.
-    jac : ndarray, shape (ndata, nvarys)
-        Jacobian of the residual at the best fit.
     gradient : ndarray, shape (nvarys,)
         ``jac.T @ residual``: half the gradient of ``chisqr``.
     jac_singular_values : ndarray, shape (nvarys,)
@@ -131,27 +126,16 @@ class FitResult:
     params: Parameters
     var_names: list[str]
     init_vals: list[float]
-    x: np.ndarray
-    nfev: int
-    njev: int
-    niter: int
-    success: bool
     errorbars: bool
-    message: str
-    ier: int
     lmdif_message: str
-    termination: Any
-    user_code: int | None
     nvarys: int
     ndata: int
     nfree: int
-    residual: np.ndarray
     chisqr: float
     redchi: float
     aic: float
     bic: float
     covar: np.ndarray | None
-    jac: np.ndarray
     gradient: np.ndarray
     jac_singular_values: np.ndarray
     tvalues: dict[str, float] = field(default_factory=dict)
@@ -258,13 +242,14 @@ def build_result(
     method: str,
     init_vals: list[float],
     scale_covar: bool = True,
+    analytic_jac: bool = False,
 ) -> FitResult:
-    """Compute every statistic at the solution and update ``problem.params`` in place.
+    """Compute every statistic at the solution; nothing is written into the Parameters.
 
     Parameters
     ----------
     problem : FitProblem
-        The compiled problem that was solved.
+        The compiled problem that was solved (read only).
     outcome : SolverOutcome
         The solver's answer; ``outcome.jac`` must be set (an accurate Jacobian).
     method : str
@@ -273,14 +258,15 @@ def build_result(
         Start values of the varied parameters.
     scale_covar : bool
         Scale the covariance by the reduced chi-square.
+    analytic_jac : bool
+        ``outcome.jac`` is the user's analytic Jacobian (a tighter rank tolerance).
     """
-    x, resid, jac = outcome.x, outcome.fun, outcome.jac
+    x, resid, jac = outcome.x, outcome.residual, outcome.jac
     n = problem.nvarys
-    problem.set_values(x)
     chisqr, redchi, aic, bic = _statistics(resid, n)
     ndata = resid.size
     active = outcome.active if outcome.active is not None else np.zeros(n, np.int8)
-    rtol = RANK_RTOL_ANALYTIC if outcome.analytic_jac else RANK_RTOL_FINITE_DIFFERENCE
+    rtol = RANK_RTOL_ANALYTIC if analytic_jac else RANK_RTOL_FINITE_DIFFERENCE
     finite = jac.size and bool(np.all(np.isfinite(jac)))
     if finite:
         factor = triangular_factor(jac)
@@ -291,86 +277,58 @@ def build_result(
     if cov is not None and scale_covar and ndata > n:
         cov *= redchi
     errorbars = cov is not None and bool(np.all(np.isfinite(cov)))
-    result = FitResult(
-        method=method, params=problem.params, var_names=list(problem.free_names),
-        init_vals=list(init_vals), x=x.copy(), nfev=outcome.nfev, njev=outcome.njev,
-        niter=outcome.niter, success=bool(outcome.success), errorbars=errorbars,
-        message=outcome.message, ier=outcome.ier, lmdif_message=outcome.message,
-        termination=outcome.termination, user_code=outcome.user_code, nvarys=n,
-        ndata=ndata, nfree=ndata - n, residual=resid, chisqr=chisqr, redchi=redchi,
-        aic=aic, bic=bic, covar=cov if errorbars else None, jac=jac,
-        gradient=jac.T @ resid if finite else np.full(n, np.nan),
-        jac_singular_values=singular, scale_covar=scale_covar,
+    cov = cov if errorbars else None
+    names = list(problem.free_names)
+    tvalues, pvalues = _t_statistics(x, cov, active, names, ndata - n)
+    return FitResult(
+        x=x.copy(), residual=resid, jac=jac, nfev=outcome.nfev, njev=outcome.njev,
+        niter=outcome.niter, success=bool(outcome.success), message=outcome.message,
+        ier=outcome.ier, termination=outcome.termination, user_code=outcome.user_code,
+        active=active, method=method, params=problem.params, var_names=names,
+        init_vals=list(init_vals), errorbars=errorbars, lmdif_message=outcome.message,
+        nvarys=n, ndata=ndata, nfree=ndata - n, chisqr=chisqr, redchi=redchi, aic=aic,
+        bic=bic, covar=cov, gradient=jac.T @ resid if finite else np.full(n, np.nan),
+        jac_singular_values=singular, tvalues=tvalues, pvalues=pvalues,
+        scale_covar=scale_covar,
     )
-    _update_parameters(problem, result, active)
-    return result
 
 
-def _update_parameters(problem: FitProblem, result: FitResult, active: np.ndarray) -> None:
-    """Write values, stderr, correl and status into the user's Parameters."""
+def standard_errors(covar: np.ndarray) -> np.ndarray:
+    """``sqrt(diag(covar))`` (negative rounding of a zero variance taken as 0)."""
+    return np.sqrt(np.maximum(covar.diagonal(), 0.0))
+
+
+def correlations(covar: np.ndarray, stderr: np.ndarray) -> np.ndarray:
+    """Correlation matrix ``C_ij / (s_i s_j)``; a zero standard error divides by 1."""
+    safe = np.where(stderr > 0, stderr, 1.0)
+    return covar / safe / safe[:, None]
+
+
+def _t_statistics(x: np.ndarray, cov: np.ndarray | None, active: np.ndarray,
+                  names: list[str], nfree: int) -> tuple[dict[str, float], dict[str, float]]:
+    """``value / stderr`` and its two-sided Student-t p-value, per varied parameter that
+    is not held at a bound and has a positive standard error."""
+    if cov is None:
+        return {}, {}
+    std = standard_errors(cov)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tvalues = x / std
+    # two-sided Student-t p-value: 2 * t.sf(|t|, nfree) = 2 * stdtr(nfree, -|t|)
+    pvalues = (2.0 * special.stdtr(max(nfree, 1), -np.abs(tvalues))).tolist()
+    tvalues, std = tvalues.tolist(), std.tolist()
+    keep = [i for i in range(len(names)) if active[i] == 0 and std[i] > 0]
+    return ({names[i]: tvalues[i] for i in keep}, {names[i]: pvalues[i] for i in keep})
+
+
+def tied_stderr(problem: FitProblem, result: FitResult) -> list[float] | None:
+    """Standard errors of the tied parameters, the covariance carried through the tie
+    expressions: ``var = g C gᵀ`` (None without a covariance).
+
+    Evaluates the ties (:meth:`~paramfit.core.problem.FitProblem.tied_jacobian`), which
+    leaves them at ``result.x``.
+    """
     cov = result.covar
-    names = result.var_names
-    inactive = (active == 0).tolist()
-    if cov is not None:
-        std_array = np.sqrt(np.maximum(cov.diagonal(), 0.0))
-        safe = np.where(std_array > 0, std_array, 1.0)
-        corr = (cov / safe / safe[:, None]).tolist()
-        values = np.array([par._value for par in problem.free_params])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tvalues = values / std_array
-        # two-sided Student-t p-value: 2 * t.sf(|t|, nfree) = 2 * stdtr(nfree, -|t|)
-        pvalues = (2.0 * special.stdtr(max(result.nfree, 1), -np.abs(tvalues))).tolist()
-        tvalues, std = tvalues.tolist(), std_array.tolist()
-    for i, par in enumerate(problem.free_params):
-        par.correl = None
-        par.stderr = None
-        if active[i] < 0:
-            par._set_fit_status(ParameterStatus.AT_LOWER, "held at its lower bound: no stderr")
-            continue
-        if active[i] > 0:
-            par._set_fit_status(ParameterStatus.AT_UPPER, "held at its upper bound: no stderr")
-            continue
-        reason = None if cov is not None else "covariance matrix is singular: no stderr"
-        par._set_fit_status(_bound_status(par), reason)
-        if cov is None:
-            continue
-        par.stderr = std[i]
-        if std[i] > 0:
-            result.tvalues[par.name] = tvalues[i]
-            result.pvalues[par.name] = pvalues[i]
-            row = corr[i]
-            par.correl = {other: row[j] for j, other in enumerate(names)
-                          if j != i and inactive[j] and std[j] > 0}
-        else:
-            par.correl = {}
-    _tied_uncertainties(problem, result)
-    free = {id(par) for par in problem.free_params}
-    for par in problem.params.values():
-        if not par.expr and id(par) not in free:
-            par._set_fit_status(ParameterStatus.FIXED, None)
-
-
-def _bound_status(par: Any) -> ParameterStatus:
-    v = par._value
-    if v < par.min:
-        return ParameterStatus.BELOW_LOWER
-    if v > par.max:
-        return ParameterStatus.ABOVE_UPPER
-    return ParameterStatus.FREE
-
-
-def _tied_uncertainties(problem: FitProblem, result: FitResult) -> None:
-    """Propagate the covariance through the tie expressions: var = g C gᵀ."""
-    if not problem.tied_params:
-        return
-    cov = result.covar
-    grad = problem.tied_jacobian(result.x) if cov is not None else None
-    for k, par in enumerate(problem.tied_params):
-        par.correl = None
-        if grad is None:
-            par.stderr = None
-            par._set_fit_status(ParameterStatus.TIED, "covariance unavailable: no stderr")
-            continue
-        g = grad[k]
-        par.stderr = float(math.sqrt(max(g @ cov @ g, 0.0)))
-        par._set_fit_status(ParameterStatus.TIED, None)
+    if cov is None or not problem.tied_params:
+        return None
+    grad = problem.tied_jacobian(result.x)
+    return [float(math.sqrt(max(g @ cov @ g, 0.0))) for g in grad]

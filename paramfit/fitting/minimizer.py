@@ -19,20 +19,29 @@ import numpy as np
 from paramfit.core.differentiation.solution import accurate_jacobian
 from paramfit.core.exceptions import FitError, StopFit
 from paramfit.core.expressions.compiler import SymbolTable
-from paramfit.core.parameters.parameters import Parameters
+from paramfit.core.options import FitOptions, OptionError
+from paramfit.core.parameters.parameters import Parameters, ParameterStatus
 from paramfit.core.problem import FitProblem, check_fit_size
 from paramfit.core.solvers.blas_threads import sequential_blas
-from paramfit.core.solvers.levenberg_marquardt import levenberg_marquardt
+from paramfit.core.solvers.final_phase import Evaluator
+from paramfit.core.solvers.levenberg_marquardt import solve as solve_lm
 from paramfit.core.solvers.scipy_methods import SCALAR_METHODS, run_least_squares, run_scalar_method
-from paramfit.core.statistics import FitResult, SolverOutcome, build_result
+from paramfit.core.statistics import (
+    FitResult,
+    SolverOutcome,
+    build_result,
+    correlations,
+    standard_errors,
+    tied_stderr,
+)
 
 __all__ = ["Minimizer", "minimize", "METHODS"]
 
 _LEASTSQ_NAMES = ("leastsq", "lm", "levenberg_marquardt")
 METHODS = (*_LEASTSQ_NAMES, "least_squares", *SCALAR_METHODS)
-_LEASTSQ_KWS = {"xtol", "ftol", "gtol", "maxfev", "max_nfev", "factor", "diag", "epsfcn",
-                "Dfun", "jac", "col_deriv", "final_jacobian", "jacobian_update"}
 _RESULT_FIELDS = frozenset(f.name for f in fields(FitResult))
+#: A solver: ``run(problem, evaluator, options, callback) -> SolverOutcome``.
+_Solver = Callable[[FitProblem, Evaluator, FitOptions, Callable | None], SolverOutcome]
 
 
 class _AstevalView:
@@ -70,7 +79,8 @@ class Minimizer:
         NaN/inf in the residual: raise an error naming the evaluation, drop them,
         or pass them on to the solver.
     max_nfev : int, optional
-        Largest number of residual evaluations.
+        Largest number of residual evaluations (for ``leastsq``: of the iteration;
+        the final Jacobian's are counted in ``nfev`` on top).
     infeasible : {'warn', 'raise'}, default 'warn'
         A start value outside its bounds is moved to the nearest bound with a
         warning, or raises :class:`~paramfit.BoundsError`.
@@ -82,7 +92,10 @@ class Minimizer:
     col_deriv : bool, default False
         The Jacobian is returned transposed.
     **fit_kws
-        Default keyword arguments for the fitting method.
+        Default options of the fitting method (``maxfev`` is ``max_nfev``).  Options
+        given to the method call override every option given here; all of them are
+        resolved and checked once per fit by
+        :meth:`FitOptions.resolve <paramfit.core.options.FitOptions.resolve>`.
 
     Examples
     --------
@@ -126,6 +139,9 @@ class Minimizer:
         self.nan_policy = nan_policy
         self.max_nfev = max_nfev
         self.infeasible = infeasible
+        if jac is not None and Dfun is not None and jac is not Dfun:
+            raise OptionError("Minimizer got jac= and Dfun=, two names of one option (the "
+                              "Jacobian function): give one of them")
         self.jacfcn = jac if jac is not None else Dfun
         self.col_deriv = col_deriv
         self.fit_kws = fit_kws
@@ -178,6 +194,8 @@ class Minimizer:
         Methods: ``'leastsq'`` (paramfit's bounded Levenberg–Marquardt),
         ``'least_squares'`` (scipy trust-region reflective, ``loss=``),
         ``'lbfgsb'``, ``'nelder'``, ``'powell'``, ``'anneal'`` (dual annealing).
+        Keywords are the method's options; they override those given to the
+        constructor (:class:`~paramfit.core.options.FitOptions`).
         """
         name = str(method).lower()
         if name in _LEASTSQ_NAMES:
@@ -185,29 +203,27 @@ class Minimizer:
         if name == "least_squares":
             return self.least_squares(**kws)
         if name in SCALAR_METHODS:
-            return self._fit(name, lambda problem, cb, options: run_scalar_method(
-                problem, name, cb, **options), kws)
-        raise FitError(f"unknown fitting method {method!r}; choose one of {', '.join(METHODS)}")
+            return self._fit(name, run_scalar_method, kws)
+        raise OptionError(f"unknown fitting method {method!r}; choose one of "
+                          f"{', '.join(METHODS)}")
 
     def leastsq(self, **kws: Any) -> bool:
         """Levenberg–Marquardt with native bounds (paramfit's own MINPACK-grade solver).
 
-        Keywords: ``xtol``, ``ftol``, ``gtol``, ``maxfev`` (or ``max_nfev``),
-        ``factor``, ``diag``, ``epsfcn`` (default relative finite-difference step is
-        ``sqrt(epsfcn)``), ``Dfun``/``jac``, ``col_deriv``.
+        Keywords: ``xtol``, ``ftol``, ``gtol``, ``maxfev`` (or ``max_nfev``; 0 or
+        None: ``1000 * (nvarys + 1)``), ``factor``, ``diag``, ``epsfcn`` (default
+        relative finite-difference step is ``sqrt(epsfcn)``), ``Dfun``/``jac``,
+        ``col_deriv``, ``final_jacobian``, ``jacobian_update``.  They override the
+        constructor's: ``Minimizer(f, p, max_nfev=1000).leastsq(maxfev=5)`` stops the
+        iteration at 5 evaluations (the final Jacobian's are counted in ``nfev`` on
+        top).  An unknown keyword or a value of the wrong type raises
+        :class:`~paramfit.core.options.OptionError`.
         """
-        unknown = set(kws) - _LEASTSQ_KWS
-        if unknown:
-            raise FitError(
-                f"leastsq got unknown keyword(s) {sorted(unknown)}; it accepts "
-                f"{sorted(_LEASTSQ_KWS)}"
-            )
-        return self._fit("leastsq", self._run_leastsq, kws)
+        return self._fit("leastsq", _run_leastsq, kws)
 
     def least_squares(self, **kws: Any) -> bool:
         """scipy.optimize.least_squares with bounds (``method='trf'`` by default)."""
-        return self._fit("least_squares", lambda problem, cb, options: run_least_squares(
-            problem, cb, **options), kws)
+        return self._fit("least_squares", run_least_squares, kws)
 
     def lbfgsb(self, **kws: Any) -> bool:
         """L-BFGS-B (scipy) on chi-square with native bounds."""
@@ -227,10 +243,14 @@ class Minimizer:
         return self.minimize("powell", **kws)
 
     # ------------------------------------------------------------------ driver
-    def _fit(self, method: str, run: Callable, kws: dict) -> bool:
-        options = {**self.fit_kws, **kws}
-        if self.max_nfev is not None:
-            options.setdefault("max_nfev", self.max_nfev)
+    def _constructor_options(self) -> dict[str, Any]:
+        """The constructor's layer of options (read at each fit: the attributes are
+        public and may have been changed since)."""
+        return {"max_nfev": self.max_nfev, "jac": self.jacfcn, "col_deriv": self.col_deriv,
+                **self.fit_kws}
+
+    def _fit(self, method: str, run: _Solver, kws: Mapping[str, Any]) -> bool:
+        options = FitOptions.resolve(method, self._constructor_options(), kws)
         params = self.params
         snapshot = ({name: par.__getstate__() for name, par in params.items()}
                     if isinstance(params, Parameters) else {})
@@ -238,19 +258,16 @@ class Minimizer:
             problem = self.prepare_fit()
             check_fit_size(problem)
             init_vals = problem.x0.tolist()
+            # the fit's one count of evaluations and one best point
+            evaluator = Evaluator(problem.residual, problem.lower, problem.upper)
             # the solver and the statistics on one BLAS thread (large problems only)
             with sequential_blas(problem.ndata * problem.nvarys):
-                outcome = run(problem, self._callback(problem), options)
-                outcome.analytic_jac = self.jacfcn is not None or "jac" in options \
-                    or "Dfun" in options
-                if outcome.jac is None or not np.all(np.isfinite(outcome.jac)):
-                    try:
-                        outcome.jac, extra = self._accurate_jacobian(problem, outcome)
-                        outcome.nfev += extra
-                    except StopFit:  # the user stops every evaluation now: no error bars
-                        outcome.jac = np.full((outcome.fun.size, problem.nvarys), np.nan)
-                result = build_result(problem, outcome, method=method,
-                                      init_vals=init_vals, scale_covar=self.scale_covar)
+                outcome = run(problem, evaluator, options, self._callback(problem))
+                _final_jacobian(problem, evaluator, outcome, options)
+                result = build_result(problem, outcome, method=method, init_vals=init_vals,
+                                      scale_covar=self.scale_covar,
+                                      analytic_jac=options.analytic_jac)
+            _write_parameters(problem, result)
             if self.result is None:  # seed 000 §4.2: a re-fit keeps the first start values
                 for name, value in zip(problem.free_names, init_vals):
                     params[name].init_value = value
@@ -272,44 +289,6 @@ class Minimizer:
 
         return callback
 
-    def _accurate_jacobian(self, problem: FitProblem,
-                           outcome: SolverOutcome) -> tuple[np.ndarray, int]:
-        if self.jacfcn is not None:
-            return problem.user_jacobian(self.jacfcn, self.col_deriv)(outcome.x), 0
-        return accurate_jacobian(
-            problem.residual, outcome.x, outcome.fun, lower=problem.lower, upper=problem.upper
-        )
-
-    def _run_leastsq(self, problem: FitProblem, callback: Callable | None,
-                     options: dict) -> SolverOutcome:
-        opts = dict(options)
-        maxfev = opts.pop("maxfev", None)
-        max_nfev = opts.pop("max_nfev", None) or maxfev
-        epsfcn = opts.pop("epsfcn", None)
-        jac_fn = opts.pop("jac", None) or opts.pop("Dfun", None) or self.jacfcn
-        opts.pop("Dfun", None)
-        col_deriv = opts.pop("col_deriv", self.col_deriv)
-        relative_step = problem.relative_step
-        if epsfcn is not None:
-            relative_step = np.where(np.isnan(relative_step) & np.isnan(problem.absolute_step),
-                                     math.sqrt(epsfcn), relative_step)
-        jac = problem.user_jacobian(jac_fn, col_deriv) if jac_fn is not None else None
-        sol = levenberg_marquardt(
-            problem.residual, problem.x0, jac=jac, lower=problem.lower, upper=problem.upper,
-            absolute_step=problem.absolute_step, relative_step=relative_step,
-            side=problem.side, max_step=problem.max_step, max_nfev=max_nfev,
-            callback=callback, f0=problem.start_residual(), **opts,
-        )
-        code, message = sol.termination.value
-        converged = bool(sol.termination.converged)
-        return SolverOutcome(
-            x=sol.x, fun=sol.fun, jac=sol.jac, nfev=sol.nfev, njev=sol.njev,
-            niter=sol.niter, success=converged,
-            message=("Fit succeeded: " if converged else "Fit did not succeed: ") + message,
-            ier=int(sol.user_code if sol.user_code is not None else code),
-            termination=sol.termination, user_code=sol.user_code, active=sol.active,
-        )
-
     # ------------------------------------------------------------------ results
     def __getattr__(self, name: str) -> Any:
         if name in _RESULT_FIELDS:
@@ -326,6 +305,118 @@ class Minimizer:
         from paramfit.report.text import fit_report
 
         return fit_report(self, **kws)
+
+
+def _run_leastsq(problem: FitProblem, evaluator: Evaluator, options: FitOptions,
+                 callback: Callable | None) -> SolverOutcome:
+    """paramfit's Levenberg–Marquardt on the problem, reading the resolved options."""
+    relative_step = problem.relative_step
+    if options.epsfcn is not None:
+        relative_step = np.where(np.isnan(relative_step) & np.isnan(problem.absolute_step),
+                                 math.sqrt(options.epsfcn), relative_step)
+    jac = (problem.user_jacobian(options.jac, options.col_deriv)
+           if options.jac is not None else None)
+    sol = solve_lm(
+        evaluator, problem.x0, options.lm, jac=jac, absolute_step=problem.absolute_step,
+        relative_step=relative_step, side=problem.side, max_step=problem.max_step,
+        callback=callback, f0=problem.start_residual(),
+    )
+    code, message = sol.termination.value
+    converged = bool(sol.termination.converged)
+    return SolverOutcome(
+        x=sol.x, residual=sol.fun, jac=sol.jac, nfev=sol.nfev, njev=sol.njev,
+        niter=sol.niter, success=converged,
+        message=("Fit succeeded: " if converged else "Fit did not succeed: ") + message,
+        ier=int(sol.user_code if sol.user_code is not None else code),
+        termination=sol.termination, user_code=sol.user_code, active=sol.active,
+    )
+
+
+def _final_jacobian(problem: FitProblem, evaluator: Evaluator, outcome: SolverOutcome,
+                    options: FitOptions) -> None:
+    """An accurate Jacobian at the solution where the solver has none (the user's, or
+    Richardson-extrapolated differences through the evaluator), and ``nfev`` from the
+    evaluator, which counted every call of the fit."""
+    if outcome.jac is None or not np.all(np.isfinite(outcome.jac)):
+        try:
+            if options.jac is not None:
+                outcome.jac = problem.user_jacobian(options.jac, options.col_deriv)(outcome.x)
+            else:
+                outcome.jac, _ = accurate_jacobian(evaluator.raw, outcome.x, outcome.residual,
+                                                   lower=problem.lower, upper=problem.upper)
+        except StopFit:  # the user stops every evaluation now: no error bars
+            outcome.jac = np.full((outcome.residual.size, problem.nvarys), np.nan)
+    outcome.nfev = evaluator.nfev
+
+
+def _write_parameters(problem: FitProblem, result: FitResult) -> None:
+    """Write the fit into the user's Parameters: the one place that does.
+
+    Values (ties evaluated at the best fit), ``stderr``, ``correl`` and the fit
+    status of every parameter: held at a bound, free, tied (standard error through
+    the tie expressions) or fixed.
+    """
+    problem.set_values(result.x)
+    _write_free(problem, result)
+    _write_tied(problem, result)
+    free = {id(par) for par in problem.free_params}
+    for par in problem.params.values():
+        if not par.expr and id(par) not in free:
+            par._set_fit_status(ParameterStatus.FIXED, None)
+
+
+def _write_free(problem: FitProblem, result: FitResult) -> None:
+    """Status, ``stderr`` and ``correl`` of the varied parameters; one held at a bound
+    gets neither, nor does it appear in the others' correlations."""
+    cov, names, active = result.covar, result.var_names, result.active
+    inactive = (active == 0).tolist()
+    if cov is not None:
+        std_array = standard_errors(cov)
+        corr = correlations(cov, std_array).tolist()
+        std = std_array.tolist()
+    for i, par in enumerate(problem.free_params):
+        par.correl = None
+        par.stderr = None
+        if active[i] < 0:
+            par._set_fit_status(ParameterStatus.AT_LOWER, "held at its lower bound: no stderr")
+            continue
+        if active[i] > 0:
+            par._set_fit_status(ParameterStatus.AT_UPPER, "held at its upper bound: no stderr")
+            continue
+        reason = None if cov is not None else "covariance matrix is singular: no stderr"
+        par._set_fit_status(_bound_status(par), reason)
+        if cov is None:
+            continue
+        par.stderr = std[i]
+        if std[i] > 0:
+            row = corr[i]
+            par.correl = {other: row[j] for j, other in enumerate(names)
+                          if j != i and inactive[j] and std[j] > 0}
+        else:
+            par.correl = {}
+
+
+def _write_tied(problem: FitProblem, result: FitResult) -> None:
+    """Status and ``stderr`` (:func:`~paramfit.core.statistics.tied_stderr`) of the tied
+    parameters."""
+    stderr = tied_stderr(problem, result)
+    for k, par in enumerate(problem.tied_params):
+        par.correl = None
+        if stderr is None:
+            par.stderr = None
+            par._set_fit_status(ParameterStatus.TIED, "covariance unavailable: no stderr")
+        else:
+            par.stderr = stderr[k]
+            par._set_fit_status(ParameterStatus.TIED, None)
+
+
+def _bound_status(par: Any) -> ParameterStatus:
+    v = par._value
+    if v < par.min:
+        return ParameterStatus.BELOW_LOWER
+    if v > par.max:
+        return ParameterStatus.ABOVE_UPPER
+    return ParameterStatus.FREE
 
 
 def minimize(

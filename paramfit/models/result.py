@@ -1,9 +1,9 @@
 """``ModelResult``: the outcome of :meth:`paramfit.Model.fit`, and the fit driver.
 
-A :class:`ModelResult` *holds* the :class:`~paramfit.Minimizer` that ran the fit (it
-does not inherit from it) and copies every statistic of the core
-:class:`~paramfit.FitResult` onto declared attributes.  Presentation (reports, plots,
-tables, ufloats) is delegated to the modules that own it and imported lazily.
+A :class:`ModelResult` *is* a :class:`~paramfit.FitResult` (the statistics are declared
+once, there) for a model and its data, and *holds* the :class:`~paramfit.Minimizer` that
+ran the fit (it does not inherit from it).  Presentation (reports, plots, tables,
+ufloats) is delegated to the modules that own it and imported lazily.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from paramfit.core.exceptions import FitError, ParamfitWarning
 from paramfit.core.optional import require
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.core.problem import FitProblem
+from paramfit.core.statistics import FitResult
 from paramfit.models.model import NAN_POLICIES, _as_data, _current, finite_or_raise
 
 if TYPE_CHECKING:
@@ -28,16 +30,16 @@ if TYPE_CHECKING:
 
 __all__ = ["ModelResult", "run_fit", "STATISTICS"]
 
-#: Fit statistics copied from the core :class:`~paramfit.FitResult`.
-STATISTICS = (
-    "method", "nfev", "njev", "niter", "success", "errorbars", "message", "ier",
-    "lmdif_message", "nvarys", "ndata", "nfree", "chisqr", "redchi", "aic", "bic",
-    "covar", "var_names", "init_vals", "residual", "jac", "gradient", "tvalues",
-    "pvalues", "scale_covar",
-)
+#: Fields of :class:`~paramfit.FitResult` a ModelResult takes from its fit (all but the
+#: Parameters, which it has of its own).
+_FIT_FIELDS = tuple(f.name for f in fields(FitResult) if f.name != "params")
+#: ... and those saved with it (:mod:`paramfit.models.io`): not the solver's internals.
+STATISTICS = tuple(name for name in _FIT_FIELDS
+                   if name not in ("x", "termination", "user_code", "active",
+                                   "jac_singular_values"))
 
 
-class ModelResult:
+class ModelResult(FitResult):
     """Result of :meth:`Model.fit <paramfit.models.model.Model.fit>`.
 
     Attributes
@@ -53,7 +55,7 @@ class ModelResult:
     userkws : dict
         Independent variables used in the fit.
     params, init_params : Parameters
-        Best-fit and initial parameters.
+        Best-fit (a copy of the Parameters given to ``fit``) and initial parameters.
     best_fit, init_fit : ndarray
         Model at the best fit and at the start.
     init_values : dict
@@ -64,7 +66,11 @@ class ModelResult:
     method, nfev, njev, niter, success, errorbars, message, ier, lmdif_message, nvarys,
     ndata, nfree, chisqr, redchi, aic, bic, covar, var_names, init_vals, residual, jac,
     gradient, tvalues, pvalues, scale_covar
-        The statistics of :class:`~paramfit.FitResult`.
+        The statistics of :class:`~paramfit.FitResult` (:data:`STATISTICS`, saved by
+        :meth:`dumps`).
+    x, termination, user_code, active, jac_singular_values
+        The solver's own fields of :class:`~paramfit.FitResult`; None for a result
+        loaded from JSON.
     ci_out : dict or None
         Last :meth:`conf_interval` result.
     dely, dely_comps : ndarray, dict
@@ -87,38 +93,12 @@ class ModelResult:
     weights: np.ndarray | None
     mask: np.ndarray | None
     userkws: dict[str, Any]
-    params: Parameters
     init_params: Parameters
     best_fit: np.ndarray
     init_fit: np.ndarray
     init_values: dict[str, float]
     nan_policy: str
     rsquared: float
-    method: str
-    nfev: int
-    njev: int
-    niter: int
-    success: bool
-    errorbars: bool
-    message: str
-    ier: int
-    lmdif_message: str
-    nvarys: int
-    ndata: int
-    nfree: int
-    chisqr: float
-    redchi: float
-    aic: float
-    bic: float
-    covar: np.ndarray | None
-    var_names: list[str]
-    init_vals: list[float]
-    residual: np.ndarray
-    jac: np.ndarray | None
-    gradient: np.ndarray | None
-    tvalues: dict[str, float]
-    pvalues: dict[str, float]
-    scale_covar: bool
     ci_out: Any
     dely: np.ndarray | None
     dely_comps: dict[str, np.ndarray]
@@ -145,8 +125,9 @@ class ModelResult:
         if statistics is None:
             if minimizer is None or minimizer.result is None:
                 raise FitError("ModelResult needs a fitted minimizer or saved statistics")
-            statistics = {name: getattr(minimizer.result, name) for name in STATISTICS}
-        for name in STATISTICS:
+            fit = minimizer.result
+            statistics = {name: getattr(fit, name) for name in _FIT_FIELDS}
+        for name in _FIT_FIELDS:
             setattr(self, name, statistics.get(name))
         self.init_values = self.init_params.valuesdict()
         self.init_fit = self._evaluate(self.init_params)

@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 
 from paramfit import Parameters, minimize
-from paramfit.core.statistics import _covariance
+from paramfit.core.problem import FitProblem
+from paramfit.core.statistics import SolverOutcome, _covariance, build_result, tied_stderr
 
 RNG = np.random.default_rng(11)
 X = np.linspace(0.0, 4.0, 30)
@@ -79,3 +80,28 @@ def test_information_criteria():
     n, k = X.size, 3
     assert out.aic == pytest.approx(n * math.log(out.chisqr / n) + 2 * k)
     assert out.bic == pytest.approx(n * math.log(out.chisqr / n) + math.log(n) * k)
+
+
+def test_build_result_writes_nothing_into_the_parameters():
+    # the closed-form solution handed over as a solver's outcome; the statistics are
+    # computed from it and the Parameters stay as they were (the Minimizer writes them)
+    beta, rss, *_ = np.linalg.lstsq(DESIGN, Y, rcond=None)
+    p = quad_params()
+    p.add("twice", expr="2 * c1")
+    problem = FitProblem(quad, p)
+    resid = DESIGN @ beta - Y
+    before = {name: par.__getstate__() for name, par in p.items()}
+    outcome = SolverOutcome(x=beta, residual=resid, jac=np.asfortranarray(DESIGN), nfev=1,
+                            njev=1, niter=0, success=True, message="closed form", ier=1)
+    result = build_result(problem, outcome, method="closed form", init_vals=[0.1] * 3)
+    assert {name: par.__getstate__() for name, par in p.items()} == before
+    dof = X.size - 3
+    cov = np.linalg.inv(DESIGN.T @ DESIGN) * rss[0] / dof
+    # two inverses of J^T J, each good to cond(J)^2 eps = 2e-13 (cond 32): 1e-9 is ample
+    np.testing.assert_allclose(result.covar, cov, rtol=1e-9)
+    assert result.chisqr == pytest.approx(rss[0], rel=1e-12)   # two sums of 30 squares
+    assert result.params is p and result.var_names == ["c0", "c1", "c2"]
+    # the tied parameter's standard error (for the fitter's write-back): a central
+    # difference of a linear expression, exact up to rounding/step = 1e-10 relative
+    assert tied_stderr(problem, result) == pytest.approx([2 * math.sqrt(cov[1, 1])],
+                                                         rel=1e-8)

@@ -18,6 +18,8 @@ from paramfit import (
     StopFit,
     minimize,
 )
+from paramfit.core.options import DEFAULT_XTOL, OptionError
+from paramfit.core.termination import Termination
 
 RNG = np.random.default_rng(20121001)
 X = np.linspace(0, 15, 301)
@@ -605,3 +607,98 @@ def test_leastsq_passes_final_jacobian_and_jacobian_update_to_the_solver():
     assert central.nfev <= default.nfev
     with pytest.raises(ValueError, match="final_jacobian"):
         minimize(sine_decay, sine_params(), args=(X, DATA), final_jacobian="magic")
+
+
+# ---------------------------------------------------------------- options (issue 14)
+def _counting(residual, calls):
+    def counted(params, *args):
+        calls.append([par.value for par in params.values()])
+        return residual(params, *args)
+
+    return counted
+
+
+def _gauss_fit(constructor, call):
+    calls = []
+    fitter = Minimizer(_counting(gauss_line, calls), gauss_params(), fcn_args=(XG, YG),
+                       Dfun=gauss_line_jac, **constructor)
+    fitter.leastsq(**call)
+    return fitter, calls
+
+
+def test_method_call_options_override_the_constructor():
+    # Minimizer(f, p, max_nfev=1000).leastsq(maxfev=5) ran to convergence: the constructor's
+    # max_nfev won over the call's synonym.  With an analytic Jacobian every call of the
+    # residual is the iteration's (the final Jacobian is the user's and a MAX_NFEV stop
+    # takes no refinement step), so the limit is exact: at most 5 calls.
+    free, free_calls = _gauss_fit({}, {})
+    assert free.success and len(free_calls) > 5         # so a limit of 5 binds
+    for constructor, call in [({"max_nfev": 1000}, {"maxfev": 5}),
+                              ({"maxfev": 1000}, {"max_nfev": 5}),
+                              ({"max_nfev": 1000}, {"max_nfev": 5})]:
+        limited, calls = _gauss_fit(constructor, call)
+        assert limited.termination is Termination.MAX_NFEV and limited.ier == 5
+        assert len(calls) <= 5 and limited.nfev == len(calls)
+    # the other way round: the call's larger limit lets the fit converge as without one
+    relaxed, calls = _gauss_fit({"max_nfev": 5}, {"maxfev": 1000})
+    assert relaxed.success and calls == free_calls
+    # another option: the constructor's loose xtol stops early; the call's replaces it
+    loose, loose_calls = _gauss_fit({"xtol": 0.5}, {})
+    assert loose.termination is Termination.XTOL and len(loose_calls) < len(free_calls)
+    tight, tight_calls = _gauss_fit({"xtol": 0.5}, {"xtol": DEFAULT_XTOL})
+    assert tight_calls == free_calls    # the same iterates, evaluation by evaluation
+    # finite differences: the call's limit is the one the iteration obeys (it stops after
+    # the first trial point past it, as MINPACK does; the final Jacobian comes on top)
+    only_call = Minimizer(sine_decay, sine_params(), fcn_args=(X, DATA)).leastsq(maxfev=5)
+    both = Minimizer(sine_decay, sine_params(), fcn_args=(X, DATA), max_nfev=1000)
+    assert not both.leastsq(maxfev=5) and not only_call
+    assert both.termination is Termination.MAX_NFEV
+
+
+def test_bad_options_raise_before_the_parameters_are_touched():
+    params = gauss_params()
+    before = _state(params)
+    fitter = Minimizer(gauss_line, params, fcn_args=(XG, YG), max_nfev=1000)
+    with pytest.raises(OptionError, match="'ftol' must be a real number"):
+        fitter.leastsq(ftol="tight")
+    with pytest.raises(OptionError, match="maxfev=5 and max_nfev=6 are the same option"):
+        fitter.leastsq(maxfev=5, max_nfev=6)
+    with pytest.raises(OptionError, match="jac= and Dfun="):
+        Minimizer(gauss_line, params, jac=gauss_line_jac, Dfun=lambda p, x, y: None)
+    assert _state(params) == before and fitter.result is None
+
+
+@pytest.mark.parametrize("method", ["least_squares", "lbfgsb", "nelder", "powell"])
+def test_scipy_methods_count_every_evaluation_in_the_one_evaluator(method):
+    calls = []
+    out = minimize(_counting(gauss_line, calls), gauss_params(), args=(XG, YG), method=method)
+    # every call the method and the final (covariance) Jacobian make is counted once; the
+    # one call not in nfev is the start residual that sizes the problem, which only
+    # leastsq reuses as its first evaluation (scipy's methods evaluate the start again)
+    assert out.nfev == len(calls) - 1
+    # the best point kept is the answer reported: its residual, not another point's
+    np.testing.assert_array_equal(out.residual, gauss_line(out.params, XG, YG))
+    # maxfev is max_nfev for every method: it reaches scipy's own limit (counted in
+    # scipy's units: least_squares does not count its Jacobian, L-BFGS-B counts one
+    # function-and-gradient call as one)
+    limited = minimize(gauss_line, gauss_params(), args=(XG, YG), method=method, maxfev=3)
+    assert out.success and not limited.success and limited.nfev < out.nfev
+
+
+def test_fit_statistics_are_written_into_the_parameters_by_the_minimizer():
+    params = gauss_params(slope={"expr": "0.05 * amp"})
+    fitter = Minimizer(gauss_line, params, fcn_args=(XG, YG))
+    fitter.leastsq()
+    result = fitter.result
+    # the values are the result's x, the stderr the covariance's, the correlations its own
+    np.testing.assert_array_equal([params[n].value for n in result.var_names], result.x)
+    std = np.sqrt(np.diag(result.covar))
+    # the same square roots: equal up to the last unit
+    np.testing.assert_allclose([params[n].stderr for n in result.var_names], std, rtol=1e-15)
+    corr = result.covar[0, 1] / (std[0] * std[1])
+    # the same quotient in another order: a few rounding units
+    assert params["amp"].correl["cen"] == pytest.approx(corr, rel=1e-14)
+    # the tied parameter's stderr is its expression's: 0.05 * stderr(amp), exact up to the
+    # central difference of a linear expression (rounding, ~1e-10 relative)
+    assert params["slope"].stderr == pytest.approx(0.05 * params["amp"].stderr, rel=1e-8)
+    assert params["slope"].status is ParameterStatus.TIED

@@ -64,7 +64,14 @@ _REFINED = (Termination.FTOL, Termination.XTOL, Termination.BOTH, Termination.GT
 
 
 class Evaluator:
-    """Calls the residual function, counts calls, and keeps the best point tried."""
+    """Calls the residual function, counts calls, and keeps the best point tried.
+
+    The one place a fit counts its evaluations and remembers its best point: the
+    Levenberg-Marquardt iteration and its final phase, the scipy-method adapters
+    (:mod:`paramfit.core.solvers.scipy_methods`) and the Minimizer's final Jacobian
+    all call the residual through one :class:`Evaluator`.  Every call is counted,
+    also one that raises.
+    """
 
     def __init__(self, fun, lower: np.ndarray, upper: np.ndarray):
         self.fun = fun
@@ -95,6 +102,31 @@ class Evaluator:
         self.best_norm = self.first_norm = math.sqrt(float(f @ f))
         return f
 
+    def record(self, x: np.ndarray, f: np.ndarray, slack: float = 0.0) -> float:
+        """Compare an evaluated point with the best so far; returns its norm.
+
+        A non-finite norm counts as infinite (never the best, unless no point was
+        recorded yet).  With ``slack > 0`` a point whose norm exceeds the best by at
+        most ``slack`` (relative: rounding level, see :data:`POLISH_NORM_UNITS`)
+        replaces it.
+        """
+        norm = math.sqrt(float(f @ f))
+        if not math.isfinite(norm):
+            if self.best_x is None:
+                self.best_x, self.best_f = x, f
+            return math.inf
+        if (self.best_x is None or norm < self.best_norm
+                or (slack and norm <= self.best_norm * (1.0 + slack))):
+            self.best_x, self.best_f, self.best_norm = x, f, norm
+        return norm
+
+    def adopt(self, x: np.ndarray, f: np.ndarray) -> None:
+        """Make ``x`` the answer whatever its norm (a solver whose objective is not the
+        sum of squares, e.g. a robust loss, decides which point is best)."""
+        self.best_x, self.best_f = x, f
+        norm = math.sqrt(float(f @ f))
+        self.best_norm = norm if math.isfinite(norm) else math.inf
+
     def trial(self, x: np.ndarray, slack: float = 0.0
               ) -> tuple[np.ndarray | None, float]:
         """Evaluate a trial point; a non-finite residual counts as an infinite norm.
@@ -102,20 +134,13 @@ class Evaluator:
         A :class:`~paramfit.core.exceptions.NonFiniteResidualError` raised by the
         function is caught: the point is rejected (``f`` is None, the norm
         infinite) and the iteration shrinks its trust region, as MINPACK does
-        for a step that increases the sum of squares.  With ``slack > 0`` a point
-        whose norm exceeds the best by at most ``slack`` (relative: rounding level,
-        see :data:`POLISH_NORM_UNITS`) replaces it.
+        for a step that increases the sum of squares.  ``slack``: see :meth:`record`.
         """
         try:
             f = self.raw(x)
         except NonFiniteResidualError:
             return None, math.inf
-        norm = math.sqrt(float(f @ f))
-        if not math.isfinite(norm):
-            return f, math.inf
-        if norm < self.best_norm or (slack and norm <= self.best_norm * (1.0 + slack)):
-            self.best_x, self.best_f, self.best_norm = x, f, norm
-        return f, norm
+        return f, self.record(x, f, slack)
 
     def solution(self, jac, termination, njev, niter, user_code=None) -> LMSolution:
         x = self.best_x

@@ -59,11 +59,19 @@ from paramfit.core.bounds import pegged_columns, truncate_step
 from paramfit.core.differentiation.finite_differences import finite_difference_jacobian
 from paramfit.core.exceptions import StopFit
 from paramfit.core.linalg import TallFactor, is_tall, lm_step, pivoted_qr
+from paramfit.core.options import (
+    DEFAULT_FACTOR,
+    DEFAULT_FTOL,
+    DEFAULT_GTOL,
+    DEFAULT_XTOL,
+    FINAL_JACOBIANS,
+    LMOptions,
+)
 from paramfit.core.solvers.blas_threads import sequential_blas
 from paramfit.core.solvers.final_phase import Evaluator, polish
 from paramfit.core.termination import LMSolution, Termination
 
-__all__ = ["levenberg_marquardt", "LMSolution", "Termination"]
+__all__ = ["levenberg_marquardt", "solve", "LMSolution", "Termination", "LMOptions"]
 
 EPS = float(np.finfo(float).eps)
 #: An accepted step whose relative reduction of the sum of squares is below this
@@ -81,8 +89,6 @@ BROYDEN_MAX_UPDATES = 2
 #: steps are taken with finite-difference Jacobians (near the solution their quadratic
 #: convergence ends the fit sooner than the superlinear convergence of the updates).
 BROYDEN_CHECK_STEPS = 3
-#: The default of ``jacobian_update``.
-DEFAULT_JACOBIAN_UPDATE = "none"
 #: Terminations that rest on the Jacobian: with a rank-one-updated Jacobian they are
 #: not believed, a finite-difference Jacobian is computed and the iteration goes on.
 _JACOBIAN_TESTS = frozenset({"FTOL", "XTOL", "BOTH", "GTOL", "FTOL_TOO_SMALL",
@@ -179,14 +185,14 @@ def levenberg_marquardt(
     relative_step: np.ndarray | None = None,
     side: np.ndarray | None = None,
     max_step: np.ndarray | None = None,
-    ftol: float = 1e-15,
-    xtol: float = 1e-12,
-    gtol: float = 1e-12,
+    ftol: float = DEFAULT_FTOL,
+    xtol: float = DEFAULT_XTOL,
+    gtol: float = DEFAULT_GTOL,
     max_nfev: int | None = None,
-    factor: float = 100.0,
+    factor: float = DEFAULT_FACTOR,
     diag: np.ndarray | None = None,
     callback: Callable[[np.ndarray, int, np.ndarray], object] | None = None,
-    final_jacobian: str = "richardson",
+    final_jacobian: str = FINAL_JACOBIANS[0],
     jacobian_update: str | None = None,
     f0: np.ndarray | None = None,
 ) -> LMSolution:
@@ -255,7 +261,7 @@ def levenberg_marquardt(
         after ``BROYDEN_MAX_UPDATES * n`` consecutive updates, and before
         any convergence test is believed (every converged termination is
         declared with a finite-difference Jacobian at the current point).
-        Default :data:`DEFAULT_JACOBIAN_UPDATE`.
+        Default :data:`~paramfit.core.options.DEFAULT_JACOBIAN_UPDATE`.
     f0 : ndarray, shape (m,), optional
         ``fun(x0)`` when the caller has already evaluated it (counted in ``nfev``
         all the same); ``fun`` is then not called at ``x0`` again.
@@ -263,6 +269,15 @@ def levenberg_marquardt(
     Returns
     -------
     LMSolution
+
+    Raises
+    ------
+    OptionError
+        An option of the wrong type or an unknown ``final_jacobian`` /
+        ``jacobian_update`` (:class:`~paramfit.core.options.LMOptions`, where every
+        fit's options are validated).  Values of the right type outside MINPACK's
+        range (``ftol < 0``, ``factor <= 0``, ``max_nfev <= 0``, ``diag <= 0``) and an
+        infeasible start are MINPACK's improper input: ``Termination.IMPROPER_INPUT``.
 
     Notes
     -----
@@ -289,27 +304,51 @@ def levenberg_marquardt(
     n = x.size
     lower = _as_vector(lower, n, -np.inf)
     upper = _as_vector(upper, n, np.inf)
+    options = LMOptions(ftol=ftol, xtol=xtol, gtol=gtol, max_nfev=max_nfev, factor=factor,
+                        diag=diag, final_jacobian=final_jacobian,
+                        jacobian_update=jacobian_update)
+    return solve(Evaluator(fun, lower, upper), x, options, jac=jac,
+                 absolute_step=absolute_step, relative_step=relative_step, side=side,
+                 max_step=max_step, callback=callback, f0=f0)
+
+
+def solve(
+    evaluator: Evaluator,
+    x0: np.ndarray,
+    options: LMOptions,
+    *,
+    jac: ArrayFunction | None = None,
+    absolute_step: np.ndarray | None = None,
+    relative_step: np.ndarray | None = None,
+    side: np.ndarray | None = None,
+    max_step: np.ndarray | None = None,
+    callback: Callable[[np.ndarray, int, np.ndarray], object] | None = None,
+    f0: np.ndarray | None = None,
+) -> LMSolution:
+    """:func:`levenberg_marquardt` on a caller's :class:`Evaluator` with validated options.
+
+    The evaluator calls the residual function, counts the calls and keeps the best
+    point (its ``lower``/``upper`` are the bounds); the caller may go on using it
+    after the fit (the Minimizer's final Jacobian is counted by it too).  The other
+    arguments are those of :func:`levenberg_marquardt`.
+    """
+    x = np.array(x0, dtype=float).reshape(-1)
+    n = x.size
+    lower, upper = evaluator.lower, evaluator.upper
     steps = [None if v is None else _as_vector(v, n, np.nan)
              for v in (absolute_step, relative_step, max_step)]
     side = None if side is None else np.asarray(side, dtype=int).reshape(-1)
-    diag = None if diag is None else _as_vector(diag, n, 1.0)
-    max_nfev = 1000 * (n + 1) if max_nfev is None else int(max_nfev)
-    evaluator = Evaluator(fun, lower, upper)
-    if _improper(x, n, lower, upper, ftol, xtol, gtol, factor, diag, max_nfev):
+    diag = None if options.diag is None else _as_vector(options.diag, n, 1.0)
+    max_nfev = options.max_nfev_for(n)
+    if _improper(x, n, lower, upper, options.ftol, options.xtol, options.gtol,
+                 options.factor, diag, max_nfev):
         return evaluator.improper(x)
-    if final_jacobian not in ("central", "richardson"):
-        raise ValueError(f"final_jacobian must be 'central' or 'richardson', not "
-                         f"{final_jacobian!r}")
-    if jacobian_update is None:
-        jacobian_update = DEFAULT_JACOBIAN_UPDATE
-    if jacobian_update not in ("none", "broyden"):
-        raise ValueError(f"jacobian_update must be 'none' or 'broyden', not "
-                         f"{jacobian_update!r}")
-    options = _Options(jac, lower, upper, steps[0], steps[1], side, steps[2], ftol, xtol,
-                       gtol, max_nfev, factor, diag, callback, final_jacobian)
+    opt = _Options(jac, lower, upper, steps[0], steps[1], side, steps[2], options.ftol,
+                   options.xtol, options.gtol, max_nfev, options.factor, diag, callback,
+                   options.final_jacobian)
     # rank-one updates replace finite differences only: a user's Jacobian is exact
-    options.broyden = jacobian_update == "broyden" and jac is None
-    return _Iteration(evaluator, options).run(x, f0)
+    opt.broyden = options.jacobian_update == "broyden" and jac is None
+    return _Iteration(evaluator, opt).run(x, f0)
 
 
 def _if_set(values: np.ndarray | None) -> np.ndarray | None:
@@ -320,7 +359,9 @@ def _if_set(values: np.ndarray | None) -> np.ndarray | None:
 
 
 class _Options:
-    """The validated arguments of one fit (plain attributes for fast access)."""
+    """The iteration's view of one fit: the values of its
+    :class:`~paramfit.core.options.LMOptions` (validated there) and the problem's
+    arrays, as plain attributes for fast access."""
 
     def __init__(self, jac, lower, upper, absolute_step, relative_step, side, max_step,
                  ftol, xtol, gtol, max_nfev, factor, diag, callback, final_jacobian):

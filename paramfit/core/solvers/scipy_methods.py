@@ -1,10 +1,12 @@
 """Adapters that run scipy's optimizers on a compiled :class:`~paramfit.core.problem.FitProblem`.
 
-Each adapter takes the problem and the user's keyword arguments, runs one scipy
-method on the free vector with native bounds, and returns a
-:class:`~paramfit.core.statistics.SolverOutcome`.  The best point ever evaluated is kept,
-so a :class:`~paramfit.StopFit` raised by the residual function or the iteration
-callback returns it rather than losing the work done.
+Each adapter takes the problem, the fit's
+:class:`~paramfit.core.solvers.final_phase.Evaluator` and its resolved
+:class:`~paramfit.core.options.FitOptions`, runs one scipy method on the free vector
+with native bounds, and returns a :class:`~paramfit.core.statistics.SolverOutcome`.
+The evaluator counts every call and keeps the best point ever evaluated, so a
+:class:`~paramfit.StopFit` raised by the residual function or the iteration callback
+returns it rather than losing the work done.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
+from paramfit.core.bounds import active_bounds
 from paramfit.core.differentiation.finite_differences import finite_difference_jacobian
 from paramfit.core.exceptions import FitError, NonFiniteResidualError, StopFit
+from paramfit.core.options import FitOptions
 from paramfit.core.problem import FitProblem
+from paramfit.core.solvers.final_phase import Evaluator
 from paramfit.core.statistics import SolverOutcome
 
 __all__ = ["SCALAR_METHODS", "run_least_squares", "run_scalar_method"]
@@ -35,27 +40,23 @@ SCALAR_METHODS = {
 }
 
 
-class _Tracker:
-    """Counts evaluations, keeps the best point and runs the iteration callback."""
+class _Objective:
+    """The functions scipy calls, every evaluation through the fit's one
+    :class:`~paramfit.core.solvers.final_phase.Evaluator` (count, best point), and the
+    iteration callback."""
 
-    def __init__(self, problem: FitProblem, callback: Callable | None):
+    def __init__(self, problem: FitProblem, evaluator: Evaluator, callback: Callable | None):
         self.problem = problem
+        self.ev = evaluator
         self.callback = callback
-        self.best_x = problem.x0.copy()
-        self.best_r: np.ndarray | None = None
-        self.best_chisqr = np.inf
-        self.nfev = 0
 
     def residual(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
-        r = self.problem.residual(x)
-        self.nfev += 1
-        c = float(r @ r)
-        if c < self.best_chisqr or self.best_r is None:
-            self.best_chisqr, self.best_x, self.best_r = c, x.copy(), r.copy()
-        if self.callback is not None and self.callback(x, self.nfev, r):
+        x = np.array(x, dtype=float)        # a copy: scipy reuses its arrays
+        f = self.ev.raw(x)
+        self.ev.record(x, f.copy())
+        if self.callback is not None and self.callback(x, self.ev.nfev, f):
             raise StopFit(-1, "fit stopped by the iteration callback")
-        return r
+        return f
 
     def chisqr(self, x: np.ndarray) -> float:
         """Sum of squares; a non-finite residual is a very large value, so a scalar
@@ -63,7 +64,7 @@ class _Tracker:
         try:
             r = self.residual(x)
         except NonFiniteResidualError:
-            if self.best_r is None:  # the start point: the user's error
+            if self.ev.best_x is None:  # the start point: the user's error
                 raise
             return 1e300
         c = float(r @ r)
@@ -72,18 +73,15 @@ class _Tracker:
     def outcome(self, *, success: bool, message: str, ier: int, niter: int,
                 termination: Any = None, user_code: int | None = None,
                 njev: int = 0) -> SolverOutcome:
-        if self.best_r is None:
-            x = self.best_x
-            self.best_r = self.problem.residual(x)
-            self.nfev += 1
-        x = self.best_x
-        active = np.zeros(x.size, dtype=np.int8)
-        active[x <= self.problem.lower] = -1
-        active[x >= self.problem.upper] = 1
+        ev = self.ev
+        if ev.best_x is None:       # nothing evaluated: the start point
+            x = self.problem.x0.copy()
+            ev.adopt(x, ev.raw(x))
+        x = ev.best_x
         return SolverOutcome(
-            x=x, fun=self.best_r, jac=None, nfev=self.nfev, njev=njev, niter=niter,
+            x=x, residual=ev.best_f, jac=None, nfev=ev.nfev, njev=njev, niter=niter,
             success=success, message=message, ier=ier, termination=termination,
-            user_code=user_code, active=active,
+            user_code=user_code, active=active_bounds(x, ev.lower, ev.upper),
         )
 
 
@@ -94,70 +92,77 @@ def _bounds(problem: FitProblem) -> list[tuple[float | None, float | None]]:
     ]
 
 
-def run_least_squares(problem: FitProblem, callback: Callable | None = None,
-                      **kws: Any) -> SolverOutcome:
-    """scipy.optimize.least_squares (trust-region reflective by default, ``loss=`` allowed)."""
-    tracker = _Tracker(problem, callback)
-    kws.setdefault("method", "trf")
-    if "max_nfev" in kws and kws["max_nfev"] is None:
-        del kws["max_nfev"]
+def run_least_squares(problem: FitProblem, evaluator: Evaluator, options: FitOptions,
+                      callback: Callable | None = None) -> SolverOutcome:
+    """scipy.optimize.least_squares (trust-region reflective by default, ``loss=`` allowed).
+
+    ``options.solver_kws`` go to scipy as given; ``options.max_nfev`` is its ``max_nfev``.
+    """
+    objective = _Objective(problem, evaluator, callback)
+    kws = {"method": "trf", **options.solver_kws}
+    if options.max_nfev is not None:
+        kws["max_nfev"] = options.max_nfev
     try:
         res = optimize.least_squares(
-            tracker.residual, problem.x0, bounds=(problem.lower, problem.upper), **kws
+            objective.residual, problem.x0, bounds=(problem.lower, problem.upper), **kws
         )
     except StopFit as stop:
-        return tracker.outcome(success=False, message=stop.message, ier=stop.code,
-                               niter=tracker.nfev, user_code=stop.code)
+        return objective.outcome(success=False, message=stop.message, ier=stop.code,
+                               niter=evaluator.nfev, user_code=stop.code)
     except TypeError as exc:
         raise FitError(f"least_squares: {exc}") from exc
     # the solver's answer, not the least sum of squares seen: with a robust ``loss``
     # the objective is not the sum of squares
-    tracker.best_x, tracker.best_r = np.asarray(res.x, dtype=float), None
-    return tracker.outcome(success=bool(res.success), message=str(res.message),
+    x = np.array(res.x, dtype=float)
+    evaluator.adopt(x, evaluator.raw(x))
+    return objective.outcome(success=bool(res.success), message=str(res.message),
                            ier=int(res.status), niter=int(res.nfev),
                            njev=int(res.njev or 0))
 
 
-def run_scalar_method(problem: FitProblem, method: str, callback: Callable | None = None,
-                      **kws: Any) -> SolverOutcome:
+def run_scalar_method(problem: FitProblem, evaluator: Evaluator, options: FitOptions,
+                      callback: Callable | None = None) -> SolverOutcome:
     """Minimize ``chisqr = sum(residual**2)`` with a scalar scipy method.
 
     ``'lbfgsb'`` uses the gradient ``2 Jᵀ r`` from paramfit's finite-difference
     Jacobian; ``'anneal'`` is scipy's dual annealing (scipy removed ``anneal``), which
     needs finite bounds and is seeded (``seed=0`` unless given) so that the same
-    inputs give the same result.
+    inputs give the same result.  ``options.solver_kws`` go to scipy as given;
+    ``options.max_nfev`` becomes the method's own limit (``maxfun`` or ``maxfev``).
     """
-    scipy_method = SCALAR_METHODS[method.lower()]
-    tracker = _Tracker(problem, callback)
-    max_nfev = kws.pop("max_nfev", None)
+    method = options.method
+    scipy_method = SCALAR_METHODS[method]
+    objective = _Objective(problem, evaluator, callback)
+    kws = dict(options.solver_kws)
+    max_nfev = options.max_nfev
     try:
         if scipy_method == "dual_annealing":
-            res = _dual_annealing(problem, tracker, max_nfev, kws)
+            res = _dual_annealing(problem, objective, max_nfev, kws)
         else:
-            options = dict(kws.pop("options", {}))
+            scipy_options = dict(kws.pop("options", {}))
             if max_nfev is not None:
                 key = "maxfun" if scipy_method == "L-BFGS-B" else "maxfev"
-                options[key] = int(max_nfev)
-            jac = _gradient(problem, tracker) if scipy_method == "L-BFGS-B" else None
+                scipy_options[key] = int(max_nfev)
+            jac = _gradient(problem, objective) if scipy_method == "L-BFGS-B" else None
             res = optimize.minimize(
-                tracker.chisqr, problem.x0, method=scipy_method, jac=jac,
-                bounds=_bounds(problem), options=options, **kws,
+                objective.chisqr, problem.x0, method=scipy_method, jac=jac,
+                bounds=_bounds(problem), options=scipy_options, **kws,
             )
     except StopFit as stop:
-        return tracker.outcome(success=False, message=stop.message, ier=stop.code,
-                               niter=tracker.nfev, user_code=stop.code)
+        return objective.outcome(success=False, message=stop.message, ier=stop.code,
+                               niter=evaluator.nfev, user_code=stop.code)
     except TypeError as exc:
         raise FitError(f"{method}: {exc}") from exc
-    return tracker.outcome(success=bool(res.success), message=str(res.message),
+    return objective.outcome(success=bool(res.success), message=str(res.message),
                            ier=int(getattr(res, "status", 0) or 0),
-                           niter=int(getattr(res, "nit", tracker.nfev)))
+                           niter=int(getattr(res, "nit", evaluator.nfev)))
 
 
-def _gradient(problem: FitProblem, tracker: _Tracker) -> Callable:
+def _gradient(problem: FitProblem, objective: _Objective) -> Callable:
     def grad(x: np.ndarray) -> np.ndarray:
-        r = tracker.residual(x)
+        r = objective.residual(x)
         jac, _ = finite_difference_jacobian(
-            tracker.residual, np.asarray(x, dtype=float), r, lower=problem.lower,
+            objective.residual, np.asarray(x, dtype=float), r, lower=problem.lower,
             upper=problem.upper, absolute_step=problem.absolute_step,
             relative_step=problem.relative_step, side=problem.side,
         )
@@ -166,7 +171,7 @@ def _gradient(problem: FitProblem, tracker: _Tracker) -> Callable:
     return grad
 
 
-def _dual_annealing(problem: FitProblem, tracker: _Tracker, max_nfev: int | None,
+def _dual_annealing(problem: FitProblem, objective: _Objective, max_nfev: int | None,
                     kws: dict) -> Any:
     missing = [name for name, lo, hi in zip(problem.free_names, problem.lower, problem.upper)
                if not (np.isfinite(lo) and np.isfinite(hi))]
@@ -182,5 +187,5 @@ def _dual_annealing(problem: FitProblem, tracker: _Tracker, max_nfev: int | None
         kws["rng"] = kws.pop("seed")
     kws.setdefault(seed_kw, 0)
     return optimize.dual_annealing(
-        tracker.chisqr, bounds=list(zip(problem.lower, problem.upper)), x0=problem.x0, **kws
+        objective.chisqr, bounds=list(zip(problem.lower, problem.upper)), x0=problem.x0, **kws
     )
