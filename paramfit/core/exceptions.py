@@ -22,6 +22,7 @@ __all__ = [
     "StopFit",
     "ParamfitWarning",
     "BoundsWarning",
+    "OptionError",
 ]
 
 
@@ -48,6 +49,11 @@ class ExpressionEvaluationError(ExpressionError, ArithmeticError):
 
 class FitError(ParamfitError, RuntimeError):
     """A fit cannot be set up or run (no varied parameters, too few data points...)."""
+
+
+class OptionError(FitError, ValueError):
+    """A fitting option is unknown, has the wrong type or value, or was given twice
+    under two names in one call."""
 
 
 class ResidualError(FitError):

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.core.exceptions import FitError
+from paramfit.core.exceptions import OptionError
 
 __all__ = ["OptionError", "FitOptions", "LMOptions", "LEASTSQ_OPTIONS", "SYNONYMS",
            "DEFAULT_FTOL", "DEFAULT_XTOL", "DEFAULT_GTOL", "DEFAULT_FACTOR",
@@ -54,11 +54,6 @@ LEASTSQ_OPTIONS = frozenset({"max_nfev", "ftol", "xtol", "gtol", "factor", "diag
 #: Options of the fit itself whatever the method: ``max_nfev`` reaches every solver;
 #: ``jac``/``col_deriv`` (a Jacobian of the Parameters) the covariance of every method.
 _FITTER_OPTIONS = ("max_nfev", "jac", "col_deriv")
-
-
-class OptionError(FitError, ValueError):
-    """A fitting option is unknown, has the wrong type or value, or was given twice
-    under two names in one call."""
 
 
 # ---------------------------------------------------------------------- value checks
