@@ -11,7 +11,8 @@ fixed or tied, their bounds, and the tie expressions, which are evaluated for a
 whole batch at once with numpy arrays in the namespace.  It maps the free
 vectors of a batch, shape ``(F, b)``, to the model's parameter values, shape
 ``(P, b)``, and gives the chain-rule matrix ``C = d(model values)/d(free)``,
-shape ``(P, F, b)``, by central differences on the tie expressions.
+shape ``(P, F, b)``, by central differences on the tie expressions; both are the
+one map of :mod:`paramfit.core.mapping`, which the single fits use too.
 
 :class:`ChunkEvaluator` is what the solver calls: the sum of squares, ``J^T J``
 and ``J^T r`` of the selected datasets at given free vectors, all in one pass
@@ -31,7 +32,7 @@ import numpy as np
 
 from paramfit.core.compat import vecdot
 from paramfit.core.exceptions import FitError, ParameterError
-from paramfit.core.expressions.compiler import evaluation_error, evaluation_order, make_namespace
+from paramfit.core.mapping import ParameterMap
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.models.lineshapes import TINY, gaussian, lineshape_for
 
@@ -39,9 +40,9 @@ __all__ = ["ModelSpec", "BatchProblem", "ChunkEvaluator", "GaussianKernel", "KER
 
 SQRT2PI = math.sqrt(2.0 * math.pi)
 #: Relative step of the central differences used for derivatives that the model does
-#: not provide and for the chain rule through tie expressions (error ~1e-10 relative).
+#: not provide (error ~1e-10 relative).  The chain rule through tie expressions is the
+#: one map's (:data:`paramfit.core.mapping.TIE_STEP`).
 FD_STEP = float(np.finfo(float).eps) ** (1.0 / 3.0)
-TIE_STEP = 1e-6
 
 
 class ModelSpec:
@@ -185,24 +186,17 @@ class BatchProblem:
                                  f"{missing} of {spec.label}; add them (model.make_params())")
         template.check_bounds(infeasible="warn")
         self.names = list(template)
-        compiled = {n: p.compiled_expr for n, p in template.items() if p.compiled_expr}
-        known = [n for n in self.names if n not in compiled] + list(template.symbols.keys())
-        self.tied_names = evaluation_order(compiled, known)
-        self._ties = [(n, compiled[n].code, template[n].min, template[n].max)
-                      for n in self.tied_names]
-        self.free_names = [n for n, p in template.items()
-                           if not p.compiled_expr and p.vary and not p.is_fixed]
-        self.fixed_names = [n for n in self.names
-                            if n not in self.free_names and n not in compiled]
+        # the one map of free values to every value, the single fits' (core.mapping)
+        self.mapping = ParameterMap(template)
+        self.tied_names = self.mapping.tied_names
+        self.free_names = self.mapping.free_names
+        self.fixed_names = self.mapping.fixed_names
         if not self.free_names:
             raise FitError("no parameter is varied: set vary=True (and no expr) on at least "
                            "one parameter of the template")
-        free = [template[n] for n in self.free_names]
-        self.lower = np.array([p.min for p in free], dtype=float)
-        self.upper = np.array([p.max for p in free], dtype=float)
+        self.lower, self.upper = self.mapping.lower, self.mapping.upper
         self.max_step = np.array([math.nan if p.max_step is None else p.max_step
-                                  for p in free], dtype=float)
-        self._namespace = make_namespace(template.symbols.user_symbols())
+                                  for p in self.mapping.free_params], dtype=float)
         self.model_index = [self.names.index(n) for n in spec.param_names]
         self._direct = all(n in self.free_names for n in spec.param_names) \
             and self.free_names == list(spec.param_names) and not self.tied_names
@@ -214,22 +208,7 @@ class BatchProblem:
 
     def all_values(self, x: np.ndarray, fixed: np.ndarray) -> dict[str, np.ndarray]:
         """Every parameter's values, shape (b,), from free (F, b) and fixed (K, b) arrays."""
-        ns = dict(self._namespace)
-        ns.update(zip(self.free_names, x))
-        ns.update(zip(self.fixed_names, fixed))
-        name = None
-        try:
-            with np.errstate(all="ignore"):
-                for name, code, lo, hi in self._ties:
-                    value = np.asarray(eval(code, ns), dtype=float)  # noqa: S307 (validated)
-                    if value.shape != x.shape[1:]:
-                        value = np.broadcast_to(value, x.shape[1:]).copy()
-                    if lo > -math.inf or hi < math.inf:
-                        value = np.clip(value, lo, hi)
-                    ns[name] = value
-        except (ArithmeticError, ValueError, TypeError, NameError) as exc:
-            raise evaluation_error(self.template[name].compiled_expr, name, exc) from exc
-        return {n: ns[n] for n in self.names}
+        return self.mapping.values(x, fixed)
 
     def model_values(self, x: np.ndarray, fixed: np.ndarray) -> np.ndarray:
         """The model's parameters, shape (P, b)."""
@@ -250,33 +229,16 @@ class BatchProblem:
                 out[k, self.free_names.index(name)] = 1.0
         if not self.tied_names:
             return out
-        tied_rows = [k for k, n in enumerate(self.spec.param_names) if n in self.tied_names]
-        for j in range(F):
-            h = TIE_STEP * np.maximum(np.abs(x[j]), 1.0)
-            xp = x.copy()
-            xp[j] += h
-            up = self.all_values(xp, fixed)
-            xp[j] = x[j] - h
-            down = self.all_values(xp, fixed)
-            for k in tied_rows:
-                name = self.spec.param_names[k]
-                out[k, j] = (up[name] - down[name]) / (2.0 * h)
+        tied = self.tied_jacobian(x, fixed)
+        for k, name in enumerate(self.spec.param_names):
+            if name in self.tied_names:
+                out[k] = tied[self.tied_names.index(name)]
         return out
 
     def tied_jacobian(self, x: np.ndarray, fixed: np.ndarray) -> np.ndarray:
-        """d(tied values)/d(free values), shape (T, F, b), by central differences."""
-        T, (F, b) = len(self.tied_names), x.shape
-        out = np.zeros((T, F, b))
-        for j in range(F):
-            h = TIE_STEP * np.maximum(np.abs(x[j]), 1.0)
-            xp = x.copy()
-            xp[j] += h
-            up = self.all_values(xp, fixed)
-            xp[j] = x[j] - h
-            down = self.all_values(xp, fixed)
-            for t, name in enumerate(self.tied_names):
-                out[t, j] = (up[name] - down[name]) / (2.0 * h)
-        return out
+        """d(tied values)/d(free values), shape (T, F, b): the one map's central
+        differences (:meth:`paramfit.core.mapping.ParameterMap.tied_jacobian`)."""
+        return self.mapping.tied_jacobian(x, fixed)
 
 
 class ChunkEvaluator:

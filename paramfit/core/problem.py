@@ -11,26 +11,15 @@ looked up by name there.
 
 from __future__ import annotations
 
-import ast
-import functools
 import math
-import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from paramfit.core.exceptions import FitError, NonFiniteResidualError, ResidualError, StopFit
-from paramfit.core.expressions.compiler import (
-    FLOAT_HELPER,
-    CompiledExpression,
-    at_line,
-    evaluation_error,
-    evaluation_order,
-    expression_tree,
-    make_namespace,
-)
-from paramfit.core.parameters.parameters import Parameter, Parameters
+from paramfit.core.mapping import ParameterMap
+from paramfit.core.parameters.parameters import Parameters
 
 __all__ = ["FitProblem", "NAN_POLICIES", "SIDE_CODES", "check_fit_size"]
 
@@ -92,8 +81,7 @@ class FitProblem:
         for name in fixed:
             if name not in params:
                 raise FitError(f"cannot hold unknown parameter {name!r} fixed")
-        self._classify(fixed)
-        self._compile_ties()
+        self._build_map(fixed)
         self._ndata: int | None = None
         self._start_residual: np.ndarray | None = None
         self._omit_mask: np.ndarray | None = None
@@ -101,24 +89,17 @@ class FitProblem:
         self.nfev = 0
 
     # ------------------------------------------------------------------ set-up
-    def _classify(self, fixed: dict[str, float]) -> None:
-        free: list[Parameter] = []
-        tied: list[Parameter] = []
-        for name, par in self.params.items():
-            if name in fixed:
-                par._value = float(fixed[name])
-            elif par.expr:
-                tied.append(par)
-            elif par.vary and not par.is_fixed:
-                free.append(par)
+    def _build_map(self, fixed: dict[str, float]) -> None:
+        """Free vector, ties and bounds from the one map (:mod:`paramfit.core.mapping`),
+        the finite-difference options of the free parameters, and the hot path."""
+        mapping = ParameterMap(self.params, held=fixed)
+        self.mapping = mapping
+        free = mapping.free_params
         self.free_params = free
-        self.free_names = [p.name for p in free]
-        self.tied_params = tied
-        self.held_names = tuple(fixed)
-        n = len(free)
-        self.x0 = np.array([p._value for p in free], dtype=float)
-        self.lower = np.array([p.min for p in free], dtype=float)
-        self.upper = np.array([p.max for p in free], dtype=float)
+        self.free_names = mapping.free_names
+        self.tied_params = mapping.tied_params
+        self.held_names = mapping.held_names
+        self.x0, self.lower, self.upper = mapping.x0, mapping.lower, mapping.upper
         nan = math.nan
         self.absolute_step = np.array([nan if p.step is None else p.step for p in free])
         self.relative_step = np.array(
@@ -126,30 +107,9 @@ class FitProblem:
         )
         self.side = np.array([SIDE_CODES[p.side] for p in free], dtype=np.int8)
         self.max_step = np.array([nan if p.max_step is None else p.max_step for p in free])
-        self.nvarys = n
-
-    def _compile_ties(self) -> None:
-        params = self.params
-        compiled = {p.name: p.compiled_expr for p in self.tied_params}
-        user_symbols = params.symbols.user_symbols()
-        if compiled:
-            # DEFAULT_SYMBOLS are always known to evaluation_order
-            known = {name for name in params if name not in compiled}
-            known.update(user_symbols)
-            order = evaluation_order(compiled, known)
-        else:
-            order = []
-        self._ns = make_namespace(user_symbols)
-        for name, par in params.items():
-            self._ns[name] = par._value
-        by_name = {p.name: p for p in self.tied_params}
-        self.tied_params = [by_name[name] for name in order]
-        self._tied = [(p.name, p.compiled_expr.code, p) for p in self.tied_params]
-        self._update_code = self._compile_update()
-        self._tied_bounds = [
-            (p, p.min, p.max) for p in self.tied_params if math.isfinite(p.min) or
-            math.isfinite(p.max)
-        ]
+        self.nvarys = len(free)
+        # The hot path is the map's own method: no extra call per evaluation.
+        self.set_values = mapping.set_values
         # evaluate once now so a broken expression fails before any user evaluation
         self.set_values(self.x0)
 
@@ -157,54 +117,14 @@ class FitProblem:
         """Change the value of a parameter held fixed through ``fixed=`` (profile fits)."""
         if name not in self.held_names:
             raise FitError(f"parameter {name!r} is not held fixed in this problem")
-        value = float(value)
-        self.params[name]._value = value
-        self._ns[name] = value
+        self.mapping.set_held(name, value)
         self._start_residual = None     # it was computed with the old held value
 
     # ------------------------------------------------------------------ hot path
-    def _compile_update(self):
-        """One code object that writes the free vector and evaluates every tie.
-
-        For free parameter ``a`` at position ``i`` and tied parameter ``d``::
-
-            a = <par:a>._value = <x>[i]
-            d = <par:d>._value = <float>(<expression of d>)
-
-        where ``<x>`` is the free vector as a list and ``<par:a>`` the Parameter
-        object, both placed in the namespace under names no expression can spell.
-        Tied statement ``k`` sits on line ``k + 1 + n_free``.  Only paramfit
-        generates the attribute stores; user expressions stay whitelisted.
-        """
-        for par in (*self.free_params, *self.tied_params):
-            self._ns[f"<par:{par.name}>"] = par
-        return _update_code(tuple(self.free_names),
-                            tuple((p.name, p.compiled_expr) for p in self.tied_params))
-
-    def set_values(self, x: np.ndarray) -> None:
-        """Write the free vector ``x`` into the Parameters and evaluate the ties."""
-        ns = self._ns
-        ns["<x>"] = x.tolist()
-        try:
-            exec(self._update_code, ns)  # noqa: S102  (generated from validated trees)
-        except (ArithmeticError, ValueError, TypeError, NameError) as exc:
-            raise self._tie_error(exc) from exc
-        if self._tied_bounds:
-            for par, lo, hi in self._tied_bounds:
-                v = par._value
-                if v < lo or v > hi:
-                    par._value = min(max(v, lo), hi)
-                    ns[par.name] = par._value
-
-    def _tie_error(self, exc: BaseException) -> Exception:
-        """Find which tie failed (the slow path, only on error) and say so."""
-        ns = self._ns
-        for name, code, par in self._tied:
-            try:
-                ns[name] = float(eval(code, ns))  # noqa: S307  (validated code, no builtins)
-            except (ArithmeticError, ValueError, TypeError, NameError) as inner:
-                return evaluation_error(par.compiled_expr, name, inner)
-        return evaluation_error(self._tied[0][2].compiled_expr, self._tied[0][0], exc)
+    set_values: Callable[[np.ndarray], None]
+    """``set_values(x)``: write the free vector ``x`` (n,) into the Parameters and
+    evaluate the ties (:meth:`paramfit.core.mapping.ParameterMap.set_values`: one
+    generated code object, executed once per call)."""
 
     def residual(self, x: np.ndarray) -> np.ndarray:
         """The residual vector (m,) at free vector ``x`` (n,): the solvers' ``fun``."""
@@ -308,26 +228,15 @@ class FitProblem:
 
     # ------------------------------------------------------------------ derivatives
     def tied_jacobian(self, x: np.ndarray) -> np.ndarray:
-        """d(tied values)/d(free values), shape (n_tied, n_free), by central differences.
+        """d(tied values)/d(free values), shape (n_tied, n_free), at ``x``; the
+        Parameters are left at ``x``.
 
-        Expressions are cheap, so a central difference with step ``1e-6 * max(|x|, 1)``
-        (error ~1e-12 relative for smooth expressions) is used; the values are
-        restored afterwards.
+        Central differences in the one map
+        (:meth:`paramfit.core.mapping.ParameterMap.tied_jacobian`): step
+        ``1e-6 * max(|x|, 1)``, error about ``2e-10 (|t| / max(|x|, 1) + |dt/dx|)``
+        for a tie ``t`` (rounding dominates; see :data:`paramfit.core.mapping.TIE_STEP`).
         """
-        n, t = self.nvarys, len(self.tied_params)
-        out = np.zeros((t, n))
-        if t == 0:
-            return out
-        for j in range(n):
-            h = 1e-6 * max(abs(x[j]), 1.0)
-            xp = x.copy()
-            xp[j] += h
-            self.set_values(xp)
-            up = np.array([p._value for p in self.tied_params])
-            xp[j] = x[j] - h
-            self.set_values(xp)
-            down = np.array([p._value for p in self.tied_params])
-            out[:, j] = (up - down) / (2 * h)
+        out = self.mapping.tied_jacobian(x)
         self.set_values(x)
         return out
 
@@ -375,30 +284,6 @@ class FitProblem:
             return Jfree
 
         return wrapped
-
-
-@functools.lru_cache(maxsize=256)
-def _update_code(free_names: tuple[str, ...],
-                 tied: tuple[tuple[str, CompiledExpression], ...]) -> types.CodeType:
-    """The code object of :meth:`FitProblem._compile_update`, cached by structure: fits
-    that repeat the same free and tied parameters (loops, profiles, models) reuse it."""
-    body = []
-    line = 0
-    for i, name in enumerate(free_names):
-        line += 1
-        item = ast.Subscript(ast.Name("<x>", ast.Load()), ast.Constant(i), ast.Load())
-        body.append(at_line(_store(name, item), line))
-    for name, compiled in tied:
-        line += 1
-        value = ast.Call(ast.Name(FLOAT_HELPER, ast.Load()), [expression_tree(compiled)], [])
-        body.append(at_line(_store(name, value), line))
-    module = ast.Module(body=body, type_ignores=[])
-    return compile(module, "<parameter update>", "exec")
-
-
-def _store(name: str, value: ast.expr) -> ast.Assign:
-    holder = ast.Attribute(ast.Name(f"<par:{name}>", ast.Load()), "_value", ast.Store())
-    return ast.Assign(targets=[ast.Name(name, ast.Store()), holder], value=value)
 
 
 def _name_of(fcn: Any) -> str:

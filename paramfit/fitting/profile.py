@@ -74,10 +74,7 @@ class _Profile:
         self.names = list(params)
         self.jac = _profile_jacobian(fitter, self.problem) or self._forward_jacobian
         self._last: tuple[np.ndarray, np.ndarray] | None = None
-        problem = self.problem
-        self._plain_steps = bool(np.all(np.isnan(problem.absolute_step))
-                                 and np.all(np.isnan(problem.relative_step))
-                                 and np.all(problem.side == 0))
+        self._fd_options = _difference_options(self.problem)
         best = np.array([params[name].value for name in held])
         self.points = [(best, self.problem.x0.copy())]  # (held values, free x) computed
         self.records: list[list[float]] = []                 # all values + chi-square
@@ -88,24 +85,12 @@ class _Profile:
         return f
 
     def _forward_jacobian(self, x: np.ndarray) -> np.ndarray:
+        """The solver's own finite-difference Jacobian (MINPACK forward differences, the
+        parameters' step options, never across a bound), reusing the residual at ``x``."""
         problem = self.problem
         last = self._last
         f0 = last[1] if last is not None and np.array_equal(last[0], x) else self._residual(x)
-        if self._plain_steps:  # MINPACK's forward differences, stepping back at a bound
-            h = _SQRT_EPS * np.where(x == 0.0, 1.0, np.abs(x))
-            h = np.where(x + h > problem.upper, -h, h)
-            if np.all(x + h >= problem.lower):
-                jac = np.empty((f0.size, x.size))
-                for j in range(x.size):
-                    shifted = x.copy()
-                    shifted[j] += h[j]
-                    jac[:, j] = (problem.residual(shifted) - f0) / (shifted[j] - x[j])
-                return jac
-        jac, _ = finite_difference_jacobian(
-            problem.residual, x, f0, lower=problem.lower, upper=problem.upper,
-            absolute_step=problem.absolute_step, relative_step=problem.relative_step,
-            side=problem.side,
-        )
+        jac, _ = finite_difference_jacobian(problem.residual, x, f0, **self._fd_options)
         return jac
 
     def _warm_start(self, values: np.ndarray) -> np.ndarray:
@@ -173,6 +158,22 @@ class _Profile:
             problem.set_held(name, value)
             problem.set_values(x)
         return float(2.0 * resid @ (moved - resid) / step)
+
+
+def _difference_options(problem: FitProblem) -> dict[str, np.ndarray | None]:
+    """The problem's finite-difference options for
+    :func:`~paramfit.core.differentiation.finite_differences.finite_difference_jacobian`,
+    None for those nobody set (its fast paths: the same arithmetic, less bookkeeping)."""
+    def given(values: np.ndarray, unset: np.ndarray) -> np.ndarray | None:
+        return None if np.all(unset) else values
+
+    return {
+        "lower": given(problem.lower, np.isneginf(problem.lower)),
+        "upper": given(problem.upper, np.isposinf(problem.upper)),
+        "absolute_step": given(problem.absolute_step, np.isnan(problem.absolute_step)),
+        "relative_step": given(problem.relative_step, np.isnan(problem.relative_step)),
+        "side": given(problem.side, problem.side == 0),
+    }
 
 
 def _profile_jacobian(fitter: Any, problem: FitProblem) -> Callable | None:

@@ -301,9 +301,12 @@ def test_check_bounds_missing_start_and_tied():
     with pytest.raises(ParameterError, match="'a'.*no start value"):
         p.check_bounds()
     p["a"].value = 1.0
-    p.add("t", expr="a * 100", max=1.0)  # tied: value computed, not moved
-    p.check_bounds()
+    p.add("t", expr="a * 100")
+    p["t"].max = 1.0  # the stored value 100 is now outside
+    p.check_bounds()  # a tied value is computed, not moved by check_bounds
     assert p["t"].value == 100.0
+    p.update_constraints()  # the tie rule clips it, as the fit does
+    assert p["t"].value == 1.0
 
 
 def test_check_bounds_catches_slot_written_inadmissible_bounds():

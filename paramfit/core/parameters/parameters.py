@@ -29,7 +29,6 @@ from typing import IO, Any
 from paramfit.core.exceptions import (
     BoundsError,
     BoundsWarning,
-    ExpressionEvaluationError,
     ParameterError,
 )
 from paramfit.core.expressions.compiler import (
@@ -37,9 +36,9 @@ from paramfit.core.expressions.compiler import (
     SymbolTable,
     compile_expression,
     evaluation_error,
-    evaluation_order,
     make_namespace,
 )
+from paramfit.core.mapping import evaluate_tie, update_ties
 from paramfit.core.parameters.parameter import (
     _TUPLE_FIELDS,
     BOUNDS_TOLERANCE,
@@ -155,12 +154,8 @@ class Parameters(dict):
         names = par.compiled_expr.names
         if any(n not in self and n not in self.symbols for n in names):
             return
-        if any(self[n].compiled_expr is not None and math.isnan(self[n]._value)
-               for n in names if n in self):
-            return
         try:
-            ns = self._namespace()
-            par._value = float(par.compiled_expr.evaluate(ns))
+            evaluate_tie(self, par)  # with the ties it reads, which may fail in turn
         except Exception:  # noqa: BLE001  (best effort; update_constraints reports errors)
             return
 
@@ -168,11 +163,16 @@ class Parameters(dict):
     def valuesdict(self) -> dict[str, float]:
         """``{name: value}`` for every parameter, in order.
 
+        The values as stored: a tied value is the one the last tie evaluation stored
+        (:meth:`add`, :meth:`update_constraints` or a fit, which all follow the one
+        rule of :mod:`paramfit.core.mapping`: dependency order, then clipped to the
+        bounds); it is not re-evaluated here.
+
         Examples
         --------
-        >>> p = Parameters(); p.add('a', 1.5)
+        >>> p = Parameters(); p.add('a', 1.5); p.add('b', expr='2*a', max=2.0)
         >>> p.valuesdict()
-        {'a': 1.5}
+        {'a': 1.5, 'b': 2.0}
         """
         return {name: par._value for name, par in self.items()}
 
@@ -182,34 +182,26 @@ class Parameters(dict):
         return ns
 
     def update_constraints(self) -> None:
-        """Evaluate every ``expr`` in dependency order and store the values.
+        """Evaluate every ``expr`` in dependency order, clip to the bounds, store the values.
+
+        The rule of every tie evaluation, the fit's included (:mod:`paramfit.core.mapping`):
+        each tied value is ``float(expr)``, evaluated after the parameters it reads;
+        then values outside ``[min, max]`` are set to the nearest bound.
 
         Raises ExpressionError naming the parameter for unknown names and cycles, and
         ExpressionEvaluationError naming it when an evaluation fails.
 
         Examples
         --------
-        >>> p = Parameters(); p.add('a', 2.0); p.add('b', expr='a**2')
+        >>> p = Parameters(); p.add('a', 2.0); p.add('b', expr='a**2', max=10.0)
         >>> p['a'].value = 3.0
         >>> p.update_constraints(); p['b'].value
         9.0
+        >>> p['a'].value = 5.0
+        >>> p.update_constraints(); p['b'].value
+        10.0
         """
-        tied = {n: p.compiled_expr for n, p in self.items() if p.compiled_expr is not None}
-        if not tied:
-            return
-        known = set(self) | set(self.symbols)
-        order = evaluation_order(tied, known)
-        ns = self._namespace()
-        for name in order:
-            value = self._evaluate(tied[name], ns, name)
-            try:
-                value = float(value)
-            except (TypeError, ValueError) as exc:
-                raise ExpressionEvaluationError(
-                    f"parameter {name!r}: expr {tied[name].source!r} gave {value!r}, "
-                    "which is not a real number") from exc
-            ns[name] = value
-            self[name]._value = value
+        update_ties(self)
 
     @staticmethod
     def _evaluate(compiled: CompiledExpression, ns: dict, owner: str | None) -> Any:
