@@ -10,7 +10,8 @@ import paramfit
 PUBLIC = {
     "BatchResult", "BoundsError", "BoundsWarning", "CompositeModel", "ExpressionError",
     "ExpressionEvaluationError", "ExpressionModel", "FitError", "FitResult", "Minimizer",
-    "MissingDependencyError", "Model", "ModelResult", "NonFiniteResidualError", "OptionError", "Parameter",
+    "MissingDependencyError", "Model", "ModelResult", "NonFiniteResidualError", "OptionError",
+    "Parameter",
     "ParameterError", "ParameterStatus", "Parameters", "ParamfitError", "ParamfitWarning",
     "ResidualError", "StopFit", "conf_interval", "conf_interval2d", "fit_many", "load_model",
     "load_modelresult", "minimize", "printfuncs", "report_ci", "report_errors", "report_fit",
