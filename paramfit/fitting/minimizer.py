@@ -25,6 +25,7 @@ from paramfit.core.solvers.blas_threads import sequential_blas
 from paramfit.core.solvers.levenberg_marquardt import levenberg_marquardt
 from paramfit.core.solvers.scipy_methods import SCALAR_METHODS, run_least_squares, run_scalar_method
 from paramfit.core.statistics import FitResult, SolverOutcome, build_result
+from paramfit.report.text import fit_report
 
 __all__ = ["Minimizer", "minimize", "METHODS"]
 
@@ -323,8 +324,6 @@ class Minimizer:
 
     def fit_report(self, **kws: Any) -> str:
         """Text report of the fit: statistics, values ± stderr, correlations."""
-        from paramfit.report.text import fit_report
-
         return fit_report(self, **kws)
 
 

@@ -40,6 +40,13 @@ from paramfit.core.expressions.compiler import (
     evaluation_order,
     make_namespace,
 )
+from paramfit.core.parameters.formats import (
+    number_from_json,
+    parameter_from_json,
+    parameters_html,
+    parameters_table,
+    parameters_to_json,
+)
 from paramfit.core.parameters.parameter import (
     _TUPLE_FIELDS,
     BOUNDS_TOLERANCE,
@@ -354,8 +361,6 @@ class Parameters(dict):
         >>> Parameters().loads(p.dumps())['a']
         <Parameter 'a', value=1.5, bounds=[0:inf]>
         """
-        from paramfit.core.parameters.formats import parameters_to_json
-
         return json.dumps(parameters_to_json(self), **json_kws)
 
     def loads(self, s: str | bytes) -> Parameters:
@@ -376,8 +381,6 @@ class Parameters(dict):
         if not isinstance(data, dict) or not isinstance(data.get("parameters"), list):
             raise ParameterError("Parameters.loads: expected a JSON object with a "
                                  "'parameters' list, as written by Parameters.dumps()")
-        from paramfit.core.parameters.formats import number_from_json, parameter_from_json
-
         pars = [parameter_from_json(item) for item in data["parameters"]]
         self.clear()
         for key, encoded in data.get("symbols", {}).items():
@@ -399,8 +402,6 @@ class Parameters(dict):
                     fmt: str = "g", columns: Iterable[str] = (
                         "value", "min", "max", "stderr", "vary", "expr")) -> str:
         """The table :meth:`pretty_print` prints, as a string."""
-        from paramfit.core.parameters.formats import parameters_table
-
         if oneline:
             return "Parameters(" + ", ".join(repr(p) for p in self.values()) + ")"
         return parameters_table(self, colwidth=colwidth, precision=precision, fmt=fmt,
@@ -438,6 +439,4 @@ class Parameters(dict):
         return "Parameters([\n" + "".join(f"    {p!r},\n" for p in self.values()) + "])"
 
     def _repr_html_(self) -> str:
-        from paramfit.core.parameters.formats import parameters_html
-
         return parameters_html(self)
