@@ -1,8 +1,10 @@
 """paramfit: non-linear least-squares fitting with named, bounded and tied Parameters.
 
-The whole public API is listed here; everything else is internal.  The core
-(Parameters, the exceptions) is imported at once; the Model layer, batch fitting and the
-reports are imported on first use (PEP 562), so ``import paramfit`` stays light.
+The whole public API is listed here; everything else is internal.  Only the exceptions
+(:mod:`paramfit.core.exceptions`, no dependencies) are imported at once; every other public
+name -- ``Parameters`` included -- is imported on first use (PEP 562), so ``import paramfit``
+loads neither numpy nor scipy, and importing one submodule (say the expression compiler
+:mod:`paramfit.core.expressions.compiler`) loads only what that submodule imports.
 
 Layers (imports point downwards only; ``tests/test_layers.py`` checks it):
 ``core`` <- ``report`` <- ``fitting`` <- {``models``, ``frontends``, ``reference``} <-
@@ -16,6 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from paramfit.core import __version__
 from paramfit.core.exceptions import (
     BoundsError,
     BoundsWarning,
@@ -31,13 +34,12 @@ from paramfit.core.exceptions import (
     ResidualError,
     StopFit,
 )
-from paramfit.core.parameters.parameter import Parameter, ParameterStatus
-from paramfit.core.parameters.parameters import Parameters
-
-__version__ = "0.1.0"
 
 #: Public name -> module that defines it, imported on first access.
 _LAZY = {
+    "Parameter": "paramfit.core.parameters.parameter",
+    "ParameterStatus": "paramfit.core.parameters.parameter",
+    "Parameters": "paramfit.core.parameters.parameters",
     "Minimizer": "paramfit.fitting.minimizer",
     "minimize": "paramfit.fitting.minimizer",
     "FitResult": "paramfit.core.statistics",

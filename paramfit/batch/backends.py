@@ -37,6 +37,8 @@ import numpy as np
 
 from paramfit.batch.problem import BatchProblem, ChunkEvaluator, ModelSpec
 from paramfit.batch.result import chunk_statistics
+from paramfit.batch.single import single_fit
+from paramfit.core.optional import require
 from paramfit.core.parameters.parameters import Parameters, ParameterStatus
 from paramfit.core.solvers.batch_levenberg_marquardt import batch_levenberg_marquardt
 from paramfit.core.solvers.levenberg_marquardt import Termination
@@ -92,8 +94,6 @@ Chunk = tuple[np.ndarray, dict, Any, np.ndarray, np.ndarray]
 def _progress(total: int, enabled: bool):
     if not enabled:
         return None
-    from paramfit.core.optional import require
-
     tqdm = require("tqdm", "progress", "fit_many(progress=True)")
     return tqdm.tqdm(total=total, unit="fit", desc="fit_many")
 
@@ -130,38 +130,6 @@ def run_numpy(task: ChunkTask, chunks: Iterator[Chunk], n_datasets: int, *,
 
 
 # ---------------------------------------------------------------------- single fits
-def _row(data, independent, weights, i):
-    y = np.asarray(data[i], dtype=float)
-    indep = {k: (np.asarray(v[i]) if np.ndim(v) == 2 else np.asarray(v))
-             for k, v in independent.items()}
-    w = None if weights is None else np.asarray(weights[i] if np.ndim(weights) == 2
-                                                else weights, dtype=float)
-    return y, indep, w
-
-
-def single_fit(model: Any, template: Parameters, data: Any, independent: dict,
-               weights: Any, i: int, *, start: Parameters | None = None,
-               fit_kws: Mapping[str, Any] | None = None) -> Any:
-    """Fit dataset ``i`` alone with the single-fit core (``Model.fit`` or ``minimize``)."""
-    from paramfit.fitting.minimizer import minimize
-
-    y, indep, w = _row(data, independent, weights, i)
-    params = (start if start is not None else template).copy()
-    fit_kws = dict(fit_kws or {})
-    spec = ModelSpec(model)
-    if spec.is_model:
-        return model.fit(y, params, weights=w, fit_kws=fit_kws, **indep)
-    names = spec.param_names
-    func = spec.func
-
-    def residual(p: Parameters) -> np.ndarray:
-        resid = np.asarray(func(**indep, **{n: p[n]._value for n in names}),
-                           dtype=float) - y
-        return resid * w if w is not None else resid
-
-    return minimize(residual, params, **fit_kws)
-
-
 def fit_chunk_single(task: ChunkTask, data: np.ndarray, independent: dict,
                      weights: Any, x0: np.ndarray, fixed: np.ndarray) -> dict[str, Any]:
     """Fit a chunk one dataset at a time with the single-fit core (``'processes'``)."""
@@ -241,8 +209,6 @@ def run_dask(task: ChunkTask, chunks: Iterator[Chunk], n_datasets: int, *,
              progress: bool = False, client: Any = None,
              n_workers: int | None = None) -> list[dict]:
     """Fit chunks on the workers of a dask.distributed ``client`` (a LocalCluster if None)."""
-    from paramfit.core.optional import require
-
     distributed = require("dask.distributed", "dask", "fit_many(backend='dask')")
     own = None
     if client is None:

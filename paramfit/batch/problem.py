@@ -34,7 +34,7 @@ from paramfit.core.compat import vecdot
 from paramfit.core.exceptions import FitError, ParameterError
 from paramfit.core.mapping import ParameterMap
 from paramfit.core.parameters.parameters import Parameters
-from paramfit.models.lineshapes import TINY, gaussian, lineshape_for
+from paramfit.models.lineshapes import TINY, gaussian, lineshape_for, lorentzian
 
 __all__ = ["ModelSpec", "BatchProblem", "ChunkEvaluator", "GaussianKernel", "KERNEL_BLOCK"]
 
@@ -486,9 +486,7 @@ def vectorized_guess(spec: ModelSpec, data: np.ndarray, x: np.ndarray | None
 
     Returns ``{name: (B,) array}`` or None when the model is not one of those.
     """
-    ampscale = {gaussian: 1.0}
-    from paramfit.models.lineshapes import lorentzian
-    ampscale[lorentzian] = 1.25
+    ampscale = {gaussian: 1.0, lorentzian: 1.25}
     func = spec.func
     if func not in ampscale or x is None or x.ndim != 1 or len(spec.param_names) != 3:
         return None

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from paramfit.batch.single import single_fit
+from paramfit.core.optional import require
 from paramfit.core.parameters.parameters import Parameters, ParameterStatus
 from paramfit.core.solvers.batch_levenberg_marquardt import BatchLMSolution, cholesky_solve
 from paramfit.core.solvers.levenberg_marquardt import Termination
@@ -205,8 +207,6 @@ class BatchResult:
     def to_dataframe(self) -> Any:
         """A pandas DataFrame: one row per dataset, ``<name>`` and ``<name>_stderr`` columns
         per parameter, then chisqr, redchi, nfev, success, termination."""
-        from paramfit.core.optional import require
-
         pd = require("pandas", "pandas", "BatchResult.to_dataframe()")
         columns: dict[str, np.ndarray] = {}
         for name in self.param_names:
@@ -238,8 +238,6 @@ class BatchResult:
         model function a :class:`paramfit.Minimizer` (``minimize``) whose attributes
         hold the statistics.  Starting at the batch optimum, the refit only confirms it.
         """
-        from paramfit.batch.backends import single_fit
-
         if not -len(self) <= i < len(self):
             raise IndexError(f"dataset index {i} out of range for {len(self)} datasets")
         i = int(i) % len(self)

@@ -1,13 +1,14 @@
 """What the ``paramfit`` commands do; :mod:`paramfit.cli.app` parses the arguments.
 
 Each ``_command_*`` function takes the parsed :class:`argparse.Namespace` and returns the
-exit status. Heavy or optional modules (the Model layer, confidence intervals, reports,
-plotting, batch fitting) are imported inside the function that needs them.
+exit status. paramfit's own modules are imported here at module level (the import rule of
+``tests/test_layers.py``); matplotlib, an optional package, only when a plot is asked for.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import math
 import sys
@@ -18,7 +19,19 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.cli.app import (
+from paramfit.batch import fit_many
+from paramfit.cli.data import (
+    CertifiedValues,
+    DataTable,
+    UsageError,
+    certified_comparison,
+    certified_table,
+    finite_or_none,
+    parse_table,
+    read_matrix,
+    read_table,
+)
+from paramfit.cli.parsing import (
     PROG,
     Formula,
     ModelExpression,
@@ -29,16 +42,15 @@ from paramfit.cli.app import (
     parse_model_expression,
     parse_ties,
 )
-from paramfit.cli.data import (
-    CertifiedValues,
-    DataTable,
-    UsageError,
-    certified_comparison,
-    certified_table,
-    finite_or_none,
-    parse_table,
-    read_table,
-)
+from paramfit.core.expressions.compiler import compile_expression, make_namespace
+from paramfit.core.parameters.parameters import Parameters
+from paramfit.fitting.confidence import conf_interval
+from paramfit.fitting.minimizer import minimize
+from paramfit.models.builtin import BUILTIN_MODELS
+from paramfit.models.expression import ExpressionModel
+from paramfit.reference import nist
+from paramfit.report.plots import plot_fit
+from paramfit.report.text import ci_report
 
 __all__ = ["FitOutcome", "run"]
 
@@ -167,9 +179,6 @@ def _columns_for(table: DataTable, args: argparse.Namespace) -> dict[str, np.nda
 def _fit_formula(table: DataTable, formula_text: str, args: argparse.Namespace,
                  *, nist_start: int = 1) -> FitOutcome:
     """Fit ``lhs ~ rhs`` by :func:`paramfit.minimize` with a compiled residual."""
-    import paramfit
-    from paramfit.core.expressions.compiler import compile_expression, make_namespace
-
     columns = _columns_for(table, args)
     formula = parse_formula(formula_text, list(columns), default_response=args.y or "y")
     namespace = make_namespace()
@@ -196,13 +205,13 @@ def _fit_formula(table: DataTable, formula_text: str, args: argparse.Namespace,
     def residual(params: Any) -> np.ndarray:
         return (response - model(params)) * weight
 
-    params = paramfit.Parameters()
+    params = Parameters()
     for name in names:
         params.add(name, value=1.0)
     fallback, source = _nist_starts(table.certified, names, nist_start)
     _apply_options(params, args, fallback, source)
     with np.errstate(all="ignore"):
-        fitter = paramfit.minimize(residual, params, method=args.method)
+        fitter = minimize(residual, params, method=args.method)
     x_name = _x_name(formula, args)
     return FitOutcome(fitter, fitter.params, formula_text,
                       namespace.get(x_name) if x_name else None, response, err, model,
@@ -241,10 +250,6 @@ def _fit(table: DataTable, args: argparse.Namespace, *, nist_start: int = 1) -> 
 
 def build_model(spec: ModelExpression, x_name: str = "x") -> Any:
     """The composite :class:`~paramfit.Model` of ``"gaussian + linear"`` with prefixes."""
-    import ast
-
-    from paramfit.models.builtin import BUILTIN_MODELS
-
     operators = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__",
                  ast.Div: "__truediv__"}
     tree = ast.parse(spec.expression, mode="eval")
@@ -366,8 +371,6 @@ def text_report(outcome: FitOutcome, table: DataTable | None) -> str:
 
 def ci_table(ci: Mapping[str, Sequence[tuple[float, float]]]) -> str:
     """Confidence intervals (:func:`paramfit.report.text.ci_report`) under a heading."""
-    from paramfit.report.text import ci_report
-
     return "[[Confidence intervals]]\n" + ci_report(ci)
 
 
@@ -381,8 +384,6 @@ def plot_outcome(outcome: FitOutcome, filename: str, *, title: str | None = None
         note("matplotlib is not installed: no plot written "
              "(install it with  pip install 'paramfit[plot]')")
         return False
-    from paramfit.report.plots import plot_fit
-
     if outcome.x is None or np.ndim(outcome.x) != 1:
         note("no single independent variable to plot against: no plot written")
         return False
@@ -425,8 +426,6 @@ def _command_fit(args: argparse.Namespace) -> int:
 def _confidence_intervals(fitter: Any) -> Any:
     if hasattr(fitter, "conf_interval"):  # a ModelResult
         return fitter.conf_interval()
-    from paramfit.fitting.confidence import conf_interval
-
     return conf_interval(fitter)
 
 
@@ -438,10 +437,8 @@ def _write_text(path: str, text: str) -> None:
 
 
 def _command_demo(args: argparse.Namespace) -> int:
-    from paramfit.reference.nist import load_nist, nist_file_text
-
-    name = load_nist(args.dataset).name  # validates the name
-    table = parse_table(nist_file_text(name), f"{name}.dat (bundled)")
+    name = nist.load_nist(args.dataset).name  # validates the name
+    table = parse_table(nist.nist_file_text(name), f"{name}.dat (bundled)")
     certified = table.certified
     starts = ",".join(f"{name}={value!r}" for name, value in
                       zip(certified.param_names, certified.starts[args.start - 1].tolist()))
@@ -459,9 +456,7 @@ def _command_demo(args: argparse.Namespace) -> int:
 
 
 def _known_out_of_reach() -> frozenset[tuple[str, int]] | frozenset[str]:
-    import paramfit.reference.nist as nist
-
-    return frozenset(getattr(nist, "KNOWN_OUT_OF_REACH", ()))
+    return frozenset(nist.KNOWN_OUT_OF_REACH)
 
 
 def _is_known(name: str, start: int, known: frozenset) -> bool:
@@ -469,10 +464,8 @@ def _is_known(name: str, start: int, known: frozenset) -> bool:
 
 
 def _command_nist(args: argparse.Namespace) -> int:
-    from paramfit.reference.nist import load_nist, nist_names, run_case
-
-    names = nist_names() if args.all or not args.names else [
-        load_nist(name).name for name in args.names]
+    names = nist.nist_names() if args.all or not args.names else [
+        nist.load_nist(name).name for name in args.names]
     starts = (1, 2) if args.start == "both" else (int(args.start),)
     known = _known_out_of_reach()
     print(f"{'problem':<10} {'start':>5} {'values':>7} {'stderr':>7} {'rss':>6} "
@@ -480,7 +473,7 @@ def _command_nist(args: argparse.Namespace) -> int:
     cases = []
     for name in names:
         for start in starts:
-            case = run_case(name, start, method=args.method)
+            case = nist.run_case(name, start, method=args.method)
             digits = min(case.digits_values, case.digits_stderr)
             flag = "known out of reach" if _is_known(name, start, known) else (
                 f"BELOW 4 DIGITS: {case.message[:70]}" if digits < 4 else "")
@@ -504,9 +497,6 @@ def _command_nist(args: argparse.Namespace) -> int:
 
 
 def _command_batch(args: argparse.Namespace) -> int:
-    from paramfit.batch import fit_many
-    from paramfit.cli.data import read_matrix
-
     if args.model is None:
         raise UsageError("--model is required (a formula \"y ~ a*exp(-x/t)\" in x, or "
                          "built-in models \"gaussian + linear\")")
@@ -551,8 +541,6 @@ def _batch_model(args: argparse.Namespace, data: np.ndarray,
         params, missing = _guess(model, data[0], x)
         _apply_options(params, args, {}, None, default_one=False)
         return model, params, not missing
-    from paramfit.models.expression import ExpressionModel
-
     formula = parse_formula(args.model, ["x", "y"])
     if formula.data_names != ("x",):
         raise UsageError(f"formula {args.model!r} must use x (the independent variable of "

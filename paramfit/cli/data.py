@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from paramfit.core.exceptions import ParamfitError
+from paramfit.reference.nist import log_relative_error, parse_nist
 
 __all__ = [
     "CERTIFIED_DIGITS",
@@ -223,8 +224,6 @@ def finite_or_none(value: Any) -> float | None:
 def certified_comparison(params: Any, chisqr: float,
                          certified: CertifiedValues) -> dict[str, Any] | None:
     """Fitted against certified values with the digits that agree (log relative error)."""
-    from paramfit.reference.nist import log_relative_error
-
     if not set(certified.param_names) <= set(params):
         return None
     rows = {}
@@ -325,8 +324,6 @@ def _looks_like_nist(text: str) -> bool:
 
 def _parse_nist(text: str, source: str) -> DataTable:
     """A NIST StRD file through :func:`paramfit.reference.nist.parse_nist` (the one parser)."""
-    from paramfit.reference.nist import parse_nist
-
     name_match = _NAME_LINE.search(text)
     name = name_match.group(1) if name_match else Path(source).stem
     try:

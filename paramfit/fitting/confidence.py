@@ -32,7 +32,6 @@ import functools
 import math
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -40,7 +39,7 @@ from scipy import special
 
 from paramfit.core.exceptions import FitError, ParameterError, ParamfitWarning
 from paramfit.core.optional import require
-from paramfit.fitting.profile import ProbFunc, _OneSide, _Profile, _Settings
+from paramfit.fitting.profile import FitStatistics, ProbFunc, _OneSide, _Profile, _Settings
 
 __all__ = [
     "ConfidenceIntervals",
@@ -51,35 +50,6 @@ __all__ = [
     "conf_interval2d",
     "f_compare",
 ]
-
-
-@dataclass(frozen=True)
-class FitStatistics:
-    """The numbers a probability function needs about one fit.
-
-    ``prob_func(best, new)`` receives two of these (the best fit and the fit with
-    parameters held), or anything else with the same attributes (a
-    :class:`~paramfit.core.statistics.FitResult`, an lmfit ``MinimizerResult``), so lmfit's
-    ``f_compare`` works unchanged as a ``prob_func``.
-
-    Attributes
-    ----------
-    chisqr : float
-        Chi-square of the fit.
-    nvarys : int
-        Number of parameters varied in that fit.
-    ndata : int
-        Number of residuals.
-    """
-
-    chisqr: float
-    nvarys: int
-    ndata: int
-
-    @property
-    def nfree(self) -> int:
-        """Degrees of freedom ``ndata - nvarys``."""
-        return self.ndata - self.nvarys
 
 
 def f_compare(best: Any, new: Any) -> float:

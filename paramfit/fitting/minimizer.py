@@ -34,6 +34,7 @@ from paramfit.core.statistics import (
     standard_errors,
     tied_stderr,
 )
+from paramfit.report.text import fit_report
 
 __all__ = ["Minimizer", "minimize", "METHODS"]
 
@@ -302,8 +303,6 @@ class Minimizer:
 
     def fit_report(self, **kws: Any) -> str:
         """Text report of the fit: statistics, values ± stderr, correlations."""
-        from paramfit.report.text import fit_report
-
         return fit_report(self, **kws)
 
 

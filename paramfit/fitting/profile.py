@@ -9,9 +9,9 @@ solves for each level by safeguarded inverse interpolation of
 ``z = sqrt(Δχ²/redchi_0)`` (cubic Hermite with the profile slope from the envelope
 theorem, else quadratic), with :func:`scipy.optimize.brentq` as the fallback.
 
-Private: the public front ends and the probability functions live in
-:mod:`paramfit.fitting.confidence`, which imports this module (never the reverse, except
-for type checking).
+Private except for :class:`FitStatistics` (public from :mod:`paramfit.fitting.confidence`):
+the public front ends and the probability functions live in
+:mod:`paramfit.fitting.confidence`, which imports this module (never the reverse).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy import optimize
@@ -30,10 +30,7 @@ from paramfit.core.exceptions import ResidualError
 from paramfit.core.problem import FitProblem
 from paramfit.core.solvers.levenberg_marquardt import levenberg_marquardt
 
-if TYPE_CHECKING:
-    from paramfit.fitting.confidence import FitStatistics
-
-__all__: list[str] = []  # private: used by paramfit.fitting.confidence only
+__all__ = ["FitStatistics"]  # the rest is private: used by paramfit.fitting.confidence only
 
 ProbFunc = Callable[[Any, Any], float]  # prob_func(best, new) -> probability
 
@@ -45,6 +42,35 @@ _SQRT_EPS = math.sqrt(np.finfo(float).eps)
 # Re-fit tolerances: chi-square to ~1e-9 relative moves z by < 1e-7 for N <= ~1e3;
 # tighter ones make the solver crawl along flat valleys for nothing.
 _FTOL = 1e-9
+
+
+@dataclass(frozen=True)
+class FitStatistics:
+    """The numbers a probability function needs about one fit.
+
+    ``prob_func(best, new)`` receives two of these (the best fit and the fit with
+    parameters held), or anything else with the same attributes (a
+    :class:`~paramfit.core.statistics.FitResult`, an lmfit ``MinimizerResult``), so lmfit's
+    ``f_compare`` works unchanged as a ``prob_func``.
+
+    Attributes
+    ----------
+    chisqr : float
+        Chi-square of the fit.
+    nvarys : int
+        Number of parameters varied in that fit.
+    ndata : int
+        Number of residuals.
+    """
+
+    chisqr: float
+    nvarys: int
+    ndata: int
+
+    @property
+    def nfree(self) -> int:
+        """Degrees of freedom ``ndata - nvarys``."""
+        return self.ndata - self.nvarys
 
 
 # ---------------------------------------------------------------------- profiles

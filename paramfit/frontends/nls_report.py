@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from paramfit.core.optional import require
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.core.statistics import FitResult
 
@@ -236,8 +237,6 @@ class NlsResult:
 
     def to_dataframe(self) -> Any:
         """The table as a pandas DataFrame indexed by name (needs pandas)."""
-        from paramfit.core.optional import require
-
         pd = require("pandas", "pandas", "NlsResult.to_dataframe")
         frame = pd.DataFrame.from_dict(self.to_dict()["parameters"], orient="index")
         frame.index.name = "name"

@@ -29,6 +29,7 @@ import paramfit.models.guess as _guess
 import paramfit.models.lineshapes as lineshapes
 from paramfit.core.exceptions import ParameterError
 from paramfit.core.parameters.parameters import Parameters
+from paramfit.models.io import register_model_class
 from paramfit.models.model import Model
 
 __all__ = [
@@ -398,3 +399,7 @@ BUILTIN_MODELS: dict[str, type[Model]] = {
         LogisticModel,
     )
 }
+
+for _cls in BUILTIN_MODELS.values():  # saved by class name (paramfit.models.io)
+    register_model_class("builtin", _cls)
+del _cls

@@ -13,6 +13,7 @@ from typing import Any
 
 from paramfit.core.exceptions import ExpressionError, ParameterError
 from paramfit.core.expressions.compiler import DEFAULT_SYMBOLS, compile_expression, make_namespace
+from paramfit.models.io import register_model_class
 from paramfit.models.model import NAN_POLICIES, Model
 
 __all__ = ["ExpressionModel"]
@@ -108,6 +109,9 @@ class ExpressionModel(Model):
 
     def __repr__(self) -> str:
         return f"<paramfit.ExpressionModel: {self.expr!r}>"
+
+
+register_model_class("expression", ExpressionModel)
 
 
 def _names_in_order(source: str, names: frozenset[str]) -> list[str]:

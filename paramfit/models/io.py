@@ -9,6 +9,14 @@ defined inside another function or in ``__main__`` -- is refused when saving, wi
 message that says why; pass ``funcdefs={'name': function}`` when loading to supply
 functions by name instead.  Loading imports the named module, so load only files you
 trust as you would trust an import.
+
+This module is the file format only and imports no model class: the modules that define
+the classes a file can name (:mod:`~paramfit.models.model`, :mod:`~paramfit.models.expression`,
+:mod:`~paramfit.models.builtin`, :mod:`~paramfit.models.result`) import it -- ``Model.dumps``
+and ``ModelResult.dumps`` write through it -- and make their classes known to it with
+:func:`register_model_class` when they are imported.  Importing any module of
+:mod:`paramfit.models` imports them all (the package imports them), so every class is
+known before anything is loaded.
 """
 
 from __future__ import annotations
@@ -23,13 +31,54 @@ import numpy as np
 
 from paramfit.core.exceptions import ParameterError
 from paramfit.core.parameters.parameters import Parameters
+from paramfit.models.common import STATISTICS
 
 __all__ = [
     "dumps_model", "loads_model", "save_model", "load_model", "dumps_modelresult",
     "loads_modelresult", "save_modelresult", "load_modelresult", "FORMAT_VERSION",
+    "register_model_class",
 ]
 
 FORMAT_VERSION = 1
+
+#: The kinds of class a saved file names, each registered by the module defining it.
+KINDS = ("function", "composite", "expression", "result", "builtin")
+_CLASSES: dict[str, type] = {}   # kind -> class ('function' is Model itself)
+_BUILTIN: dict[str, type] = {}   # built-in model classes by class name
+
+
+def register_model_class(kind: str, cls: type) -> None:
+    """Make ``cls`` known to the loaders and savers of this module.
+
+    Parameters
+    ----------
+    kind : {'function', 'composite', 'expression', 'result', 'builtin'}
+        ``'function'``: :class:`~paramfit.models.model.Model` (a model of a user
+        function); ``'composite'``, ``'expression'``: the classes whose instances (and
+        subclasses' instances) are saved as composites and formulas; ``'result'``:
+        :class:`~paramfit.models.result.ModelResult`; ``'builtin'``: a built-in model,
+        saved by class name (a subclass of it is saved as a function model).
+    cls : type
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if kind == "builtin":
+        _BUILTIN[cls.__name__] = cls
+    else:
+        _CLASSES[kind] = cls
+
+
+def _registered(kind: str) -> type:
+    cls = _CLASSES.get(kind)
+    if cls is None:  # only while paramfit.models is being imported
+        raise ParameterError(f"no class is registered for saved {kind!r} objects yet: "
+                             "import paramfit.models before loading")
+    return cls
+
+
+def _is(model: Any, kind: str) -> bool:
+    cls = _CLASSES.get(kind)
+    return cls is not None and isinstance(model, cls)
 
 
 # ---------------------------------------------------------------------- functions
@@ -85,17 +134,13 @@ def resolve_reference(reference: str, funcdefs: Mapping[str, Callable] | None = 
 # ---------------------------------------------------------------------- models
 def model_to_dict(model: Any) -> dict[str, Any]:
     """The JSON-able description of a model (see the module docstring)."""
-    from paramfit.models.builtin import BUILTIN_MODELS
-    from paramfit.models.expression import ExpressionModel
-    from paramfit.models.model import CompositeModel
-
-    if isinstance(model, CompositeModel):
+    if _is(model, "composite"):
         return {"kind": "composite", "op": model.op, "name": model._name,
                 "left": model_to_dict(model.left), "right": model_to_dict(model.right)}
     common = {"prefix": model.prefix, "nan_policy": model.nan_policy,
               "independent_vars": list(model.independent_vars),
               "param_hints": _plain_hints(model.param_hints), "name": model._name}
-    if isinstance(model, ExpressionModel):
+    if _is(model, "expression"):
         for key, value in model.user_symbols.items():
             if not isinstance(value, (int, float)):
                 raise ParameterError(f"cannot save ExpressionModel symbol {key!r}: only "
@@ -103,7 +148,7 @@ def model_to_dict(model: Any) -> dict[str, Any]:
         return {"kind": "expression", "expr": model.expr, "symbols": model.user_symbols,
                 **common}
     cls = type(model)
-    if BUILTIN_MODELS.get(cls.__name__) is cls:
+    if _BUILTIN.get(cls.__name__) is cls:
         return {"kind": "builtin", "class": cls.__name__, "options": model.option_values(),
                 **common}
     jac = model.user_jac
@@ -130,31 +175,30 @@ def _unnumber(value: Any) -> Any:
 def model_from_dict(data: Mapping[str, Any], funcdefs: Mapping[str, Callable] | None = None
                     ) -> Any:
     """Rebuild a model from :func:`model_to_dict` output."""
-    from paramfit.models.builtin import BUILTIN_MODELS
-    from paramfit.models.expression import ExpressionModel
-    from paramfit.models.model import CompositeModel, Model
-
     kind = data.get("kind")
     if kind == "composite":
-        return CompositeModel(model_from_dict(data["left"], funcdefs),
-                              model_from_dict(data["right"], funcdefs), data["op"],
-                              name=data.get("name"))
+        composite = _registered("composite")
+        return composite(model_from_dict(data["left"], funcdefs),
+                         model_from_dict(data["right"], funcdefs), data["op"],
+                         name=data.get("name"))
     common = {"prefix": data.get("prefix", ""), "nan_policy": data.get("nan_policy", "raise")}
     if kind == "builtin":
-        cls = BUILTIN_MODELS.get(data["class"])
+        cls = _BUILTIN.get(data["class"])
         if cls is None:
             raise ParameterError(f"unknown built-in model {data['class']!r}")
         model = cls(independent_vars=data["independent_vars"], name=data.get("name"),
                     **common, **data.get("options", {}))
     elif kind == "expression":
-        model = ExpressionModel(data["expr"], independent_vars=data["independent_vars"],
-                                nan_policy=common["nan_policy"], name=data.get("name"),
-                                symbols={**data.get("symbols", {}), **(funcdefs or {})})
+        expression = _registered("expression")
+        model = expression(data["expr"], independent_vars=data["independent_vars"],
+                           nan_policy=common["nan_policy"], name=data.get("name"),
+                           symbols={**data.get("symbols", {}), **(funcdefs or {})})
     elif kind == "function":
         func = resolve_reference(data["func"], funcdefs)
         jac = resolve_reference(data["jac"], funcdefs) if data.get("jac") else None
-        model = Model(func, independent_vars=data["independent_vars"], jac=jac,
-                      name=data.get("name"), **common, **data.get("options", {}))
+        function_model = _registered("function")
+        model = function_model(func, independent_vars=data["independent_vars"], jac=jac,
+                               name=data.get("name"), **common, **data.get("options", {}))
     else:
         raise ParameterError(f"not a saved paramfit model (kind={kind!r})")
     model.param_hints = {name: {k: _unnumber(v) for k, v in hint.items()}
@@ -228,8 +272,6 @@ def _unarray(value: Any) -> Any:
 
 def dumps_modelresult(result: Any, **json_kws: Any) -> str:
     """A :class:`~paramfit.models.result.ModelResult` as JSON (model, data, statistics)."""
-    from paramfit.models.result import STATISTICS
-
     stats = {}
     for name in STATISTICS:
         value = getattr(result, name)
@@ -264,8 +306,6 @@ def loads_modelresult(s: str | bytes, *, funcdefs: Mapping[str, Callable] | None
     The result has every statistic and evaluates, but holds no fitter, so
     ``conf_interval`` needs a new fit.
     """
-    from paramfit.models.result import ModelResult
-
     data = _load_json(s, "paramfit_modelresult")
     model = model_from_dict(data["model"], funcdefs)
     params = _params(data["params"], model)
@@ -280,11 +320,12 @@ def loads_modelresult(s: str | bytes, *, funcdefs: Mapping[str, Callable] | None
             value = _unnumber(value)
         stats[name] = value
     mask = None if data["mask"] is None else np.asarray(data["mask"], dtype=bool)
-    return ModelResult(model, None, params=params, data=_unarray(data["data"]),
-                       weights=_unarray(data["weights"]),
-                       userkws={k: _unarray(v) for k, v in data["userkws"].items()},
-                       init_params=init_params, nan_policy=data["nan_policy"], mask=mask,
-                       statistics=stats)
+    model_result = _registered("result")
+    return model_result(model, None, params=params, data=_unarray(data["data"]),
+                        weights=_unarray(data["weights"]),
+                        userkws={k: _unarray(v) for k, v in data["userkws"].items()},
+                        init_params=init_params, nan_policy=data["nan_policy"], mask=mask,
+                        statistics=stats)
 
 
 def _params(blob: Any, model: Any) -> Parameters:

@@ -5,7 +5,9 @@ A :class:`Model` wraps a function ``f(x, a, b, ...)``: the first positional argu
 argument with a numeric (or no) default is a fit parameter.  Models combine with
 ``+ - * /`` into a :class:`CompositeModel`.  When every component has analytic
 derivatives (the built-in lineshapes, or a ``jac=`` given for a user function) the
-fit uses them, so no residual evaluation is spent on finite differences.
+fit uses them, so no residual evaluation is spent on finite differences.  The composite
+is defined here, after :class:`Model` (whose operators make it); the derivative rules are
+in :mod:`paramfit.models.composite`.
 
 The fit itself is a thin layer over :func:`paramfit.minimize`: the residual is
 ``(model - data) * weights`` (lmfit's convention) and the answer is a
@@ -17,35 +19,25 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from paramfit.core.exceptions import FitError, ParameterError
 from paramfit.core.parameters.parameters import Parameter, Parameters
+from paramfit.models.common import NAN_POLICIES, _as_data, _current
+from paramfit.models.composite import OPERATORS, Derivatives, combine_derivatives
+from paramfit.models.io import dumps_model, loads_model, register_model_class
 from paramfit.models.lineshapes import Lineshape, lineshape_for
-
-if TYPE_CHECKING:
-    from paramfit.models.result import ModelResult
+from paramfit.models.result import ModelResult, run_fit
 
 __all__ = ["Model", "CompositeModel", "NAN_POLICIES"]
 
-NAN_POLICIES = ("raise", "omit", "propagate")
 _HINT_KEYS = ("value", "min", "max", "vary", "expr")
-Derivatives = dict[str, np.ndarray]
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-
-
-def _as_data(value: Any) -> Any:
-    """Lists, tuples and pandas Series become float arrays; anything else passes through."""
-    if isinstance(value, (list, tuple)) or hasattr(value, "to_numpy"):
-        value = np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value)
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biu":
-        value = value.astype(float)
-    return value
 
 
 def _parse_signature(func: Callable) -> tuple[list[str], dict[str, Any], list[str], bool]:
@@ -451,8 +443,6 @@ class Model:
             Missing or unknown independent variable, data and model of different
             lengths, NaN in the data with ``nan_policy='raise'``.
         """
-        from paramfit.models.result import run_fit
-
         return run_fit(self, data, params, weights, method, nan_policy=nan_policy,
                        fit_kws=fit_kws, iter_cb=iter_cb, scale_covar=scale_covar,
                        max_nfev=max_nfev, kws=kws)
@@ -478,32 +468,17 @@ class Model:
     # ------------------------------------------------------------------ saving
     def dumps(self, **json_kws: Any) -> str:
         """The model as JSON (see :mod:`paramfit.models.io`); no code is pickled."""
-        from paramfit.models.io import dumps_model
-
         return dumps_model(self, **json_kws)
 
     @staticmethod
     def loads(s: str, *, funcdefs: Mapping[str, Callable] | None = None) -> Model:
         """Rebuild a model from :meth:`dumps`; ``funcdefs`` maps names to functions."""
-        from paramfit.models.io import loads_model
-
         return loads_model(s, funcdefs=funcdefs)
-
 
 
 # ---------------------------------------------------------------------- helpers
 def _func_name(func: Any) -> str:
     return getattr(func, "__name__", None) or type(func).__name__
-
-
-def _current(params: Parameters) -> Parameters:
-    """Parameters with tie expressions evaluated (a copy when there are ties)."""
-    if not isinstance(params, Parameters):
-        raise ParameterError(f"params must be paramfit.Parameters, got {type(params).__name__}")
-    if any(p.expr for p in params.values()):
-        params = params.copy()
-        params.update_constraints()
-    return params
 
 
 def _refresh_ties(params: Parameters) -> None:
@@ -546,14 +521,98 @@ def _apply_values(params: Parameters, values: Mapping[str, Any],
                                  f"got {type(value).__name__}")
 
 
-def finite_or_raise(name: str, values: np.ndarray, what: str) -> None:
-    """Raise FitError naming ``what`` when ``values`` holds NaN/inf (nan_policy='raise')."""
-    bad = np.flatnonzero(~np.isfinite(np.asarray(values, dtype=float).ravel()))
-    if bad.size:
-        raise FitError(
-            f"{what} {name!r} contains {bad.size} NaN/inf value(s) (first at index "
-            f"{bad[0]}); pass nan_policy='omit' to drop those points")
+class CompositeModel(Model):
+    """Two models combined by ``+``, ``-``, ``*`` or ``/``, made by those operators.
+
+    Parameters
+    ----------
+    left, right : Model
+    op : {'+', '-', '*', '/'}
+
+    Examples
+    --------
+    >>> from paramfit.models.lineshapes import gaussian, linear
+    >>> model = Model(gaussian, prefix='g_') + Model(linear, prefix='bg_')
+    >>> model.param_names
+    ['g_amplitude', 'g_center', 'g_sigma', 'bg_slope', 'bg_intercept']
+    >>> [c.prefix for c in model.components]
+    ['g_', 'bg_']
+    """
+
+    def __init__(self, left: Model, right: Model, op: str, *, name: str | None = None):
+        if op not in OPERATORS:
+            raise ParameterError(f"operator must be one of {list(OPERATORS)}, got {op!r}")
+        if not isinstance(left, Model) or not isinstance(right, Model):
+            raise ParameterError("CompositeModel combines two Model objects")
+        clash = set(left.param_names) & set(right.param_names)
+        if clash:
+            raise ParameterError(
+                f"the two models have parameters with the same name(s) {sorted(clash)}: "
+                "give them different prefixes (Model(..., prefix='p1_'))")
+        self.left, self.right, self.op = left, right, op
+        self._operator = OPERATORS[op]
+        self._name = name
+        self.prefix = ""
+        self.nan_policy = left.nan_policy
+        self.param_hints = {}
+        self.opts = {}
+        self.user_jac = None
+        self.func = None  # type: ignore[assignment]
+        self.independent_vars = list(dict.fromkeys(left.independent_vars
+                                                   + right.independent_vars))
+        self._roots = list(left.param_names) + list(right.param_names)
+
+    @property
+    def name(self) -> str:
+        """``'left op right'`` from the component names."""
+        return self._name or f"({self.left.name} {self.op} {self.right.name})"
+
+    @property
+    def param_names(self) -> list[str]:
+        return list(self._roots)
+
+    @property
+    def components(self) -> list[Model]:
+        return [*self.left.components, *self.right.components]
+
+    @property
+    def has_jacobian(self) -> bool:
+        return self.left.has_jacobian and self.right.has_jacobian
+
+    def __repr__(self) -> str:
+        return f"<paramfit.CompositeModel: {self.name}>"
+
+    def set_param_hint(self, name: str, **hints: Any) -> None:
+        """Set a hint on the component that owns ``name``."""
+        for comp in self.components:
+            if name in comp.param_names or name in comp.param_hints or \
+                    (comp.prefix and name.startswith(comp.prefix)):
+                comp.set_param_hint(name, **hints)
+                return
+        raise ParameterError(f"no component of {self.name} has a parameter {name!r}")
+
+    def _symbols(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for comp in self.components:
+            out.update(comp._symbols())
+        return out
+
+    def _sub(self, model: Model, indep: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in indep.items() if k in model.independent_vars}
+
+    def _evaluate(self, values: Mapping[str, Any], indep: Mapping[str, Any]) -> Any:
+        return self._operator(self.left._evaluate(values, self._sub(self.left, indep)),
+                              self.right._evaluate(values, self._sub(self.right, indep)))
+
+    def _value_and_jacobian(self, values: Mapping[str, Any],
+                            indep: Mapping[str, Any]) -> tuple[Any, Derivatives | None]:
+        vl, dl = self.left._value_and_jacobian(values, self._sub(self.left, indep))
+        vr, dr = self.right._value_and_jacobian(values, self._sub(self.right, indep))
+        value = self._operator(vl, vr)
+        if dl is None or dr is None:
+            return value, None
+        return value, combine_derivatives(self.op, value, (vl, dl), (vr, dr))
 
 
-# CompositeModel subclasses Model, so it is defined after it and re-exported here.
-from paramfit.models.composite import CompositeModel  # noqa: E402
+register_model_class("function", Model)
+register_model_class("composite", CompositeModel)

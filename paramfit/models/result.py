@@ -3,7 +3,11 @@
 A :class:`ModelResult` *is* a :class:`~paramfit.FitResult` (the statistics are declared
 once, there) for a model and its data, and *holds* the :class:`~paramfit.Minimizer` that
 ran the fit (it does not inherit from it).  Presentation (reports, plots, tables,
-ufloats) is delegated to the modules that own it and imported lazily.
+ufloats) is delegated to the modules that own it; the optional packages they need
+(matplotlib, pandas, uncertainties) are imported on first use.  This module knows no
+model class: it reads the model it holds through the methods every
+:class:`~paramfit.models.model.Model` has, so :mod:`paramfit.models.model` imports it
+(``Model.fit`` returns a ModelResult), never the reverse.
 """
 
 from __future__ import annotations
@@ -18,25 +22,26 @@ import numpy as np
 from scipy import special
 
 from paramfit.core.exceptions import FitError, ParamfitWarning
+from paramfit.core.expressions.compiler import make_namespace
 from paramfit.core.optional import require
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.core.problem import FitProblem
 from paramfit.core.statistics import FitResult
-from paramfit.models.model import NAN_POLICIES, _as_data, _current, finite_or_raise
+from paramfit.fitting.confidence import conf_interval
+from paramfit.fitting.minimizer import Minimizer
+from paramfit.models.common import NAN_POLICIES, STATISTICS, _as_data, _current, finite_or_raise
+from paramfit.models.io import dumps_modelresult, register_model_class
+from paramfit.report.plots import plot_fit
+from paramfit.report.text import ci_report, fit_report
 
-if TYPE_CHECKING:
-    from paramfit.fitting.minimizer import Minimizer
+if TYPE_CHECKING:  # the model a result holds; model.py imports this module
     from paramfit.models.model import Model
 
 __all__ = ["ModelResult", "run_fit", "STATISTICS"]
 
 #: Fields of :class:`~paramfit.FitResult` a ModelResult takes from its fit (all but the
-#: Parameters, which it has of its own).
+#: Parameters, which it has of its own); :data:`STATISTICS` are those saved with it.
 _FIT_FIELDS = tuple(f.name for f in fields(FitResult) if f.name != "params")
-#: ... and those saved with it (:mod:`paramfit.models.io`): not the solver's internals.
-STATISTICS = tuple(name for name in _FIT_FIELDS
-                   if name not in ("x", "termination", "user_code", "active",
-                                   "jac_singular_values"))
 
 
 class ModelResult(FitResult):
@@ -208,15 +213,11 @@ class ModelResult(FitResult):
         if self.minimizer is None:
             raise FitError("this result was loaded from JSON and holds no fitter: fit the "
                            "model again (result.model.fit(...)) to compute intervals")
-        from paramfit.fitting.confidence import conf_interval
-
         self.ci_out = conf_interval(self.minimizer, **kws)
         return self.ci_out
 
     def ci_report(self, **kws: Any) -> str:
         """Text table of :meth:`conf_interval` (computed first, with ``kws``, if needed)."""
-        from paramfit.report.text import ci_report
-
         if self.ci_out is None:
             self.conf_interval(**kws)
         ci = self.ci_out[0] if isinstance(self.ci_out, tuple) else self.ci_out
@@ -224,8 +225,6 @@ class ModelResult(FitResult):
 
     def fit_report(self, **kws: Any) -> str:
         """Text report: model, fit statistics, values ± stderr, correlations."""
-        from paramfit.report.text import fit_report
-
         return f"[[Model]]\n    {self.model.name}\n" + fit_report(self, **kws)
 
     def _x(self) -> np.ndarray:
@@ -246,8 +245,6 @@ class ModelResult(FitResult):
         Keywords go to :func:`paramfit.report.plots.plot_fit`; returns ``(fig, axes)``.
         """
         require("matplotlib", "plot", "ModelResult.plot()")
-        from paramfit.report.plots import plot_fit
-
         kws.setdefault("title", self.model.name)
         kws.setdefault("xlabel", self.model.independent_vars[0])
         return plot_fit(self._x(), self.data, self.init_fit, self.best_fit, **kws)
@@ -324,8 +321,6 @@ class ModelResult(FitResult):
         """
         unc = require("uncertainties", "uncertainties", "ModelResult.params_ufloat()")
         umath = require("uncertainties.umath", "uncertainties")
-        from paramfit.core.expressions.compiler import make_namespace
-
         out: dict[str, Any] = {}
         if self.covar is not None and self.var_names:
             values = [self.params[n].value for n in self.var_names]
@@ -351,8 +346,6 @@ class ModelResult(FitResult):
 
     def dumps(self, **json_kws: Any) -> str:
         """The result as JSON (:func:`paramfit.models.io.load_modelresult` reads it)."""
-        from paramfit.models.io import dumps_modelresult
-
         return dumps_modelresult(self, **json_kws)
 
 
@@ -515,8 +508,6 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
             iter_cb: Callable | None, scale_covar: bool, max_nfev: int | None,
             kws: Mapping[str, Any]) -> ModelResult:
     """Implementation of :meth:`Model.fit` (see there)."""
-    from paramfit.fitting.minimizer import Minimizer
-
     policy = model.nan_policy if nan_policy is None else nan_policy
     if policy not in NAN_POLICIES:
         raise FitError(f"nan_policy must be one of {NAN_POLICIES}, got {policy!r}")
@@ -561,3 +552,5 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
     return ModelResult(model, fitter, data=data, weights=weights, userkws=indep,
                        init_params=init_params, nan_policy=policy, mask=mask)
 
+
+register_model_class("result", ModelResult)

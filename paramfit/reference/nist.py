@@ -42,6 +42,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from paramfit.core.exceptions import FitError
+from paramfit.core.parameters.parameters import Parameters
+from paramfit.fitting.minimizer import minimize
 from paramfit.reference.nist_models import NIST_MODELS
 
 __all__ = [
@@ -518,8 +521,6 @@ def run_case(name: str, start: int, *, method: str = "leastsq", start_ulps: int 
         the way) is a failed case: NaN values, 0 digits, ``success=False``, ``nfev=0`` and
         the error in ``message``.
     """
-    import paramfit
-
     if start not in (1, 2):
         raise ValueError(f"start must be 1 or 2 (NIST's two starting points), got {start!r}")
     problem = load_nist(name)
@@ -534,13 +535,13 @@ def run_case(name: str, start: int, *, method: str = "leastsq", start_ulps: int 
     starts = np.array(problem.starts[start - 1], dtype=float)
     for _ in range(abs(int(start_ulps))):
         starts = np.nextafter(starts, math.copysign(math.inf, start_ulps))
-    params = paramfit.Parameters()
+    params = Parameters()
     for param_name, value in zip(names, starts.tolist(), strict=True):
         params.add(param_name, value=value)
     try:
         with np.errstate(all="ignore"):  # overflow on the way is the solver's business
-            fit = paramfit.minimize(residual, params, method=method, **fit_kws)
-    except paramfit.FitError as exc:
+            fit = minimize(residual, params, method=method, **fit_kws)
+    except FitError as exc:
         return _failed_case(problem, start, f"{type(exc).__name__}: {exc}")
 
     values = np.array([fit.params[p].value for p in names], dtype=float)

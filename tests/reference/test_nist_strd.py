@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from scipy.optimize import least_squares
 
-import paramfit
+import paramfit.reference.nist
 from paramfit.reference.nist import (
     KNOWN_OUT_OF_REACH,
     NistCaseResult,
@@ -123,8 +123,9 @@ def _fallback_minimize(fcn, params, method="leastsq", **fit_kws):
 
 @pytest.mark.parametrize("name", ["Misra1a", "Nelson"])
 def test_run_case_contract_with_stand_in(monkeypatch, name):
-    monkeypatch.setattr(paramfit, "minimize", _fallback_minimize, raising=False)
-    monkeypatch.setattr(paramfit, "Parameters", _FallbackParameters, raising=False)
+    # run_case's names for the fit (imported at the top of paramfit.reference.nist)
+    monkeypatch.setattr(paramfit.reference.nist, "minimize", _fallback_minimize)
+    monkeypatch.setattr(paramfit.reference.nist, "Parameters", _FallbackParameters)
     result = run_case(name, 1)
     problem = load_nist(name)
     assert result.name == name and result.start == 1

@@ -5,6 +5,7 @@ documents (and JSON documents back into parameters).
 
 Examples
 --------
+>>> from paramfit.core.parameters.parameters import Parameters
 >>> p = Parameters(); p.add('amp', 10.0, min=0)
 >>> print(parameters_table(p, columns=('value', 'min')))
 Name     Value      Min
@@ -18,10 +19,13 @@ import json
 import math
 import numbers
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paramfit.core.exceptions import ParameterError
-from paramfit.core.parameters.parameters import Parameter, Parameters, ParameterStatus, check_name
+from paramfit.core.parameters.parameter import Parameter, ParameterStatus, check_name
+
+if TYPE_CHECKING:  # the functions read a Parameters; parameters.py imports this module
+    from paramfit.core.parameters.parameters import Parameters
 
 __all__ = ["COLUMNS", "JSON_FORMAT", "number_from_json", "number_to_json",
            "parameter_from_json", "parameters_html", "parameters_table",
@@ -99,6 +103,7 @@ def parameters_html(params: Parameters) -> str:
 
     Examples
     --------
+    >>> from paramfit.core.parameters.parameters import Parameters
     >>> p = Parameters(); p.add('amp', 10.0)
     >>> parameters_html(p).startswith('<table')
     True
@@ -173,6 +178,7 @@ def parameters_to_json(params: Parameters) -> dict[str, Any]:
 
     Examples
     --------
+    >>> from paramfit.core.parameters.parameters import Parameters
     >>> p = Parameters(); p.add('a', float('inf'))
     >>> parameters_to_json(p)['parameters'][0]['value']
     'inf'

@@ -39,6 +39,13 @@ from paramfit.core.expressions.compiler import (
     make_namespace,
 )
 from paramfit.core.mapping import evaluate_tie, update_ties
+from paramfit.core.parameters.formats import (
+    number_from_json,
+    parameter_from_json,
+    parameters_html,
+    parameters_table,
+    parameters_to_json,
+)
 from paramfit.core.parameters.parameter import (
     _TUPLE_FIELDS,
     BOUNDS_TOLERANCE,
@@ -346,8 +353,6 @@ class Parameters(dict):
         >>> Parameters().loads(p.dumps())['a']
         <Parameter 'a', value=1.5, bounds=[0:inf]>
         """
-        from paramfit.core.parameters.formats import parameters_to_json
-
         return json.dumps(parameters_to_json(self), **json_kws)
 
     def loads(self, s: str | bytes) -> Parameters:
@@ -368,8 +373,6 @@ class Parameters(dict):
         if not isinstance(data, dict) or not isinstance(data.get("parameters"), list):
             raise ParameterError("Parameters.loads: expected a JSON object with a "
                                  "'parameters' list, as written by Parameters.dumps()")
-        from paramfit.core.parameters.formats import number_from_json, parameter_from_json
-
         pars = [parameter_from_json(item) for item in data["parameters"]]
         self.clear()
         for key, encoded in data.get("symbols", {}).items():
@@ -391,8 +394,6 @@ class Parameters(dict):
                     fmt: str = "g", columns: Iterable[str] = (
                         "value", "min", "max", "stderr", "vary", "expr")) -> str:
         """The table :meth:`pretty_print` prints, as a string."""
-        from paramfit.core.parameters.formats import parameters_table
-
         if oneline:
             return "Parameters(" + ", ".join(repr(p) for p in self.values()) + ")"
         return parameters_table(self, colwidth=colwidth, precision=precision, fmt=fmt,
@@ -430,6 +431,4 @@ class Parameters(dict):
         return "Parameters([\n" + "".join(f"    {p!r},\n" for p in self.values()) + "])"
 
     def _repr_html_(self) -> str:
-        from paramfit.core.parameters.formats import parameters_html
-
         return parameters_html(self)
