@@ -21,11 +21,13 @@ The tie rule
    each as ``float(expr)`` (in the batch: a float64 array of the batch's shape) in a
    namespace from :func:`~paramfit.core.expressions.compiler.make_namespace` holding the
    user symbols and every parameter value.
-2. Then each tied value outside its ``[min, max]`` is set to the nearest bound (NaN
-   stays NaN).  Clipping comes after *all* ties are evaluated, so an expression that
-   reads another tied parameter sees that parameter's value before clipping: the
-   order the fit has always used (its results are the measured ones: NIST, MGH);
-   issue 14 made the other evaluations follow it.
+2. Each tied value outside its ``[min, max]`` is set to the nearest bound (NaN stays
+   NaN) as soon as it is evaluated, so an expression that reads another tied parameter
+   sees the value that parameter has (``b = 2*a`` with ``max=3`` and ``c = b + 1`` give
+   ``b = 3, c = 4``: the relation ``c = b + 1`` holds, as in lmfit 1.3).  Before issue 14
+   the fit clipped after all ties (``c = 11``) while ``update_constraints`` did not clip
+   at all; every evaluation now follows this one rule (NIST and MGH have no bounded
+   ties: their results are unchanged).
 
 The code is generated once per structure (free names, ties, bounds) and cached:
 fits that repeat the same parameters (loops, profiles, models) reuse it.  Only
@@ -188,21 +190,20 @@ def scalar_code(free_names: tuple[str, ...], ties: tuple[Tie, ...]) -> types.Cod
 
         a = <par:a>._value = <x>[i]
         d = <par:d>._value = <float>(<expression of d>)
-        if d > <max of d>: d = <par:d>._value = <max of d>
+        if d > <max of d>: d = <par:d>._value = <max of d>     # same line as d
         if d < <min of d>: d = <par:d>._value = <min of d>
 
     ``<x>`` is the free vector as a list, ``<par:a>`` the Parameter (or a sink).  With
     no free names it is the tie rule alone, run on values already in the namespace.
     """
-    body: list[ast.stmt] = []
+    body: list[tuple[int, ast.stmt]] = []
     for i, name in enumerate(free_names):
         item = ast.Subscript(ast.Name(_X, ast.Load()), ast.Constant(i), ast.Load())
-        body.append(_store(name, item, True))
-    for tie in ties:
+        body.append((i + 1, _store(name, item, True)))
+    for k, tie in enumerate(ties, start=len(free_names) + 1):
         value = ast.Call(ast.Name(FLOAT_HELPER, ast.Load()), [expression_tree(tie.expr)], [])
-        body.append(_store(tie.name, value, True))
-    for tie in ties:
-        body.extend(_clip_statements(tie))
+        body.append((k, _store(tie.name, value, True)))
+        body.extend((k, statement) for statement in _clip_statements(tie))
     return _compile(body, _SCALAR_FILE)
 
 
@@ -211,26 +212,27 @@ def array_code(ties: tuple[Tie, ...]) -> types.CodeType:
     """The tie rule for arrays (the batch): tie ``k`` on line ``k + 1``::
 
         d = <array>(<expression of d>, <shape>)
-        d = <clip>(d, <min of d>, <max of d>)      # after all ties, bounded ones only
+        d = <clip>(d, <min of d>, <max of d>)      # bounded ties only, same line as d
     """
-    body: list[ast.stmt] = []
-    for tie in ties:
+    body: list[tuple[int, ast.stmt]] = []
+    for k, tie in enumerate(ties, start=1):
         value = ast.Call(ast.Name(_ARRAY, ast.Load()),
                          [expression_tree(tie.expr), ast.Name(_SHAPE, ast.Load())], [])
-        body.append(_store(tie.name, value, False))
-    for tie in ties:
+        body.append((k, _store(tie.name, value, False)))
         if _bounded(tie):
             value = ast.Call(ast.Name(_CLIP, ast.Load()), [
                 ast.Name(tie.name, ast.Load()), ast.Constant(tie.lower),
                 ast.Constant(tie.upper)], [])
-            body.append(_store(tie.name, value, False))
+            body.append((k, _store(tie.name, value, False)))
     return _compile(body, _ARRAY_FILE)
 
 
-def _compile(body: list[ast.stmt], filename: str) -> types.CodeType:
-    for line, statement in enumerate(body, start=1):
+def _compile(body: list[tuple[int, ast.stmt]], filename: str) -> types.CodeType:
+    """Compile ``(line, statement)`` pairs; a failing statement's line names its tie."""
+    for line, statement in body:
         at_line(statement, line)
-    return compile(ast.Module(body=body, type_ignores=[]), filename, "exec")
+    return compile(ast.Module(body=[statement for _, statement in body], type_ignores=[]),
+                   filename, "exec")
 
 
 def _as_batch(value: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -294,8 +296,8 @@ def update_ties(params: Parameters) -> None:
 def evaluate_tie(params: Parameters, par: Parameter) -> None:
     """Evaluate the tie ``par`` and the ties it reads, from the current values of
     ``params``, and store them (``Parameters.add``: the other ties may not all be
-    evaluable yet).  The ties ``par`` reads are evaluated again so that it sees their
-    values before clipping, as in :func:`update_ties`.
+    evaluable yet).  The ties ``par`` reads are evaluated again, each clipped as it is
+    evaluated, as in :func:`update_ties`.
 
     Raises
     ------
