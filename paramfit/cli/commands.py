@@ -42,7 +42,7 @@ from paramfit.cli.parsing import (
     parse_model_expression,
     parse_ties,
 )
-from paramfit.core.expressions.compiler import compile_expression, make_namespace
+from paramfit.core.expressions.compiler import compile_expression
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.fitting.confidence import conf_interval
 from paramfit.fitting.minimizer import minimize
@@ -178,11 +178,11 @@ def _columns_for(table: DataTable, args: argparse.Namespace) -> dict[str, np.nda
 
 def _fit_formula(table: DataTable, formula_text: str, args: argparse.Namespace,
                  *, nist_start: int = 1) -> FitOutcome:
-    """Fit ``lhs ~ rhs`` by :func:`paramfit.minimize` with a compiled residual."""
+    """Fit ``lhs ~ rhs`` by :func:`paramfit.minimize` with the formula's residual."""
     columns = _columns_for(table, args)
     formula = parse_formula(formula_text, list(columns), default_response=args.y or "y")
-    namespace = make_namespace()
-    namespace.update(columns)
+    compiled = formula.compiled
+    namespace = compiled.namespace(columns)
     response_name = args.y if args.y is not None else formula.response
     with np.errstate(all="ignore"):
         response = np.asarray(compile_expression(response_name).evaluate(namespace), float)
@@ -191,19 +191,23 @@ def _fit_formula(table: DataTable, formula_text: str, args: argparse.Namespace,
     if args.err is not None:
         err = _errors(table, args.err)
         weight = 1.0 / err
-    model_code = compile_expression(formula.expression)
     names = formula.param_names
+    x_name = _x_name(formula, args)
+    evaluate = compiled.vector_function(columns, checked=False)
+    evaluate_at = compiled.mapping_function(columns, checked=False)
+    deviation, _ = compiled.residual(columns, observed=response, data_minus_model=True,
+                                     checked=False)
 
     def model(params: Any, x: np.ndarray | None = None) -> np.ndarray:
-        space = namespace if x is None else {**namespace, _x_name(formula, args): x}
-        for name in names:
-            space[name] = params[name].value
-        value = np.asarray(model_code.evaluate(space), dtype=float)
-        shape = response.shape if x is None else np.shape(x)
-        return np.broadcast_to(value, shape)
+        values = [params[name].value for name in names]
+        if x is None:
+            return np.broadcast_to(np.asarray(evaluate(values), dtype=float), response.shape)
+        at = {x_name: x} if x_name is not None else {}
+        value = evaluate_at(**dict(zip(names, values, strict=True)), **at)
+        return np.broadcast_to(np.asarray(value, dtype=float), np.shape(x))
 
     def residual(params: Any) -> np.ndarray:
-        return (response - model(params)) * weight
+        return deviation(params) * weight
 
     params = Parameters()
     for name in names:
@@ -212,7 +216,6 @@ def _fit_formula(table: DataTable, formula_text: str, args: argparse.Namespace,
     _apply_options(params, args, fallback, source)
     with np.errstate(all="ignore"):
         fitter = minimize(residual, params, method=args.method)
-    x_name = _x_name(formula, args)
     return FitOutcome(fitter, fitter.params, formula_text,
                       namespace.get(x_name) if x_name else None, response, err, model,
                       x_label=x_name or "x", y_label=response_name)

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from paramfit.cli.data import UsageError
-from paramfit.core.exceptions import ExpressionError
-from paramfit.core.expressions.compiler import DEFAULT_SYMBOLS, compile_expression
+from paramfit.frontends.formula import (
+    CompiledFormula,
+    FormulaError,
+    FormulaSyntaxError,
+    NoParametersError,
+    UnknownFunctionError,
+    UnknownNameError,
+    build_formula,
+    names_in_order,
+)
 from paramfit.models.builtin import BUILTIN_MODELS
 
 __all__ = [
@@ -49,6 +57,9 @@ class Formula:
         Names in the right-hand side that are data columns.
     param_names : tuple of str
         The fitted parameters, in order of first appearance.
+    compiled : CompiledFormula
+        The formula built by :func:`paramfit.frontends.formula.build_formula`, with its
+        evaluators.
     """
 
     text: str
@@ -56,44 +67,17 @@ class Formula:
     expression: str
     data_names: tuple[str, ...]
     param_names: tuple[str, ...]
-
-
-def _syntax_error(text: str, offset: int, reason: str) -> UsageError:
-    marked = f"{text[:offset]}>>>{text[offset:]}"
-    return UsageError(
-        f"cannot parse the formula at column {offset + 1} (marked >>>): {reason}: {marked}"
-    )
-
-
-def _parse_side(text: str, side: str, start: int) -> ast.Expression:
-    """``ast.parse`` one side of a formula, errors pointing into the whole formula."""
-    stripped = side.strip()
-    lead = start + len(side) - len(side.lstrip())
-    if not stripped:
-        raise _syntax_error(text, lead, "an expression is missing here")
-    try:
-        return ast.parse(stripped, mode="eval")
-    except SyntaxError as exc:
-        column = max((exc.offset or 1) - 1, 0) if (exc.lineno or 1) == 1 else len(stripped)
-        raise _syntax_error(text, lead + min(column, len(stripped)), exc.msg) from None
-
-
-def _names_in_order(tree: ast.AST) -> tuple[list[str], set[str]]:
-    nodes = [node for node in ast.walk(tree) if isinstance(node, ast.Name)]
-    nodes.sort(key=lambda node: (node.lineno, node.col_offset))
-    called = {
-        node.func.id
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-    }
-    ordered = list(dict.fromkeys(node.id for node in nodes))
-    return ordered, called
+    compiled: CompiledFormula | None = field(default=None, repr=False, compare=False)
 
 
 def parse_formula(
     text: str, columns: Sequence[str], *, default_response: str = "y"
 ) -> Formula:
     """Split ``"lhs ~ rhs"`` into response, model expression, data names and parameters.
+
+    The formula is built by :func:`paramfit.frontends.formula.build_formula`: every name
+    of the right-hand side that is a column is data, every function or constant of the
+    expression language is that, and every other name is a parameter.
 
     Parameters
     ----------
@@ -120,41 +104,21 @@ def parse_formula(
     >>> f.param_names, f.data_names
     (('a', 't', 'c'), ('x',))
     """
-    if "~" in text:
-        lhs, rhs = text.split("~", 1)
-        if "~" in rhs:
-            raise _syntax_error(text, len(lhs) + 1 + rhs.index("~"), "a second '~'")
-        rhs_start = len(lhs) + 1
-    else:
-        lhs, rhs, rhs_start = default_response, text, 0
-    lhs_tree = _parse_side(text, lhs, 0) if "~" in text else ast.parse(lhs, mode="eval")
-    rhs_tree = _parse_side(text, rhs, rhs_start)
     try:
-        compile_expression(lhs.strip())
-        compile_expression(rhs.strip())
-    except ExpressionError as exc:
-        raise UsageError(f"formula {text!r}: {str(exc).split(' in expression ')[0]}") from None
-    column_set = set(columns)
-    names, called = _names_in_order(rhs_tree)
-    unknown_functions = sorted(name for name in called if name not in DEFAULT_SYMBOLS)
-    if unknown_functions:
+        compiled = build_formula(text, data=columns, lhs="optional",
+                                 default_lhs=default_response)
+    except (FormulaSyntaxError, UnknownFunctionError, NoParametersError) as exc:
+        raise UsageError(str(exc)) from None
+    except UnknownNameError as exc:  # only the left-hand side cannot infer parameters
         raise UsageError(
-            f"formula {text!r} calls unknown function(s) {', '.join(unknown_functions)}; "
-            "available: exp, log, sqrt, sin, cos, arctan, ... "
-            "(see paramfit.core.expressions.compiler)"
-        )
-    lhs_names, _ = _names_in_order(lhs_tree)
-    missing = [n for n in lhs_names if n not in column_set and n not in DEFAULT_SYMBOLS]
-    if missing:
-        raise UsageError(
-            f"no column {missing[0]!r} (the left-hand side of the formula) in the data; "
+            f"no column {exc.names[0]!r} (the left-hand side of the formula) in the data; "
             f"its columns are: {', '.join(columns)}"
-        )
-    data_names = tuple(n for n in names if n in column_set)
-    params = tuple(n for n in names if n not in column_set and n not in DEFAULT_SYMBOLS)
-    if not params:
-        raise UsageError(f"formula {text!r} has no parameters to fit")
-    return Formula(text, lhs.strip(), rhs.strip(), data_names, params)
+        ) from None
+    except FormulaError as exc:
+        raise UsageError(f"formula {text!r}: {exc.reason}") from None
+    response = default_response if compiled.lhs is None else compiled.lhs.source
+    return Formula(text, response, compiled.rhs.source, compiled.data_names,
+                   compiled.param_names, compiled)
 
 
 # ---------------------------------------------------------------- built-in models
@@ -231,7 +195,7 @@ def parse_model_expression(text: str) -> ModelExpression | None:
     if not all(isinstance(node, _MODEL_NODES) for node in ast.walk(tree)):
         return None
     known = builtin_model_names()
-    names, _ = _names_in_order(tree)
+    names, _ = names_in_order(tree)
     if not any(name.lower() in known for name in names):
         return None
     unknown = [name for name in names if name.lower() not in known]

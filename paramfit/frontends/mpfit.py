@@ -54,11 +54,11 @@ from paramfit.core.exceptions import (
     ResidualError,
     StopFit,
 )
-from paramfit.core.expressions.compiler import DEFAULT_SYMBOLS, compile_expression, make_namespace
 from paramfit.core.parameters.parameters import Parameters, ParameterStatus
 from paramfit.core.solvers.levenberg_marquardt import Termination
 from paramfit.core.statistics import FitResult
 from paramfit.fitting.minimizer import Minimizer
+from paramfit.frontends.formula import UnknownNameError, build_formula
 from paramfit.frontends.parinfo import (
     ImproperInput,
     ImproperReturn,
@@ -67,7 +67,6 @@ from paramfit.frontends.parinfo import (
     build_parameters,
     normalise_entry,
     parse_parinfo,
-    translate_references,
 )
 
 __all__ = ["MPFitResult", "mpfit", "mpfitfun", "mpfitexpr", "default_iterfunct",
@@ -492,33 +491,29 @@ def mpfitfun(model: Callable[..., Any], x: Any, y: Any, err: Any,
 
 
 def _expression_model(expr: str, nparams: int, extra: Mapping[str, Any]) -> Callable:
-    """Compile ``expr`` (in ``x``, ``p[i]``, ``functkw`` names) with the safe engine."""
+    """``model(x, p)`` of ``expr`` (in ``x``, ``p[i]``, ``functkw`` names), built by
+    :func:`paramfit.frontends.formula.build_formula`."""
     if not isinstance(expr, str):
         raise ImproperInput(f"expr must be a string, got {type(expr).__name__}")
-    names = [f"p{i}" for i in range(nparams)]
-    compiled = compile_expression(translate_references(expr, names, "mpfitexpr"))
-    known = set(names) | {"x"} | set(extra) | set(DEFAULT_SYMBOLS)
-    unknown = sorted(compiled.names - known)
-    if unknown:
-        raise ImproperInput(f"expression {expr!r} uses unknown name(s) {unknown}; it may use "
-                            f"x, p[0] ... p[{nparams - 1}], functkw names and math functions")
-    namespace = make_namespace(extra)
-
-    def model(x: Any, p: np.ndarray) -> Any:
-        namespace["x"] = x
-        namespace.update(zip(names, p.tolist(), strict=True))
-        return compiled.evaluate(namespace)
-
-    return model
+    try:
+        formula = build_formula(expr, parameters=[f"p{i}" for i in range(nparams)],
+                                data=("x",), symbols=extra, lhs="none",
+                                vector_references=True, owner="mpfitexpr")
+    except UnknownNameError as exc:
+        raise ImproperInput(f"expression {expr!r} uses unknown name(s) {sorted(exc.names)}; "
+                            f"it may use x, p[0] ... p[{nparams - 1}], functkw names and "
+                            "math functions") from None
+    # errors in the expression propagate unchanged, as from a user's model function
+    return formula.vector_function(argument="x", checked=False)
 
 
 def mpfitexpr(expr: str, x: Any, y: Any, err: Any, p0: Sequence[float] | None = None,
               parinfo: Sequence[Mapping] | None = None, **kw: Any) -> MPFitResult:
     """Fit a model given as an expression in ``x`` and ``p[i]`` (MPFITEXPR).
 
-    The expression is compiled by paramfit's safe expression engine
-    (:func:`paramfit.core.expressions.compiler.compile_expression`: arithmetic and math
-    functions only, never Python ``eval`` of the raw text); ``p[i]`` and
+    The expression is built by :func:`paramfit.frontends.formula.build_formula` with
+    paramfit's safe expression compiler (arithmetic and math functions only, never
+    Python ``eval`` of the raw text); ``p[i]`` and
     ``p(i)`` (0-based) are rewritten to names first, since subscripts are not
     allowed there.  Names in ``functkw`` are available as constants.
 

@@ -32,9 +32,9 @@ from paramfit.core.exceptions import (
     ParameterError,
     ResidualError,
 )
-from paramfit.core.expressions.compiler import DEFAULT_SYMBOLS, compile_expression, make_namespace
 from paramfit.core.parameters.parameters import Parameters, ParameterStatus
 from paramfit.fitting.minimizer import Minimizer
+from paramfit.frontends.formula import UnknownNameError, build_formula
 from paramfit.frontends.nls_report import BoundsCheck, NlsResult, OptimrResult
 from paramfit.frontends.optimr import _expand_bounds, _start_items, bmchk, optimr
 
@@ -120,22 +120,6 @@ def _fit(fcn: Callable, params: Parameters, *, jac: Callable | None = None,
     )
 
 
-def _parse_formula(formula: str) -> tuple[Any, Any]:
-    if not isinstance(formula, str):
-        raise ExpressionError(f"formula must be a string like 'y ~ a*exp(-b*x)', "
-                              f"got {type(formula).__name__}")
-    lhs, tilde, rhs = formula.partition("~")
-    if not tilde:
-        raise ExpressionError(f"formula {formula!r} has no '~'; write it as "
-                              "'response ~ model expression', e.g. 'y ~ a*exp(-b*x)'")
-    if not lhs.strip() or not rhs.strip():
-        raise ExpressionError(f"formula {formula!r} needs an expression on both sides of '~'")
-    try:
-        return compile_expression(lhs.strip()), compile_expression(rhs.strip())
-    except ExpressionError as exc:
-        raise ExpressionError(f"in formula {formula!r}: {exc}") from exc
-
-
 def _column_names(data: Any) -> list[str]:
     if data is None:
         return []
@@ -150,8 +134,9 @@ def nlxb(formula: str, data: Any, start: Any, lower: Any = None, upper: Any = No
          infeasible: str = "warn") -> NlsResult:
     """Fit a formula ``"lhs ~ expression"`` to data columns (nlsr's ``nlxb``).
 
-    The formula is compiled once by paramfit's safe expression engine (no raw
-    ``eval``) and evaluated vectorised over the data columns; residuals are
+    The formula is built once by :func:`paramfit.frontends.formula.build_formula`
+    (the safe expression compiler, no raw ``eval``) and evaluated vectorised over the
+    data columns; residuals are
     ``sqrt(weights) * (rhs - lhs)`` (model minus data, as nlsr).  Names in the
     formula are resolved as parameters (keys of ``start``), then data columns,
     then the functions and constants of :data:`paramfit.core.expressions.compiler.DEFAULT_SYMBOLS`.
@@ -204,50 +189,37 @@ def nlxb(formula: str, data: Any, start: Any, lower: Any = None, upper: Any = No
     >>> round(fit.ssquares, 4), fit.masked, fit.bdmsk.tolist()
     (2.6182, ['b1'], [0.0, 1.0, 1.0])
     """
-    lhs, rhs = _parse_formula(formula)
     names, values = _start_items(start)
     columns = _column_names(data)
-    used = lhs.names | rhs.names
-    unknown = sorted(k for k in used
-                     if k not in names and k not in columns and k not in DEFAULT_SYMBOLS)
-    if unknown:
+    try:
+        compiled = build_formula(formula, parameters=names, data=columns, lhs="required")
+    except UnknownNameError as exc:
         raise ExpressionError(
-            f"formula {formula!r} uses {', '.join(map(repr, unknown))}, which is neither a "
-            f"parameter in start ({', '.join(names)}) nor a data column "
-            f"({', '.join(columns) or 'no columns'}); add it to start or to data")
-    unused = [k for k in names if k not in used]
-    if unused:
-        raise ParameterError(f"start names parameter(s) {unused} that formula {formula!r} "
-                             "does not use; remove them from start")
-    namespace = make_namespace()
-    for key in used:
-        if key in columns and key not in names:
-            try:
-                namespace[key] = np.asarray(data[key], dtype=float)
-            except (TypeError, ValueError) as exc:
-                raise FitError(f"data column {key!r} used in formula {formula!r} is not "
-                               "numeric") from exc
+            f"formula {formula!r} uses {', '.join(map(repr, sorted(exc.names)))}, which is "
+            f"neither a parameter in start ({', '.join(names)}) nor a data column "
+            f"({', '.join(columns) or 'no columns'}); add it to start or to data") from None
+    if compiled.unused_parameters:
+        raise ParameterError(f"start names parameter(s) {list(compiled.unused_parameters)} "
+                             f"that formula {formula!r} does not use; remove them from start")
+    arrays = {key: _numeric_column(data, key, formula)
+              for key in dict.fromkeys(compiled.response_names + compiled.data_names)}
     fixed = _masked_names(masked, names)
     lower_arr = _expand_bounds(lower, names, -math.inf, "lower")
     upper_arr = _expand_bounds(upper, names, math.inf, "upper")
     params = _build_parameters(names, values, lower_arr, upper_arr, fixed)
-    lhs_reads_params = any(k in names for k in lhs.names)
-    namespace.update(zip(names, values.tolist(), strict=True))
-    observed = None if lhs_reads_params else lhs.evaluate_checked(namespace)
-    shape = np.broadcast(rhs.evaluate_checked(namespace),
-                         lhs.evaluate_checked(namespace)).shape
+    residual, shape = compiled.residual(arrays, start=values.tolist())
     rows = int(np.prod(shape)) if shape else 1
-
-    def residual(pars: Parameters) -> np.ndarray:
-        for key in names:
-            namespace[key] = pars[key]._value
-        model = rhs.evaluate_checked(namespace)
-        data_side = observed if observed is not None else lhs.evaluate_checked(namespace)
-        return np.broadcast_to(np.subtract(model, data_side, dtype=float), shape).ravel()
-
     residual.__qualname__ = f"nlxb formula {formula!r}"
     fcn = _weighted(residual, _weights(weights, rows), rows)
     return _fit(fcn, params, formula=formula, infeasible=infeasible)
+
+
+def _numeric_column(data: Any, key: str, formula: str) -> np.ndarray:
+    try:
+        return np.asarray(data[key], dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise FitError(f"data column {key!r} used in formula {formula!r} is not "
+                       "numeric") from exc
 
 
 def _masked_names(masked: Sequence[str] | str | None, names: Sequence[str]) -> list[str]:

@@ -1,9 +1,10 @@
 """``ExpressionModel``: a model written as a formula, compiled by the safe engine.
 
-The formula is parsed and validated by :func:`paramfit.core.expressions.compiler.compile_expression`
-(whitelisted syntax, no attribute access, no imports, bounded size) -- never by Python's
-``eval`` of raw text -- and evaluated in a namespace of the default expression functions
-(``exp``, ``sin``, ``sqrt``..., all working on arrays) plus user symbols.
+The formula is built by :func:`paramfit.frontends.formula.build_formula`: parsed and
+validated by the safe expression compiler (whitelisted syntax, no attribute access, no
+imports, bounded size) -- never by Python's ``eval`` of raw text -- and evaluated in a
+namespace of the default expression functions (``exp``, ``sin``, ``sqrt``..., all working
+on arrays) plus user symbols.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from paramfit.core.exceptions import ExpressionError, ParameterError
-from paramfit.core.expressions.compiler import DEFAULT_SYMBOLS, compile_expression, make_namespace
+from paramfit.frontends.formula import build_formula
 from paramfit.models.io import register_model_class
 from paramfit.models.model import NAN_POLICIES, Model
 
@@ -65,28 +66,24 @@ class ExpressionModel(Model):
         if nan_policy not in NAN_POLICIES:
             raise ParameterError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}")
         self.expr = str(expr)
-        self.compiled = compile_expression(self.expr, owner="ExpressionModel")
         self.user_symbols = dict(symbols or {})
-        self._namespace = make_namespace(self.user_symbols)
-        order = _names_in_order(self.expr, self.compiled.names)
         independent = ["x"] if independent_vars is None else (
             [independent_vars] if isinstance(independent_vars, str) else list(independent_vars))
-        missing = [v for v in independent if v not in self.compiled.names]
-        if missing:
+        self.formula = build_formula(self.expr, data=independent, symbols=self.user_symbols,
+                                     lhs="none", owner="ExpressionModel")
+        self.compiled = self.formula.rhs
+        if self.formula.unused_data:
             raise ExpressionError(
-                f"independent variable(s) {missing} do not appear in the expression "
-                f"{self.expr!r}; pass independent_vars=[...] naming those it uses")
-        known = set(DEFAULT_SYMBOLS) | set(self.user_symbols)
-        self.func = self._call  # type: ignore[assignment]
+                f"independent variable(s) {list(self.formula.unused_data)} do not appear in "
+                f"the expression {self.expr!r}; pass independent_vars=[...] naming those it uses")
+        self.func = self.formula.mapping_function()  # type: ignore[assignment]
         self.prefix = ""
         self.nan_policy = nan_policy
         self.user_jac = None
         self._lineshape = None
         self._name = name
         self.independent_vars = independent
-        self._roots = [n for n in order if n not in independent and n not in known]
-        if not self._roots:
-            raise ExpressionError(f"the expression {self.expr!r} has no parameters")
+        self._roots = list(self.formula.param_names)
         self._defaults = {}
         self._options = []
         self._has_kwargs = False
@@ -98,11 +95,6 @@ class ExpressionModel(Model):
             else:
                 self.set_param_hint(key, value=value)
 
-    def _call(self, **values: Any) -> Any:
-        namespace = self._namespace.copy()
-        namespace.update(values)
-        return self.compiled.evaluate_checked(namespace, "ExpressionModel")
-
     @property
     def name(self) -> str:
         return self._name or f"Model(expr='{self.expr}')"
@@ -112,15 +104,3 @@ class ExpressionModel(Model):
 
 
 register_model_class("expression", ExpressionModel)
-
-
-def _names_in_order(source: str, names: frozenset[str]) -> list[str]:
-    """The names of an expression in order of first appearance in its text."""
-    import io
-    import tokenize
-
-    seen: list[str] = []
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type == tokenize.NAME and token.string in names and token.string not in seen:
-            seen.append(token.string)
-    return seen + sorted(n for n in names if n not in seen)

@@ -1,0 +1,571 @@
+"""One builder for models and residuals written as formulas.
+
+Four front ends take a model as text: :func:`paramfit.frontends.nls.nlxb` (R formulas
+``"weed ~ b1/(1+b2*exp(-b3*ii))"`` over data columns), the command line
+(``paramfit fit DATA --model "y ~ a*exp(-x/t) + c"``),
+:func:`paramfit.frontends.mpfit.mpfitexpr` (``"p[0] + p[1]*exp(-x/p[2])"``) and
+:class:`paramfit.models.expression.ExpressionModel` (``"amp*exp(-x/tau) + c"``).
+:func:`build_formula` does for all of them what a formula needs:
+
+1. **parse**: an optional left-hand side ``lhs ~ rhs`` (or the right-hand side alone);
+   a syntax error names the column it is at, marked ``>>>`` in the formula;
+2. **compile** each side once with the safe expression compiler
+   (:func:`paramfit.core.expressions.compiler.compile_expression`: whitelisted syntax,
+   no attribute access, bounded size), never Python's ``eval`` of the text;
+3. **classify** every name: a *parameter*, *data* (a data column or an independent
+   variable) or a *symbol* (a function or constant of
+   :data:`~paramfit.core.expressions.compiler.DEFAULT_SYMBOLS` or a user symbol);
+4. **evaluate** the right-hand side vectorised over arrays: as a function of the
+   parameter vector, of a mapping of values, or as a residual of
+   :class:`~paramfit.Parameters`.
+
+Naming rules
+------------
+A name is, in this order of priority: a parameter when ``parameters`` lists it; data
+when ``data`` lists it; a symbol when it is a user symbol or a default one; otherwise a
+parameter when ``parameters`` is not given (parameters inferred, in order of first
+appearance in the right-hand side), else an error (:class:`UnknownNameError`).  The
+left-hand side may read parameters only when they are listed.  A called name
+(``f(x)``) must be a symbol (:class:`UnknownFunctionError`).  With
+``vector_references=True``, ``p[i]`` and ``p(i)`` (0-based) name ``parameters[i]``
+(MPFIT's convention, :func:`paramfit.frontends.parinfo.translate_references`).
+
+The parsed and validated syntax tree of the right-hand side is kept
+(:attr:`CompiledFormula.tree`), so derivatives of the formula can be built from it in
+this one place.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from paramfit.core.exceptions import ExpressionError
+from paramfit.core.expressions.compiler import (
+    DEFAULT_SYMBOLS,
+    MAX_EXPRESSION_LENGTH,
+    CompiledExpression,
+    compile_expression,
+    make_namespace,
+)
+from paramfit.frontends.parinfo import ImproperInput, translate_references
+
+__all__ = [
+    "CompiledFormula",
+    "FormulaError",
+    "FormulaSyntaxError",
+    "NoParametersError",
+    "UnknownFunctionError",
+    "UnknownNameError",
+    "build_formula",
+    "names_in_order",
+]
+
+LhsRule = Literal["required", "optional", "none"]
+
+
+# ---------------------------------------------------------------------- errors
+class FormulaError(ExpressionError):
+    """A formula cannot be built: it is not a string, lacks a required ``~``, or uses a
+    construct the expression compiler refuses.
+
+    Attributes
+    ----------
+    formula : str
+        The formula as written.
+    reason : str
+        What is wrong, without the formula (for front ends that quote it themselves).
+    """
+
+    def __init__(self, message: str, formula: str = "", reason: str = ""):
+        super().__init__(message)
+        self.formula = formula
+        self.reason = reason or message
+
+
+class FormulaSyntaxError(FormulaError):
+    """A side of the formula is not valid syntax; ``offset`` is the 0-based position in
+    the formula, marked ``>>>`` in the message."""
+
+    def __init__(self, formula: str, offset: int = 0, reason: str = "invalid syntax"):
+        marked = f"{formula[:offset]}>>>{formula[offset:]}"
+        super().__init__(
+            f"cannot parse the formula at column {offset + 1} (marked >>>): {reason}: {marked}",
+            formula, reason)
+        self.offset = offset
+
+
+class UnknownFunctionError(FormulaError):
+    """The formula calls a name that is not a function (neither a default nor a user
+    symbol); ``names`` lists them in order of appearance."""
+
+    def __init__(self, formula: str, names: Sequence[str] = ()):
+        listed = ", ".join(names)
+        super().__init__(
+            f"formula {formula!r} calls unknown function(s) {listed}; available: exp, log, "
+            "sqrt, sin, cos, arctan, ... (see paramfit.core.expressions.compiler)",
+            formula, f"unknown function(s) {listed}")
+        self.names = tuple(names)
+
+
+class UnknownNameError(FormulaError):
+    """The formula reads a name that is neither a parameter, data nor a symbol;
+    ``names`` lists them in order of appearance (left-hand side first)."""
+
+    def __init__(self, message: str, formula: str = "", names: Sequence[str] = ()):
+        super().__init__(message, formula)
+        self.names = tuple(names)
+
+
+class NoParametersError(FormulaError):
+    """Parameters were to be inferred, but every name of the formula is data or a
+    symbol."""
+
+    def __init__(self, formula: str):
+        super().__init__(f"formula {formula!r} has no parameters to fit", formula,
+                         "no parameters to fit")
+
+
+# ---------------------------------------------------------------------- parsing
+def _split(source: str, lhs: LhsRule, default_lhs: str | None,
+           formula: str) -> tuple[str | None, str, int, bool]:
+    """``(lhs text, rhs text, offset of rhs in source, lhs written in source)``."""
+    if lhs == "none":
+        return None, source, 0, False
+    if "~" in source:
+        left, right = source.split("~", 1)
+        if "~" in right:
+            raise FormulaSyntaxError(source, len(left) + 1 + right.index("~"), "a second '~'")
+        return left, right, len(left) + 1, True
+    if lhs == "required":
+        raise FormulaError(f"formula {formula!r} has no '~'; write it as 'response ~ model "
+                           "expression', e.g. 'y ~ a*exp(-b*x)'", formula, "no '~'")
+    return default_lhs, source, 0, False
+
+
+def _parse_side(source: str, side: str, start: int) -> None:
+    """Refuse a side that is empty or not valid syntax, pointing into ``source``.
+
+    Texts too long, deep or odd for :func:`ast.parse` are left to the expression
+    compiler, which refuses them with its own message.
+    """
+    stripped = side.strip()
+    lead = start + len(side) - len(side.lstrip())
+    if not stripped:
+        raise FormulaSyntaxError(source, lead, "an expression is missing here")
+    if len(stripped) > MAX_EXPRESSION_LENGTH:
+        return
+    try:
+        ast.parse(stripped, mode="eval")
+    except SyntaxError as exc:
+        column = max((exc.offset or 1) - 1, 0) if (exc.lineno or 1) == 1 else len(stripped)
+        raise FormulaSyntaxError(source, lead + min(column, len(stripped)), exc.msg) from None
+    except (RecursionError, MemoryError, ValueError):
+        return
+
+
+def _compile(text: str, formula: str) -> CompiledExpression:
+    """Compile one side; the compiler's message names the side, and the formula too
+    when the side is not all of it."""
+    try:
+        return compile_expression(text)
+    except ExpressionError as exc:
+        reason = str(exc).split(" in expression ")[0]
+        message = str(exc) if text == formula.strip() else f"in formula {formula!r}: {exc}"
+        raise FormulaError(message, formula, reason) from exc
+
+
+def names_in_order(tree: ast.AST) -> tuple[list[str], set[str]]:
+    """The names of a syntax tree in order of first appearance, and the called ones.
+
+    Examples
+    --------
+    >>> names_in_order(ast.parse("b*exp(a) + b", mode="eval"))
+    (['b', 'exp', 'a'], {'exp'})
+    """
+    nodes = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Name)),
+                   key=lambda node: (node.lineno, node.col_offset))
+    called = {node.func.id for node in ast.walk(tree)
+              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    return list(dict.fromkeys(node.id for node in nodes)), called
+
+
+# ---------------------------------------------------------------------- the formula
+@dataclass(frozen=True, eq=False)
+class CompiledFormula:
+    """A parsed, classified and compiled formula; build one with :func:`build_formula`.
+
+    Attributes
+    ----------
+    text : str
+        The formula as written.
+    lhs : CompiledExpression or None
+        The left-hand side (the response), or None when there is none.
+    rhs : CompiledExpression
+        The right-hand side (the model), compiled once.
+    param_names : tuple of str
+        The parameters, in the order given or of first appearance in ``rhs``.
+    data_names : tuple of str
+        The data names the right-hand side reads, in order of appearance.
+    response_names : tuple of str
+        The data names the left-hand side reads, in order of appearance.
+    unused_parameters, unused_data : tuple of str
+        Parameters and data names given to :func:`build_formula` that the formula does
+        not read.
+    tree : ast.Expression
+        The validated syntax tree of ``rhs`` (``p[i]`` already replaced by names): read
+        it, do not change it.
+    owner : str or None
+        Named in evaluation errors (see
+        :meth:`~paramfit.core.expressions.compiler.CompiledExpression.evaluate_checked`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = build_formula("y ~ a*exp(-x/t) + c", data=["x", "y"])
+    >>> f.param_names, f.data_names, f.response_names
+    (('a', 't', 'c'), ('x',), ('y',))
+    >>> model = f.vector_function({"x": np.array([0.0, 1.0])})
+    >>> model([2.0, 1.0, 0.5]).round(6).tolist()
+    [2.5, 1.235759]
+    """
+
+    text: str
+    lhs: CompiledExpression | None
+    rhs: CompiledExpression
+    param_names: tuple[str, ...]
+    data_names: tuple[str, ...]
+    response_names: tuple[str, ...]
+    unused_parameters: tuple[str, ...]
+    unused_data: tuple[str, ...]
+    tree: ast.Expression = field(repr=False)
+    owner: str | None = None
+    _base: dict = field(default_factory=dict, repr=False)
+    _lhs_reads_parameters: bool = field(default=False, repr=False)
+
+    @property
+    def lhs_reads_parameters(self) -> bool:
+        """Whether the left-hand side reads parameters (then it is not constant data)."""
+        return self._lhs_reads_parameters
+
+    def namespace(self, data: Mapping[str, Any] | None = None) -> dict:
+        """A fresh namespace to evaluate the formula in: the symbols plus ``data``.
+
+        Parameters
+        ----------
+        data : mapping, optional
+            Values bound once (data columns); they shadow symbols of the same name.
+        """
+        namespace = dict(self._base)
+        if data:
+            namespace.update(data)
+        return namespace
+
+    def _evaluator(self, expression: CompiledExpression,
+                   checked: bool) -> tuple[Callable[[dict, str | None], Any], str | None]:
+        """``(evaluate, owner)``: call ``evaluate(namespace, owner)``.
+
+        Checked: :meth:`CompiledExpression.evaluate_checked` and the owner.  Unchecked:
+        :attr:`CompiledExpression.evaluate` (``eval`` of the code object) and None, the
+        ``locals`` argument of ``eval``.  One call either way, with no partial in
+        between (the per-evaluation cost).
+        """
+        if checked:
+            return expression.evaluate_checked, self.owner
+        return expression.evaluate, None
+
+    def evaluate(self, namespace: dict) -> Any:
+        """The right-hand side in ``namespace``; failures raise
+        :class:`~paramfit.ExpressionEvaluationError` naming the expression."""
+        return self.rhs.evaluate_checked(namespace, self.owner)
+
+    def vector_function(self, data: Mapping[str, Any] | None = None, *,
+                        argument: str | None = None, checked: bool = True) -> Callable[..., Any]:
+        """The right-hand side as a function of the parameter vector.
+
+        Parameters
+        ----------
+        data : mapping, optional
+            Values bound once (see :meth:`namespace`).
+        argument : str, optional
+            A data name passed on every call, before the vector: with
+            ``argument='x'`` the function is ``f(x, p)`` (MPFIT's model signature).
+        checked : bool, default True
+            Turn evaluation failures into :class:`~paramfit.ExpressionEvaluationError`;
+            False lets them propagate unchanged.
+
+        Returns
+        -------
+        callable
+            ``f(values)`` or ``f(argument, values)`` with ``values`` the parameters in
+            :attr:`param_names` order (a sequence or an ndarray, read as Python floats so
+            that scalar functions take the :mod:`math` fast path).  It evaluates in one
+            namespace of its own, updated in place: one thread at a time.
+        """
+        namespace = self.namespace(data)
+        names = self.param_names
+        evaluate, owner = self._evaluator(self.rhs, checked)
+
+        def function(values: Any) -> Any:
+            if type(values) is np.ndarray:
+                values = values.tolist()
+            namespace.update(zip(names, values, strict=True))
+            return evaluate(namespace, owner)
+
+        if argument is None:
+            return function
+
+        def function_of(value: Any, values: Any) -> Any:
+            namespace[argument] = value
+            if type(values) is np.ndarray:
+                values = values.tolist()
+            namespace.update(zip(names, values, strict=True))
+            return evaluate(namespace, owner)
+
+        return function_of
+
+    def mapping_function(self, data: Mapping[str, Any] | None = None, *,
+                         checked: bool = True) -> Callable[..., Any]:
+        """The right-hand side as a function of keyword values (a model function).
+
+        Returns
+        -------
+        callable
+            ``f(**values)`` with ``values`` naming parameters and data; each call
+            evaluates in a copy of the namespace, so calls may overlap (threads,
+            re-entrant models).
+        """
+        base = self.namespace(data)
+        evaluate, owner = self._evaluator(self.rhs, checked)
+
+        def function(**values: Any) -> Any:
+            namespace = base.copy()
+            namespace.update(values)
+            return evaluate(namespace, owner)
+
+        return function
+
+    def residual(self, data: Mapping[str, Any] | None = None, *,
+                 start: Sequence[float] | None = None, observed: Any = None,
+                 data_minus_model: bool = False, checked: bool = True,
+                 ) -> tuple[Callable[[Mapping[str, Any]], np.ndarray], tuple[int, ...]]:
+        """The residual as a function of :class:`~paramfit.Parameters`.
+
+        Parameters
+        ----------
+        data : mapping, optional
+            Values bound once (see :meth:`namespace`).
+        start : sequence of float, optional
+            Parameter values (in :attr:`param_names` order) at which the left-hand
+            side and the shape of the residual are evaluated once, now; needed unless
+            ``observed`` is given.
+        observed : array_like, optional
+            The response, instead of the left-hand side.
+        data_minus_model : bool, default False
+            ``observed - model`` (lmfit's sign) instead of ``model - observed`` (nlsr's).
+        checked : bool, default True
+            As in :meth:`vector_function`.
+
+        Returns
+        -------
+        residual : callable
+            ``residual(params) -> ndarray`` of shape ``(prod(shape),)``, reading the
+            value of every parameter from ``params`` (a :class:`~paramfit.Parameters`).
+            A left-hand side that reads parameters is evaluated on every call,
+            otherwise once.
+        shape : tuple of int
+            The broadcast shape of model and response.
+
+        Raises
+        ------
+        FormulaError
+            Neither ``start`` nor ``observed`` is given, or there is no response.
+        """
+        if observed is None and self.lhs is None:
+            raise FormulaError(f"formula {self.text!r} has no left-hand side; pass the "
+                               "observed values", self.text)
+        if start is None and observed is None:
+            raise FormulaError(f"the residual of formula {self.text!r} needs start values "
+                               "or the observed values", self.text)
+        namespace = self.namespace(data)
+        names = self.param_names
+        evaluate, owner = self._evaluator(self.rhs, checked)
+        if self.lhs is not None:
+            response, _ = self._evaluator(self.lhs, checked)
+        if start is not None:
+            namespace.update(zip(names, start, strict=True))
+            if observed is None and not self.lhs_reads_parameters:
+                observed = response(namespace, owner)
+            shape = np.broadcast(evaluate(namespace, owner), observed if observed is not None
+                                 else response(namespace, owner)).shape
+        else:
+            shape = np.shape(observed)
+
+        def residual(params: Mapping[str, Any]) -> np.ndarray:
+            for key in names:
+                namespace[key] = params[key]._value
+            model = evaluate(namespace, owner)
+            data_side = observed if observed is not None else response(namespace, owner)
+            if data_minus_model:
+                return np.broadcast_to(np.subtract(data_side, model, dtype=float), shape).ravel()
+            return np.broadcast_to(np.subtract(model, data_side, dtype=float), shape).ravel()
+
+        return residual, shape
+
+
+# ---------------------------------------------------------------------- the builder
+def build_formula(
+    text: str,
+    *,
+    parameters: Sequence[str] | None = None,
+    data: Collection[str] = (),
+    symbols: Mapping[str, object] | None = None,
+    lhs: LhsRule = "optional",
+    default_lhs: str | None = None,
+    vector_references: bool = False,
+    owner: str | None = None,
+) -> CompiledFormula:
+    """Parse, validate, classify and compile a formula.
+
+    Parameters
+    ----------
+    text : str
+        ``"lhs ~ rhs"`` or a right-hand side alone, e.g. ``"y ~ a*exp(-x/t) + c"``.
+    parameters : sequence of str, optional
+        The parameters, in order; names of the formula that are none of parameters,
+        data and symbols are then an error.  Without it every such name of the
+        right-hand side is a parameter, in order of first appearance.
+    data : collection of str
+        Names that are data: data columns, independent variables.
+    symbols : mapping, optional
+        User functions and constants, over the default ones.
+    lhs : {'optional', 'required', 'none'}
+        ``'required'``: the formula must have ``~``; ``'optional'``: without ``~`` the
+        left-hand side is ``default_lhs`` (None: no left-hand side); ``'none'``: the
+        text is a right-hand side, and ``~`` in it is Python's operator.
+    default_lhs : str, optional
+        The left-hand side when the formula has no ``~`` (with ``lhs='optional'``).
+    vector_references : bool, default False
+        Read ``p[i]`` and ``p(i)`` (0-based) as ``parameters[i]`` (MPFIT).
+    owner : str, optional
+        Named in evaluation errors and in an out-of-range ``p[i]``.
+
+    Returns
+    -------
+    CompiledFormula
+
+    Raises
+    ------
+    FormulaSyntaxError
+        A side is empty or not valid syntax, or there is a second ``~``; the message
+        marks the position with ``>>>``.
+    FormulaError
+        Not a string, no ``~`` where required, a construct the expression compiler
+        refuses (attribute access, strings, ...), or ``p[i]`` out of range.
+    UnknownFunctionError
+        A called name is not a function.
+    UnknownNameError
+        A name is neither a parameter, data nor a symbol.
+    NoParametersError
+        Parameters were to be inferred and there are none.
+    ExpressionError
+        A user symbol has an invalid name.
+
+    Examples
+    --------
+    >>> f = build_formula("weed ~ b1/(1+b2*exp(-b3*ii))", parameters=["b1", "b2", "b3"],
+    ...                   data=["weed", "ii"], lhs="required")
+    >>> f.data_names, f.response_names
+    (('ii',), ('weed',))
+    >>> build_formula("p[0] + p(1)*x", parameters=["p0", "p1"], data=["x"], lhs="none",
+    ...               vector_references=True).rhs.source
+    'p0 + p1*x'
+    >>> build_formula("y ~ a*x +* b", data=["x", "y"])
+    Traceback (most recent call last):
+    ...
+    paramfit.frontends.formula.FormulaSyntaxError: cannot parse the formula at column 10
+    (marked >>>): invalid syntax: y ~ a*x +>>>* b
+    """
+    if not isinstance(text, str):
+        raise FormulaError(f"formula must be a string like 'y ~ a*exp(-b*x)', "
+                           f"got {type(text).__name__}")
+    source = text
+    if vector_references:
+        try:
+            source = translate_references(text, list(parameters or ()), owner or "formula")
+        except ImproperInput as exc:
+            raise FormulaError(str(exc), text) from None
+    left, right, right_start, left_written = _split(source, lhs, default_lhs, text)
+    if left_written:
+        _parse_side(source, left, 0)
+    _parse_side(source, right, right_start)
+    lhs_compiled = None if left is None else _compile(left.strip(), text)
+    rhs_compiled = _compile(right.strip(), text)
+    base = make_namespace(symbols)
+    tree = ast.parse(rhs_compiled.source, mode="eval")
+    return _classify(text, lhs_compiled, rhs_compiled, tree, parameters, data,
+                     set(symbols or ()), base, owner)
+
+
+def _classify(text: str, lhs: CompiledExpression | None, rhs: CompiledExpression,
+              tree: ast.Expression, parameters: Sequence[str] | None, data: Collection[str],
+              user_symbols: set[str], base: dict, owner: str | None) -> CompiledFormula:
+    explicit = None if parameters is None else tuple(parameters)
+    listed = frozenset(explicit or ())
+    data_set = frozenset(data)
+
+    def kind(name: str) -> str | None:
+        if name in listed:
+            return "parameter"
+        if name in data_set:
+            return "data"
+        if name in user_symbols or name in DEFAULT_SYMBOLS:
+            return "symbol"
+        return None
+
+    rhs_names, rhs_called = names_in_order(tree)
+    lhs_names, lhs_called = ([], set()) if lhs is None else names_in_order(
+        ast.parse(lhs.source, mode="eval"))
+    called = rhs_called | lhs_called
+    not_functions = [n for n in dict.fromkeys([*rhs_names, *lhs_names])
+                     if n in called and kind(n) != "symbol"]
+    if not_functions:
+        raise UnknownFunctionError(text, not_functions)
+    unknown = [n for n in lhs_names if kind(n) is None]
+    if explicit is not None:
+        unknown += [n for n in rhs_names if kind(n) is None and n not in unknown]
+    if unknown:
+        raise _unknown_names(text, unknown, explicit, data, explicit is None)
+    if explicit is None:
+        explicit = tuple(n for n in rhs_names if kind(n) is None)
+        if not explicit:
+            raise NoParametersError(text)
+    read = set(rhs_names) | set(lhs_names)
+    return CompiledFormula(
+        text=text, lhs=lhs, rhs=rhs, param_names=explicit,
+        data_names=tuple(n for n in rhs_names if kind(n) == "data"),
+        response_names=tuple(n for n in lhs_names if kind(n) == "data"),
+        unused_parameters=tuple(n for n in explicit if n not in read),
+        unused_data=tuple(n for n in data if n not in read),
+        tree=tree, owner=owner, _base=base,
+        _lhs_reads_parameters=any(kind(n) == "parameter" for n in lhs_names),
+    )
+
+
+def _unknown_names(text: str, unknown: list[str], parameters: Sequence[str] | None,
+                   data: Collection[str], in_lhs: bool) -> UnknownNameError:
+    listed = ", ".join(map(repr, unknown))
+    columns = ", ".join(data) or "none"
+    if in_lhs:
+        message = (f"the left-hand side of formula {text!r} uses {listed}, which is neither "
+                   f"data ({columns}) nor a known function or constant; the left-hand side "
+                   "is the response and cannot hold parameters")
+    else:
+        message = (f"formula {text!r} uses {listed}, which is neither a parameter "
+                   f"({', '.join(parameters or ()) or 'none'}) nor data ({columns}) nor a "
+                   "known function or constant; add it or correct the spelling")
+    return UnknownNameError(message, text, unknown)
