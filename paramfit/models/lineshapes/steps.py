@@ -215,13 +215,13 @@ def _rectangle(
     """
     form = _check_form(form)
     half = 0.5 if form == "linear" else 1.0
-    inv1 = 1.0 / np.maximum(TINY, sigma1)
-    inv2 = 1.0 / np.maximum(TINY, sigma2)
+    width1 = np.maximum(TINY, sigma1)
+    width2 = np.maximum(TINY, sigma2)
     u1 = _empty(x, amplitude, center1, sigma1, center2, sigma2)
     np.subtract(x, center1, out=u1)
-    u1 *= half / np.maximum(TINY, sigma1)
+    u1 *= half / width1
     u2 = np.subtract(center2, x, out=np.empty(u1.shape))
-    u2 *= half / np.maximum(TINY, sigma2)
+    u2 *= half / width2
     if not parts & JACOBIAN:
         value = _sigmoid(u1, form)
         value += _sigmoid(u2, form)
@@ -233,6 +233,8 @@ def _rectangle(
     f1 += f2
     f1 -= 1.0
     value = f1 * amplitude if parts & VALUE else None
+    inv1 = 1.0 / width1
+    inv2 = 1.0 / width2
     slope1 *= amplitude
     slope2 *= amplitude
     u1 *= slope1
