@@ -44,11 +44,24 @@ _TINY = "1e-15"
 
 
 class _BuiltinModel(Model):
-    """Base of the built-in models: one lineshape, hints set per prefix."""
+    """Base of the built-in models: one lineshape, hints set per prefix.
+
+    A subclass names its lineshape in the registry, ``class GaussianModel(_PeakModel,
+    lineshape="gaussian")``, which gives it ``function`` and ``options`` (unless its body
+    sets ``options`` itself).
+    """
 
     function: Callable = staticmethod(lineshapes.constant)
     #: Options (``form``, ``degree``) saved by :mod:`paramfit.models.io`.
     options: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, lineshape: str | None = None, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if lineshape is not None:
+            record = lineshapes.LINESHAPES[lineshape]
+            cls.function = staticmethod(record.function)
+            if "options" not in cls.__dict__:
+                cls.options = record.options
 
     def __init__(self, independent_vars: Sequence[str] = ("x",), prefix: str = "",
                  nan_policy: str = "raise", *, name: str | None = None, **kws: Any):
@@ -119,20 +132,16 @@ def _prefixed(expr: str, prefix: str, roots: Sequence[str]) -> str:
 
 
 # ---------------------------------------------------------------------- lines
-class ConstantModel(_BuiltinModel):
+class ConstantModel(_BuiltinModel, lineshape="constant"):
     """``c`` (lmfit's ConstantModel); guess: the mean of the data."""
-
-    function = staticmethod(lineshapes.constant)
 
     def guess(self, data: Any, x: Any = None, **kws: Any) -> Parameters:
         """``c`` = mean of the data."""
         return self._finish({"c": _guess.guess_polynomial(data, x, 0)[0]}, kws)
 
 
-class LinearModel(_BuiltinModel):
+class LinearModel(_BuiltinModel, lineshape="linear"):
     """``slope * x + intercept``; guess: least-squares line."""
-
-    function = staticmethod(lineshapes.linear)
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Slope and intercept of the least-squares line."""
@@ -140,10 +149,8 @@ class LinearModel(_BuiltinModel):
         return self._finish({"slope": c1, "intercept": c0}, kws)
 
 
-class QuadraticModel(_BuiltinModel):
+class QuadraticModel(_BuiltinModel, lineshape="parabolic"):
     """``a * x**2 + b * x + c``; guess: least-squares parabola."""
-
-    function = staticmethod(lineshapes.parabolic)
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Coefficients of the least-squares parabola."""
@@ -154,10 +161,9 @@ class QuadraticModel(_BuiltinModel):
 ParabolicModel = QuadraticModel
 
 
-class PolynomialModel(_BuiltinModel):
+class PolynomialModel(_BuiltinModel, lineshape="polynomial"):
     """``c0 + c1 x + ... + c_degree x**degree`` with ``degree`` in 0..7."""
 
-    function = staticmethod(lineshapes.polynomial)
     options = ("degree",)
 
     def __init__(self, degree: int = 2, independent_vars: Sequence[str] = ("x",),
@@ -178,30 +184,24 @@ class PolynomialModel(_BuiltinModel):
         return self._finish({f"c{i}": c for i, c in enumerate(coefs)}, kws)
 
 
-class ExponentialModel(_BuiltinModel):
+class ExponentialModel(_BuiltinModel, lineshape="exponential"):
     """``amplitude * exp(-x / decay)``; guess: line through ``log(y)``."""
-
-    function = staticmethod(lineshapes.exponential)
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Amplitude and decay from a log-linear fit."""
         return self._finish(_guess.guess_exponential(data, x), kws)
 
 
-class PowerLawModel(_BuiltinModel):
+class PowerLawModel(_BuiltinModel, lineshape="powerlaw"):
     """``amplitude * x**exponent``; guess: line through ``log(y)`` vs ``log(x)``."""
-
-    function = staticmethod(lineshapes.powerlaw)
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Amplitude and exponent from a log-log fit."""
         return self._finish(_guess.guess_powerlaw(data, x), kws)
 
 
-class SineModel(_BuiltinModel):
+class SineModel(_BuiltinModel, lineshape="sine"):
     """``amplitude * sin(frequency * x + shift)``; guess: periodogram + linear fit."""
-
-    function = staticmethod(lineshapes.sine)
 
     def _set_hints(self) -> None:
         self.set_param_hint("amplitude", min=0)
@@ -215,26 +215,23 @@ class SineModel(_BuiltinModel):
 
 
 # ---------------------------------------------------------------------- peaks
-class GaussianModel(_PeakModel):
+class GaussianModel(_PeakModel, lineshape="gaussian"):
     """Gaussian peak of area ``amplitude``; ``fwhm = 2.3548200 sigma``."""
 
-    function = staticmethod(lineshapes.gaussian)
     fwhm_expr = "2.3548200*{sigma}"
     height_expr = "0.3989423*{amplitude}/max(" + _TINY + ", {sigma})"
 
 
-class LorentzianModel(_PeakModel):
+class LorentzianModel(_PeakModel, lineshape="lorentzian"):
     """Lorentzian peak of area ``amplitude``; ``fwhm = 2 sigma``."""
 
-    function = staticmethod(lineshapes.lorentzian)
     fwhm_expr = "2.0*{sigma}"
     height_expr = "0.3183099*{amplitude}/max(" + _TINY + ", {sigma})"
 
 
-class VoigtModel(_PeakModel):
+class VoigtModel(_PeakModel, lineshape="voigt"):
     """Voigt peak; ``gamma`` is tied to ``sigma`` by default (as in lmfit)."""
 
-    function = staticmethod(lineshapes.voigt)
     fwhm_expr = "1.0692*{gamma}+sqrt(0.8664*{gamma}**2+5.545083*{sigma}**2)"
     height_expr = "voigt(0.0, {amplitude}, 0.0, {sigma}, {gamma})"
 
@@ -251,10 +248,9 @@ class VoigtModel(_PeakModel):
         return super()._shape(sigma)
 
 
-class PseudoVoigtModel(_PeakModel):
+class PseudoVoigtModel(_PeakModel, lineshape="pvoigt"):
     """Weighted sum of a Gaussian and a Lorentzian of the same FWHM ``2 sigma``."""
 
-    function = staticmethod(lineshapes.pvoigt)
     fwhm_expr = "2.0*{sigma}"
     height_expr = ("(((1-{fraction})*{amplitude})/max(" + _TINY + ", ({sigma}*sqrt(pi/log(2))))"
                    "+({fraction}*{amplitude})/max(" + _TINY + ", (pi*{sigma})))")
@@ -264,18 +260,16 @@ class PseudoVoigtModel(_PeakModel):
         self.set_param_hint("fraction", value=0.5, min=0.0, max=1.0)
 
 
-class MoffatModel(_PeakModel):
+class MoffatModel(_PeakModel, lineshape="moffat"):
     """Moffat peak of height ``amplitude``."""
 
-    function = staticmethod(lineshapes.moffat)
     fwhm_expr = "2*{sigma}*sqrt(2**(1.0/max(1e-3, {beta}))-1)"
     height_expr = "{amplitude}"
 
 
-class Pearson7Model(_PeakModel):
+class Pearson7Model(_PeakModel, lineshape="pearson7"):
     """Pearson VII peak of area ``amplitude``; ``expon`` starts at 1.5."""
 
-    function = staticmethod(lineshapes.pearson7)
     fwhm_expr = "sqrt(2**(1/{expon})-1)*2*{sigma}"
     height_expr = ("{amplitude}*gamma({expon})/max(" + _TINY
                    + ", (gamma(0.5)*gamma({expon}-0.5)*{sigma}))")
@@ -285,10 +279,9 @@ class Pearson7Model(_PeakModel):
         self.set_param_hint("expon", value=1.5, max=100)
 
 
-class StudentsTModel(_PeakModel):
+class StudentsTModel(_PeakModel, lineshape="students_t"):
     """Student's t peak; ``sigma`` is also the number of degrees of freedom."""
 
-    function = staticmethod(lineshapes.students_t)
     fwhm_expr = "2*sqrt(2**(2/({sigma}+1))*{sigma}-{sigma})"
     height_expr = "{amplitude}*gamma(({sigma}+1)/2)/(sqrt({sigma}*pi)*gamma({sigma}/2))"
 
@@ -297,26 +290,21 @@ class StudentsTModel(_PeakModel):
         self.set_param_hint("sigma", min=0.0, max=100)
 
 
-class SkewedGaussianModel(_PeakModel):
+class SkewedGaussianModel(_PeakModel, lineshape="skewed_gaussian"):
     """Gaussian skewed by the error function (``gamma`` = 0: a Gaussian)."""
 
-    function = staticmethod(lineshapes.skewed_gaussian)
 
-
-class ExponentialGaussianModel(_PeakModel):
+class ExponentialGaussianModel(_PeakModel, lineshape="expgaussian"):
     """Exponentially modified Gaussian (``gamma`` in 0..20)."""
-
-    function = staticmethod(lineshapes.expgaussian)
 
     def _set_hints(self) -> None:
         super()._set_hints()
         self.set_param_hint("gamma", min=0, max=20)
 
 
-class DampedOscillatorModel(_PeakModel):
+class DampedOscillatorModel(_PeakModel, lineshape="damped_oscillator"):
     """Amplitude of a driven damped harmonic oscillator; ``height = amplitude/(2 sigma)``."""
 
-    function = staticmethod(lineshapes.damped_oscillator)
     height_expr = "0.5*{amplitude}/max(" + _TINY + ", {sigma})"
 
     def guess(self, data: Any, x: Any, negative: bool = False, **kws: Any) -> Parameters:
@@ -332,15 +320,16 @@ class DampedOscillatorModel(_PeakModel):
 
 
 # ---------------------------------------------------------------------- steps
-class StepModel(_BuiltinModel):
-    """Step of height ``amplitude`` at ``center``; ``form`` in linear, atan, erf, logistic."""
-
-    function = staticmethod(lineshapes.step)
-    options = ("form",)
+class _FormModel(_BuiltinModel):
+    """A lineshape with the ``form`` option (the shape of its edges)."""
 
     def __init__(self, independent_vars: Sequence[str] = ("x",), prefix: str = "",
                  nan_policy: str = "raise", *, form: str = "linear", **kws: Any):
         super().__init__(independent_vars, prefix, nan_policy, form=form, **kws)
+
+
+class StepModel(_FormModel, lineshape="step"):
+    """Step of height ``amplitude`` at ``center``; ``form`` in linear, atan, erf, logistic."""
 
     def _set_hints(self) -> None:
         self.set_param_hint("sigma", min=0)
@@ -351,11 +340,8 @@ class StepModel(_BuiltinModel):
                                               form=self.opts["form"]), kws)
 
 
-class LogisticModel(StepModel):
+class LogisticModel(StepModel, lineshape="logistic"):
     """Logistic step ``amplitude * (1 - 1/(1 + exp((x - center)/sigma)))``."""
-
-    function = staticmethod(lineshapes.logistic)
-    options = ()
 
     def __init__(self, independent_vars: Sequence[str] = ("x",), prefix: str = "",
                  nan_policy: str = "raise", **kws: Any):
@@ -367,15 +353,8 @@ class LogisticModel(StepModel):
                             kws)
 
 
-class RectangleModel(_BuiltinModel):
+class RectangleModel(_FormModel, lineshape="rectangle"):
     """Rise at ``center1`` and fall at ``center2``; ``midpoint`` is derived."""
-
-    function = staticmethod(lineshapes.rectangle)
-    options = ("form",)
-
-    def __init__(self, independent_vars: Sequence[str] = ("x",), prefix: str = "",
-                 nan_policy: str = "raise", *, form: str = "linear", **kws: Any):
-        super().__init__(independent_vars, prefix, nan_policy, form=form, **kws)
 
     def _set_hints(self) -> None:
         self.set_param_hint("sigma1", min=0)

@@ -4,6 +4,7 @@ normalisation (areas, heights, widths) and the registry."""
 
 from __future__ import annotations
 
+import importlib
 import inspect
 
 import numpy as np
@@ -13,6 +14,7 @@ from scipy import integrate, special, stats
 
 import paramfit.models.lineshapes as ls
 from paramfit.core.exceptions import ParameterError
+from paramfit.models.lineshapes._registry import BOTH, JACOBIAN, VALUE
 
 FORMS = ("linear", "atan", "erf", "logistic")
 N_DRAWS = 20
@@ -508,3 +510,83 @@ def test_public_surface():
     public = {n for n in vars(ls) if not n.startswith("_") and callable(getattr(ls, n))}
     public -= {"annotations", "dataclass", "Callable", "ParameterError"}
     assert public <= set(ls.__all__)
+
+
+# ------------------------------------------------------- one kernel per lineshape
+
+def assert_same_bits(got, want, what):
+    """Bit-for-bit equality (NaNs included), with the shape and dtype."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert (got.shape, got.dtype) == (want.shape, want.dtype), what
+    assert got.tobytes() == want.tobytes(), what
+
+
+def layouts(rng, name):
+    """(x, params) in the layouts the lineshapes accept: x (N,) with scalars, with (B, 1)
+    columns, with a mix, x (B, N); scalar x; and parameters at and below the floors."""
+    grid = SPECS[name][1]
+    sets = [draw(rng, name) for _ in range(3)]
+    columns = [np.array([s[i] for s in sets])[:, None] for i in range(len(sets[0]))]
+    mixed = [c if i % 2 else float(c[0, 0]) for i, c in enumerate(columns)]
+    yield grid, sets[0]
+    yield grid, columns
+    yield grid, mixed
+    yield grid + rng.uniform(-0.01, 0.01, (3, 1)), columns
+    yield np.array([float(grid[5])]), sets[1]
+    yield grid, tuple(-v for v in sets[2])
+    yield grid, (0.0,) * len(sets[2])
+
+
+@pytest.mark.parametrize(("name", "kwargs"), CASES, ids=CASE_IDS)
+def test_value_only_is_the_value_of_the_joint_evaluation_bit_for_bit(name, kwargs):
+    # each lineshape is one kernel whose value is the same sequence of operations whichever
+    # parts are asked for, so the value-only function, the value of the joint evaluation
+    # and (where public) f_value_and_jacobian give the same bits; likewise the Jacobian
+    record = ls.LINESHAPES[name]
+    rng = np.random.default_rng(11)
+    for x, params in layouts(rng, name):
+        with np.errstate(all="ignore"):  # the zero and negative widths of the last layouts
+            value, jacobian = record.kernel(BOTH, x, *params, **kwargs)
+            assert_same_bits(record.function(x, *params, **kwargs), value, f"{name} value")
+            separate = record.jacobian(x, *params, **kwargs)
+            assert len(separate) == len(jacobian) == len(record.param_names)
+            for k, (got, want) in enumerate(zip(separate, jacobian, strict=True)):
+                assert_same_bits(got, want, f"{name} d/d{record.param_names[k]}")
+            if record.value_and_jacobian is not None:
+                value2, jacobian2 = record.value_and_jacobian(x, *params)
+                assert_same_bits(value2, value, f"{name} value_and_jacobian value")
+                for got, want in zip(jacobian2, jacobian, strict=True):
+                    assert_same_bits(got, want, f"{name} value_and_jacobian derivative")
+            assert record.kernel(VALUE, x, *params, **kwargs)[1] is None
+            assert record.kernel(JACOBIAN, x, *params, **kwargs)[0] is None
+
+
+@pytest.mark.parametrize("name", ["gaussian", "lorentzian", "linear"])
+def test_value_and_jacobian_value_is_the_value_function_bit_for_bit(name):
+    # the public fused functions once computed the value in another order (a few ulp off);
+    # now value_and_jacobian(x, ...)[0] is exactly f(x, ...), and the derivatives exactly
+    # f_jacobian(x, ...)
+    rng = np.random.default_rng(12)
+    x = SPECS[name][1]
+    for _ in range(N_DRAWS):
+        params = draw(rng, name)
+        value, jacobian = getattr(ls, name + "_value_and_jacobian")(x, *params)
+        assert_same_bits(value, getattr(ls, name)(x, *params), name)
+        for got, want in zip(jacobian, getattr(ls, name + "_jacobian")(x, *params), strict=True):
+            assert_same_bits(got, want, name)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_derived_functions_carry_the_kernel_signature_and_import_path(name):
+    record = ls.LINESHAPES[name]
+    kernel_parameters = list(inspect.signature(record.kernel).parameters.values())[1:]
+    functions = [record.function, record.jacobian]
+    if record.value_and_jacobian is not None:
+        functions.append(record.value_and_jacobian)
+    for function, suffix in zip(functions, ("", "_jacobian", "_value_and_jacobian")):
+        assert function.__name__ == name + suffix
+        assert list(inspect.signature(function).parameters.values()) == kernel_parameters
+        # saved models refer to functions as module:qualname (paramfit.models.io)
+        module = importlib.import_module(function.__module__)
+        assert getattr(module, function.__qualname__) is function
+    assert record.function.__doc__ == record.kernel.__doc__

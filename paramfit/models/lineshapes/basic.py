@@ -2,20 +2,21 @@
 
 Private module: the public names are re-exported by :mod:`paramfit.models.lineshapes`, which also
 documents the broadcasting contract all lineshapes share.  The helpers here (``TINY``,
-``_empty``, ``_constant``) are used by the other ``_lineshapes_*`` modules.
+``_shape``, ``_empty``, ``_broadcast``) are used by the other lineshape modules; each
+lineshape is one kernel turned into its public functions by
+:func:`~paramfit.models.lineshapes._registry.derive`.
 
-Every value function allocates its full-broadcast-shape output once and works in place on
-it; derivatives that do not depend on the parameters are returned as read-only
+Every kernel allocates its full-broadcast-shape output once and works in place on it;
+derivatives that do not depend on the parameters are returned as read-only
 ``np.broadcast_to`` views (copy them before writing into them).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-
 import numpy as np
 from numpy.typing import ArrayLike
+
+from paramfit.models.lineshapes._registry import JACOBIAN, VALUE, derive
 
 __all__ = [
     "constant",
@@ -39,35 +40,6 @@ __all__ = [
 TINY = 1.0e-15
 
 
-def scalar_safe(function: Callable) -> Callable:
-    """Let ``function(x, *params)`` take scalar ``x`` with scalar parameters.
-
-    The lineshapes work in place on arrays, which 0-d inputs do not give; when ``x`` and
-    every parameter are scalars the call is made with ``x`` of shape (1,) and the results
-    (arrays, or tuples of them, nested once) are returned as NumPy scalars.  Any other call
-    passes straight through.
-    """
-
-    @functools.wraps(function)
-    def wrapper(x, *args, **kwargs):
-        if (
-            np.ndim(x)
-            or any(np.ndim(a) for a in args)
-            or any(np.ndim(v) for k, v in kwargs.items() if k != "form")
-        ):
-            return function(x, *args, **kwargs)
-        return _first(function(np.reshape(x, (1,)), *args, **kwargs))
-
-    return wrapper
-
-
-def _first(result):
-    """The single element of each array in ``result`` (an array or nested tuples)."""
-    if isinstance(result, tuple):
-        return tuple(_first(item) for item in result)
-    return result[0]
-
-
 def _shape(x: ArrayLike, *params: ArrayLike) -> tuple[int, ...]:
     """Broadcast shape of ``x`` and all parameters (fast path for scalar parameters)."""
     shape = np.shape(x)
@@ -85,13 +57,12 @@ def _empty(x: ArrayLike, *params: ArrayLike, dtype: type = float) -> np.ndarray:
     return np.empty(_shape(x, *params), dtype=dtype)
 
 
-def _constant(value: float | ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
+def _broadcast(value: float | ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
     """Read-only view of ``value`` broadcast to ``shape`` (no memory per element)."""
     return np.broadcast_to(np.asarray(value, dtype=float), shape)
 
 
-@scalar_safe
-def constant(x: ArrayLike, c: ArrayLike = 0.0) -> np.ndarray:
+def _constant(parts: int, x: ArrayLike, c: ArrayLike = 0.0):
     """Constant lineshape, independent of ``x``.
 
     ``constant(x, c) = c``, broadcast to the shape of ``x`` (and of ``c``).
@@ -113,25 +84,29 @@ def constant(x: ArrayLike, c: ArrayLike = 0.0) -> np.ndarray:
     >>> constant([1.0, 2.0], c=3.0).tolist()
     [3.0, 3.0]
     """
-    out = _empty(x, c)
-    out[...] = c
-    return out
+    shape = _shape(x, c)
+    value = jacobian = None
+    if parts & VALUE:
+        value = np.empty(shape)
+        value[...] = c
+    if parts & JACOBIAN:
+        jacobian = (_broadcast(1.0, shape),)
+    return value, jacobian
 
 
-@scalar_safe
-def constant_jacobian(x: ArrayLike, c: ArrayLike = 0.0) -> tuple[np.ndarray]:
+constant, constant_jacobian = derive(
+    _constant,
     """Partial derivative of :func:`constant`: ``d/dc = 1`` (a read-only view).
 
     Examples
     --------
     >>> constant_jacobian([1.0, 2.0])[0].tolist()
     [1.0, 1.0]
-    """
-    return (_constant(1.0, _shape(x, c)),)
+    """,
+)
 
 
-@scalar_safe
-def linear(x: ArrayLike, slope: ArrayLike = 1.0, intercept: ArrayLike = 0.0) -> np.ndarray:
+def _linear(parts: int, x: ArrayLike, slope: ArrayLike = 1.0, intercept: ArrayLike = 0.0):
     """Straight line.
 
     ``linear(x, slope, intercept) = slope * x + intercept``
@@ -153,16 +128,25 @@ def linear(x: ArrayLike, slope: ArrayLike = 1.0, intercept: ArrayLike = 0.0) -> 
     >>> linear([0.0, 1.0], slope=2.0, intercept=1.0).tolist()
     [1.0, 3.0]
     """
-    out = _empty(x, slope, intercept)
-    np.multiply(x, slope, out=out)
-    out += intercept
-    return out
+    shape = _shape(x, slope, intercept)
+    value = jacobian = None
+    if parts & VALUE:
+        value = np.multiply(x, slope, out=np.empty(shape))
+        value += intercept
+    if parts & JACOBIAN:
+        jacobian = (_broadcast(x, shape), _broadcast(1.0, shape))
+    return value, jacobian
 
 
-@scalar_safe
-def linear_value_and_jacobian(
-    x: ArrayLike, slope: ArrayLike = 1.0, intercept: ArrayLike = 0.0
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+linear, linear_jacobian, linear_value_and_jacobian = derive(
+    _linear,
+    """Partial derivatives of :func:`linear`: ``(x, 1)`` as read-only broadcast views.
+
+    Examples
+    --------
+    >>> [d.tolist() for d in linear_jacobian([0.0, 2.0])]
+    [[0.0, 2.0], [1.0, 1.0]]
+    """,
     """Value of :func:`linear` and its partial derivatives in one call.
 
     ``d/dslope = x``, ``d/dintercept = 1`` (both read-only broadcast views).
@@ -179,30 +163,13 @@ def linear_value_and_jacobian(
     >>> value, (d_slope, d_intercept) = linear_value_and_jacobian([0.0, 2.0], 3.0, 1.0)
     >>> value.tolist(), d_slope.tolist(), d_intercept.tolist()
     ([1.0, 7.0], [0.0, 2.0], [1.0, 1.0])
-    """
-    value = linear(x, slope, intercept)
-    return value, (_constant(x, value.shape), _constant(1.0, value.shape))
+    """,
+)
 
 
-@scalar_safe
-def linear_jacobian(
-    x: ArrayLike, slope: ArrayLike = 1.0, intercept: ArrayLike = 0.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Partial derivatives of :func:`linear`: ``(x, 1)`` as read-only broadcast views.
-
-    Examples
-    --------
-    >>> [d.tolist() for d in linear_jacobian([0.0, 2.0])]
-    [[0.0, 2.0], [1.0, 1.0]]
-    """
-    shape = _shape(x, slope, intercept)
-    return _constant(x, shape), _constant(1.0, shape)
-
-
-@scalar_safe
-def parabolic(
-    x: ArrayLike, a: ArrayLike = 0.0, b: ArrayLike = 0.0, c: ArrayLike = 0.0
-) -> np.ndarray:
+def _parabolic(
+    parts: int, x: ArrayLike, a: ArrayLike = 0.0, b: ArrayLike = 0.0, c: ArrayLike = 0.0
+):
     """Quadratic polynomial (lmfit's ``QuadraticModel`` / ``ParabolicModel``).
 
     ``parabolic(x, a, b, c) = a * x**2 + b * x + c``, evaluated by Horner's rule.
@@ -224,32 +191,33 @@ def parabolic(
     >>> parabolic([2.0], a=1.0, b=1.0, c=1.0).tolist()
     [7.0]
     """
-    out = _empty(x, a, b, c)
-    np.multiply(x, a, out=out)
-    out += b
-    out *= x
-    out += c
-    return out
+    shape = _shape(x, a, b, c)
+    value = jacobian = None
+    if parts & VALUE:
+        value = np.multiply(x, a, out=np.empty(shape))
+        value += b
+        value *= x
+        value += c
+    if parts & JACOBIAN:
+        x = np.asarray(x, dtype=float)
+        jacobian = (_broadcast(x * x, shape), _broadcast(x, shape), _broadcast(1.0, shape))
+    return value, jacobian
 
 
-@scalar_safe
-def parabolic_jacobian(
-    x: ArrayLike, a: ArrayLike = 0.0, b: ArrayLike = 0.0, c: ArrayLike = 0.0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+parabolic, parabolic_jacobian = derive(
+    _parabolic,
     """Partial derivatives of :func:`parabolic`: ``(x**2, x, 1)`` as read-only views.
 
     Examples
     --------
     >>> [d.tolist() for d in parabolic_jacobian([3.0])]
     [[9.0], [3.0], [1.0]]
-    """
-    shape = _shape(x, a, b, c)
-    x = np.asarray(x, dtype=float)
-    return _constant(x * x, shape), _constant(x, shape), _constant(1.0, shape)
+    """,
+)
 
 
-@scalar_safe
-def polynomial(
+def _polynomial(
+    parts: int,
     x: ArrayLike,
     c0: ArrayLike = 0.0,
     c1: ArrayLike = 0.0,
@@ -259,7 +227,7 @@ def polynomial(
     c5: ArrayLike = 0.0,
     c6: ArrayLike = 0.0,
     c7: ArrayLike = 0.0,
-) -> np.ndarray:
+):
     """Polynomial of degree at most 7 (lmfit's ``PolynomialModel``).
 
     ``polynomial(x, c0, ..., c7) = sum(c_k * x**k, k = 0..7)``, evaluated by Horner's rule;
@@ -283,26 +251,25 @@ def polynomial(
     [13.0]
     """
     coefficients = (c7, c6, c5, c4, c3, c2, c1, c0)
-    out = _empty(x, *coefficients)
-    out[...] = c7
-    for coefficient in coefficients[1:]:
-        out *= x
-        out += coefficient
-    return out
+    shape = _shape(x, *coefficients)
+    value = jacobian = None
+    if parts & VALUE:
+        value = np.empty(shape)
+        value[...] = c7
+        for coefficient in coefficients[1:]:
+            value *= x
+            value += coefficient
+    if parts & JACOBIAN:
+        x = np.asarray(x, dtype=float)
+        powers = [np.ones_like(x), x]
+        for _ in range(6):
+            powers.append(powers[-1] * x)
+        jacobian = tuple(_broadcast(power, shape) for power in powers)
+    return value, jacobian
 
 
-@scalar_safe
-def polynomial_jacobian(
-    x: ArrayLike,
-    c0: ArrayLike = 0.0,
-    c1: ArrayLike = 0.0,
-    c2: ArrayLike = 0.0,
-    c3: ArrayLike = 0.0,
-    c4: ArrayLike = 0.0,
-    c5: ArrayLike = 0.0,
-    c6: ArrayLike = 0.0,
-    c7: ArrayLike = 0.0,
-) -> tuple[np.ndarray, ...]:
+polynomial, polynomial_jacobian = derive(
+    _polynomial,
     """Partial derivatives of :func:`polynomial`: ``d/dc_k = x**k`` for k = 0..7.
 
     The powers are computed once on ``x`` and returned as read-only broadcast views.
@@ -311,13 +278,8 @@ def polynomial_jacobian(
     --------
     >>> [float(d[0]) for d in polynomial_jacobian([2.0])]
     [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]
-    """
-    shape = _shape(x, c0, c1, c2, c3, c4, c5, c6, c7)
-    x = np.asarray(x, dtype=float)
-    powers = [np.ones_like(x), x]
-    for _ in range(6):
-        powers.append(powers[-1] * x)
-    return tuple(_constant(power, shape) for power in powers)
+    """,
+)
 
 
 def _not_zero(value: ArrayLike) -> np.ndarray:
@@ -325,8 +287,7 @@ def _not_zero(value: ArrayLike) -> np.ndarray:
     return np.copysign(np.maximum(TINY, np.abs(value)), value)
 
 
-@scalar_safe
-def exponential(x: ArrayLike, amplitude: ArrayLike = 1.0, decay: ArrayLike = 1.0) -> np.ndarray:
+def _exponential(parts: int, x: ArrayLike, amplitude: ArrayLike = 1.0, decay: ArrayLike = 1.0):
     """Exponential decay.
 
     ``exponential(x, amplitude, decay) = amplitude * exp(-x / decay)``
@@ -352,17 +313,22 @@ def exponential(x: ArrayLike, amplitude: ArrayLike = 1.0, decay: ArrayLike = 1.0
     >>> round(float(exponential(1.0, amplitude=2.0, decay=1.0)), 6)
     0.735759
     """
-    out = _empty(x, amplitude, decay)
-    np.multiply(x, -1.0 / _not_zero(decay), out=out)
-    np.exp(out, out=out)
-    out *= amplitude
-    return out
+    decay = _not_zero(decay)
+    e = _empty(x, amplitude, decay)  # exp(-x/decay) = d/damplitude
+    np.multiply(x, -1.0 / decay, out=e)
+    np.exp(e, out=e)
+    value = jacobian = None
+    if parts & JACOBIAN:
+        d_decay = e * x
+        d_decay *= amplitude / (decay * decay)
+        jacobian = (e, d_decay)
+    if parts & VALUE:
+        value = np.multiply(e, amplitude, out=e if jacobian is None else None)
+    return value, jacobian
 
 
-@scalar_safe
-def exponential_jacobian(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, decay: ArrayLike = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
+exponential, exponential_jacobian = derive(
+    _exponential,
     """Partial derivatives of :func:`exponential`.
 
     ``d/damplitude = exp(-x/decay)``, ``d/ddecay = amplitude * x * exp(-x/decay) / decay**2``
@@ -372,18 +338,11 @@ def exponential_jacobian(
     --------
     >>> [round(float(d), 6) for d in exponential_jacobian(1.0)]
     [0.367879, 0.367879]
-    """
-    decay = _not_zero(decay)
-    d_amplitude = _empty(x, amplitude, decay)
-    np.multiply(x, -1.0 / decay, out=d_amplitude)
-    np.exp(d_amplitude, out=d_amplitude)
-    d_decay = d_amplitude * x
-    d_decay *= amplitude / (decay * decay)
-    return d_amplitude, d_decay
+    """,
+)
 
 
-@scalar_safe
-def powerlaw(x: ArrayLike, amplitude: ArrayLike = 1.0, exponent: ArrayLike = 1.0) -> np.ndarray:
+def _powerlaw(parts: int, x: ArrayLike, amplitude: ArrayLike = 1.0, exponent: ArrayLike = 1.0):
     """Power law.
 
     ``powerlaw(x, amplitude, exponent) = amplitude * x**exponent``
@@ -405,16 +364,23 @@ def powerlaw(x: ArrayLike, amplitude: ArrayLike = 1.0, exponent: ArrayLike = 1.0
     >>> powerlaw([2.0, 3.0], amplitude=2.0, exponent=2.0).tolist()
     [8.0, 18.0]
     """
-    out = _empty(x, amplitude, exponent)
-    np.power(np.asarray(x, dtype=float), exponent, out=out)
-    out *= amplitude
-    return out
+    x = np.asarray(x, dtype=float)
+    power = _empty(x, amplitude, exponent)  # x**exponent = d/damplitude
+    np.power(x, exponent, out=power)
+    value = jacobian = None
+    if parts & JACOBIAN:
+        with np.errstate(invalid="ignore"):
+            log_x = np.log(np.where(x == 0.0, 1.0, x))
+        d_exponent = power * log_x
+        d_exponent *= amplitude
+        jacobian = (power, d_exponent)
+    if parts & VALUE:
+        value = np.multiply(power, amplitude, out=power if jacobian is None else None)
+    return value, jacobian
 
 
-@scalar_safe
-def powerlaw_jacobian(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, exponent: ArrayLike = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
+powerlaw, powerlaw_jacobian = derive(
+    _powerlaw,
     """Partial derivatives of :func:`powerlaw`.
 
     ``d/damplitude = x**exponent``, ``d/dexponent = amplitude * x**exponent * log(x)``.
@@ -425,21 +391,17 @@ def powerlaw_jacobian(
     --------
     >>> [round(float(d), 6) for d in powerlaw_jacobian(2.0, 1.0, 2.0)]
     [4.0, 2.772589]
-    """
-    x = np.asarray(x, dtype=float)
-    d_amplitude = _empty(x, amplitude, exponent)
-    np.power(x, exponent, out=d_amplitude)
-    with np.errstate(invalid="ignore"):
-        log_x = np.log(np.where(x == 0.0, 1.0, x))
-    d_exponent = d_amplitude * log_x
-    d_exponent *= amplitude
-    return d_amplitude, d_exponent
+    """,
+)
 
 
-@scalar_safe
-def sine(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, frequency: ArrayLike = 1.0, shift: ArrayLike = 0.0
-) -> np.ndarray:
+def _sine(
+    parts: int,
+    x: ArrayLike,
+    amplitude: ArrayLike = 1.0,
+    frequency: ArrayLike = 1.0,
+    shift: ArrayLike = 0.0,
+):
     """Sinusoid.
 
     ``sine(x, amplitude, frequency, shift) = amplitude * sin(frequency * x + shift)``
@@ -465,18 +427,23 @@ def sine(
     >>> round(float(sine(0.5, amplitude=2.0, frequency=np.pi)), 12)
     2.0
     """
-    out = _empty(x, amplitude, frequency, shift)
-    np.multiply(x, frequency, out=out)
-    out += shift
-    np.sin(out, out=out)
-    out *= amplitude
-    return out
+    phase = _empty(x, amplitude, frequency, shift)
+    np.multiply(x, frequency, out=phase)
+    phase += shift
+    sin = np.sin(phase, out=None if parts & JACOBIAN else phase)  # = d/damplitude
+    value = jacobian = None
+    if parts & JACOBIAN:
+        d_shift = np.cos(phase, out=phase)
+        d_shift *= amplitude
+        d_frequency = d_shift * x
+        jacobian = (sin, d_frequency, d_shift)
+    if parts & VALUE:
+        value = np.multiply(sin, amplitude, out=sin if jacobian is None else None)
+    return value, jacobian
 
 
-@scalar_safe
-def sine_jacobian(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, frequency: ArrayLike = 1.0, shift: ArrayLike = 0.0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+sine, sine_jacobian = derive(
+    _sine,
     """Partial derivatives of :func:`sine`.
 
     ``d/damplitude = sin(phase)``, ``d/dfrequency = amplitude * x * cos(phase)``,
@@ -486,12 +453,5 @@ def sine_jacobian(
     --------
     >>> [round(float(d), 12) for d in sine_jacobian(0.0)]
     [0.0, 0.0, 1.0]
-    """
-    phase = _empty(x, amplitude, frequency, shift)
-    np.multiply(x, frequency, out=phase)
-    phase += shift
-    d_amplitude = np.sin(phase)
-    d_shift = np.cos(phase, out=phase)
-    d_shift *= amplitude
-    d_frequency = d_shift * x
-    return d_amplitude, d_frequency, d_shift
+    """,
+)

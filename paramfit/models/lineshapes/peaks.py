@@ -13,7 +13,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import wofz
 
-from paramfit.models.lineshapes.basic import TINY, _empty, _shape, scalar_safe
+from paramfit.models.lineshapes._registry import JACOBIAN, VALUE, derive
+from paramfit.models.lineshapes.basic import TINY, _empty, _shape
 
 __all__ = [
     "gaussian",
@@ -37,34 +38,49 @@ SQRT2PI = np.sqrt(2.0 * np.pi)
 PVOIGT_SIGMA_RATIO = np.sqrt(2.0 * np.log(2.0))
 
 
-def _gaussian_unit(x, center, sigma, shape):
-    """Unit-amplitude Gaussian ``g`` and ``(dg/dcenter, dg/dsigma)``, all of ``shape``."""
-    norm = 1.0 / np.maximum(TINY, SQRT2PI * sigma)
-    inv_var = 2.0 / np.maximum(TINY, 2.0 * sigma * sigma)
+def _gaussian_unit(parts, x, amplitude, center, sigma, shape):
+    """``amplitude`` times the unit-area Gaussian ``g`` (if ``parts & VALUE``) and
+    ``(g, dg/dcenter, dg/dsigma)`` (if ``parts & JACOBIAN``), all of ``shape``."""
+    only_value = not parts & JACOBIAN
+    two_var = np.maximum(TINY, 2.0 * sigma * sigma)
+    width = np.maximum(TINY, SQRT2PI * sigma)
     d = np.subtract(x, center, out=np.empty(shape))
-    z2 = d * d
-    z2 *= inv_var
-    g = np.multiply(z2, -0.5)
-    np.exp(g, out=g)
-    g *= norm
-    d *= inv_var
+    t = np.square(d, out=d if only_value else None)
+    t *= -1.0 / two_var  # -z**2/2, z = d/sigma
+    z2 = None if only_value else t * -2.0
+    e = np.exp(t, out=t)
+    value = None
+    if parts & VALUE:
+        value = np.multiply(e, amplitude / width, out=e if only_value else None)
+    if only_value:
+        return value, None
+    norm = 1.0 / width
+    g = np.multiply(e, norm, out=e)
+    d *= 2.0 / two_var
     d *= g
     z2 -= 1.0
     z2 *= g
     z2 *= SQRT2PI * norm
-    return g, d, z2
+    return value, (g, d, z2)
 
 
-def _lorentzian_unit(x, center, sigma, shape):
-    """Unit-amplitude Lorentzian ``l`` and ``(dl/dcenter, dl/dsigma)``, all of ``shape``."""
+def _lorentzian_unit(parts, x, amplitude, center, sigma, shape):
+    """``amplitude`` times the unit-area Lorentzian ``l`` (if ``parts & VALUE``) and
+    ``(l, dl/dcenter, dl/dsigma)`` (if ``parts & JACOBIAN``), all of ``shape``."""
+    only_value = not parts & JACOBIAN
     inv_sigma = 1.0 / np.maximum(TINY, sigma)
-    norm = 1.0 / np.maximum(TINY, np.pi * sigma)
+    width = np.maximum(TINY, np.pi * sigma)
     u = np.subtract(x, center, out=np.empty(shape))
     u *= inv_sigma
-    r = u * u
-    r += 1.0
-    np.reciprocal(r, out=r)
-    lor = r * norm
+    q = np.square(u, out=u if only_value else None)
+    q += 1.0  # 1 + u**2
+    value = None
+    if parts & VALUE:
+        value = np.divide(amplitude / width, q, out=q if only_value else None)
+    if only_value:
+        return value, None
+    r = np.reciprocal(q, out=q)
+    lor = r * (1.0 / width)
     u *= r
     u *= 2.0 * inv_sigma
     u *= lor
@@ -72,13 +88,27 @@ def _lorentzian_unit(x, center, sigma, shape):
     r += 1.0
     r *= lor
     r *= inv_sigma
-    return lor, u, r
+    return value, (lor, u, r)
 
 
-@scalar_safe
-def gaussian(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, center: ArrayLike = 0.0, sigma: ArrayLike = 1.0
-) -> np.ndarray:
+def _peak(unit, parts, x, amplitude, center, sigma):
+    """``(value, jacobian)`` of ``amplitude`` times a unit-area peak from its ``unit``."""
+    value, jacobian = unit(parts, x, amplitude, center, sigma, _shape(x, amplitude, center, sigma))
+    if jacobian is None:
+        return value, None
+    g, d_center, d_sigma = jacobian
+    d_center *= amplitude
+    d_sigma *= amplitude
+    return value, (g, d_center, d_sigma)
+
+
+def _gaussian(
+    parts: int,
+    x: ArrayLike,
+    amplitude: ArrayLike = 1.0,
+    center: ArrayLike = 0.0,
+    sigma: ArrayLike = 1.0,
+):
     """Gaussian peak of area ``amplitude``.
 
     ``gaussian(x, amplitude, center, sigma) =
@@ -109,19 +139,18 @@ def gaussian(
     >>> round(float(gaussian(0.0, amplitude=1.0, sigma=1.0)), 7)
     0.3989423
     """
-    out = _empty(x, amplitude, center, sigma)
-    np.subtract(x, center, out=out)
-    np.square(out, out=out)
-    out *= -1.0 / np.maximum(TINY, 2.0 * sigma * sigma)
-    np.exp(out, out=out)
-    out *= amplitude / np.maximum(TINY, SQRT2PI * sigma)
-    return out
+    return _peak(_gaussian_unit, parts, x, amplitude, center, sigma)
 
 
-@scalar_safe
-def gaussian_value_and_jacobian(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, center: ArrayLike = 0.0, sigma: ArrayLike = 1.0
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+gaussian, gaussian_jacobian, gaussian_value_and_jacobian = derive(
+    _gaussian,
+    """Partial derivatives of :func:`gaussian` (see :func:`gaussian_value_and_jacobian`).
+
+    Examples
+    --------
+    >>> [round(float(d), 7) for d in gaussian_jacobian(0.0)]
+    [0.3989423, 0.0, -0.3989423]
+    """,
     """Value of :func:`gaussian` and its partial derivatives, sharing the exponential.
 
     With ``g = gaussian(x, 1, center, sigma)`` and ``d = x - center``:
@@ -140,32 +169,17 @@ def gaussian_value_and_jacobian(
     >>> value, (d_amp, d_cen, d_sig) = gaussian_value_and_jacobian(1.0)
     >>> bool(np.isclose(d_cen, value)), bool(np.isclose(d_sig, 0.0))
     (True, True)
-    """
-    g, d_center, d_sigma = _gaussian_unit(x, center, sigma, _shape(x, amplitude, center, sigma))
-    value = g * amplitude
-    d_center *= amplitude
-    d_sigma *= amplitude
-    return value, (g, d_center, d_sigma)
+    """,
+)
 
 
-@scalar_safe
-def gaussian_jacobian(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, center: ArrayLike = 0.0, sigma: ArrayLike = 1.0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Partial derivatives of :func:`gaussian` (see :func:`gaussian_value_and_jacobian`).
-
-    Examples
-    --------
-    >>> [round(float(d), 7) for d in gaussian_jacobian(0.0)]
-    [0.3989423, 0.0, -0.3989423]
-    """
-    return gaussian_value_and_jacobian(x, amplitude, center, sigma)[1]
-
-
-@scalar_safe
-def lorentzian(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, center: ArrayLike = 0.0, sigma: ArrayLike = 1.0
-) -> np.ndarray:
+def _lorentzian(
+    parts: int,
+    x: ArrayLike,
+    amplitude: ArrayLike = 1.0,
+    center: ArrayLike = 0.0,
+    sigma: ArrayLike = 1.0,
+):
     """Lorentzian (Cauchy) peak of area ``amplitude``.
 
     ``lorentzian(x, amplitude, center, sigma) =
@@ -195,19 +209,18 @@ def lorentzian(
     >>> round(float(lorentzian(1.0, amplitude=np.pi)), 12)
     0.5
     """
-    out = _empty(x, amplitude, center, sigma)
-    np.subtract(x, center, out=out)
-    out *= 1.0 / np.maximum(TINY, sigma)
-    np.square(out, out=out)
-    out += 1.0
-    np.divide(amplitude / np.maximum(TINY, np.pi * sigma), out, out=out)
-    return out
+    return _peak(_lorentzian_unit, parts, x, amplitude, center, sigma)
 
 
-@scalar_safe
-def lorentzian_value_and_jacobian(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, center: ArrayLike = 0.0, sigma: ArrayLike = 1.0
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+lorentzian, lorentzian_jacobian, lorentzian_value_and_jacobian = derive(
+    _lorentzian,
+    """Partial derivatives of :func:`lorentzian` (see :func:`lorentzian_value_and_jacobian`).
+
+    Examples
+    --------
+    >>> [round(float(d), 7) for d in lorentzian_jacobian(0.0)]
+    [0.3183099, 0.0, -0.3183099]
+    """,
     """Value of :func:`lorentzian` and its partial derivatives, sharing ``1/(1 + u**2)``.
 
     With ``u = (x - center)/sigma``, ``r = 1/(1 + u**2)`` and ``l = lorentzian(x, 1, ...)``:
@@ -226,46 +239,18 @@ def lorentzian_value_and_jacobian(
     >>> value, (d_amp, d_cen, d_sig) = lorentzian_value_and_jacobian(1.0, amplitude=np.pi)
     >>> [round(float(v), 12) for v in (value, d_amp, d_cen, d_sig)]
     [0.5, 0.159154943092, 0.5, 0.0]
-    """
-    lor, d_center, d_sigma = _lorentzian_unit(x, center, sigma, _shape(x, amplitude, center, sigma))
-    value = lor * amplitude
-    d_center *= amplitude
-    d_sigma *= amplitude
-    return value, (lor, d_center, d_sigma)
+    """,
+)
 
 
-@scalar_safe
-def lorentzian_jacobian(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, center: ArrayLike = 0.0, sigma: ArrayLike = 1.0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Partial derivatives of :func:`lorentzian` (see :func:`lorentzian_value_and_jacobian`).
-
-    Examples
-    --------
-    >>> [round(float(d), 7) for d in lorentzian_jacobian(0.0)]
-    [0.3183099, 0.0, -0.3183099]
-    """
-    return lorentzian_value_and_jacobian(x, amplitude, center, sigma)[1]
-
-
-def _voigt_z(x, center, sigma, gamma, shape):
-    """``z = (x - center + i gamma) / (sqrt(2) sigma)`` of ``shape`` and ``1/(sqrt(2) sigma)``."""
-    inv = 1.0 / np.maximum(TINY, SQRT2 * sigma)
-    z = np.empty(shape, dtype=complex)
-    np.subtract(x, center, out=z.real)
-    z.imag[...] = gamma
-    z *= inv
-    return z, inv
-
-
-@scalar_safe
-def voigt(
+def _voigt(
+    parts: int,
     x: ArrayLike,
     amplitude: ArrayLike = 1.0,
     center: ArrayLike = 0.0,
     sigma: ArrayLike = 1.0,
     gamma: ArrayLike | None = None,
-) -> np.ndarray:
+):
     """Voigt profile (Gaussian convolved with Lorentzian) of area ``amplitude``.
 
     ``voigt(x, amplitude, center, sigma, gamma) = amplitude Re[w(z)] / (sqrt(2 pi) sigma)``,
@@ -300,18 +285,35 @@ def voigt(
     """
     if gamma is None:
         gamma = sigma
-    z, _ = _voigt_z(x, center, sigma, gamma, _shape(x, amplitude, center, sigma, gamma))
-    return np.multiply(wofz(z, out=z).real, amplitude / np.maximum(TINY, SQRT2PI * sigma))
+    k = 1.0 / np.maximum(TINY, SQRT2 * sigma)
+    z = np.empty(_shape(x, amplitude, center, sigma, gamma), dtype=complex)
+    np.subtract(x, center, out=z.real)
+    z.imag[...] = gamma
+    z *= k  # (x - center + i gamma) / (sqrt(2) sigma)
+    w = wofz(z, out=None if parts & JACOBIAN else z)
+    value = jacobian = None
+    if parts & VALUE:
+        value = np.multiply(w.real, amplitude / np.maximum(TINY, SQRT2PI * sigma))
+    if parts & JACOBIAN:
+        n = 1.0 / np.maximum(TINY, SQRT2PI * sigma)
+        zw = z * w
+        d_amplitude = w.real * n
+        scale = amplitude * n * k
+        d_center = zw.real * (2.0 * scale)
+        d_gamma = zw.imag * (2.0 * scale)
+        d_gamma -= (2.0 / SQRTPI) * scale
+        # Re(z w') = -2 Im(z)/sqrt(pi) - 2 Re(z * zw); d_sigma = -(A n / sigma)(Re w + Re(z w'))
+        zw *= z
+        d_sigma = zw.real * 2.0
+        d_sigma += (2.0 / SQRTPI) * z.imag
+        d_sigma -= w.real
+        d_sigma *= scale * SQRT2
+        jacobian = (d_amplitude, d_center, d_sigma, d_gamma)
+    return value, jacobian
 
 
-@scalar_safe
-def voigt_jacobian(
-    x: ArrayLike,
-    amplitude: ArrayLike = 1.0,
-    center: ArrayLike = 0.0,
-    sigma: ArrayLike = 1.0,
-    gamma: ArrayLike | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+voigt, voigt_jacobian = derive(
+    _voigt,
     """Partial derivatives of :func:`voigt`, from ``w'(z) = -2 z w(z) + 2i/sqrt(pi)``.
 
     With ``n = 1/(sqrt(2 pi) sigma)``, ``k = 1/(sqrt(2) sigma)``, ``V`` the value:
@@ -326,35 +328,18 @@ def voigt_jacobian(
     --------
     >>> [round(float(d), 6) for d in voigt_jacobian(0.0, gamma=0.5)][:2]
     [0.278955, 0.0]
-    """
-    if gamma is None:
-        gamma = sigma
-    z, k = _voigt_z(x, center, sigma, gamma, _shape(x, amplitude, center, sigma, gamma))
-    w = wofz(z)
-    n = 1.0 / np.maximum(TINY, SQRT2PI * sigma)
-    zw = z * w
-    d_amplitude = w.real * n
-    scale = amplitude * n * k
-    d_center = zw.real * (2.0 * scale)
-    d_gamma = zw.imag * (2.0 * scale)
-    d_gamma -= (2.0 / SQRTPI) * scale
-    # Re(z w') = -2 Im(z)/sqrt(pi) - 2 Re(z * zw); d_sigma = -(A n / sigma)(Re w + Re(z w'))
-    zw *= z
-    d_sigma = zw.real * 2.0
-    d_sigma += (2.0 / SQRTPI) * z.imag
-    d_sigma -= w.real
-    d_sigma *= scale * SQRT2
-    return d_amplitude, d_center, d_sigma, d_gamma
+    """,
+)
 
 
-@scalar_safe
-def pvoigt(
+def _pvoigt(
+    parts: int,
     x: ArrayLike,
     amplitude: ArrayLike = 1.0,
     center: ArrayLike = 0.0,
     sigma: ArrayLike = 1.0,
     fraction: ArrayLike = 0.5,
-) -> np.ndarray:
+):
     """Pseudo-Voigt: a weighted sum of a Gaussian and a Lorentzian of equal FWHM and area.
 
     ``pvoigt(x, amplitude, center, sigma, fraction) =
@@ -386,36 +371,18 @@ def pvoigt(
     >>> bool(np.isclose(pvoigt(0.2, fraction=1.0), lorentzian(0.2)))
     True
     """
-    out = gaussian(x, amplitude * (1.0 - np.asarray(fraction)), center, sigma / PVOIGT_SIGMA_RATIO)
-    out += lorentzian(x, amplitude * np.asarray(fraction), center, sigma)
-    return out
-
-
-@scalar_safe
-def pvoigt_jacobian(
-    x: ArrayLike,
-    amplitude: ArrayLike = 1.0,
-    center: ArrayLike = 0.0,
-    sigma: ArrayLike = 1.0,
-    fraction: ArrayLike = 0.5,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Partial derivatives of :func:`pvoigt`.
-
-    With unit-area components ``G`` (width ``sigma_g``) and ``L``:
-    ``d/damplitude = (1 - fraction) G + fraction L``,
-    ``d/dcenter = amplitude ((1 - fraction) dG/dcenter + fraction dL/dcenter)``,
-    ``d/dsigma = amplitude ((1 - fraction) dG/dsigma_g / sqrt(2 ln 2) + fraction dL/dsigma)``,
-    ``d/dfraction = amplitude (L - G)``.
-
-    Examples
-    --------
-    >>> [round(float(d), 6) for d in pvoigt_jacobian(0.0, fraction=1.0)]
-    [0.31831, 0.0, -0.31831, -0.151409]
-    """
     shape = _shape(x, amplitude, center, sigma, fraction)
-    g, g_center, g_sigma = _gaussian_unit(x, center, sigma / PVOIGT_SIGMA_RATIO, shape)
-    lor, l_center, l_sigma = _lorentzian_unit(x, center, sigma, shape)
     gauss_weight = 1.0 - np.asarray(fraction)
+    value, gauss = _gaussian_unit(
+        parts, x, amplitude * gauss_weight, center, sigma / PVOIGT_SIGMA_RATIO, shape
+    )
+    value_l, lor = _lorentzian_unit(parts, x, amplitude * np.asarray(fraction), center, sigma,
+                                    shape)
+    if parts & VALUE:
+        value += value_l
+    if not parts & JACOBIAN:
+        return value, None
+    (g, g_center, g_sigma), (lor, l_center, l_sigma) = gauss, lor
     d_fraction = lor - g
     d_fraction *= amplitude
     g *= gauss_weight
@@ -429,17 +396,35 @@ def pvoigt_jacobian(
     l_sigma *= fraction
     g_sigma += l_sigma
     g_sigma *= amplitude
-    return g, g_center, g_sigma, d_fraction
+    return value, (g, g_center, g_sigma, d_fraction)
 
 
-@scalar_safe
-def moffat(
+pvoigt, pvoigt_jacobian = derive(
+    _pvoigt,
+    """Partial derivatives of :func:`pvoigt`.
+
+    With unit-area components ``G`` (width ``sigma_g``) and ``L``:
+    ``d/damplitude = (1 - fraction) G + fraction L``,
+    ``d/dcenter = amplitude ((1 - fraction) dG/dcenter + fraction dL/dcenter)``,
+    ``d/dsigma = amplitude ((1 - fraction) dG/dsigma_g / sqrt(2 ln 2) + fraction dL/dsigma)``,
+    ``d/dfraction = amplitude (L - G)``.
+
+    Examples
+    --------
+    >>> [round(float(d), 6) for d in pvoigt_jacobian(0.0, fraction=1.0)]
+    [0.31831, 0.0, -0.31831, -0.151409]
+    """,
+)
+
+
+def _moffat(
+    parts: int,
     x: ArrayLike,
     amplitude: ArrayLike = 1.0,
     center: ArrayLike = 0.0,
     sigma: ArrayLike = 1.0,
     beta: ArrayLike = 1.0,
-) -> np.ndarray:
+):
     """Moffat profile of height ``amplitude``.
 
     ``moffat(x, amplitude, center, sigma, beta) = amplitude / (1 + ((x - center)/sigma)**2)**beta``
@@ -469,24 +454,39 @@ def moffat(
     >>> moffat([0.0, 1.0], amplitude=2.0).tolist()
     [2.0, 1.0]
     """
-    out = _empty(x, amplitude, center, sigma, beta)
-    np.subtract(x, center, out=out)
-    out *= 1.0 / np.maximum(TINY, sigma)
-    np.square(out, out=out)
-    out += 1.0
-    np.power(out, beta, out=out)
-    np.divide(amplitude, out, out=out)
-    return out
+    only_value = not parts & JACOBIAN
+    inv_sigma = 1.0 / np.maximum(TINY, sigma)
+    u = _empty(x, amplitude, center, sigma, beta)
+    np.subtract(x, center, out=u)
+    u *= inv_sigma
+    u2 = np.square(u, out=u if only_value else None)
+    value = None
+    if parts & VALUE:
+        q = np.add(u2, 1.0, out=u2 if only_value else None)
+        np.power(q, beta, out=q)
+        value = np.divide(amplitude, q, out=q)
+    if only_value:
+        return value, None
+    log_q = np.log1p(u2)
+    d_amplitude = log_q * np.negative(beta)
+    np.exp(d_amplitude, out=d_amplitude)
+    moffat_value = d_amplitude * amplitude
+    u2 += 1.0
+    np.reciprocal(u2, out=u2)
+    u *= u2
+    u *= moffat_value
+    factor = 2.0 * np.asarray(beta) * inv_sigma
+    u *= factor
+    np.subtract(1.0, u2, out=u2)
+    u2 *= moffat_value
+    u2 *= factor
+    log_q *= moffat_value
+    np.negative(log_q, out=log_q)
+    return value, (d_amplitude, u, u2, log_q)
 
 
-@scalar_safe
-def moffat_jacobian(
-    x: ArrayLike,
-    amplitude: ArrayLike = 1.0,
-    center: ArrayLike = 0.0,
-    sigma: ArrayLike = 1.0,
-    beta: ArrayLike = 1.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+moffat, moffat_jacobian = derive(
+    _moffat,
     """Partial derivatives of :func:`moffat`.
 
     With ``u = (x - center)/sigma``, ``q = 1 + u**2`` and ``M`` the value:
@@ -497,25 +497,5 @@ def moffat_jacobian(
     --------
     >>> [round(float(d), 6) for d in moffat_jacobian(1.0)]
     [0.5, 0.5, 0.5, -0.346574]
-    """
-    inv_sigma = 1.0 / np.maximum(TINY, sigma)
-    u = _empty(x, amplitude, center, sigma, beta)
-    np.subtract(x, center, out=u)
-    u *= inv_sigma
-    u2 = u * u
-    log_q = np.log1p(u2)
-    d_amplitude = log_q * np.negative(beta)
-    np.exp(d_amplitude, out=d_amplitude)
-    value = d_amplitude * amplitude
-    u2 += 1.0
-    np.reciprocal(u2, out=u2)
-    u *= u2
-    u *= value
-    factor = 2.0 * np.asarray(beta) * inv_sigma
-    u *= factor
-    np.subtract(1.0, u2, out=u2)
-    u2 *= value
-    u2 *= factor
-    log_q *= value
-    np.negative(log_q, out=log_q)
-    return d_amplitude, u, u2, log_q
+    """,
+)

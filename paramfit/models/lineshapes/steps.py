@@ -25,7 +25,8 @@ from numpy.typing import ArrayLike
 from scipy.special import erf, expit
 
 from paramfit.core.exceptions import ParameterError
-from paramfit.models.lineshapes.basic import TINY, _empty, scalar_safe
+from paramfit.models.lineshapes._registry import JACOBIAN, VALUE, derive
+from paramfit.models.lineshapes.basic import TINY, _empty, _shape
 
 __all__ = [
     "step",
@@ -90,14 +91,30 @@ def _sigmoid_and_slope(u: np.ndarray, form: str) -> tuple[np.ndarray, np.ndarray
     return _sigmoid(u.copy(), form), slope
 
 
-@scalar_safe
-def step(
+def _rise(parts, x, amplitude, center, scale, form, shape):
+    """``amplitude F(u)`` and its ``(d/damplitude, d/dcenter, d/dwidth)`` for
+    ``u = (x - center) scale`` of a width ``1/scale``, as ``(value, jacobian)``."""
+    u = np.subtract(x, center, out=np.empty(shape))
+    u *= scale
+    if not parts & JACOBIAN:
+        value = _sigmoid(u, form)
+        value *= amplitude
+        return value, None
+    d_amplitude, slope = _sigmoid_and_slope(u, form)
+    value = d_amplitude * amplitude if parts & VALUE else None
+    slope *= -amplitude * scale
+    u *= slope
+    return value, (d_amplitude, slope, u)
+
+
+def _step(
+    parts: int,
     x: ArrayLike,
     amplitude: ArrayLike = 1.0,
     center: ArrayLike = 0.0,
     sigma: ArrayLike = 1.0,
     form: str = "linear",
-) -> np.ndarray:
+):
     """Step from 0 to ``amplitude`` with its half-height at ``center``.
 
     ``step(x, amplitude, center, sigma, form) = amplitude * F((x - center) / sigma)``
@@ -134,22 +151,13 @@ def step(
     [0.0, 1.0, 2.0]
     """
     form = _check_form(form)
-    out = _empty(x, amplitude, center, sigma)
-    np.subtract(x, center, out=out)
-    out *= np.sign(sigma) / np.maximum(TINY * TINY, np.abs(sigma))
-    _sigmoid(out, form)
-    out *= amplitude
-    return out
+    scale = np.sign(sigma) / np.maximum(TINY * TINY, np.abs(sigma))
+    shape = _shape(x, amplitude, center, sigma)
+    return _rise(parts, x, amplitude, center, scale, form, shape)
 
 
-@scalar_safe
-def step_jacobian(
-    x: ArrayLike,
-    amplitude: ArrayLike = 1.0,
-    center: ArrayLike = 0.0,
-    sigma: ArrayLike = 1.0,
-    form: str = "linear",
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+step, step_jacobian = derive(
+    _step,
     """Partial derivatives of :func:`step`.
 
     With ``u = (x - center) / sigma``: ``d/damplitude = F(u)``,
@@ -160,20 +168,12 @@ def step_jacobian(
     --------
     >>> [float(d) for d in step_jacobian(0.0, form="linear")]
     [0.5, -1.0, -0.0]
-    """
-    form = _check_form(form)
-    scale = np.sign(sigma) / np.maximum(TINY * TINY, np.abs(sigma))
-    u = _empty(x, amplitude, center, sigma)
-    np.subtract(x, center, out=u)
-    u *= scale
-    d_amplitude, slope = _sigmoid_and_slope(u, form)
-    slope *= -amplitude * scale
-    u *= slope
-    return d_amplitude, slope, u
+    """,
+)
 
 
-@scalar_safe
-def rectangle(
+def _rectangle(
+    parts: int,
     x: ArrayLike,
     amplitude: ArrayLike = 1.0,
     center1: ArrayLike = 0.0,
@@ -181,7 +181,7 @@ def rectangle(
     center2: ArrayLike = 1.0,
     sigma2: ArrayLike = 1.0,
     form: str = "linear",
-) -> np.ndarray:
+):
     """Step up at ``center1`` followed by a step down at ``center2``.
 
     ``rectangle(x, ...) = amplitude * (F(u1) + F(u2) - 1)`` with
@@ -215,29 +215,39 @@ def rectangle(
     """
     form = _check_form(form)
     half = 0.5 if form == "linear" else 1.0
-    out = _empty(x, amplitude, center1, sigma1, center2, sigma2)
-    np.subtract(x, center1, out=out)
-    out *= half / np.maximum(TINY, sigma1)
-    _sigmoid(out, form)
-    falling = _empty(x, center2, sigma2)
-    np.subtract(center2, x, out=falling)
-    falling *= half / np.maximum(TINY, sigma2)
-    out += _sigmoid(falling, form)
-    out -= 1.0
-    out *= amplitude
-    return out
+    width1 = np.maximum(TINY, sigma1)
+    width2 = np.maximum(TINY, sigma2)
+    u1 = _empty(x, amplitude, center1, sigma1, center2, sigma2)
+    np.subtract(x, center1, out=u1)
+    u1 *= half / width1
+    u2 = np.subtract(center2, x, out=np.empty(u1.shape))
+    u2 *= half / width2
+    if not parts & JACOBIAN:
+        value = _sigmoid(u1, form)
+        value += _sigmoid(u2, form)
+        value -= 1.0
+        value *= amplitude
+        return value, None
+    f1, slope1 = _sigmoid_and_slope(u1, form)
+    f2, slope2 = _sigmoid_and_slope(u2, form)
+    f1 += f2
+    f1 -= 1.0
+    value = f1 * amplitude if parts & VALUE else None
+    inv1 = 1.0 / width1
+    inv2 = 1.0 / width2
+    slope1 *= amplitude
+    slope2 *= amplitude
+    u1 *= slope1
+    u1 *= -inv1
+    u2 *= slope2
+    u2 *= -inv2
+    slope1 *= -half * inv1
+    slope2 *= half * inv2
+    return value, (f1, slope1, u1, slope2, u2)
 
 
-@scalar_safe
-def rectangle_jacobian(
-    x: ArrayLike,
-    amplitude: ArrayLike = 1.0,
-    center1: ArrayLike = 0.0,
-    sigma1: ArrayLike = 1.0,
-    center2: ArrayLike = 1.0,
-    sigma2: ArrayLike = 1.0,
-    form: str = "linear",
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+rectangle, rectangle_jacobian = derive(
+    _rectangle,
     """Partial derivatives of :func:`rectangle`.
 
     With ``k_i = h / sigma_i`` (``h = 1/2`` for ``'linear'``, else 1),
@@ -251,37 +261,17 @@ def rectangle_jacobian(
     --------
     >>> [float(d) for d in rectangle_jacobian(0.0, sigma1=1.0, center2=5.0)]
     [0.5, -0.5, -0.0, 0.0, -0.0]
-    """
-    form = _check_form(form)
-    half = 0.5 if form == "linear" else 1.0
-    shape_params = (amplitude, center1, sigma1, center2, sigma2)
-    inv1 = 1.0 / np.maximum(TINY, sigma1)
-    inv2 = 1.0 / np.maximum(TINY, sigma2)
-    u1 = _empty(x, *shape_params)
-    np.subtract(x, center1, out=u1)
-    u1 *= half * inv1
-    u2 = _empty(x, *shape_params)
-    np.subtract(center2, x, out=u2)
-    u2 *= half * inv2
-    f1, slope1 = _sigmoid_and_slope(u1, form)
-    f2, slope2 = _sigmoid_and_slope(u2, form)
-    f1 += f2
-    f1 -= 1.0
-    slope1 *= amplitude
-    slope2 *= amplitude
-    u1 *= slope1
-    u1 *= -inv1
-    u2 *= slope2
-    u2 *= -inv2
-    slope1 *= -half * inv1
-    slope2 *= half * inv2
-    return f1, slope1, u1, slope2, u2
+    """,
+)
 
 
-@scalar_safe
-def logistic(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, center: ArrayLike = 0.0, sigma: ArrayLike = 1.0
-) -> np.ndarray:
+def _logistic(
+    parts: int,
+    x: ArrayLike,
+    amplitude: ArrayLike = 1.0,
+    center: ArrayLike = 0.0,
+    sigma: ArrayLike = 1.0,
+):
     """Logistic sigmoid, as lmfit's ``logistic``.
 
     ``logistic(x, amplitude, center, sigma) = amplitude * (1 - 1/(1 + exp((x - center)/sigma)))``
@@ -310,18 +300,12 @@ def logistic(
     >>> logistic([0.0], amplitude=2.0).tolist()
     [1.0]
     """
-    out = _empty(x, amplitude, center, sigma)
-    np.subtract(x, center, out=out)
-    out *= 1.0 / np.maximum(TINY, sigma)
-    expit(out, out=out)
-    out *= amplitude
-    return out
+    shape = _shape(x, amplitude, center, sigma)
+    return _rise(parts, x, amplitude, center, 1.0 / np.maximum(TINY, sigma), "logistic", shape)
 
 
-@scalar_safe
-def logistic_jacobian(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, center: ArrayLike = 0.0, sigma: ArrayLike = 1.0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+logistic, logistic_jacobian = derive(
+    _logistic,
     """Partial derivatives of :func:`logistic`.
 
     With ``u = (x - center)/sigma`` and ``F = expit(u)``: ``d/damplitude = F``,
@@ -332,12 +316,5 @@ def logistic_jacobian(
     --------
     >>> [float(d) for d in logistic_jacobian(0.0)]
     [0.5, -0.25, -0.0]
-    """
-    inv = 1.0 / np.maximum(TINY, sigma)
-    u = _empty(x, amplitude, center, sigma)
-    np.subtract(x, center, out=u)
-    u *= inv
-    d_amplitude, slope = _sigmoid_and_slope(u, "logistic")
-    slope *= -amplitude * inv
-    u *= slope
-    return d_amplitude, slope, u
+    """,
+)

@@ -12,8 +12,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, erf, erfcx, poch
 
-from paramfit.models.lineshapes.basic import TINY, _empty, _shape, scalar_safe
-from paramfit.models.lineshapes.peaks import SQRT2, SQRTPI, _gaussian_unit, gaussian
+from paramfit.models.lineshapes._registry import JACOBIAN, VALUE, derive
+from paramfit.models.lineshapes.basic import TINY, _empty, _shape
+from paramfit.models.lineshapes.peaks import SQRT2, SQRTPI, _gaussian_unit
 
 __all__ = [
     "pearson7",
@@ -31,14 +32,23 @@ __all__ = [
 _SQRT_2_OVER_PI = np.sqrt(2.0 / np.pi)
 
 
-@scalar_safe
-def pearson7(
+def _log_power(parts, t, exponent):
+    """``log(1 + t)`` (kept where the Jacobian needs it) and ``exp(-exponent log(1 + t))``;
+    with only the value wanted both overwrite ``t``."""
+    only_value = not parts & JACOBIAN
+    log_q = np.log1p(t, out=t if only_value else None)
+    power = np.multiply(log_q, -exponent, out=log_q if only_value else None)
+    return log_q, np.exp(power, out=power)
+
+
+def _pearson7(
+    parts: int,
     x: ArrayLike,
     amplitude: ArrayLike = 1.0,
     center: ArrayLike = 0.0,
     sigma: ArrayLike = 1.0,
     expon: ArrayLike = 1.0,
-) -> np.ndarray:
+):
     """Pearson type VII peak of area ``amplitude``.
 
     ``pearson7(x, amplitude, center, sigma, expon) =
@@ -72,27 +82,40 @@ def pearson7(
     >>> round(float(pearson7(1.0)), 7)  # expon = 1: Lorentzian, height 1/(2 pi) at x = sigma
     0.1591549
     """
+    only_value = not parts & JACOBIAN
     expon = np.maximum(TINY, expon)
     sigma = np.maximum(TINY, sigma)
-    out = _empty(x, amplitude, center, sigma, expon)
-    np.subtract(x, center, out=out)
-    out *= 1.0 / sigma
-    np.square(out, out=out)
-    np.log1p(out, out=out)
-    out *= -expon
-    np.exp(out, out=out)
-    out *= amplitude * poch(expon - 0.5, 0.5) / (SQRTPI * sigma)
-    return out
+    inv_sigma = 1.0 / sigma
+    u = _empty(x, amplitude, center, sigma, expon)
+    np.subtract(x, center, out=u)
+    u *= inv_sigma
+    u2 = np.square(u, out=u if only_value else None)
+    log_q, d_amplitude = _log_power(parts, u2, expon)  # d_amplitude: (1 + u**2)**-expon
+    value = None
+    if parts & VALUE:
+        scale = amplitude * poch(expon - 0.5, 0.5) / (SQRTPI * sigma)
+        value = np.multiply(d_amplitude, scale, out=d_amplitude if only_value else None)
+    if only_value:
+        return value, None
+    d_amplitude *= poch(expon - 0.5, 0.5) * inv_sigma / SQRTPI
+    pearson_value = d_amplitude * amplitude
+    u2 += 1.0
+    np.reciprocal(u2, out=u2)
+    factor = 2.0 * expon * inv_sigma
+    u *= u2
+    u *= pearson_value
+    u *= factor
+    np.subtract(1.0, u2, out=u2)
+    u2 *= factor
+    u2 -= inv_sigma
+    u2 *= pearson_value
+    np.subtract(digamma(expon) - digamma(expon - 0.5), log_q, out=log_q)
+    log_q *= pearson_value
+    return value, (d_amplitude, u, u2, log_q)
 
 
-@scalar_safe
-def pearson7_jacobian(
-    x: ArrayLike,
-    amplitude: ArrayLike = 1.0,
-    center: ArrayLike = 0.0,
-    sigma: ArrayLike = 1.0,
-    expon: ArrayLike = 1.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+pearson7, pearson7_jacobian = derive(
+    _pearson7,
     """Partial derivatives of :func:`pearson7`.
 
     With ``q = 1 + u**2``, ``m = expon``, ``P`` the value and ``psi`` the digamma function:
@@ -105,38 +128,17 @@ def pearson7_jacobian(
     --------
     >>> [round(float(d), 6) for d in pearson7_jacobian(0.0)]
     [0.31831, 0.0, -0.31831, 0.441271]
-    """
-    expon = np.maximum(TINY, expon)
-    sigma = np.maximum(TINY, sigma)
-    inv_sigma = 1.0 / sigma
-    u = _empty(x, amplitude, center, sigma, expon)
-    np.subtract(x, center, out=u)
-    u *= inv_sigma
-    u2 = u * u
-    log_q = np.log1p(u2)
-    d_amplitude = log_q * -expon
-    np.exp(d_amplitude, out=d_amplitude)
-    d_amplitude *= poch(expon - 0.5, 0.5) * inv_sigma / SQRTPI
-    value = d_amplitude * amplitude
-    u2 += 1.0
-    np.reciprocal(u2, out=u2)
-    factor = 2.0 * expon * inv_sigma
-    u *= u2
-    u *= value
-    u *= factor
-    np.subtract(1.0, u2, out=u2)
-    u2 *= factor
-    u2 -= inv_sigma
-    u2 *= value
-    np.subtract(digamma(expon) - digamma(expon - 0.5), log_q, out=log_q)
-    log_q *= value
-    return d_amplitude, u, u2, log_q
+    """,
+)
 
 
-@scalar_safe
-def students_t(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, center: ArrayLike = 0.0, sigma: ArrayLike = 1.0
-) -> np.ndarray:
+def _students_t(
+    parts: int,
+    x: ArrayLike,
+    amplitude: ArrayLike = 1.0,
+    center: ArrayLike = 0.0,
+    sigma: ArrayLike = 1.0,
+):
     """Student's t distribution with ``sigma`` degrees of freedom, of area ``amplitude``.
 
     ``students_t(x, amplitude, center, sigma) = amplitude Gamma((sigma + 1)/2)
@@ -168,22 +170,38 @@ def students_t(
     >>> bool(np.isclose(students_t(0.7, 2.0, 0.0, 3.0), 2.0 * t.pdf(0.7, 3.0)))
     True
     """
+    only_value = not parts & JACOBIAN
     nu = np.maximum(TINY, sigma)
-    out = _empty(x, amplitude, center, nu)
-    np.subtract(x, center, out=out)
-    np.square(out, out=out)
-    out *= 1.0 / nu
-    np.log1p(out, out=out)
-    out *= -0.5 * (nu + 1.0)
-    np.exp(out, out=out)
-    out *= amplitude * poch(0.5 * nu, 0.5) / np.sqrt(np.pi * nu)
-    return out
+    half_nu1 = 0.5 * (nu + 1.0)
+    d = _empty(x, amplitude, center, nu)
+    np.subtract(x, center, out=d)
+    t = np.square(d, out=d if only_value else None)
+    t *= 1.0 / nu
+    log_q, d_amplitude = _log_power(parts, t, half_nu1)  # d_amplitude: q**-((nu + 1)/2)
+    value = None
+    if parts & VALUE:
+        scale = amplitude * poch(0.5 * nu, 0.5) / np.sqrt(np.pi * nu)
+        value = np.multiply(d_amplitude, scale, out=d_amplitude if only_value else None)
+    if only_value:
+        return value, None
+    d_amplitude *= poch(0.5 * nu, 0.5) / np.sqrt(np.pi * nu)
+    t_value = d_amplitude * amplitude
+    t += 1.0
+    np.reciprocal(t, out=t)  # 1/q
+    d *= t
+    d *= t_value
+    d *= (nu + 1.0) / nu
+    # s t / (nu q) = s (1 - 1/q) / nu
+    t *= -half_nu1 / nu
+    t += half_nu1 / nu + 0.5 * (digamma(half_nu1) - digamma(0.5 * nu) - 1.0 / nu)
+    log_q *= 0.5
+    t -= log_q
+    t *= t_value
+    return value, (d_amplitude, d, t)
 
 
-@scalar_safe
-def students_t_jacobian(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, center: ArrayLike = 0.0, sigma: ArrayLike = 1.0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+students_t, students_t_jacobian = derive(
+    _students_t,
     """Partial derivatives of :func:`students_t`.
 
     With ``nu = sigma``, ``d = x - center``, ``t = d**2/nu``, ``q = 1 + t``,
@@ -195,40 +213,18 @@ def students_t_jacobian(
     --------
     >>> [round(float(d), 6) for d in students_t_jacobian(0.0)]
     [0.31831, 0.0, 0.061481]
-    """
-    nu = np.maximum(TINY, sigma)
-    half_nu1 = 0.5 * (nu + 1.0)
-    d = _empty(x, amplitude, center, nu)
-    np.subtract(x, center, out=d)
-    t = d * d
-    t *= 1.0 / nu
-    log_q = np.log1p(t)
-    d_amplitude = log_q * -half_nu1
-    np.exp(d_amplitude, out=d_amplitude)
-    d_amplitude *= poch(0.5 * nu, 0.5) / np.sqrt(np.pi * nu)
-    value = d_amplitude * amplitude
-    t += 1.0
-    np.reciprocal(t, out=t)  # 1/q
-    d *= t
-    d *= value
-    d *= (nu + 1.0) / nu
-    # s t / (nu q) = s (1 - 1/q) / nu
-    t *= -half_nu1 / nu
-    t += half_nu1 / nu + 0.5 * (digamma(half_nu1) - digamma(0.5 * nu) - 1.0 / nu)
-    log_q *= 0.5
-    t -= log_q
-    t *= value
-    return d_amplitude, d, t
+    """,
+)
 
 
-@scalar_safe
-def skewed_gaussian(
+def _skewed_gaussian(
+    parts: int,
     x: ArrayLike,
     amplitude: ArrayLike = 1.0,
     center: ArrayLike = 0.0,
     sigma: ArrayLike = 1.0,
     gamma: ArrayLike = 0.0,
-) -> np.ndarray:
+):
     """Gaussian skewed by an error function (skew normal distribution), area ``amplitude``.
 
     ``skewed_gaussian(x, amplitude, center, sigma, gamma) =
@@ -260,37 +256,18 @@ def skewed_gaussian(
     >>> bool(np.isclose(skewed_gaussian(0.5, 1.0, 0.0, 2.0, 3.0), skewnorm.pdf(0.5, 3.0, 0, 2)))
     True
     """
-    out = _empty(x, amplitude, center, sigma, gamma)
-    np.subtract(x, center, out=out)
-    out *= gamma / np.maximum(TINY, SQRT2 * sigma)
-    erf(out, out=out)
-    out += 1.0
-    out *= gaussian(x, amplitude, center, sigma)
-    return out
-
-
-@scalar_safe
-def skewed_gaussian_jacobian(
-    x: ArrayLike,
-    amplitude: ArrayLike = 1.0,
-    center: ArrayLike = 0.0,
-    sigma: ArrayLike = 1.0,
-    gamma: ArrayLike = 0.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Partial derivatives of :func:`skewed_gaussian`.
-
-    With ``g`` the unit-area Gaussian, ``w = (x - center)/(sqrt(2) sigma)``, ``v = gamma w``,
-    ``a = 1 + erf(v)`` and ``e = 2 exp(-v**2)/sqrt(pi)``:
-    ``d/damplitude = a g``, ``d/dcenter = amplitude (a dg/dcenter - g e gamma / (sqrt(2) sigma))``,
-    ``d/dsigma = amplitude (a dg/dsigma - g e v / sigma)``, ``d/dgamma = amplitude g e w``.
-
-    Examples
-    --------
-    >>> [round(float(d), 6) for d in skewed_gaussian_jacobian(0.0)]
-    [0.398942, 0.0, -0.398942, 0.0]
-    """
     shape = _shape(x, amplitude, center, sigma, gamma)
-    g, g_center, g_sigma = _gaussian_unit(x, center, sigma, shape)
+    value = None
+    if parts & VALUE:
+        value = np.subtract(x, center, out=np.empty(shape))
+        value *= gamma / np.maximum(TINY, SQRT2 * sigma)
+        erf(value, out=value)
+        value += 1.0
+        value *= _gaussian_unit(VALUE, x, amplitude, center, sigma,
+                                _shape(x, amplitude, center, sigma))[0]
+    if not parts & JACOBIAN:
+        return value, None
+    g, g_center, g_sigma = _gaussian_unit(JACOBIAN, x, None, center, sigma, shape)[1]
     k = 1.0 / np.maximum(TINY, SQRT2 * sigma)
     w = np.subtract(x, center, out=np.empty(shape))
     w *= k
@@ -314,7 +291,24 @@ def skewed_gaussian_jacobian(
     g_center -= ge
     g_center *= amplitude
     g *= asym
-    return g, g_center, g_sigma, w
+    return value, (g, g_center, g_sigma, w)
+
+
+skewed_gaussian, skewed_gaussian_jacobian = derive(
+    _skewed_gaussian,
+    """Partial derivatives of :func:`skewed_gaussian`.
+
+    With ``g`` the unit-area Gaussian, ``w = (x - center)/(sqrt(2) sigma)``, ``v = gamma w``,
+    ``a = 1 + erf(v)`` and ``e = 2 exp(-v**2)/sqrt(pi)``:
+    ``d/damplitude = a g``, ``d/dcenter = amplitude (a dg/dcenter - g e gamma / (sqrt(2) sigma))``,
+    ``d/dsigma = amplitude (a dg/dsigma - g e v / sigma)``, ``d/dgamma = amplitude g e w``.
+
+    Examples
+    --------
+    >>> [round(float(d), 6) for d in skewed_gaussian_jacobian(0.0)]
+    [0.398942, 0.0, -0.398942, 0.0]
+    """,
+)
 
 
 def _expgaussian_parts(x, center, sigma, gamma, shape):
@@ -345,14 +339,14 @@ def _expgaussian_parts(x, center, sigma, gamma, shape):
     return f, g, d, k
 
 
-@scalar_safe
-def expgaussian(
+def _expgaussian(
+    parts: int,
     x: ArrayLike,
     amplitude: ArrayLike = 1.0,
     center: ArrayLike = 0.0,
     sigma: ArrayLike = 1.0,
     gamma: ArrayLike = 1.0,
-) -> np.ndarray:
+):
     """Exponentially modified Gaussian (lmfit's ``expgaussian``), area ``amplitude``.
 
     ``expgaussian(x, amplitude, center, sigma, gamma) =
@@ -387,36 +381,15 @@ def expgaussian(
     >>> bool(np.isclose(expgaussian(1.0, 1.0, 0.0, 1.0, 0.5), exponnorm.pdf(1.0, 2.0)))
     True
     """
-    f = _expgaussian_parts(x, center, sigma, gamma, _shape(x, amplitude, center, sigma, gamma))[0]
-    f *= 0.5 * amplitude * np.asarray(gamma)
-    return f
-
-
-@scalar_safe
-def expgaussian_jacobian(
-    x: ArrayLike,
-    amplitude: ArrayLike = 1.0,
-    center: ArrayLike = 0.0,
-    sigma: ArrayLike = 1.0,
-    gamma: ArrayLike = 1.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Partial derivatives of :func:`expgaussian`.
-
-    With ``d = center - x``, ``F = exp(a1) erfc(a2)`` (see :func:`expgaussian`),
-    ``h = sqrt(2/pi) exp(-d**2/(2 sigma**2))`` and ``K = amplitude gamma / 2``:
-    ``d/damplitude = gamma F / 2``, ``d/dcenter = K (gamma F - h / sigma)``,
-    ``d/dsigma = K (gamma**2 sigma F - h (gamma - d / sigma**2))``,
-    ``d/dgamma = amplitude F / 2 + K ((d + gamma sigma**2) F - h sigma)``.
-
-    Examples
-    --------
-    >>> [round(float(d), 6) for d in expgaussian_jacobian(0.0)][:2]
-    [0.261578, -0.137364]
-    """
     shape = _shape(x, amplitude, center, sigma, gamma)
     f, h, d, k = _expgaussian_parts(x, center, sigma, gamma, shape)
     gamma = np.asarray(gamma)
     scale = 0.5 * amplitude * gamma
+    value = None
+    if parts & VALUE:
+        value = np.multiply(f, scale, out=None if parts & JACOBIAN else f)
+    if not parts & JACOBIAN:
+        return value, None
     h *= _SQRT_2_OVER_PI
     d_gamma = d + gamma * sigma * sigma
     d_gamma *= f
@@ -433,13 +406,34 @@ def expgaussian_jacobian(
     d -= h
     d *= scale
     f *= 0.5 * gamma
-    return f, d, d_sigma, d_gamma
+    return value, (f, d, d_sigma, d_gamma)
 
 
-@scalar_safe
-def damped_oscillator(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, center: ArrayLike = 1.0, sigma: ArrayLike = 0.1
-) -> np.ndarray:
+expgaussian, expgaussian_jacobian = derive(
+    _expgaussian,
+    """Partial derivatives of :func:`expgaussian`.
+
+    With ``d = center - x``, ``F = exp(a1) erfc(a2)`` (see :func:`expgaussian`),
+    ``h = sqrt(2/pi) exp(-d**2/(2 sigma**2))`` and ``K = amplitude gamma / 2``:
+    ``d/damplitude = gamma F / 2``, ``d/dcenter = K (gamma F - h / sigma)``,
+    ``d/dsigma = K (gamma**2 sigma F - h (gamma - d / sigma**2))``,
+    ``d/dgamma = amplitude F / 2 + K ((d + gamma sigma**2) F - h sigma)``.
+
+    Examples
+    --------
+    >>> [round(float(d), 6) for d in expgaussian_jacobian(0.0)][:2]
+    [0.261578, -0.137364]
+    """,
+)
+
+
+def _damped_oscillator(
+    parts: int,
+    x: ArrayLike,
+    amplitude: ArrayLike = 1.0,
+    center: ArrayLike = 1.0,
+    sigma: ArrayLike = 0.1,
+):
     """Amplitude response of a driven, damped harmonic oscillator.
 
     ``damped_oscillator(x, amplitude, center, sigma) =
@@ -469,22 +463,36 @@ def damped_oscillator(
     >>> damped_oscillator([0.0, 1.0], amplitude=1.0, center=1.0, sigma=0.1).tolist()
     [1.0, 5.0]
     """
-    out = _empty(x, amplitude, center, sigma)
-    np.multiply(x, 1.0 / np.maximum(TINY, np.abs(center)), out=out)
-    np.square(out, out=out)
-    damping = out * (4.0 * np.square(sigma))
-    np.subtract(1.0, out, out=out)
-    np.square(out, out=out)
-    out += damping
-    np.sqrt(out, out=out)
-    np.divide(amplitude, out, out=out)
-    return out
+    only_value = not parts & JACOBIAN
+    inv_center = 1.0 / np.maximum(TINY, np.abs(center))
+    sigma2 = np.square(sigma)
+    r2 = _empty(x, amplitude, center, sigma)
+    np.multiply(x, inv_center, out=r2)
+    np.square(r2, out=r2)  # (x/c)**2
+    damping = r2 * (4.0 * sigma2)
+    one_minus = np.subtract(1.0, r2, out=r2 if only_value else None)
+    denominator = np.square(one_minus, out=one_minus if only_value else None)
+    denominator += damping  # D
+    value = None
+    if parts & VALUE:
+        root = np.sqrt(denominator, out=denominator if only_value else None)
+        value = np.divide(amplitude, root, out=root)
+    if only_value:
+        return value, None
+    inv_d = np.reciprocal(denominator, out=denominator)
+    d_amplitude = np.sqrt(inv_d)
+    r2 *= inv_d
+    r2 *= d_amplitude
+    r2 *= amplitude
+    d_sigma = r2 * (-4.0 * np.asarray(sigma))
+    one_minus -= 2.0 * sigma2
+    one_minus *= r2
+    one_minus *= -2.0 * np.sign(center) * inv_center
+    return value, (d_amplitude, one_minus, d_sigma)
 
 
-@scalar_safe
-def damped_oscillator_jacobian(
-    x: ArrayLike, amplitude: ArrayLike = 1.0, center: ArrayLike = 1.0, sigma: ArrayLike = 0.1
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+damped_oscillator, damped_oscillator_jacobian = derive(
+    _damped_oscillator,
     """Partial derivatives of :func:`damped_oscillator`.
 
     With ``c = max(TINY, |center|)``, ``r2 = (x/c)**2``,
@@ -497,22 +505,5 @@ def damped_oscillator_jacobian(
     --------
     >>> [round(float(d), 6) for d in damped_oscillator_jacobian(1.0)]
     [5.0, 5.0, -50.0]
-    """
-    inv_center = 1.0 / np.maximum(TINY, np.abs(center))
-    sigma2 = np.square(sigma)
-    r2 = _empty(x, amplitude, center, sigma)
-    np.multiply(x, inv_center, out=r2)
-    np.square(r2, out=r2)
-    one_minus = np.subtract(1.0, r2)
-    inv_d = np.square(one_minus)
-    inv_d += r2 * (4.0 * sigma2)
-    np.reciprocal(inv_d, out=inv_d)
-    d_amplitude = np.sqrt(inv_d)
-    r2 *= inv_d
-    r2 *= d_amplitude
-    r2 *= amplitude
-    d_sigma = r2 * (-4.0 * np.asarray(sigma))
-    one_minus -= 2.0 * sigma2
-    one_minus *= r2
-    one_minus *= -2.0 * np.sign(center) * inv_center
-    return d_amplitude, one_minus, d_sigma
+    """,
+)
