@@ -45,12 +45,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from paramfit.core.compat import vecdot
 from paramfit.core.solvers.final_phase import STATIONARITY_TOL
 from paramfit.core.solvers.levenberg_marquardt import Termination
 
-__all__ = ["BatchLMSolution", "batch_levenberg_marquardt", "cholesky_solve", "solve_spd3",
-           "RUNNING", "DEFAULT_FTOL", "DEFAULT_XTOL", "DEFAULT_GTOL", "WORKING_SET"]
+__all__ = ["BatchLMSolution", "batch_levenberg_marquardt", "batch_dot", "cholesky_solve",
+           "solve_spd3", "RUNNING", "DEFAULT_FTOL", "DEFAULT_XTOL", "DEFAULT_GTOL", "WORKING_SET"]
 
 EPS = float(np.finfo(float).eps)
 #: The single-fit core's defaults (see :func:`paramfit.core.solvers.levenberg_marquardt.
@@ -97,6 +96,30 @@ class BatchLMSolution:
     niter: np.ndarray
     termination: np.ndarray
     active: np.ndarray
+
+
+def batch_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sum_k a[k] * b[k]`` over the leading axis (of the same length in ``a`` and ``b``;
+    the other axes broadcast), added in the order k = 0, 1, 2, ...
+
+    Elementwise arithmetic on the other axes (the batch axis among them), so every
+    element of the result is rounded the same whatever the number of datasets computed
+    with it.  A BLAS dot over a short leading axis is not: its stride is the batch
+    size, and OpenBLAS picks its kernel (and summation order) by stride and alignment
+    (e.g. ``OPENBLAS_CORETYPE=Prescott``, where one dataset alone and the same dataset
+    among others gave different sums of three products).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.arange(6.0).reshape(3, 2)
+    >>> batch_dot(a, a)
+    array([20., 35.])
+    """
+    total = a[0] * b[0]
+    for k in range(1, a.shape[0]):
+        total = total + a[k] * b[k]
+    return total
 
 
 def cholesky_solve(matrix: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -166,8 +189,9 @@ def solve_spd3(matrix: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndar
     a = matrix.reshape(9, -1)
     cof = a[_P1] * a[_P2]
     cof -= a[_Q1] * a[_Q2]
-    det = vecdot(a[:3], cof[:3], axis=0)
-    y = vecdot(cof[_ADJUGATE].reshape(3, 3, -1), rhs[None], axis=1)
+    det = batch_dot(a[:3], cof[:3])
+    # y_i = sum_k adj[i, k] rhs[k]: the sum over k leads
+    y = batch_dot(cof[_ADJUGATE].reshape(3, 3, -1).transpose(1, 0, 2), rhs[:, None])
     ok = (a[0] > 0.0) & (cof[5] > 0.0) & (det > 0.0)
     with np.errstate(all="ignore"):
         y /= det
@@ -454,7 +478,7 @@ def _iterate(evaluate, s: _State, opts: _Options) -> np.ndarray:
     if fresh is not None:
         np.copyto(trial, s.x, where=fresh)
     taken = trial - s.x
-    pnorm = np.sqrt(vecdot(s.scale * taken, taken, axis=0))
+    pnorm = np.sqrt(batch_dot(s.scale * taken, taken))
     chisq1, jtj1, jtr1 = evaluate(trial)
     s.nfev += 1
     finite = np.isfinite(chisq1) & np.isfinite(jtj1).all(axis=(0, 1)) \
@@ -463,8 +487,9 @@ def _iterate(evaluate, s: _State, opts: _Options) -> np.ndarray:
         actred = np.where(0.1 * np.sqrt(chisq1) < np.sqrt(s.chisq), 1.0 - chisq1 / s.chisq,
                           -1.0)
         actred[~finite] = -1.0
-        jp = vecdot(step, vecdot(s.jtj, step[None], axis=1), axis=0)
-        dp = vecdot(s.scale * step, step, axis=0)
+        # |J p|^2 = p^T (J^T J) p, with (J^T J p)_i = sum_k jtj[i, k] p_k
+        jp = batch_dot(step, batch_dot(s.jtj.transpose(1, 0, 2), step[:, None]))
+        dp = batch_dot(s.scale * step, step)
         temp1 = jp / s.chisq
         temp2 = s.mu * dp / s.chisq
         prered = np.where(s.chisq == 0.0, 0.0, alpha * (2.0 - alpha) * temp1
@@ -483,7 +508,7 @@ def _iterate(evaluate, s: _State, opts: _Options) -> np.ndarray:
         np.copyto(s.jtj, jtj1, where=accept)
         np.copyto(s.jtr, jtr1, where=accept)
         s.niter += accept
-    xnorm = np.sqrt(vecdot(s.scale * s.x, s.x, axis=0))
+    xnorm = np.sqrt(batch_dot(s.scale * s.x, s.x))
     _convergence(done, actred, prered, ratio, pnorm, xnorm, gnorm, s.nfev, opts.ftol,
                  opts.xtol, opts.max_nfev)
     if fresh is not None:
