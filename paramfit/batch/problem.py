@@ -34,6 +34,7 @@ from paramfit.core.compat import vecdot
 from paramfit.core.exceptions import FitError, ParameterError
 from paramfit.core.mapping import ParameterMap
 from paramfit.core.parameters.parameters import Parameters
+from paramfit.core.solvers.batch_levenberg_marquardt import batch_dot
 from paramfit.models.lineshapes import TINY, gaussian, lineshape_for, lorentzian
 
 __all__ = ["ModelSpec", "BatchProblem", "ChunkEvaluator", "GaussianKernel", "KERNEL_BLOCK"]
@@ -338,8 +339,11 @@ class ChunkEvaluator:
                 chisq, jtj, jtr = self._generic_moments(values)
             chain = problem.chain_rule(x, self.fixed)
             if chain is not None:
-                jtr = np.einsum("pfb,pb->fb", chain, jtr)
-                jtj = np.einsum("pfb,pqb,qgb->fgb", chain, jtj, chain)
+                # C^T (J^T r) and C^T (J^T J) C, summed over the model's parameters in
+                # order (batch_dot: the same bits whatever the number of datasets)
+                jtr = batch_dot(chain, jtr[:, None])
+                inner = batch_dot(chain[:, None], jtj[:, :, None])       # (Q, F, b)
+                jtj = batch_dot(inner[:, :, None], chain[:, None])       # (F, G, b)
         return chisq, jtj, jtr
 
     def residual(self, x: np.ndarray) -> np.ndarray:
@@ -360,18 +364,26 @@ class ChunkEvaluator:
         if w is not None:
             resid *= w
             derivs = [None if d is None else d * w for d in derivs]
-        chisq = np.einsum("ij,ij->i", resid, resid)
+        chisq = _row_dot(resid, resid)
         P, b = len(names), resid.shape[0]
         jtj = np.zeros((P, P, b))
         jtr = np.zeros((P, b))
         for i in range(P):
             if derivs[i] is None:
                 continue
-            jtr[i] = np.einsum("ij,ij->i", derivs[i], resid)
+            jtr[i] = _row_dot(derivs[i], resid)
             for j in range(i + 1):
                 if derivs[j] is not None:
-                    jtj[i, j] = jtj[j, i] = np.einsum("ij,ij->i", derivs[i], derivs[j])
+                    jtj[i, j] = jtj[j, i] = _row_dot(derivs[i], derivs[j])
         return chisq, jtj, jtr
+
+
+def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sum(a * b, axis=-1)`` of (b, N) arrays, each row by numpy's own einsum loop over
+    the contiguous last axis: no BLAS call, so the order of each row's sum depends on N
+    only, not on the rows' number, position or alignment (checked under the Haswell and
+    Prescott kernels of OpenBLAS, whose ``ddot`` differs: see :class:`GaussianKernel`)."""
+    return np.einsum("ij,ij->i", a, b)
 
 
 #: Datasets per block of the fused Gaussian kernel: its four (block, N) float64
@@ -393,6 +405,13 @@ class GaussianKernel:
     preallocated buffers, so the passes over the data run in cache.  The floor
     of :func:`paramfit.models.lineshapes.gaussian` on ``sqrt(2 pi) sigma`` is applied.
 
+    The dot products are BLAS calls on rows of the buffers, and every row starts on a
+    64-byte boundary (:func:`_aligned_rows`): OpenBLAS chooses its ``ddot`` kernel, and so
+    the order of the sum, by length, stride *and alignment* (with
+    ``OPENBLAS_CORETYPE=Prescott`` a row 8 bytes off a 16-byte boundary sums otherwise),
+    so identical calls for every row keep each dataset's sums independent of its
+    position in a block, hence of the chunking.
+
     Parameters
     ----------
     n_points : int
@@ -403,7 +422,7 @@ class GaussianKernel:
 
     def __init__(self, n_points: int, block: int = KERNEL_BLOCK):
         self.block = block
-        self._buffers = np.empty((4, block, n_points))
+        self._buffers = _aligned_rows(4 * block, n_points).reshape(4, block, n_points)
         self._size = 0
 
     def _outputs(self, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -449,6 +468,21 @@ class GaussianKernel:
             dot(edd, edd, out=mom[5, lo:hi])
             dot(edd, r, out=mom[8, lo:hi])
         return _combine(mom, jtj, jtr, amplitude, sigma, norm)
+
+
+#: Alignment of the rows of :class:`GaussianKernel`'s buffers, in bytes (a cache line; more
+#: than any SIMD kernel of OpenBLAS aligns to).
+ROW_ALIGNMENT = 64
+
+
+def _aligned_rows(rows: int, n: int) -> np.ndarray:
+    """Uninitialised float64 array (rows, n) whose every row starts on a
+    :data:`ROW_ALIGNMENT`-byte boundary (rows padded to a multiple of it)."""
+    per_line = ROW_ALIGNMENT // 8
+    stride = -(-n // per_line) * per_line
+    raw = np.empty(rows * stride + per_line)
+    start = (-raw.ctypes.data % ROW_ALIGNMENT) // 8
+    return raw[start:start + rows * stride].reshape(rows, stride)[:, :n]
 
 
 def _combine(moments, jtj, jtr, amplitude, sigma, norm):

@@ -19,7 +19,11 @@ import numpy as np
 from paramfit.batch.single import single_fit
 from paramfit.core.optional import require
 from paramfit.core.parameters.parameters import Parameters, ParameterStatus
-from paramfit.core.solvers.batch_levenberg_marquardt import BatchLMSolution, cholesky_solve
+from paramfit.core.solvers.batch_levenberg_marquardt import (
+    BatchLMSolution,
+    batch_dot,
+    cholesky_solve,
+)
 from paramfit.core.solvers.levenberg_marquardt import Termination
 
 __all__ = ["BatchResult", "chunk_statistics", "CHUNK_FIELDS", "termination_message"]
@@ -96,7 +100,10 @@ def chunk_statistics(problem: Any, sol: BatchLMSolution, fixed: np.ndarray, ndat
             stderr[name] = std[i]
         if problem.tied_names:
             grad = problem.tied_jacobian(np.nan_to_num(x), fixed)
-            var = np.einsum("tfb,fgb,tgb->tb", grad, cov, grad)
+            # g C g^T per tied parameter, summed in order (batch_dot: independent of b)
+            grad_f = grad.transpose(1, 0, 2)                          # (F, T, b)
+            g_cov = batch_dot(grad_f[:, :, None], cov[:, None])       # (T, G, b)
+            var = batch_dot(g_cov.transpose(1, 0, 2), grad_f)         # (T, b)
             for t, name in enumerate(problem.tied_names):
                 stderr[name] = np.sqrt(np.clip(var[t], 0.0, None))
     status = {}

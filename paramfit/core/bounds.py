@@ -12,6 +12,9 @@ Markwardt's MPFIT:
 * a per-parameter maximum step (MPFIT ``mpmaxstep``) shortens the whole step
   by a common factor.
 
+The functions serve the single-fit solver (vectors of one fit) and the batch solver
+(arrays (n, B) of B fits, every column on its own) alike.
+
 References
 ----------
 .. [1] C. B. Markwardt, "Non-linear least squares fitting in IDL with MPFIT",
@@ -19,6 +22,8 @@ References
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +39,8 @@ def pegged_columns(x: np.ndarray, gradient: np.ndarray, lower: np.ndarray,
     ``gradient`` is ``J^T f`` (half the gradient of the sum of squares); the
     descent direction ``-gradient`` leaves the box at a lower bound when the
     gradient is positive, at an upper bound when it is negative.  A
-    parameter with ``lower == upper`` is always pegged.
+    parameter with ``lower == upper`` is always pegged.  Elementwise: ``x`` and
+    ``gradient`` of shape (n,) for one fit or (n, B) for B fits (bounds (n, 1)).
     """
     at_lower = x <= lower
     at_upper = x >= upper
@@ -42,48 +48,63 @@ def pegged_columns(x: np.ndarray, gradient: np.ndarray, lower: np.ndarray,
 
 
 def truncate_step(x: np.ndarray, step: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                  max_step: np.ndarray | None) -> tuple[np.ndarray, float]:
+                  max_step: np.ndarray | None, xp: Any = np
+                  ) -> tuple[np.ndarray, float | np.ndarray]:
     """Shorten ``step`` so that ``x + alpha * step`` stays in the box and obeys ``max_step``.
 
     Components of parameters already on a bound that point outwards are set
     to zero first (MPFIT).  Returns the trial point, snapped onto bounds it
     reaches within rounding, and ``alpha``.
+
+    ``x`` and ``step`` have shape (n,) for one fit (``alpha`` is then a float) or
+    (n, B) for B fits, each column on its own (``alpha`` of shape (B,); the bounds
+    and ``max_step`` of shape (n, 1)); ``max_step`` is NaN or <= 0 where not set.
+    ``xp`` is the array namespace.
     """
-    step = np.where(((x <= lower) & (step < 0.0)) | ((x >= upper) & (step > 0.0)), 0.0, step)
-    alpha = 1.0
+    step = xp.where(((x <= lower) & (step < 0.0)) | ((x >= upper) & (step > 0.0)), 0.0, step)
     trial = x + step
     below = trial < lower
-    if below.any():
-        alpha = min(alpha, float(np.min((lower[below] - x[below]) / step[below])))
     above = trial > upper
+    one_fit = x.ndim == 1
+    alpha = 1.0 if one_fit else xp.ones(x.shape[1:])
+    # where a component does not leave the box it divides by 1, not by its step
+    if below.any():
+        fraction = (lower - x) / xp.where(below, step, 1.0)
+        alpha = xp.minimum(alpha, xp.where(below, fraction, 1.0).min(axis=0))
     if above.any():
-        alpha = min(alpha, float(np.min((upper[above] - x[above]) / step[above])))
+        fraction = (upper - x) / xp.where(above, step, 1.0)
+        alpha = xp.minimum(alpha, xp.where(above, fraction, 1.0).min(axis=0))
     if max_step is not None:
-        limited = np.isfinite(max_step) & (max_step > 0.0)
+        limited = xp.isfinite(max_step) & (max_step > 0.0)
         if limited.any():
-            ratio = float(np.max(np.abs(alpha * step[limited]) / max_step[limited]))
-            if ratio > 1.0:
-                alpha /= ratio
-    if alpha < 1.0:
-        trial = x + alpha * step
-        trial = _snap(trial, x, lower, upper, below, above)
+            ratio = xp.where(limited, xp.abs(alpha * step) / xp.where(limited, max_step, 1.0),
+                             0.0).max(axis=0)
+            alpha = alpha / xp.maximum(ratio, 1.0)      # divided where the ratio exceeds 1
+    if one_fit:
+        alpha = float(alpha)
+        if alpha < 1.0:
+            trial = _snap(x + alpha * step, x, lower, upper, below, above, xp)
+        return trial, alpha
+    short = alpha < 1.0
+    if short.any():
+        trial = xp.where(short, _snap(x + alpha * step, x, lower, upper, below, above, xp),
+                         trial)
     return trial, alpha
 
 
 def _snap(trial: np.ndarray, x: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-          below: np.ndarray, above: np.ndarray) -> np.ndarray:
+          below: np.ndarray, above: np.ndarray, xp: Any = np) -> np.ndarray:
     """Put components that reached a bound within rounding exactly on it, and clip."""
-    with np.errstate(invalid="ignore"):
-        tol_low = 4.0 * EPS * np.maximum(np.abs(lower), np.abs(x))
-        tol_up = 4.0 * EPS * np.maximum(np.abs(upper), np.abs(x))
-        trial = np.where(below & (trial <= lower + tol_low), lower, trial)
-        trial = np.where(above & (trial >= upper - tol_up), upper, trial)
-    return np.clip(trial, lower, upper)
+    with np.errstate(invalid="ignore"):     # inf - inf of an absent bound: no snap there
+        tol_low = 4.0 * EPS * xp.maximum(xp.abs(lower), xp.abs(x))
+        tol_up = 4.0 * EPS * xp.maximum(xp.abs(upper), xp.abs(x))
+        trial = xp.where(below & (trial <= lower + tol_low), lower, trial)
+        trial = xp.where(above & (trial >= upper - tol_up), upper, trial)
+    return xp.clip(trial, lower, upper)
 
 
-def active_bounds(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """``int8`` flags: -1 where ``x`` is on its lower bound, +1 on its upper, else 0."""
-    flags = np.zeros(x.shape, dtype=np.int8)
-    flags[x >= upper] = 1
-    flags[x <= lower] = -1
-    return flags
+def active_bounds(x: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                  xp: Any = np) -> np.ndarray:
+    """``int8`` flags: -1 where ``x`` is on its lower bound, +1 on its upper, else 0
+    (elementwise; (n,) or (n, B) with bounds (n, 1))."""
+    return xp.where(x <= lower, -1, xp.where(x >= upper, 1, 0)).astype(xp.int8)

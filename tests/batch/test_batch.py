@@ -349,3 +349,31 @@ def test_default_chunk_size_balanced_and_bounded():
         size = default_chunk_size(128, 3, n, workers)
         chunks = -(-n // size)
         assert size <= largest and (chunks % workers == 0 or n < workers)
+
+
+def gaussian_on_offset(x, amplitude=1.0, center=0.0, sigma=1.0, offset=0.0):
+    """Four parameters: the solver's per-dataset sums run over four terms."""
+    return gaussian(x, amplitude, center, sigma) + offset
+
+
+def test_chunking_bit_for_bit_with_four_parameters_and_odd_points():
+    """Per-dataset sums over the parameters (step norms, p^T J^T J p, the 3x3 and FxF
+    solves) and over the points (the Gaussian kernel's dot products) do not depend on
+    how many datasets are computed together.  Before, a BLAS dot over the parameter
+    axis had the batch size as its stride: with four parameters a dataset fitted alone
+    took another OpenBLAS kernel (unit stride) than in a batch, and its last bits, nfev
+    and sometimes its termination changed; odd N put rows of the kernel's buffers
+    off 16-byte boundaries, which some OpenBLAS kernels (OPENBLAS_CORETYPE=Prescott) sum
+    in another order."""
+    x = np.linspace(-5.0, 5.0, 101)
+    n = 200
+    data = make_data(n, seed=18, x=x) + 0.3
+    four = Model(gaussian_on_offset).make_params(amplitude=2.0, center=0.0, sigma=1.0,
+                                                 offset=0.0)
+    three = Model(gaussian).make_params(amplitude=2.0, center=0.3, sigma=1.0)
+    three["sigma"].min = 0.8
+    for model, params in ((gaussian_on_offset, four), (gaussian, three)):
+        whole = fit_many(model, data, x, params=params, chunk_size=n)
+        for size in (1, 7):
+            assert_identical(fit_many(model, data, x, params=params, chunk_size=size), whole)
+        assert_identical(fit_many(model, data, x, params=params, working_set=5), whole)

@@ -9,7 +9,8 @@ is factorised with column pivoting, the step solves
 (``D`` from the column norms of ``J``), and the ratio of actual to predicted
 reduction of ``||f||`` decides whether the step is taken and how ``delta``
 changes.  The convergence tests (``ftol``, ``xtol``, ``gtol``) and their
-status codes are MINPACK's.  Bounds are handled inside the iteration, as in
+status codes are MINPACK's, evaluated by :mod:`paramfit.core.termination` (shared with
+the batch solver).  Bounds are handled inside the iteration, as in
 Markwardt's MPFIT (see :mod:`paramfit.core.bounds`), never by a change of
 variables.
 
@@ -29,9 +30,10 @@ Additions to MINPACK:
   its ratio of actual to predicted reduction is negative and the trust
   region shrinks by MINPACK's factor 0.1 (Moré 1977, section 4), so a
   model that overflows far from the solution does not end the fit;
-* with ``ftol <= FAST_FTOL_MAX`` (the default 1e-15) the ``ftol`` test
+* with ``ftol <= FAST_FTOL_MAX`` (the default 1e-15 is) the ``ftol`` test
   also passes when an accepted step shows superlinear convergence
-  (relative reduction below :data:`FAST_LIMIT` times the previous one)
+  (relative reduction below :data:`~paramfit.core.termination.FAST_LIMIT` times
+  the previous one)
   and the reduction still to come, estimated as
   ``actred**2 / actred_previous``, is below ``ftol``.  This keeps ``ftol``
   tight for linearly converging (large-residual) problems without paying
@@ -69,17 +71,16 @@ from paramfit.core.options import (
 )
 from paramfit.core.solvers.blas_threads import sequential_blas
 from paramfit.core.solvers.final_phase import Evaluator, polish
-from paramfit.core.termination import LMSolution, Termination
+from paramfit.core.termination import (
+    LMSolution,
+    Termination,
+    check_convergence,
+    gradient_converged,
+)
 
 __all__ = ["levenberg_marquardt", "solve", "LMSolution", "Termination", "LMOptions"]
 
 EPS = float(np.finfo(float).eps)
-#: An accepted step whose relative reduction of the sum of squares is below this
-#: fraction of the previous one shows superlinear convergence (see ``iterate``).
-FAST_LIMIT = 1e-3
-#: ... used only with an ``ftol`` at rounding level (the default): looser tolerances keep
-#: MINPACK's test alone.
-FAST_FTOL_MAX = 1e-13
 #: ``jacobian_update='broyden'``: a step whose ratio of actual to predicted reduction is
 #: below this is followed by a finite-difference Jacobian instead of a rank-one update.
 BROYDEN_MIN_RATIO = 0.1
@@ -131,30 +132,6 @@ def _radius_update(ratio: float, actred: float, dirder: float, fnorm: float,
         # A step cut short by a bound says nothing about the radius: do not shrink it.
         return (max(delta, pnorm / 0.5) if truncated else pnorm / 0.5), 0.5 * par
     return delta, par
-
-
-def _test_convergence(actred: float, prered: float, ratio: float, delta: float,
-                      xnorm: float, gnorm: float, nfev: int, ftol: float, xtol: float,
-                      gtol: float, max_nfev: int) -> Termination | None:
-    """MINPACK's convergence and stringent-tolerance tests, in its order."""
-    f_ok = abs(actred) <= ftol and prered <= ftol and 0.5 * ratio <= 1.0
-    x_ok = delta <= xtol * xnorm
-    if f_ok and x_ok:
-        return Termination.BOTH
-    if x_ok:
-        return Termination.XTOL
-    if f_ok:
-        return Termination.FTOL
-    # MINPACK assigns 5, 6, 7, 8 in turn and the last one that holds wins
-    if gnorm <= EPS:
-        return Termination.GTOL_TOO_SMALL
-    if delta <= EPS * xnorm:
-        return Termination.XTOL_TOO_SMALL
-    if abs(actred) <= EPS and prered <= EPS and 0.5 * ratio <= 1.0:
-        return Termination.FTOL_TOO_SMALL
-    if nfev >= max_nfev:
-        return Termination.MAX_NFEV
-    return None
 
 
 def _scaled_gradient_norm(gradient: np.ndarray, column_norms: np.ndarray,
@@ -501,7 +478,7 @@ class _Iteration:
                 xnorm = _norm(diag * x)
                 delta = opt.factor * xnorm if xnorm != 0.0 else opt.factor
             gnorm = _scaled_gradient_norm(sub_gradient, sub_norms, fnorm)
-            if gnorm <= opt.gtol:
+            if gradient_converged(gnorm, opt.gtol):
                 if not updates:
                     return Termination.GTOL
                 jac, new_point, checking = None, False, BROYDEN_CHECK_STEPS
@@ -536,21 +513,17 @@ class _Iteration:
                     delta, par = _radius_update(ratio, actred, dirder, fnorm, fnorm1, delta,
                                                 pnorm, par, alpha < 1.0)
                 # else: the updated Jacobian, not the radius, is suspect; it is recomputed
-                fast = False
                 if accepted:
                     previous_x, previous_f = x, f
                     x, f, fnorm = trial, f1, fnorm1
                     xnorm = _norm(diag * x)
                     self.niter += 1
-                    # superlinear convergence: what is left is about actred**2 / previous
-                    fast = (opt.ftol <= FAST_FTOL_MAX and 0.0 < actred <= FAST_LIMIT * last_actred
-                            and actred * actred <= opt.ftol * last_actred)
+                # MINPACK's tests and the superlinear ftol test (paramfit.core.termination)
+                done = check_convergence(actred, prered, ratio, delta, xnorm, gnorm, ev.nfev,
+                                        accepted, last_actred, opt.ftol, opt.xtol,
+                                        opt.max_nfev)
+                if accepted:
                     last_actred = actred
-                done = _test_convergence(actred, prered, ratio, delta, xnorm, gnorm,
-                                         ev.nfev, opt.ftol, opt.xtol, opt.gtol,
-                                         opt.max_nfev)
-                if done is None and fast:
-                    done = Termination.FTOL
                 if done is not None:
                     if not (updates and done.name in _JACOBIAN_TESTS):
                         return done
