@@ -545,9 +545,13 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
     if model.has_jacobian and data.dtype.kind != "c":
         jac = _jacobian(model, indep, data, weights)
     core_policy = "raise" if policy == "omit" and jac is not None else policy
-    fitter = Minimizer(residual, params, iter_cb=iter_cb, scale_covar=scale_covar,
-                       nan_policy=core_policy, max_nfev=max_nfev, jac=jac,
-                       **dict(fit_kws or {}))
+    options = dict(fit_kws or {})
+    # fit()'s own max_nfev / iter_cb win when given; fit_kws may carry them too (lmfit)
+    for key, value in (("max_nfev", max_nfev), ("iter_cb", iter_cb)):
+        if value is not None or key not in options:
+            options[key] = value
+    fitter = Minimizer(residual, params, scale_covar=scale_covar, nan_policy=core_policy,
+                       jac=jac, **options)
     fitter.minimize(method=method)
     return ModelResult(model, fitter, data=data, weights=weights, userkws=indep,
                        init_params=init_params, nan_policy=policy, mask=mask)

@@ -394,3 +394,22 @@ def test_plots(peak_fit) -> None:
     if importlib.util.find_spec("paramfit.report.plots") is not None:
         fig, axes = peak_fit.plot()
         assert len(axes) == 2
+
+
+def test_fit_kws_may_carry_max_nfev():
+    # regression: Model.fit(..., fit_kws={'max_nfev': 6}) raised "got multiple values for
+    # keyword argument 'max_nfev'"; the limit now reaches the fit (lmfit passes fit_kws on)
+    import numpy as np
+
+    from paramfit.models.builtin import GaussianModel
+
+    x = np.linspace(-5, 5, 101)
+    y = 3 * np.exp(-x**2 / 2)
+    limited = GaussianModel().fit(y, x=x, amplitude=1, center=1, sigma=2,
+                                  fit_kws={"max_nfev": 6})
+    free = GaussianModel().fit(y, x=x, amplitude=1, center=1, sigma=2)
+    assert limited.nfev < free.nfev and not limited.success
+    # fit()'s own argument wins over fit_kws
+    both = GaussianModel().fit(y, x=x, amplitude=1, center=1, sigma=2, max_nfev=4,
+                               fit_kws={"max_nfev": 1000})
+    assert both.nfev <= limited.nfev
