@@ -27,6 +27,7 @@ from paramfit.core.exceptions import ExpressionError, ExpressionEvaluationError
 from paramfit.core.expressions.compiler import (
     MAX_EXPRESSION_NODES,
     SymbolTable,
+    compile_assignments,
     compile_expression,
     expression_tree,
     make_namespace,
@@ -38,6 +39,7 @@ from paramfit.core.expressions.derivatives import (
     derivative_tree,
     differentiable_functions,
     differentiate,
+    differentiate_assignments,
 )
 from paramfit.core.expressions.functions import FUNCTIONS
 from paramfit.reference.nist import load_nist
@@ -793,3 +795,48 @@ def test_huge_integer_constants_are_left_to_run_time() -> None:
     namespace["a"] = 2
     value, (d_a,) = compiled.evaluate(namespace)
     assert value == evaluate(source, {"a": 2}) and d_a == 7**2048
+
+
+# --------------------------------------------------------------------------- tie mappings
+TIES = [("b", "2*a*sin(q)"), ("c", "b*b + exp(q)/b"), ("d", "min(max(c, 0.5), 3)")]
+#: the same ties written out by hand: c with b substituted
+C_SUBSTITUTED = "(2*a*sin(q))*(2*a*sin(q)) + exp(q)/(2*a*sin(q))"
+
+
+def test_assignments_give_the_values_of_compile_assignments_and_exact_chain_rule() -> None:
+    compiled = differentiate_assignments(TIES, ["a", "q"])
+    assert compiled.names == ("b", "c", "d") and not compiled.unavailable
+    reference = make_namespace()
+    code = compile_assignments([(n, compile_expression(e)) for n, e in TIES])
+    seen = set()
+    for a, q in [(0.3, 0.7), (0.8, 1.1), (1.4, 0.2)]:
+        namespace = compiled.namespace()
+        namespace.update(a=a, q=q)
+        values, partials = compiled.evaluate(namespace)
+        reference.update(a=a, q=q)
+        exec(code, reference)  # noqa: S102
+        assert values == (reference["b"], reference["c"], reference["d"])  # bit for bit
+        assert (namespace["b"], namespace["c"], namespace["d"]) == values
+        point = {"a": a, "q": q}
+        for j, name in enumerate("aq"):
+            assert partials[1][j] == pytest.approx(
+                complex_step(C_SUBSTITUTED, point, name), rel=COMPLEX_STEP_RTOL)
+            clipped = not 0.5 < values[1] < 3
+            seen.add(clipped)
+            assert partials[2][j] == (0 if clipped else partials[1][j])
+        _, jacobian = compiled.jacobian(namespace)
+        np.testing.assert_array_equal(jacobian, np.array(partials, dtype=float))
+    assert seen == {True, False}  # both sides of the clipping were exercised
+
+
+def test_assignments_report_unavailable_pairs_and_pickle() -> None:
+    compiled = differentiate_assignments([("b", "a * (a > 0)"), ("c", "b + q")], ["a", "q"])
+    assert set(compiled.unavailable) == {("b", "a"), ("c", "a")}
+    namespace = compiled.namespace()
+    namespace.update(a=2.0, q=1.0)
+    values, jacobian = compiled.jacobian(namespace)
+    np.testing.assert_array_equal(values, [2.0, 3.0])
+    assert np.isnan(jacobian[:, 0]).all() and (jacobian[:, 1] == [0.0, 1.0]).all()
+    assert pickle.loads(pickle.dumps(compiled)).listing == compiled.listing
+    with pytest.raises(ExpressionError, match="distinct and not variables"):
+        differentiate_assignments([("a", "2*q")], ["a", "q"])

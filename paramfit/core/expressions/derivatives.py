@@ -101,6 +101,7 @@ from paramfit.core.expressions.symbols import (
 
 __all__ = [
     "MAX_DERIVATIVE_NODES",
+    "CompiledAssignmentDerivatives",
     "CompiledDerivatives",
     "Differentiable",
     "NON_DIFFERENTIABLE_FUNCTIONS",
@@ -108,6 +109,7 @@ __all__ = [
     "derivative_tree",
     "differentiable_functions",
     "differentiate",
+    "differentiate_assignments",
 ]
 
 MAX_DERIVATIVE_NODES = 20000
@@ -172,7 +174,7 @@ def _canonical_names() -> dict[str, str]:
 _CANONICAL = _canonical_names()
 _ENGINE_FUNCTIONS: Mapping[str, Callable] = MappingProxyType({
     **{name: FUNCTIONS[name] for name in set(_CANONICAL.values())},
-    "digamma": _DIGAMMA, "select": _select, "pack": _pack,
+    "digamma": _DIGAMMA, "select": _select, "pack": _pack, "float": float,
 })
 _ENGINE_NAMESPACE = MappingProxyType(
     {_ENGINE.format(name): function for name, function in _ENGINE_FUNCTIONS.items()})
@@ -479,10 +481,12 @@ class _Graph:
 class _Builder:
     """Convert a validated, guarded expression tree into DAG nodes (values as written)."""
 
-    def __init__(self, graph: _Graph, variables: frozenset[str], user: Mapping[str, object]):
+    def __init__(self, graph: _Graph, variables: frozenset[str], user: Mapping[str, object],
+                 bindings: Mapping[str, int] | None = None):
         self.graph = graph
         self.variables = variables
         self.user = user
+        self.bindings = bindings or {}
 
     def build(self, node: ast.expr) -> int:
         method = getattr(self, "_" + type(node).__name__, None)
@@ -494,7 +498,8 @@ class _Builder:
         return self.graph.num(node.value)
 
     def _Name(self, node: ast.Name) -> int:  # noqa: N802
-        return self.graph.name(node.id)
+        bound = self.bindings.get(node.id)
+        return self.graph.name(node.id) if bound is None else bound
 
     def _BinOp(self, node: ast.BinOp) -> int:  # noqa: N802
         kids = (self.build(node.left), self.build(node.right))
@@ -671,6 +676,7 @@ def _call_rules() -> dict[str, Callable]:
         "erfc": u(lambda g, x, p: g.neg(g.mul(g.num(_TWO_OVER_SQRT_PI),
                                               g.call("exp", g.neg(g.mul(x, x)))))),
         "gamma": u(lambda g, x, p: g.mul(p, g.call("digamma", x))),
+        "float": u(lambda g, x, p: g.one),  # the tie mapping's float(); not user-callable
         "abs": u(lambda g, x, p: g.call("sign", x)),
         "fabs": u(lambda g, x, p: g.call("sign", x)),
         "log": _partials_rule(_log_partial, (1, 2)),
@@ -981,14 +987,18 @@ class _Emitter:
         return ast.Call(ast.Name(function, ast.Load()), sub[:npos],
                         [ast.keyword(k, v) for k, v in zip(keywords, sub[npos:], strict=True)])
 
-    def module(self) -> ast.Module:
+    def module(self, stored: Sequence[str] = ()) -> ast.Module:
+        """The module; the first roots are also assigned to the names ``stored``."""
         body: list[ast.stmt] = []
         for n in self.order:
             if n in self.temporary:
                 body.append(ast.Assign([ast.Name(self.temporary[n], ast.Store())],
                                        self._inline(n)))
-        values = [self.expression(r) if r is not None else ast.Constant(None)
-                  for r in self.roots]
+        for name, root in zip(stored, self.roots):
+            body.append(ast.Assign([ast.Name(name, ast.Store())], self.expression(root)))
+        values = [ast.Name(name, ast.Load()) for name in stored]
+        values += [self.expression(r) if r is not None else ast.Constant(None)
+                   for r in self.roots[len(stored):]]
         pack = ast.Call(ast.Name(_ENGINE.format("pack"), ast.Load()), values, [])
         body.append(ast.Assign([ast.Name(OUTPUT_NAME, ast.Store())], pack))
         module = ast.Module(body=body, type_ignores=[])
@@ -1019,7 +1029,8 @@ def _is_reserved_name(name: str, temporaries: frozenset[str]) -> bool:
     return False
 
 
-def _check_generated(module: ast.Module, temporaries: frozenset[str]) -> None:
+def _check_generated(module: ast.Module, temporaries: frozenset[str],
+                     stored: frozenset[str] = frozenset()) -> None:
     """Refuse generated code outside the expression whitelist (a safety net: the
     emitter writes only these constructs)."""
     def refuse(what: str) -> None:
@@ -1029,7 +1040,8 @@ def _check_generated(module: ast.Module, temporaries: frozenset[str]) -> None:
         if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
                 and isinstance(statement.targets[0], ast.Name)
                 and (statement.targets[0].id in temporaries
-                     or statement.targets[0].id == OUTPUT_NAME)):
+                     or statement.targets[0].id == OUTPUT_NAME
+                     or statement.targets[0].id in stored)):
             refuse("a statement other than an assignment to a reserved name")
     allowed_tuples: set[int] = set()
     for node in ast.walk(module):
@@ -1073,7 +1085,33 @@ def _check_native_operator(node: ast.BinOp, refuse: Callable[[str], None]) -> No
 
 
 # --------------------------------------------------------------------------- public API
-class CompiledDerivatives:
+class _DerivativeCode:
+    """What both kinds of compiled derivatives share: the code and its namespace."""
+
+    __slots__ = ("variables", "code", "listing", "size", "temporaries", "_symbols",
+                 "_max_nodes")
+
+    def __init__(self, label: str, variables: tuple[str, ...], module: ast.Module,
+                 temporaries: int, symbols: dict[str, object], max_nodes: int):
+        self.variables = variables
+        self.listing = ast.unparse(module)
+        self.size = sum(1 for node in ast.walk(module) if not isinstance(node, ast.expr_context))
+        self.temporaries = temporaries
+        self.code = compile(module, f"<derivatives of {label[:60]!r}>", "exec")
+        self._symbols = symbols
+        self._max_nodes = max_nodes
+
+    def namespace(self, symbols: Mapping[str, object] | None = None) -> dict:
+        """A namespace to evaluate in (:func:`derivative_namespace`); by default with the
+        user symbols given when building.  Add the variable values to it."""
+        return derivative_namespace(self._symbols if symbols is None else symbols)
+
+    def _run(self, namespace: dict) -> tuple:
+        exec(self.code, namespace)
+        return namespace[OUTPUT_NAME]
+
+
+class CompiledDerivatives(_DerivativeCode):
     """The value and partial derivatives of an expression, as one code object.
 
     Build one with :func:`differentiate`.
@@ -1100,27 +1138,15 @@ class CompiledDerivatives:
         Number of shared temporaries.
     """
 
-    __slots__ = ("source", "variables", "unavailable", "structural_zeros", "code", "listing",
-                 "size", "temporaries", "_symbols", "_max_nodes")
+    __slots__ = ("source", "unavailable", "structural_zeros")
 
     def __init__(self, source: str, variables: tuple[str, ...], unavailable: dict[str, str],
                  structural_zeros: frozenset[str], module: ast.Module, temporaries: int,
                  symbols: dict[str, object], max_nodes: int):
+        super().__init__(source, variables, module, temporaries, symbols, max_nodes)
         self.source = source
-        self.variables = variables
         self.unavailable = MappingProxyType(unavailable)
         self.structural_zeros = structural_zeros
-        self.listing = ast.unparse(module)
-        self.size = sum(1 for node in ast.walk(module) if not isinstance(node, ast.expr_context))
-        self.temporaries = temporaries
-        self.code = compile(module, f"<derivatives of {source[:60]!r}>", "exec")
-        self._symbols = symbols
-        self._max_nodes = max_nodes
-
-    def namespace(self, symbols: Mapping[str, object] | None = None) -> dict:
-        """A namespace to evaluate in (:func:`derivative_namespace`); by default with the
-        user symbols given to :func:`differentiate`.  Add the variable values to it."""
-        return derivative_namespace(self._symbols if symbols is None else symbols)
 
     def evaluate(self, namespace: dict) -> tuple[Any, tuple[Any, ...]]:
         """Run the code: ``(value, partials)``, one partial per variable, ``None`` where
@@ -1130,8 +1156,7 @@ class CompiledDerivatives:
         Errors are not wrapped (for speed; see :meth:`evaluate_checked`).  The
         namespace must come from :meth:`namespace` or :func:`derivative_namespace`.
         """
-        exec(self.code, namespace)
-        out = namespace[OUTPUT_NAME]
+        out = self._run(namespace)
         return out[0], out[1:]
 
     def evaluate_checked(self, namespace: dict) -> tuple[Any, tuple[Any, ...]]:
@@ -1322,3 +1347,145 @@ def derivative_tree(
     emitter = _Emitter(graph, roots, max_nodes)
     emitter.temporary.clear()  # one tree: everything inline
     return ast.fix_missing_locations(emitter.expression(roots[0]))
+
+
+class CompiledAssignmentDerivatives(_DerivativeCode):
+    """Tied values and their exact partials with respect to the free variables, as one
+    code object: the derivative counterpart of
+    :func:`~paramfit.core.expressions.compiler.compile_assignments`.
+
+    Build one with :func:`differentiate_assignments`.  Running it stores
+    ``name = float(expression)`` for every item in the namespace, exactly as
+    ``compile_assignments`` does (the same values, bit for bit), and returns the partials
+    of every item with respect to every variable, the chain rule through earlier items
+    included.
+
+    Attributes
+    ----------
+    names : tuple of str
+        The assigned names, in evaluation order (the rows).
+    variables : tuple of str
+        The free variables (the columns).
+    unavailable : mapping of (str, str) to str
+        ``(name, variable)`` -> why that partial has no exact form.
+    code, listing, size, temporaries
+        As for :class:`CompiledDerivatives`.
+    """
+
+    __slots__ = ("names", "sources", "unavailable")
+
+    def __init__(self, names: tuple[str, ...], sources: tuple[str, ...],
+                 variables: tuple[str, ...], unavailable: dict[tuple[str, str], str],
+                 module: ast.Module, temporaries: int, symbols: dict[str, object],
+                 max_nodes: int):
+        super().__init__(", ".join(names), variables, module, temporaries, symbols, max_nodes)
+        self.names = names
+        self.sources = sources
+        self.unavailable = MappingProxyType(unavailable)
+
+    def evaluate(self, namespace: dict) -> tuple[tuple[float, ...], tuple[tuple, ...]]:
+        """Run the code: ``(values, partials)`` with ``partials[i][j]`` the partial of
+        ``names[i]`` with respect to ``variables[j]`` (``None`` where unavailable); the
+        values are also stored in ``namespace`` under their names."""
+        out = self._run(namespace)
+        m, k = len(self.names), len(self.variables)
+        return out[:m], tuple(out[m + i * k: m + (i + 1) * k] for i in range(m))
+
+    def jacobian(self, namespace: dict) -> tuple[np.ndarray, np.ndarray]:
+        """``(values, J)``: arrays of shapes ``(len(names),)`` and
+        ``(len(names), len(variables))``; unavailable entries are NaN."""
+        out = self._run(namespace)
+        m, k = len(self.names), len(self.variables)
+        jacobian = np.array([np.nan if p is None else p for p in out[m:]], dtype=float)
+        return np.array(out[:m], dtype=float), jacobian.reshape(m, k)
+
+    def __reduce__(self):
+        return (_rebuild_assignments, (tuple(zip(self.names, self.sources, strict=True)),
+                                       self.variables, self._symbols, self._max_nodes))
+
+    def __repr__(self) -> str:
+        return (f"CompiledAssignmentDerivatives(names={self.names!r}, "
+                f"variables={self.variables!r}, size={self.size})")
+
+
+def differentiate_assignments(
+    items: Sequence[tuple[str, str | CompiledExpression]],
+    variables: Sequence[str],
+    *,
+    symbols: Mapping[str, object] | None = None,
+    max_nodes: int = MAX_DERIVATIVE_NODES,
+) -> CompiledAssignmentDerivatives:
+    """Compile ``name = float(expression)`` for every item together with the exact
+    partials of every item with respect to ``variables``.
+
+    An item may read the names of earlier items: their expressions are substituted
+    (shared, not copied), so the partials follow the chain rule exactly.  This is what
+    a tie mapping needs: the tied values and ``d tied / d free`` in one call.  Clipping
+    to bounds, if the mapping applies it, can be written into the expression
+    (``min(max(expr, lo), hi)``: partial 0 where clipped).
+
+    Parameters
+    ----------
+    items : sequence of (str, str or CompiledExpression)
+        Names and expressions, in evaluation order (see
+        :func:`~paramfit.core.expressions.compiler.evaluation_order`).
+    variables : sequence of str
+        The free variables.
+    symbols : mapping, optional
+        The user symbols, as for :func:`differentiate`.
+    max_nodes : int, optional
+        Largest generated code accepted, in syntax nodes.
+
+    Returns
+    -------
+    CompiledAssignmentDerivatives
+
+    Raises
+    ------
+    ExpressionError
+        As :func:`differentiate`; also when a name is assigned twice or is a variable.
+
+    Examples
+    --------
+    >>> d = differentiate_assignments([('b', '2*a'), ('c', 'b*b + a')], ['a'])
+    >>> ns = d.namespace()
+    >>> ns['a'] = 1.5
+    >>> d.evaluate(ns)
+    ((3.0, 10.5), ((2,), (13.0,)))
+    >>> ns['c']
+    10.5
+    """
+    variables = _check_variables(variables)
+    names = tuple(_check_symbol_name(name) for name, _ in items)
+    if len(set(names)) != len(names) or set(names) & set(variables):
+        raise ExpressionError(f"assigned names must be distinct and not variables: "
+                              f"names {list(names)!r}, variables {list(variables)!r}")
+    user = _user_symbols(symbols)
+    graph = _Graph()
+    bindings: dict[str, int] = {}
+    sources: list[str] = []
+    for name, expression in items:
+        source, tree = _source_and_tree(expression)
+        sources.append(source)
+        value = _Builder(graph, frozenset(variables), user, bindings).build(tree)
+        bindings[name] = graph.make("call", ("float", ()), (value,))
+    values = [bindings[name] for name in names]
+    roots: list[int | None] = []
+    unavailable: dict[tuple[str, str], str] = {}
+    for name, value in zip(names, values, strict=True):
+        partials, reasons = _derivatives(graph, value, variables, user)
+        roots += partials
+        unavailable.update(((name, variable), reason) for variable, reason in reasons.items())
+    emitter = _Emitter(graph, [*values, *roots], max_nodes)
+    module = emitter.module(stored=names)
+    temporaries = frozenset(emitter.temporary.values())
+    _check_generated(module, temporaries, frozenset(names))
+    return CompiledAssignmentDerivatives(names, tuple(sources), variables, unavailable,
+                                         module, len(temporaries), user, max_nodes)
+
+
+def _rebuild_assignments(items: tuple[tuple[str, str], ...], variables: tuple[str, ...],
+                         symbols: dict[str, object],
+                         max_nodes: int) -> CompiledAssignmentDerivatives:
+    """Unpickle: differentiate again (code objects do not pickle)."""
+    return differentiate_assignments(items, variables, symbols=symbols, max_nodes=max_nodes)
