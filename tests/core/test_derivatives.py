@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -40,6 +41,7 @@ from paramfit.core.expressions.derivatives import (
     differentiable_functions,
     differentiate,
     differentiate_assignments,
+    install_derivative_helpers,
 )
 from paramfit.core.expressions.functions import FUNCTIONS
 from paramfit.reference.nist import load_nist
@@ -598,7 +600,9 @@ _DANGEROUS_OPCODES = {
     "DICT_MERGE", "DICT_UPDATE", "LIST_EXTEND", "SET_UPDATE", "YIELD_VALUE", "LOAD_CLOSURE",
     "LOAD_DEREF", "STORE_DEREF", "SETUP_WITH", "BEFORE_WITH", "RAISE_VARARGS",
 }
-_ENGINE_NAMES = {f"<f:{name}>" for name in (*FUNCTIONS, "digamma", "select", "pack")}
+#: the engine's functions and the private helpers of derivative code, reserved names
+_ENGINE_NAMES = {f"<f:{name}>" for name in (*FUNCTIONS, "digamma", "select", "pack", "float",
+                                             "power_log")}
 
 
 def _random_expression(rng: random.Random, depth: int) -> str:
@@ -662,7 +666,7 @@ def test_guarded_power_is_kept_in_derivative_code() -> None:
     opcodes = {i.opname for i in dis.get_instructions(compiled.code)}
     assert "<pow>" in compiled.code.co_names and not opcodes & _DANGEROUS_OPCODES
     # 2 ** a**1024 ... : only name ** small literal runs as Python's own **
-    readable = re.sub(r"<([a-z0-9]*):?([a-z0-9]*)>", r"_\1_\2", compiled.listing)
+    readable = re.sub(r"<([a-z0-9_]*):?([a-z0-9_]*)>", r"_\1_\2", compiled.listing)
     for statement in ast.parse(readable).body:
         for node in ast.walk(statement):
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
@@ -840,3 +844,28 @@ def test_assignments_report_unavailable_pairs_and_pickle() -> None:
     assert pickle.loads(pickle.dumps(compiled)).listing == compiled.listing
     with pytest.raises(ExpressionError, match="distinct and not variables"):
         differentiate_assignments([("a", "2*q")], ["a", "q"])
+
+
+def test_helpers_can_be_installed_in_an_existing_namespace() -> None:
+    symbols = {"f": Differentiable(math.sin, math.cos)}
+    compiled = differentiate("f(a) * x", ["a"], symbols=symbols)
+    namespace = make_namespace(symbols)
+    namespace.update(a=0.4, x=2.0)
+    assert compiled.evaluate(install_derivative_helpers(namespace, symbols)) == (
+        math.sin(0.4) * 2.0, (math.cos(0.4) * 2.0,))
+
+
+def test_power_law_at_zero_data_has_the_exact_zero_partial() -> None:
+    """d(x**b)/db = x**b log(x) -> 0 as x -> 0 (b > 0): 0, not NaN, and no warning."""
+    compiled = differentiate("b1 * x**b2", ["b1", "b2"])
+    namespace = compiled.namespace()
+    x = np.array([0.0, 0.5, 2.0])
+    namespace.update(b1=1.5, b2=0.7, x=x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, jacobian = compiled.jacobian(namespace)
+    np.testing.assert_array_equal(jacobian[:, 0], x**0.7)
+    assert jacobian[0, 1] == 0.0
+    np.testing.assert_allclose(jacobian[1:, 1], 1.5 * x[1:] ** 0.7 * np.log(x[1:]), rtol=1e-15)
+    namespace.update(x=0.0)
+    assert compiled.evaluate(namespace) == (0.0, (0.0, 0.0))

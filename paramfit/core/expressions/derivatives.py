@@ -36,6 +36,12 @@ How it works
    where the compiler would allow them (a name or a number raised to a small literal),
    the guarded helpers otherwise.  Its size is capped (:data:`MAX_DERIVATIVE_NODES`).
 
+:func:`differentiate_assignments` does the same for a tie mapping: ``name = float(expr)``
+for every tied parameter (the values of
+:func:`~paramfit.core.expressions.compiler.compile_assignments`, bit for bit) and the
+exact partials of every tied value with respect to the free ones, the chain rule through
+earlier ties included.
+
 Derivative rules, by construct (``p`` is the value of the node):
 
 * ``+ - * /``, unary ``- +``; ``a ** b`` (constant exponent: ``b*a**(b-1)``; constant
@@ -52,6 +58,14 @@ Derivative rules, by construct (``p`` is the value of the node):
   operators used as values; ``factorial modf frexp isinf isnan``; ``max``/``min``/``fsum``
   of one argument (reductions); keyword arguments (other than ``log(x, base=b)``); a
   user function not registered as :class:`Differentiable`.
+
+Limits: subexpressions inside a branch of ``a if c else b`` are written inline, so
+they are not shared (``if``/``else`` needs scalars anyway, as in the expression).  The
+derivative of ``max``/``min`` evaluates the derivatives of all arguments and selects
+(``np.where`` for arrays), so an argument whose derivative is singular where it does not
+win (``max(sqrt(x), 1)`` at ``x = 0``) makes the evaluation raise; so does a derivative
+that is infinite where the value is finite (``sqrt(x)`` at 0).  The caller differences
+such points (:meth:`CompiledDerivatives.evaluate_checked` wraps the error).
 
 Examples
 --------
@@ -83,6 +97,7 @@ from paramfit.core.expressions.compiler import (
     expression_tree,
 )
 from paramfit.core.expressions.functions import (
+    _SCALAR_TYPES,
     FUNCTIONS,
     LSHIFT_HELPER,
     POWER_HELPER,
@@ -106,6 +121,7 @@ __all__ = [
     "Differentiable",
     "NON_DIFFERENTIABLE_FUNCTIONS",
     "derivative_namespace",
+    "install_derivative_helpers",
     "derivative_tree",
     "differentiable_functions",
     "differentiate",
@@ -158,6 +174,17 @@ def _select(condition, if_true, if_false):
     return if_true if condition else if_false
 
 
+def _power_log(power, base):
+    """``power * log(base)``, the derivative of ``base ** b`` with respect to ``b``
+    (``power = base ** b``), with its limit 0 where ``power == 0`` (``base = 0 < b``):
+    a power law ``x**b`` with data ``x = 0`` gets the exact 0, not NaN."""
+    if type(power) in _SCALAR_TYPES and type(base) in _SCALAR_TYPES:
+        return 0.0 if power == 0 else power * math.log(base)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        product = power * np.log(base)
+    return np.where(power == 0, 0.0, product)
+
+
 def _pack(*values):
     return values
 
@@ -175,6 +202,7 @@ _CANONICAL = _canonical_names()
 _ENGINE_FUNCTIONS: Mapping[str, Callable] = MappingProxyType({
     **{name: FUNCTIONS[name] for name in set(_CANONICAL.values())},
     "digamma": _DIGAMMA, "select": _select, "pack": _pack, "float": float,
+    "power_log": _power_log,
 })
 _ENGINE_NAMESPACE = MappingProxyType(
     {_ENGINE.format(name): function for name, function in _ENGINE_FUNCTIONS.items()})
@@ -259,9 +287,22 @@ def derivative_namespace(symbols: Mapping[str, object] | None = None) -> dict:
         Add the values of the variables (and of every other name) before evaluating.
     """
     user = _user_symbols(symbols)
-    namespace = make_namespace(user)
+    return install_derivative_helpers(make_namespace(user), user)
+
+
+def install_derivative_helpers(namespace: dict,
+                               symbols: Mapping[str, object] | None = None) -> dict:
+    """Add what derivative code needs to an existing namespace from :func:`make_namespace`
+    (the engine's functions under reserved names, the declared derivatives of the user
+    symbols), so that one namespace serves the expression and its derivatives.
+
+    Returns
+    -------
+    dict
+        ``namespace`` itself.  Only reserved (non-identifier) names are added.
+    """
     namespace.update(_ENGINE_NAMESPACE)
-    for name, value in user.items():
+    for name, value in _user_symbols(symbols).items():
         if isinstance(value, Differentiable):
             for index, derivative in enumerate(value.derivatives):
                 if derivative is not None:
@@ -596,11 +637,19 @@ def _hypot_partial(g: _Graph, args: tuple[int, ...], p: int, i: int) -> int:
     return g.div(args[i], p)
 
 
+def _exponent_partial(g: _Graph, p: int, base: int) -> int:
+    """d(base**b)/db = p*log(base): folded for a literal base, else with the limit 0 at
+    base = 0 (see ``_power_log``)."""
+    if g.is_num(base):
+        return g.mul(p, g.call("log", base))
+    return g.call("power_log", p, base)
+
+
 def _pow_partial(g: _Graph, args: tuple[int, ...], p: int, i: int) -> int:
     x, y = args
     if i == 0:
         return g.mul(y, g.call("pow", x, g.sub(y, g.one)))
-    return g.mul(p, g.call("log", x))
+    return _exponent_partial(g, p, x)
 
 
 def _copysign_partial(g: _Graph, args: tuple[int, ...], p: int, i: int) -> int:
@@ -765,7 +814,7 @@ class _Derivative:
             return g.mul(g.mul(b, g.pw(a, g.sub(b, g.one))), da)
         log_a = g.call("log", a)
         if g.is_zero(da):
-            return g.mul(g.mul(n, log_a), db)
+            return g.mul(_exponent_partial(g, n, a), db)
         return g.mul(n, g.add(g.mul(db, log_a), g.div(g.mul(b, da), a)))
 
     def _un(self, n: int, op: str, kids: tuple[int]) -> int:
