@@ -180,9 +180,8 @@ def _power_log(power, base):
     a power law ``x**b`` with data ``x = 0`` gets the exact 0, not NaN."""
     if type(power) in _SCALAR_TYPES and type(base) in _SCALAR_TYPES:
         return 0.0 if power == 0 else power * math.log(base)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        product = power * np.log(base)
-    return np.where(power == 0, 0.0, product)
+    # log(1) = 0 where power == 0: no log(0), no warning, no NaN
+    return power * np.log(np.where(power == 0, 1, base))
 
 
 def _pack(*values):
