@@ -366,6 +366,8 @@ def test_derivative_namespace_registers_declared_derivatives() -> None:
     ("b / a", "b", "1 / a"),
     ("-(-a * x)", "a", "x"),                  # double negation
     ("0 * a + b", "a", "0"),
+    ("a * a", "a", "2 * a"),                  # x + x -> 2*x
+    ("a * x + x * a", "a", "2 * x"),          # a*b and b*a are one node
 ])
 def test_derivatives_are_simplified(source: str, name: str, expected: str) -> None:
     assert ast.unparse(derivative_tree(source, name)) == expected

@@ -446,6 +446,8 @@ class _Graph:
             return b
         if self.is_zero(b):
             return a
+        if a == b:
+            return self.mul(self.num(2), a)  # x + x == 2*x exactly
         if self.kind(b) == "un" and self.keys[b][1] == "-":
             return self.sub(a, self.keys[b][2][0])
         if self.kind(a) == "un" and self.keys[a][1] == "-":
@@ -484,8 +486,11 @@ class _Graph:
             return self.neg(a)
         negative_a, a = self._split_sign(a)
         negative_b, b = self._split_sign(b)
-        if self.is_num(b) and not self.is_num(a):
-            a, b = b, a  # constants first: IEEE multiplication commutes exactly
+        # constants first, else the older node first (so a*b and b*a are one node):
+        # IEEE multiplication commutes exactly
+        if self.is_num(b) != self.is_num(a) and self.is_num(b) or (
+                not self.is_num(a) and not self.is_num(b) and b < a):
+            a, b = b, a
         product = self.make("bin", "*", (a, b))
         return self.neg(product) if negative_a != negative_b else product
 
@@ -1226,7 +1231,9 @@ class CompiledDerivatives(_DerivativeCode):
         value, partials = self.evaluate(namespace)
         present = [p for p in partials if p is not None]
         dtype = np.result_type(value, *present, 1.0)
-        jacobian = np.empty(np.shape(value) + (len(partials),), dtype=dtype)
+        if not isinstance(value, np.ndarray):
+            return value, np.array([np.nan if p is None else p for p in partials], dtype=dtype)
+        jacobian = np.empty(value.shape + (len(partials),), dtype=dtype)
         for column, partial in enumerate(partials):
             jacobian[..., column] = np.nan if partial is None else partial
         return value, jacobian
@@ -1377,7 +1384,7 @@ def derivative_tree(
     Examples
     --------
     >>> ast.unparse(derivative_tree('b1*exp(-b2*x)', 'b2'))
-    '-(b1 * (<f:exp>(-b2 * x) * x))'
+    '-(b1 * (x * <f:exp>(-b2 * x)))'
     """
     source, tree = _source_and_tree(tree)
     (name,) = _check_variables((name,))
