@@ -1,10 +1,10 @@
 """Compatibility with the oldest numpy that paramfit supports (see ``pyproject.toml``).
 
 ``np.vecdot`` (a generalised ufunc) arrived in numpy 2.0. On older numpy the same product
-of real arrays is a stacked ``matmul`` of a row by a column: like the ufunc, it computes each
-output element by one dot product that does not depend on how many others are computed
-with it, so batch results stay bit-for-bit independent of the chunk size (an ``einsum``
-is not: its summation order changes with the shape of the whole operand).
+of real arrays is a stacked ``matmul`` of a row by a column, one dot product per output
+element.  Neither is independent of the operand's layout under OpenBLAS (the kernel and
+summation order can follow the stride), so per-dataset sums that must not depend on the
+chunk size use ``batch_dot`` of :mod:`paramfit.core.solvers.batch_levenberg_marquardt`.
 """
 
 from __future__ import annotations
