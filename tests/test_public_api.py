@@ -8,7 +8,8 @@ import sys
 import paramfit
 
 PUBLIC = {
-    "BatchResult", "BoundsError", "BoundsWarning", "CompositeModel", "ExpressionError",
+    "BatchResult", "BoundsError", "BoundsWarning", "CompositeModel", "Differentiable",
+    "ExpressionError",
     "ExpressionEvaluationError", "ExpressionModel", "FitError", "FitResult", "Minimizer",
     "MissingDependencyError", "Model", "ModelResult", "NonFiniteResidualError", "OptionError",
     "Parameter",
