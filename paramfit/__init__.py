@@ -31,7 +31,7 @@ from paramfit.core.exceptions import (
     StopFit,
 )
 from paramfit.core.parameters.parameter import Parameter, ParameterStatus
-from paramfit.core.parameters.parameters import Parameters
+from paramfit.core.parameters.parameters import Parameters, create_params
 
 __version__ = "0.1.0"
 
@@ -42,6 +42,8 @@ _LAZY = {
     "FitResult": "paramfit.core.statistics",
     "conf_interval": "paramfit.fitting.confidence",
     "conf_interval2d": "paramfit.fitting.confidence",
+    "ci_report": "paramfit.report.text",
+    "fit_report": "paramfit.report.text",
     "report_ci": "paramfit.report.text",
     "report_errors": "paramfit.report.text",
     "report_fit": "paramfit.report.text",
@@ -81,9 +83,12 @@ __all__ = [
     "ParamfitWarning",
     "ResidualError",
     "StopFit",
+    "ci_report",
     "conf_interval",
     "conf_interval2d",
+    "create_params",
     "fit_many",
+    "fit_report",
     "load_model",
     "load_modelresult",
     "minimize",
