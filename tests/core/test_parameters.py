@@ -687,3 +687,31 @@ def test_json_round_trip_keeps_brute_step_and_encoded_user_data():
     assert q["a"].brute_step == 5.0 and q["b"].vary is False and q["b"].value == 20.0
     ud = q["a"].user_data
     assert ud["arr"].tolist() == [0.0, 1.0, 2.0] and ud["z"] == 1 + 2j and ud["t"] == (1, "x")
+
+
+def test_asteval_symtable_spelling_adds_user_symbols():
+    # lmfit 1.3's manual: params._asteval.symtable['f'] = f
+    p = Parameters()
+    p._asteval.symtable["lorentz"] = lambda x, w: 1 / (1 + (x / w) ** 2)
+    p.add("w", 2.0)
+    p.add("y", expr="lorentz(2.0, w)")
+    assert p["y"].value == 0.5 and p._asteval.user_defined_symbols() == {"lorentz"}
+    assert p._asteval.symtable is p.symbols and p._asteval.eval("w * 2") == 4.0
+
+
+def test_setstate_reads_lmfit_parameters_state():
+    lmfit = pytest.importorskip("lmfit")
+    ref = lmfit.Parameters(usersyms={"k": 2.5})
+    ref.add("a", 3.0, min=0.0, brute_step=0.5)
+    ref.add("b", expr="a * k")
+    state = ref.__reduce__()[2]  # {'unique_symbols': {...}, 'params': [lmfit Parameter]}
+    pars = []
+    for lp in state["params"]:  # each lmfit Parameter through its own 11-tuple state
+        par = Parameter.__new__(Parameter)
+        par.__setstate__(lp.__getstate__())
+        pars.append(par)
+    q = Parameters()
+    q.__setstate__({"unique_symbols": state["unique_symbols"], "params": pars})
+    assert q.symbols.user_symbols() == {"k": 2.5}  # not 'a', 'b', nor lmfit's built-ins
+    assert (q["a"].value, q["a"].min, q["a"].brute_step) == (3.0, 0.0, 0.5)
+    assert q["b"].expr == "a * k" and q["b"].value == ref["b"].value == 7.5

@@ -23,18 +23,12 @@ from typing import Any
 
 from paramfit.core.exceptions import ParameterError, ParamfitWarning
 from paramfit.core.jsonutils import decode4js, encode4js
-from paramfit.core.parameters.parameter import DEFAULT_COLUMNS
+from paramfit.core.parameters.parameter import DEFAULT_COLUMNS, LMFIT_DEFAULT_SYMBOLS
 from paramfit.core.parameters.parameters import Parameter, Parameters, ParameterStatus, check_name
 
 __all__ = ["COLUMNS", "JSON_FORMAT", "gformat", "number_from_json", "number_to_json",
            "parameter_from_json", "parameters_from_json", "parameters_html",
            "parameters_table", "parameters_to_json"]
-
-LMFIT_DEFAULT_SYMBOLS = frozenset((
-    "True", "False", "None", "inf", "nan", "pi", "e", "little_endian",  # asteval's
-    "gamfcn", "loggammafcn", "betalnfnc", "erf", "erfc", "wofz"))  # lmfit's scipy functions
-"""Symbols every lmfit 1.3 Parameters has and writes into its JSON ``unique_symbols``
-(with the parameters' own values): not user symbols, so not read back."""
 
 JSON_FORMAT = "paramfit.Parameters"
 JSON_VERSION = 1

@@ -37,6 +37,12 @@ BOUNDS_TOLERANCE = 1e-10
 _TUPLE_FIELDS = ("name", "value", "vary", "min", "max", "expr", "brute_step", "user_data")
 """Fields of an ``add_many`` tuple, in order (lmfit 1.3; the seed's six come first)."""
 SIDES = ("auto", "forward", "backward", "central")
+LMFIT_DEFAULT_SYMBOLS = frozenset((
+    "True", "False", "None", "inf", "nan", "pi", "e", "little_endian",  # asteval's
+    "gamfcn", "loggammafcn", "betalnfnc", "erf", "erfc", "wofz"))  # lmfit's scipy functions
+"""Symbols every lmfit 1.3 Parameters has and writes into its JSON ``unique_symbols``
+(with the parameters' own values): not user symbols, so not read back."""
+
 DEFAULT_COLUMNS = ("value", "min", "max", "stderr", "vary", "expr", "brute_step")
 """The columns :meth:`Parameters.pretty_print` shows by default (lmfit 1.3's)."""
 _NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")

@@ -46,6 +46,7 @@ from paramfit.core.parameters.parameter import (
     _TUPLE_FIELDS,
     BOUNDS_TOLERANCE,
     DEFAULT_COLUMNS,
+    LMFIT_DEFAULT_SYMBOLS,
     Parameter,
     ParameterStatus,
     check_name,
@@ -75,6 +76,40 @@ def _fill_unset(par: Parameter, value: Any, given: Mapping[str, Any]) -> Paramet
     if given["vary"] is not None:
         par.vary = given["vary"]
     return par
+
+
+class SymbolsView:
+    """lmfit 1.3's ``Parameters._asteval`` as far as its documentation uses it.
+
+    lmfit's manual adds user functions with ``params._asteval.symtable['f'] = f``; here
+    ``symtable`` is the Parameters' :class:`~paramfit.core.expressions.symbols.SymbolTable`
+    (``params.symbols``), so that spelling adds a user symbol. There is no interpreter:
+    ``eval`` is :meth:`Parameters.eval` (the safe expression compiler).
+
+    Examples
+    --------
+    >>> p = Parameters()
+    >>> p._asteval.symtable['half'] = lambda x: x / 2
+    >>> p.add('a', 3.0); p.add('b', expr='half(a)')
+    >>> p['b'].value, sorted(p._asteval.user_defined_symbols())
+    (1.5, ['half'])
+    """
+
+    def __init__(self, params: Parameters) -> None:
+        self._params = params
+
+    @property
+    def symtable(self) -> SymbolTable:
+        """The symbol table (``params.symbols``)."""
+        return self._params.symbols
+
+    def user_defined_symbols(self) -> set[str]:
+        """Names of the user symbols."""
+        return set(self._params.symbols.user_symbols())
+
+    def eval(self, expression: str) -> Any:
+        """:meth:`Parameters.eval`."""
+        return self._params.eval(expression)
 
 
 def _require_parameters(other: Any) -> None:
@@ -131,6 +166,11 @@ class Parameters(dict):
         for table in (usersyms, symbols):
             if table:
                 self.symbols.update(table)
+
+    @property
+    def _asteval(self) -> SymbolsView:
+        """lmfit 1.3's spelling for the symbol table: ``params._asteval.symtable``."""
+        return SymbolsView(self)
 
     # ---------------------------------------------------------------- filling
     def __setitem__(self, name: str, par: Parameter) -> None:
@@ -477,9 +517,18 @@ class Parameters(dict):
         return (self.__class__, (), {"symbols": symbols, "params": list(self.values())})
 
     def __setstate__(self, state: Mapping[str, Any]) -> None:
+        """Restore from :meth:`__reduce__`'s state, or lmfit 1.3's (``unique_symbols``:
+        its symbol table, from which the parameters' own values and lmfit's built-in
+        symbols are left out)."""
         if not hasattr(self, "symbols"):
             self.symbols = SymbolTable()
-        self.symbols.update(state["symbols"])
+        if "symbols" in state:
+            self.symbols.update(state["symbols"])
+        else:
+            skip = {par.name for par in state["params"]} | LMFIT_DEFAULT_SYMBOLS
+            for key, obj in (state.get("unique_symbols") or {}).items():
+                if key not in skip and key not in self.symbols:
+                    self.symbols[key] = obj
         for par in state["params"]:
             self[par.name] = par
 
