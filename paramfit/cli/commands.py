@@ -365,10 +365,11 @@ def text_report(outcome: FitOutcome, table: DataTable | None) -> str:
 
 
 def ci_table(ci: Mapping[str, Sequence[tuple[float, float]]]) -> str:
-    """Confidence intervals (:func:`paramfit.report.text.ci_report`) under a heading."""
-    from paramfit.report.text import ci_report
+    """Confidence intervals (the seed's table, :func:`paramfit.report.text.ci_table`) under a
+    heading."""
+    from paramfit.report.text import ci_table as seed_ci_table
 
-    return "[[Confidence intervals]]\n" + ci_report(ci)
+    return "[[Confidence intervals]]\n" + seed_ci_table(ci)
 
 
 def plot_outcome(outcome: FitOutcome, filename: str, *, title: str | None = None) -> bool:
