@@ -318,9 +318,9 @@ def test_set_semantics():
 
 
 def test_set_on_unset_value_always_sets_init_value():
-    p = Parameter("a")
+    p = Parameter("a", max=1.5)
     p.set(value=2.0, is_init_value=False)
-    assert p.init_value == 2.0
+    assert p.init_value == 1.5  # the start value, as stored (clipped)
 
 
 def test_arithmetic_is_on_the_value():

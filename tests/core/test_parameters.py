@@ -715,3 +715,12 @@ def test_setstate_reads_lmfit_parameters_state():
     assert q.symbols.user_symbols() == {"k": 2.5}  # not 'a', 'b', nor lmfit's built-ins
     assert (q["a"].value, q["a"].min, q["a"].brute_step) == (3.0, 0.0, 0.5)
     assert q["b"].expr == "a * k" and q["b"].value == ref["b"].value == 7.5
+
+
+def test_counting_vary_counts_the_fitted_parameters():
+    # issue 15 #5: tied parameters read vary=False, so this sum is the number of varied
+    # parameters a fit has (as in lmfit 1.3)
+    p = create_params(a=1.0, b={"value": 2.0, "vary": False}, c={"expr": "2*a"}, d=4.0)
+    assert sum(par.vary for par in p.values()) == 2
+    p["c"].vary = True  # freeing the tied parameter drops its expr (issue 15 #3)
+    assert p["c"].expr is None and sum(par.vary for par in p.values()) == 3

@@ -331,7 +331,7 @@ class Parameter:
             was_unset = not math.isfinite(self._value)
             self.value = value
             if is_init_value or was_unset:
-                self.init_value = _real(value, self.name)
+                self.init_value = self._value  # the value stored, after clipping
             self.expr = None
         if expr is not None:
             self.expr = expr
