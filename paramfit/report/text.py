@@ -313,13 +313,15 @@ def _variable_line(name: str, par: Any, width: int, init: float | None,
     model_note = ""
     if model is not None:
         model_note = f", model_value = {_number(getattr(model, 'value', model), '.7g')}"
+    status = par.status
     if par.expr:
         text += f" == '{par.expr}'"
-    elif par.status is ParameterStatus.FREE:
+    elif status is ParameterStatus.FIXED:
+        text += f" ({status.value}{model_note})"
+    else:  # varied: its start value, and where the fit left it if not free (at a bound)
         shown = "?" if init is None else _number(init, ".7g")
-        text += f" (init = {shown}{model_note})"
-    else:
-        text += f" ({par.status.value}{model_note})"
+        where = "" if status is ParameterStatus.FREE else f", {status.value}"
+        text += f" (init = {shown}{where}{model_note})"
     return text
 
 
@@ -367,8 +369,9 @@ def fit_report(inpars: Any, modelpars: Mapping[str, Any] | None = None,
         ``[[Fit Statistics]]`` (method, evaluations, data points, variables,
         chi-square, reduced chi-square, AIC, BIC, R-squared where the result has it,
         success, message, and a warning when uncertainties could not be estimated);
-        ``[[Variables]]``: ``value +/- stderr (relative %) (init = start)``, or
-        ``(fixed)``, ``== 'expr'`` for tied parameters, ``(at lower bound)`` ...;
+        ``[[Variables]]``: ``value +/- stderr (relative %) (init = start)`` (with
+        ``, at lower bound`` ... where the fit left it on a bound), or ``(fixed)``,
+        ``== 'expr'`` for tied parameters;
         ``[[Correlations]]``: ``C(a, b) = +0.6012``, largest ``|C|`` first.
 
     Examples
