@@ -320,8 +320,8 @@ def _variable_line(name: str, par: Any, width: int, init: float | None,
         text += f" ({status.value}{model_note})"
     else:  # varied: its start value, and where the fit left it if not free (at a bound)
         shown = "?" if init is None else _number(init, ".7g")
-        where = "" if status is ParameterStatus.FREE else f", {status.value}"
-        text += f" (init = {shown}{where}{model_note})"
+        where = "" if status is ParameterStatus.FREE else f" ({status.value})"
+        text += f" (init = {shown}{model_note}){where}"
     return text
 
 
@@ -369,8 +369,8 @@ def fit_report(inpars: Any, modelpars: Mapping[str, Any] | None = None,
         ``[[Fit Statistics]]`` (method, evaluations, data points, variables,
         chi-square, reduced chi-square, AIC, BIC, R-squared where the result has it,
         success, message, and a warning when uncertainties could not be estimated);
-        ``[[Variables]]``: ``value +/- stderr (relative %) (init = start)`` (with
-        ``, at lower bound`` ... where the fit left it on a bound), or ``(fixed)``,
+        ``[[Variables]]``: ``value +/- stderr (relative %) (init = start)`` (then
+        ``(at lower bound)`` ... where the fit left it on a bound), or ``(fixed)``,
         ``== 'expr'`` for tied parameters;
         ``[[Correlations]]``: ``C(a, b) = +0.6012``, largest ``|C|`` first.
 

@@ -165,7 +165,7 @@ def test_fit_report_at_bound_status():
     params.add("b", 0.0)
     fitter = minimize(lambda p: p["a"].value * X + p["b"].value - (2 * X + 1), params)
     # a varied parameter shows its start value and, when not free, where the fit left it
-    assert "(init = 1, at upper bound)" in fit_report(fitter)
+    assert "(init = 1) (at upper bound)" in fit_report(fitter)
 
 
 def test_fit_report_of_parameters_only(fitted):
