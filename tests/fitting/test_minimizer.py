@@ -149,6 +149,14 @@ def gauss_params(**over):
     return p
 
 
+def infeasible_wid():
+    """wid starts at -1 below its bound 0: bounds set after the value leave it there
+    (assigning a value outside the bounds would clip it)."""
+    params = gauss_params(wid={"min": None, "value": -1.0})
+    params["wid"].min = 0
+    return params
+
+
 def test_parameter_driven_to_bound_reports_status_and_reduced_errors():
     params = gauss_params(icpt={"max": 0.9})
     out = minimize(gauss_line, params, args=(XG, YG))
@@ -223,10 +231,10 @@ def test_every_way_to_fix_a_parameter_gives_the_same_fit():
 
 
 def test_start_outside_bounds_is_moved_with_a_warning_or_raises():
-    params = gauss_params(wid={"value": -1.0})
+    params = infeasible_wid()
     with pytest.warns(BoundsWarning, match="wid"):
         minimize(gauss_line, params, args=(XG, YG))
-    params = gauss_params(wid={"value": -1.0})
+    params = infeasible_wid()
     with pytest.raises(Exception, match="wid"):
         minimize(gauss_line, params, args=(XG, YG), infeasible="raise")
     assert params["wid"].value == -1.0  # untouched when the fit raised
@@ -566,7 +574,7 @@ def test_params_restored_to_the_pre_fit_state_when_a_moved_start_then_fails():
     def resid(params, x, data):
         raise ZeroDivisionError("boom")
 
-    params = gauss_params(wid={"value": -1.0})
+    params = infeasible_wid()
     with pytest.warns(BoundsWarning), pytest.raises(ResidualError):
         minimize(resid, params, args=(XG, YG))
     assert params["wid"].value == -1.0  # not left at the bound it was moved to
