@@ -329,9 +329,23 @@ def _start_vector(xall: Any, parinfo: Any) -> np.ndarray | None:
         return None
 
 
+# The classic finds these before it copies the start into ``params`` (None then).
+_BEFORE_PARAMS = (
+    "ERROR: keywords DAMP and AUTODERIVATIVE are mutually exclusive",
+    "ERROR: must pass parameters in P or PARINFO",
+    "ERROR: PARINFO must be a list of dictionaries.",
+    "ERROR: number of elements in PARINFO and P must agree",
+    'ERROR: either P or PARINFO(*)["value"] must be supplied.',
+    "ERROR: no free parameters",
+)
+
+
 def _improper_input(classic: str, detail: str, start: np.ndarray | None, parinfo: Any,
                     nfev: int = 0) -> MPFitResult:
-    """The classic's result after improper input: status 0, the start, fnorm -1, dof 0."""
+    """The classic's result after improper input: status 0, fnorm -1, dof 0, ``params`` a
+    copy of the start (None for the conditions the classic checks before copying it)."""
+    if classic in _BEFORE_PARAMS:
+        start = None
     return MPFitResult(status=0, errmsg=f"{classic}: {detail}" if detail else classic,
                        message=f"improper input: {detail or classic}",
                        params=None if start is None else start.copy(),

@@ -99,7 +99,6 @@ class ImproperInput(ValueError):  # noqa: N818  (MPFIT's wording: "improper inpu
 
 PARINFO_TYPE = "ERROR: PARINFO must be a list of dictionaries."
 NOT_WITHIN_LIMITS = "ERROR: parameters are not within PARINFO limits"
-LIMITS_INCONSISTENT = "ERROR: PARINFO parameter limits are not consistent"
 BAD_PARINFO = "ERROR: improper PARINFO"
 
 
@@ -225,8 +224,10 @@ def _limits(entry: Mapping[str, Any], label: str) -> tuple[float | None, float |
     lower = _number(values[0], "limits[0]", label) if flags[0] else None
     upper = _number(values[1], "limits[1]", label) if flags[1] else None
     if lower is not None and upper is not None and lower > upper:
+        # the classic tests the start against the limits first, and inverted limits
+        # always leave the start outside one of them
         raise ImproperInput(f"{label}: inconsistent limits, lower {lower!r} > upper {upper!r}",
-                            classic=LIMITS_INCONSISTENT)
+                            classic=NOT_WITHIN_LIMITS)
     return lower, upper
 
 
