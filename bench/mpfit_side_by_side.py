@@ -98,6 +98,12 @@ def nan_start(p, fjac=None, x=None, y=None, err=None):
     return [0, np.where(x > 0, np.nan, 1.0) * p[0]]
 
 
+def inf_region(p, fjac=None, x=None, y=None, err=None):
+    """Deviates are inf once the amplitude leaves [2.5, 3.5]; the fit wants 3.96."""
+    r = (y - gauss(x, p)) / err
+    return [0, r * np.inf if abs(p[1] - 3.0) > 0.5 else r]
+
+
 def rosenbrock(p, fjac=None):
     """Rosenbrock's function as two residuals (More, Garbow, Hillstrom 1981, no. 1)."""
     return [0, np.array([10.0 * (p[1] - p[0] ** 2), 1.0 - p[0]])]
@@ -155,6 +161,8 @@ PROBLEMS: dict[str, Callable[[Callable], Any]] = {
     "fcn -7 at call 8": lambda mp: mp(stop_after(7), START, DATA, quiet=1),
     "fcn -7 at call 11": lambda mp: mp(stop_after(10), START, DATA, quiet=1),
     "non-finite at start": lambda mp: mp(nan_start, START, DATA, quiet=1),
+    "non-finite mid-fit (inf region)": lambda mp: mp(inf_region, START, DATA, quiet=1),
+    "integer start vector": lambda mp: mp(myfunct, [0, 3, 0, 1], DATA, quiet=1),
     "improper: outside limits": lambda mp: mp(myfunct, None, DATA, parinfo(
         p3={"limited": [1, 1], "limits": [2.0, 3.0]}), quiet=1),
     "improper: all fixed": lambda mp: mp(myfunct, START, DATA,

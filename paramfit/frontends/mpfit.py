@@ -16,7 +16,10 @@ handling), reached through :class:`paramfit.fitting.minimizer.Minimizer`.
 Status codes (``MPFitResult.status``)
 -------------------------------------
 -16
-    The deviates at the start are not all finite (``params`` is the start).
+    The deviates at the start are not all finite (``params`` is the start), or the
+    user function returned non-finite values during the fit and the solver could
+    not reach a stationary point (``params`` is the best point found).  A fit that
+    converges while stepping around non-finite trial points keeps its 1-4.
 0
     Improper input: bad ``parinfo``, inconsistent keywords, no free parameter,
     fewer deviates than free parameters, or a malformed return value of the
@@ -532,6 +535,10 @@ def mpfit(
     fit = fitter.result
     result.fit, result.nfev = fit, user.nfev
     result.status, result.errmsg, result.message = _status(fit, control, fcn, iterfunct)
+    if result.status == 9 and user.nonfinite:  # the classic: -16
+        result.status, result.errmsg = -16, NON_FINITE
+        result.message = ("the user function returned non-finite values during the fit and "
+                          "the solver could not reach a stationary point (best point kept)")
     _fill(result, fit, nocovar)
     return result
 

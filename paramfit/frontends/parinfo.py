@@ -403,6 +403,7 @@ class UserFunction:
         self.nfev = 0
         self.ndata: int | None = None
         self.stop_code: int | None = None
+        self.nonfinite = False  # some call returned non-finite deviates or derivatives
         self.user_error: BaseException | None = None
         self._key: bytes | None = None
         self._deviates: np.ndarray | None = None
@@ -424,6 +425,8 @@ class UserFunction:
         status, deviates, deriv = self._unpack(out, want_jac)
         if self.damp > 0 and not want_jac:
             deviates = np.tanh(deviates / self.damp)
+        if not (np.isfinite(deviates).all() and (deriv is None or np.isfinite(deriv).all())):
+            self.nonfinite = True
         if status < 0:
             self.stop_code = status
             raise StopFit(status, f"the user function returned status {status}")

@@ -829,3 +829,47 @@ def test_status_9_is_a_warning_in_errmsg_and_perror_stays_an_array():
     assert m.status == 9 and m.errmsg.startswith("WARNING: ")
     assert m.params[0] == 0.0 and m.npegged == 1
     assert m.perror.shape == (2,) and m.perror[0] == 0.0 and np.isnan(m.perror[1])
+
+
+def test_non_finite_deviates_during_the_fit_give_status_minus_16_and_the_best_point():
+    """Deviates are inf once |p[0] - 1| > 0.5 while the minimum is at p[0] ~ 2.5: the
+    solver cannot reach it and ends on the edge; the classic reports -16 here."""
+    x, y = exp_data()
+
+    def fcn(p, fjac=None):
+        r = y - p[0] * np.exp(-x / p[1])
+        return [0, r * np.inf if abs(p[0] - 1.0) > 0.5 else r]
+
+    with np.errstate(invalid="ignore"):
+        m = mpfit(fcn, [1.0, 1.0], quiet=1)
+    assert m.status == -16 and m.errmsg.startswith("ERROR: parameter or function value")
+    assert abs(m.params[0] - 1.0) <= 0.5 and np.all(np.isfinite(m.params))
+    assert m.fnorm == pytest.approx(np.sum(fcn(m.params)[1] ** 2), rel=1e-12)
+    assert m.fnorm < np.sum(fcn([1.0, 1.0])[1] ** 2) and np.all(np.isnan(m.perror))
+
+
+def test_integer_start_vectors_are_read_as_float():
+    x, y = exp_data()
+    m = mpfit(exp_funct, [1, 1], {"x": x, "y": y}, quiet=1)
+    ref = mpfit(exp_funct, [1.0, 1.0], {"x": x, "y": y}, quiet=1)
+    np.testing.assert_array_equal(m.params, ref.params)
+
+
+def test_signature_is_the_classic_positional_order():
+    import inspect
+
+    # the classic module's mpfit.__init__(self, fcn, xall=None, functkw={}, ...), in order
+    classic = ["fcn", "xall", "functkw", "parinfo", "ftol", "xtol", "gtol", "damp", "maxiter",
+               "factor", "nprint", "iterfunct", "iterkw", "nocovar", "rescale",
+               "autoderivative", "quiet", "diag", "epsfcn", "debug"]
+    parameters = inspect.signature(mpfit).parameters
+    assert list(parameters)[:20] == classic
+    assert all(p.kind is p.POSITIONAL_OR_KEYWORD for p in list(parameters.values())[:20])
+    defaults = {name: parameters[name].default for name in classic[4:]}
+    assert defaults == {"ftol": 1e-10, "xtol": 1e-10, "gtol": 1e-10, "damp": 0.0,
+                        "maxiter": 200, "factor": 100.0, "nprint": 1, "iterfunct": "default",
+                        "iterkw": None, "nocovar": 0, "rescale": 0, "autoderivative": 1,
+                        "quiet": 0, "diag": None, "epsfcn": None, "debug": 0}
+    expr = list(inspect.signature(mpfitexpr).parameters)
+    assert expr == ["func", "x", "y", "err", "start_params", "check", "full_output",
+                    "imports", "kw"]
