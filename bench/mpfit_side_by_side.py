@@ -12,7 +12,8 @@ Every problem is one function that takes an ``mpfit`` callable and runs the *sam
 classic-style code with it: first with the classic class, then with
 :func:`paramfit.mpfit.mpfit`.  For each it reports status, errmsg, params, perror, fnorm,
 niter and nfev, and whether status, errmsg and params agree.  errmsg agrees when both
-are ``''`` or paramfit's starts with the classic's (paramfit appends the detail).
+are ``''`` or paramfit's starts with the classic's (paramfit appends the detail), with
+the addresses in ``<function f at 0x...>`` masked.
 params agree within ``1e-3`` of the larger perror (or ``1e-6`` relative where no perror
 exists): both stop on ``xtol = 1e-10``, but from different finite-difference
 Jacobians.  A crash of either side is reported with its exception.  For the NIST rows
@@ -26,6 +27,7 @@ import argparse
 import contextlib
 import importlib.util
 import io
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -236,8 +238,14 @@ def _params_agree(a: Outcome, b: Outcome) -> bool:
     return bool(np.all(np.abs(pa - pb) <= tol))
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
 def _errmsg_agree(a: Outcome, b: Outcome) -> bool:
-    return (a.errmsg == b.errmsg == "") or (bool(a.errmsg) and b.errmsg.startswith(a.errmsg))
+    """Both empty, or paramfit's starts with the classic's; object addresses in
+    ``str(function)`` are masked (each side may get its own closure)."""
+    first, second = (_ADDRESS.sub(" at 0x...", o.errmsg) for o in (a, b))
+    return (first == second == "") or (bool(first) and second.startswith(first))
 
 
 def _fmt(values: Any, digits: int = 6) -> str:

@@ -648,7 +648,8 @@ class MPFitExprError(ExpressionError):
 
 
 _IMPORTABLE = frozenset({*MODULE_PREFIXES} - {"np"})
-_CLASSIC_REFERENCE = re.compile(r"(?:[^a-zA-Z_]|^)p\[(\d+)\]")
+# ``p[i]`` references, for ``check`` (the classic counts the bracket form only)
+_BRACKET_REFERENCE = re.compile(r"(?<![\w.])p\s*\[\s*(\d+)\s*\]")
 
 
 def _expression_model(expr: str, nparams: int, extra: Mapping[str, Any]) -> Callable:
@@ -742,7 +743,7 @@ def mpfitexpr(func: str, x: Any, y: Any, err: Any, start_params: Sequence[float]
     parinfo = kw.pop("parinfo", None)
     nparams = len(start_params) if start_params is not None else len(parinfo or [])
     if check and isinstance(func, str):
-        found = [int(m.group(1)) for m in _CLASSIC_REFERENCE.finditer(func)]
+        found = [int(m.group(1)) for m in _BRACKET_REFERENCE.finditer(func)]
         if not found:
             raise MPFitExprError(f"mpfitexpr: wrong function format: {func!r} has no p[i]")
         if max(found) + 1 != nparams:
