@@ -438,10 +438,11 @@ def _data_arrays(y: Any, err: Any) -> tuple[np.ndarray, np.ndarray | float]:
 
 
 def _driver(name: str, model: Callable, x: Any, y: Any, err: Any, p0: Any, parinfo: Any,
-            kw: dict[str, Any]) -> MPFitResult:
+            kw: dict[str, Any], jacobian: Callable | None = None) -> MPFitResult:
     if not kw.pop("autoderivative", 1):
+        how = "exactly from the expression" if jacobian is not None else "numerically"
         return MPFitResult(status=0, errmsg=f"improper input: {name} computes derivatives "
-                           "numerically; use mpfit with autoderivative=0 for analytic ones",
+                           f"{how}; use mpfit with autoderivative=0 for your own",
                            parinfo=parinfo)
     extra = dict(kw.pop("functkw", None) or {})
     try:
@@ -450,9 +451,14 @@ def _driver(name: str, model: Callable, x: Any, y: Any, err: Any, p0: Any, parin
         return MPFitResult(status=0, errmsg=f"improper input: {exc}", parinfo=parinfo)
 
     def deviates(p: np.ndarray, fjac: Any = None) -> list:
-        return [0, (y - model(x, p, **extra)) / err]
+        out = (y - model(x, p, **extra)) / err
+        if fjac is None or jacobian is None:
+            return [0, out]
+        _, jac = jacobian(x, p)  # d model / d p, the parameters last
+        return [0, out, -np.broadcast_to(jac, (*np.shape(out), len(p)))
+                / np.expand_dims(err, -1)]
 
-    return mpfit(deviates, p0, parinfo, **kw)
+    return mpfit(deviates, p0, parinfo, autoderivative=0 if jacobian is not None else 1, **kw)
 
 
 def mpfitfun(model: Callable[..., Any], x: Any, y: Any, err: Any,
@@ -490,9 +496,11 @@ def mpfitfun(model: Callable[..., Any], x: Any, y: Any, err: Any,
     return _driver("mpfitfun", model, x, y, err, p0, parinfo, dict(kw))
 
 
-def _expression_model(expr: str, nparams: int, extra: Mapping[str, Any]) -> Callable:
+def _expression_model(expr: str, nparams: int,
+                      extra: Mapping[str, Any]) -> tuple[Callable, Callable]:
     """``model(x, p)`` of ``expr`` (in ``x``, ``p[i]``, ``functkw`` names), built by
-    :func:`paramfit.frontends.formula.build_formula`."""
+    :func:`paramfit.frontends.formula.build_formula`, and ``jacobian(x, p) -> (value,
+    d model / d p)`` from the expression's exact derivatives."""
     if not isinstance(expr, str):
         raise ImproperInput(f"expr must be a string, got {type(expr).__name__}")
     try:
@@ -503,8 +511,14 @@ def _expression_model(expr: str, nparams: int, extra: Mapping[str, Any]) -> Call
         raise ImproperInput(f"expression {expr!r} uses unknown name(s) {sorted(exc.names)}; "
                             f"it may use x, p[0] ... p[{nparams - 1}], functkw names and "
                             "math functions") from None
+    exact = formula.jacobian_function()
+
+    def jacobian(x: Any, p: Any) -> tuple[Any, np.ndarray]:
+        exact.bind({"x": x})
+        return exact(p)
+
     # errors in the expression propagate unchanged, as from a user's model function
-    return formula.vector_function(argument="x", checked=False)
+    return formula.vector_function(argument="x", checked=False), jacobian
 
 
 def mpfitexpr(expr: str, x: Any, y: Any, err: Any, p0: Sequence[float] | None = None,
@@ -515,7 +529,11 @@ def mpfitexpr(expr: str, x: Any, y: Any, err: Any, p0: Sequence[float] | None = 
     paramfit's safe expression compiler (arithmetic and math functions only, never
     Python ``eval`` of the raw text); ``p[i]`` and
     ``p(i)`` (0-based) are rewritten to names first, since subscripts are not
-    allowed there.  Names in ``functkw`` are available as constants.
+    allowed there.  Names in ``functkw`` are available as constants.  The fit uses
+    the expression's exact derivatives
+    (:meth:`paramfit.frontends.formula.CompiledFormula.jacobian_function`; central
+    differences only for a parameter whose partial has no exact form), so ``nfev``
+    counts no finite-difference evaluations.
 
     Parameters
     ----------
@@ -540,7 +558,7 @@ def mpfitexpr(expr: str, x: Any, y: Any, err: Any, p0: Sequence[float] | None = 
     extra = dict(kw.pop("functkw", None) or {})
     nparams = len(p0) if p0 is not None else len(parinfo or [])
     try:
-        model = _expression_model(expr, nparams, extra)
+        model, jacobian = _expression_model(expr, nparams, extra)
     except (ImproperInput, ExpressionError) as exc:
         return MPFitResult(status=0, errmsg=f"improper input: {exc}", parinfo=parinfo)
-    return _driver("mpfitexpr", model, x, y, err, p0, parinfo, kw)
+    return _driver("mpfitexpr", model, x, y, err, p0, parinfo, kw, jacobian)

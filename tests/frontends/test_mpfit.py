@@ -585,10 +585,14 @@ def test_mpfitexpr_equals_mpfitfun():
     expr = "p[0] + p[1]*x + p[2]*x**2 + p[3]*sqrt(x) + p(4)*log(x)"
     m = mpfitexpr(expr, X, Y, ERR, parinfo=seed_parinfo(), quiet=1)
     ref = mpfitfun(seed_model, X, Y, ERR, parinfo=seed_parinfo(), quiet=1)
-    np.testing.assert_allclose(m.params, ref.params, rtol=1e-10)
     solution, sigma = lstsq_free()
-    # finite differences on a large-residual fit: see the seed-example test (2e-7 sigma)
+    # mpfitfun differences a large-residual fit: see the seed-example test (2e-7 sigma);
+    # mpfitexpr differentiates the expression exactly (measured 4e-11 sigma, 5 calls of
+    # the function against mpfitfun's 72): the same bar holds for both
+    assert np.all(np.abs(ref.params[1:] - solution) <= 2e-7 * sigma)
     assert np.all(np.abs(m.params[1:] - solution) <= 2e-7 * sigma)
+    assert m.params[0] == ref.params[0]  # fixed: never moved
+    assert m.nfev < ref.nfev
 
 
 def test_mpfitexpr_functkw_names():
