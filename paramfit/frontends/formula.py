@@ -498,8 +498,10 @@ class CompiledFormula:
 
         def jacobian(params: Mapping[str, Any]) -> np.ndarray:
             _, jac = evaluate([params[key]._value for key in names])
-            jac = np.broadcast_to(jac, full).reshape(rows, len(names))
-            return -jac if data_minus_model else np.array(jac, dtype=float)
+            if jac.shape != full or jac.dtype != np.float64:
+                jac = np.array(np.broadcast_to(jac, full), dtype=float)
+            jac = jac.reshape(rows, len(names))  # a fresh array: negated in place
+            return np.negative(jac, out=jac) if data_minus_model else jac
 
         jacobian.formula_jacobian = evaluate  # type: ignore[attr-defined]
         jacobian.__qualname__ = f"exact Jacobian of formula {self.text!r:.80}"
