@@ -485,13 +485,18 @@ class CompiledFormula:
         -------
         callable or None
             None when the left-hand side reads parameters (its derivative is not
-            built: the fit differences every column).  The callable has the
+            built) or the derivative code cannot be built (larger than
+            :data:`~paramfit.core.expressions.derivatives.MAX_DERIVATIVE_NODES`): the fit
+            then differences every column.  The callable has the
             :class:`FormulaJacobian` it evaluates as its ``formula_jacobian``
             attribute (``differenced``, ``difference_evaluations``).
         """
         if self.lhs_reads_parameters:
             return None
-        evaluate = FormulaJacobian(self, data)
+        try:
+            evaluate = FormulaJacobian(self, data)
+        except ExpressionError:  # derivative code too large to build: differences
+            return None
         names = self.param_names
         rows = int(np.prod(shape)) if shape else 1
         full = (*shape, len(names))

@@ -497,10 +497,11 @@ def mpfitfun(model: Callable[..., Any], x: Any, y: Any, err: Any,
 
 
 def _expression_model(expr: str, nparams: int,
-                      extra: Mapping[str, Any]) -> tuple[Callable, Callable]:
+                      extra: Mapping[str, Any]) -> tuple[Callable, Callable | None]:
     """``model(x, p)`` of ``expr`` (in ``x``, ``p[i]``, ``functkw`` names), built by
     :func:`paramfit.frontends.formula.build_formula`, and ``jacobian(x, p) -> (value,
-    d model / d p)`` from the expression's exact derivatives."""
+    d model / d p)`` from the expression's exact derivatives (None where their code is
+    too large to build: finite differences)."""
     if not isinstance(expr, str):
         raise ImproperInput(f"expr must be a string, got {type(expr).__name__}")
     try:
@@ -511,14 +512,18 @@ def _expression_model(expr: str, nparams: int,
         raise ImproperInput(f"expression {expr!r} uses unknown name(s) {sorted(exc.names)}; "
                             f"it may use x, p[0] ... p[{nparams - 1}], functkw names and "
                             "math functions") from None
-    exact = formula.jacobian_function()
+    model = formula.vector_function(argument="x", checked=False)
+    try:
+        exact = formula.jacobian_function()
+    except ExpressionError:
+        return model, None
 
     def jacobian(x: Any, p: Any) -> tuple[Any, np.ndarray]:
         exact.bind({"x": x})
         return exact(p)
 
     # errors in the expression propagate unchanged, as from a user's model function
-    return formula.vector_function(argument="x", checked=False), jacobian
+    return model, jacobian
 
 
 def mpfitexpr(expr: str, x: Any, y: Any, err: Any, p0: Sequence[float] | None = None,

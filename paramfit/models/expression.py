@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from paramfit.core.exceptions import ExpressionError, ParameterError
-from paramfit.frontends.formula import build_formula
+from paramfit.frontends.formula import FormulaJacobian, build_formula
 from paramfit.models.io import register_model_class
 from paramfit.models.model import NAN_POLICIES, Model
 
@@ -94,8 +94,7 @@ class ExpressionModel(Model):
             raise ParameterError(f"derivatives must be 'exact' or 'numeric', got "
                                  f"{derivatives!r}")
         self.derivatives = derivatives
-        self._exact = (self.formula.jacobian_function() if derivatives == "exact"
-                       else None)
+        self._exact = self._exact_jacobian() if derivatives == "exact" else None
         self.differenced = dict(self._exact.differenced) if self._exact else {}
         self.prefix = ""
         self.nan_policy = nan_policy
@@ -115,10 +114,19 @@ class ExpressionModel(Model):
             else:
                 self.set_param_hint(key, value=value)
 
+    def _exact_jacobian(self) -> FormulaJacobian | None:
+        """The formula's exact Jacobian; None (finite differences) where its derivative
+        code cannot be built (too large)."""
+        try:
+            return self.formula.jacobian_function()
+        except ExpressionError:
+            return None
+
     @property
     def has_jacobian(self) -> bool:
-        """True unless built with ``derivatives='numeric'``: the Jacobian is exact
-        (columns in :attr:`differenced` excepted)."""
+        """True unless built with ``derivatives='numeric'`` (or the expression's
+        derivative code is too large to build): the Jacobian is exact, columns in
+        :attr:`differenced` excepted."""
         return self._exact is not None
 
     def _value_and_jacobian(self, values: Mapping[str, Any],

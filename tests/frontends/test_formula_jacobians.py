@@ -198,3 +198,24 @@ def test_cli_formula_fit_uses_exact_derivatives(capsys, tmp_path):
                                                     rel=STDERR_RTOL)
     assert out["nfev"] <= numeric.nfev / 2, (out["nfev"], numeric.nfev)
     assert not math.isnan(out["chisqr"])
+
+
+# ------------------------------------------------------------------ no derivative code
+def test_derivative_code_that_cannot_be_built_leaves_finite_differences(monkeypatch):
+    """Derivative code larger than MAX_DERIVATIVE_NODES is refused (ExpressionError):
+    every front end then fits as before, by finite differences."""
+    import paramfit.frontends.formula as formula_module
+
+    def refuse(*args, **kwargs):
+        raise formula_module.ExpressionError("derivative code too large (stand-in)")
+
+    monkeypatch.setattr(formula_module, "differentiate", refuse)
+    fit = nlxb(FORMULA, DATA, START)
+    numeric = nlfb([200, 50, 0.3], lambda b, **_: rfn(b))
+    assert fit.nfev >= 3 * fit.njev  # each finite-difference Jacobian: n = 3 evaluations
+    np.testing.assert_allclose(list(fit.coefficients.values()),
+                               list(numeric.coefficients.values()), rtol=FIT_RTOL)
+    assert not ExpressionModel("amp*exp(-x/tau) + c").has_jacobian
+    x, y = _decay()
+    m = mpfitexpr("p[0] + p[1]*exp(-x/p[2])", x, y, 0.1, [1.0, 1.0, 1.0], quiet=1)
+    assert m.status > 0
