@@ -54,7 +54,7 @@ from paramfit.core.differentiation.finite_differences import (
     SIDE_CENTRAL,
     finite_difference_jacobian,
 )
-from paramfit.core.exceptions import ExpressionError
+from paramfit.core.exceptions import ExpressionError, NonFiniteResidualError
 from paramfit.core.expressions.compiler import (
     DEFAULT_SYMBOLS,
     MAX_EXPRESSION_LENGTH,
@@ -618,8 +618,11 @@ class FormulaJacobian:
             moved = point.copy()
             moved[columns] = sub
             namespace.update(zip(names, moved.tolist(), strict=True))
-            return np.broadcast_to(np.asarray(self._rhs.evaluate(namespace), dtype=float),
-                                   shape).ravel()
+            try:
+                value = self._rhs.evaluate(namespace)
+            except (ArithmeticError, ValueError) as exc:  # try the other side
+                raise NonFiniteResidualError(f"{self._rhs.source!r}: {exc}") from exc
+            return np.broadcast_to(np.asarray(value, dtype=float), shape).ravel()
 
         base = np.broadcast_to(np.asarray(value, dtype=float), shape).ravel()
         diff, calls = finite_difference_jacobian(

@@ -219,3 +219,22 @@ def test_derivative_code_that_cannot_be_built_leaves_finite_differences(monkeypa
     x, y = _decay()
     m = mpfitexpr("p[0] + p[1]*exp(-x/p[2])", x, y, 0.1, [1.0, 1.0, 1.0], quiet=1)
     assert m.status > 0
+
+
+def test_a_non_finite_exact_partial_is_differenced_at_that_point():
+    # d(b*sqrt(b))/db written out is sqrt(b) + b * (0.5/sqrt(b)): a division by 0 at
+    # b = 0, where the value (0) is finite; elsewhere the exact columns are used
+    formula = build_formula("a*x + x*b*sqrt(b)", data=["x"], lhs="none")
+    x = np.linspace(1.0, 2.0, 5)
+    jacobian = formula.jacobian_function({"x": x})
+    assert jacobian.differenced == {}
+    with np.errstate(all="ignore"):
+        _, at_zero = jacobian([2.0, 0.0])
+    assert np.isfinite(at_zero).all() and jacobian.difference_evaluations > 0
+    # the partials' code raised (0.5/0.0 on floats): every column is differenced there,
+    # b's one-sided into b >= 0 (sqrt(-h) raises), a's (linear) to rounding
+    np.testing.assert_allclose(at_zero[:, 0], x, rtol=CENTRAL_RTOL)
+    count = jacobian.difference_evaluations
+    _, inside = jacobian([2.0, 4.0])
+    assert jacobian.difference_evaluations == count  # finite: no differences
+    np.testing.assert_allclose(inside[:, 1], 1.5 * x * 2.0, rtol=EXACT_RTOL)
