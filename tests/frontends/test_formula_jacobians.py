@@ -238,3 +238,17 @@ def test_a_non_finite_exact_partial_is_differenced_at_that_point():
     _, inside = jacobian([2.0, 4.0])
     assert jacobian.difference_evaluations == count  # finite: no differences
     np.testing.assert_allclose(inside[:, 1], 1.5 * x * 2.0, rtol=EXACT_RTOL)
+
+
+def test_cli_names_differenced_columns(capsys, tmp_path):
+    x, y = _decay()
+    path = tmp_path / "decay.csv"
+    path.write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
+    code = main(["fit", str(path), "--model", "y ~ amp*exp(-x/tau)*(tau > 0) + c",
+                 "--start", "amp=1,tau=1,c=0", "--report", "json"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "finite differences for the Jacobian column(s) of tau" in captured.err
+    reference = ExpressionModel("amp*exp(-x/tau) + c").fit(y, x=x, amp=1, tau=1, c=0)
+    assert json.loads(captured.out)["values"]["tau"] == pytest.approx(
+        reference.params["tau"].value, rel=FIT_RTOL)
