@@ -214,11 +214,31 @@ def _fit_formula(table: DataTable, formula_text: str, args: argparse.Namespace,
         params.add(name, value=1.0)
     fallback, source = _nist_starts(table.certified, names, nist_start)
     _apply_options(params, args, fallback, source)
+    jacobian = _formula_jacobian(compiled, columns, response.shape, weight)
     with np.errstate(all="ignore"):
-        fitter = minimize(residual, params, method=args.method)
+        fitter = minimize(residual, params, method=args.method, jac=jacobian)
     return FitOutcome(fitter, fitter.params, formula_text,
                       namespace.get(x_name) if x_name else None, response, err, model,
                       x_label=x_name or "x", y_label=response_name)
+
+
+def _formula_jacobian(compiled: Any, columns: Mapping[str, Any], shape: tuple[int, ...],
+                      weight: Any) -> Callable[[Any], np.ndarray] | None:
+    """The exact Jacobian of the weighted residual ``(data - model) * weight``; a note
+    names the parameters whose columns are finite differences."""
+    exact = compiled.residual_jacobian(columns, shape, data_minus_model=True)
+    if exact is None:
+        return None
+    differenced = exact.formula_jacobian.differenced
+    if differenced:
+        note("finite differences for the Jacobian column(s) of " + "; ".join(
+            f"{name} ({why})" for name, why in differenced.items()))
+    rows = np.broadcast_to(np.asarray(weight, dtype=float), shape).reshape(-1, 1)
+
+    def jacobian(params: Any) -> np.ndarray:
+        return exact(params) * rows
+
+    return jacobian
 
 
 def _x_name(formula: Formula, args: argparse.Namespace) -> str | None:

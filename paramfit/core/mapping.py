@@ -10,7 +10,10 @@ is the only place paramfit evaluates ties, for every caller:
 * :meth:`ParameterMap.values`, every value as a dict without touching the
   Parameters, for ``x`` of shape ``(n,)`` (floats) or ``(n, B)`` (arrays over B
   datasets: the batch);
-* :meth:`ParameterMap.tied_jacobian`, ``d(tied)/d(free)`` for the chain rule;
+* :meth:`ParameterMap.tied_jacobian`, the exact ``d(tied)/d(free)`` for the chain rule
+  (:func:`~paramfit.core.expressions.derivatives.differentiate_assignments`, the clipping
+  of the tie rule written in; finite differences, :meth:`ParameterMap.tied_differences`,
+  only for partials with no exact form);
 * :func:`update_ties` and :func:`evaluate_tie`, the same rule applied to a Parameters
   object's current values (``Parameters.update_constraints``, ``Parameters.add``);
   ``Parameters.valuesdict`` reports what they, or a fit, stored.
@@ -49,7 +52,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from paramfit.core.exceptions import ExpressionEvaluationError
+from paramfit.core.exceptions import ExpressionError, ExpressionEvaluationError
 from paramfit.core.expressions.compiler import (
     FLOAT_HELPER,
     CompiledExpression,
@@ -58,6 +61,10 @@ from paramfit.core.expressions.compiler import (
     evaluation_order,
     expression_tree,
     make_namespace,
+)
+from paramfit.core.expressions.derivatives import (
+    CompiledAssignmentDerivatives,
+    differentiate_assignments,
 )
 
 if TYPE_CHECKING:
@@ -378,6 +385,8 @@ class ParameterMap:
         # earlier Parameters with the same names, would need a comparison each time).
         self._ns = {sys.intern(key): value for key, value in ns.items()}
         self._first_tie_line = len(free) + 1
+        self._exact: CompiledAssignmentDerivatives | None = None
+        self._exact_ns: dict = {}
 
     @property
     def nvarys(self) -> int:
@@ -450,11 +459,72 @@ class ParameterMap:
 
     # ------------------------------------------------------------------ chain rule
     def tied_jacobian(self, x: np.ndarray, fixed: np.ndarray | None = None) -> np.ndarray:
-        """``d(tied values)/d(free values)`` by central differences; the Parameters are
-        not changed.
+        """``d(tied values)/d(free values)``, exact; the Parameters are not changed.
 
-        Shape (T, n) for ``x`` of shape (n,), (T, n, B) for (n, B).  The step is
-        :func:`tie_steps` (``TIE_STEP * max(|x|, 1)``); the error is about
+        Shape (T, n) for ``x`` of shape (n,), (T, n, B) for (n, B).  The partials are
+        those of the tie expressions by the chain rule through earlier ties
+        (:func:`~paramfit.core.expressions.derivatives.differentiate_assignments`), with
+        the tie rule's clipping written in (``min(max(expr, min), max)``): a row is 0
+        where its tie is clipped.  A partial with no exact form (a user function
+        without a declared derivative, a comparison used as a value), or one that is
+        not finite or cannot be evaluated at ``x``, is a central difference
+        (:meth:`tied_differences`), that entry only.
+        """
+        x = np.asarray(x, dtype=float)
+        out = np.zeros((len(self.ties), *x.shape))
+        if not self.ties:
+            return out
+        exact = self._tie_derivatives()
+        if exact is None:
+            return self.tied_differences(x, fixed)
+        ns = dict(self._exact_ns)
+        ns.update((name, self._ns[name]) for name in self.fixed_names)
+        ns.update(zip(self.free_names, x.tolist() if x.ndim == 1 else x))
+        if fixed is not None:
+            ns.update(zip(self.fixed_names, fixed.tolist() if np.ndim(fixed) == 1
+                          else fixed))
+        try:
+            with np.errstate(all="ignore"):
+                _, partials = exact.evaluate(ns)
+        except EVALUATION_ERRORS:
+            return self.tied_differences(x, fixed)
+        missing = np.zeros(out.shape[:2], dtype=bool)
+        for i, row in enumerate(partials):
+            for j, partial in enumerate(row):
+                if partial is None:
+                    missing[i, j] = True
+                else:
+                    out[i, j] = partial
+        bad = missing | ~np.isfinite(out).reshape(*missing.shape, -1).all(axis=-1)
+        if bad.any():
+            out[bad] = self.tied_differences(x, fixed)[bad]
+        return out
+
+    def _tie_derivatives(self) -> CompiledAssignmentDerivatives | None:
+        """The tie rule and its exact partials as one code object, built at first use;
+        None where the derivative code cannot be built (then every entry is a
+        difference)."""
+        if self._exact is None and not self._exact_ns:
+            user = self.params.symbols.user_symbols()
+            items = [(tie.name, _clipped_source(tie)) for tie in self.ties]
+            try:
+                self._exact = differentiate_assignments(items, self.free_names,
+                                                        symbols=user)
+            except ExpressionError:
+                # e.g. code the derivative engine refuses to emit (a ``**`` on a tie
+                # substituted into another tie); differences remain correct
+                self._exact_ns = {"<unavailable>": True}
+                return None
+            ns = self._exact.namespace(user)
+            ns[_ENGINE_FLOAT] = _as_float
+            self._exact_ns = ns
+        return self._exact
+
+    def tied_differences(self, x: np.ndarray, fixed: np.ndarray | None = None) -> np.ndarray:
+        """``d(tied values)/d(free values)`` by central differences of the tie rule
+        (shapes as :meth:`tied_jacobian`).
+
+        The step is :func:`tie_steps` (``TIE_STEP * max(|x|, 1)``); the error is about
         ``2e-10 (|t| / max(|x|, 1) + |dt/dx|)`` (see :data:`TIE_STEP`).  A tie clipped
         to a bound on both sides of the step has derivative 0; within a step of a
         bound the quotient is that of the clipped values.
@@ -472,6 +542,29 @@ class ParameterMap:
             down = self.tied_values(xp, fixed)
             out[:, j] = (up - down) / (2.0 * h[j])
         return out
+
+
+_ENGINE_FLOAT = "<f:float>"
+"""The name under which derivative code calls ``float`` (the tie rule's ``float(expr)``)."""
+
+
+def _as_float(value: Any) -> Any:
+    """``float`` for the derivative code of the ties, elementwise for the batch's arrays
+    (as the tie rule's ``<array>`` there)."""
+    if isinstance(value, np.ndarray):
+        return np.asarray(value, dtype=float)
+    return float(value)
+
+
+def _clipped_source(tie: Tie) -> str:
+    """The tie's expression with the tie rule's clipping written in:
+    ``min(max(expr, lower), upper)`` (finite bounds only)."""
+    source = tie.expr.source
+    if math.isfinite(tie.lower):
+        source = f"max({source}, {tie.lower!r})"
+    if math.isfinite(tie.upper):
+        source = f"min({source}, {tie.upper!r})"
+    return source
 
 
 def tie_steps(x: np.ndarray) -> np.ndarray:

@@ -31,8 +31,13 @@ left-hand side may read parameters only when they are listed.  A called name
 (MPFIT's convention, :func:`paramfit.frontends.parinfo.translate_references`).
 
 The parsed and validated syntax tree of the right-hand side is kept
-(:attr:`CompiledFormula.tree`), so derivatives of the formula can be built from it in
-this one place.
+(:attr:`CompiledFormula.tree`), so derivatives of the formula are built from it in
+this one place: :meth:`CompiledFormula.jacobian_function` (value and exact Jacobian of
+the right-hand side, by :func:`paramfit.core.expressions.derivatives.differentiate`) and
+:meth:`CompiledFormula.residual_jacobian` (the Jacobian of :meth:`CompiledFormula.residual`,
+what the front ends pass to the fit as ``jac=``).  A parameter whose partial has no exact
+form (a comparison used as a value, a user function without a declared derivative) is
+differenced, that column only; :attr:`FormulaJacobian.differenced` says which and why.
 """
 
 from __future__ import annotations
@@ -44,7 +49,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from paramfit.core.exceptions import ExpressionError
+from paramfit.core.differentiation.finite_differences import (
+    CBRT_EPS,
+    SIDE_CENTRAL,
+    finite_difference_jacobian,
+)
+from paramfit.core.exceptions import ExpressionError, NonFiniteResidualError
 from paramfit.core.expressions.compiler import (
     DEFAULT_SYMBOLS,
     MAX_EXPRESSION_LENGTH,
@@ -52,10 +62,16 @@ from paramfit.core.expressions.compiler import (
     compile_expression,
     make_namespace,
 )
+from paramfit.core.expressions.derivatives import (
+    CompiledDerivatives,
+    differentiate,
+    install_derivative_helpers,
+)
 from paramfit.frontends.parinfo import ImproperInput, translate_references
 
 __all__ = [
     "CompiledFormula",
+    "FormulaJacobian",
     "FormulaError",
     "FormulaSyntaxError",
     "NoParametersError",
@@ -246,6 +262,8 @@ class CompiledFormula:
     owner: str | None = None
     _base: dict = field(default_factory=dict, repr=False)
     _lhs_reads_parameters: bool = field(default=False, repr=False)
+    _symbols: Mapping[str, object] | None = field(default=None, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def lhs_reads_parameters(self) -> bool:
@@ -416,6 +434,203 @@ class CompiledFormula:
 
         return residual, shape
 
+    # ------------------------------------------------------------------ derivatives
+    def derivatives(self) -> CompiledDerivatives:
+        """The right-hand side and its exact partials with respect to
+        :attr:`param_names`, compiled once (by
+        :func:`~paramfit.core.expressions.derivatives.differentiate`) and kept."""
+        compiled = self._cache.get("derivatives")
+        if compiled is None:
+            compiled = differentiate(self.rhs, self.param_names, symbols=self._symbols)
+            self._cache["derivatives"] = compiled
+        return compiled
+
+    def jacobian_function(self, data: Mapping[str, Any] | None = None) -> FormulaJacobian:
+        """The value and the Jacobian of the right-hand side as a function of the
+        parameter vector (see :class:`FormulaJacobian`).
+
+        Parameters
+        ----------
+        data : mapping, optional
+            Values bound once (see :meth:`namespace`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> f = build_formula("a*exp(-b*x)", data=["x"], lhs="none")
+        >>> value, jac = f.jacobian_function({"x": np.array([0.0, 1.0])})([2.0, 1.0])
+        >>> jac.round(6).tolist()
+        [[1.0, -0.0], [0.367879, -0.735759]]
+        """
+        return FormulaJacobian(self, data)
+
+    def residual_jacobian(self, data: Mapping[str, Any] | None, shape: tuple[int, ...], *,
+                          data_minus_model: bool = False,
+                          ) -> Callable[[Mapping[str, Any]], np.ndarray] | None:
+        """The Jacobian of :meth:`residual` as a function of
+        :class:`~paramfit.Parameters`: ``jac(params) -> (prod(shape), n)``, one column per
+        parameter of :attr:`param_names` (what :class:`~paramfit.Minimizer` accepts as
+        ``jac=``, with the parameters added in :attr:`param_names` order).
+
+        Parameters
+        ----------
+        data : mapping or None
+            As for :meth:`residual`.
+        shape : tuple of int
+            The shape :meth:`residual` returned.
+        data_minus_model : bool, default False
+            As for :meth:`residual` (the sign of the Jacobian).
+
+        Returns
+        -------
+        callable or None
+            None when the left-hand side reads parameters (its derivative is not
+            built) or the derivative code cannot be built (larger than
+            :data:`~paramfit.core.expressions.derivatives.MAX_DERIVATIVE_NODES`): the fit
+            then differences every column.  The callable has the
+            :class:`FormulaJacobian` it evaluates as its ``formula_jacobian``
+            attribute (``differenced``, ``difference_evaluations``).
+        """
+        if self.lhs_reads_parameters:
+            return None
+        try:
+            evaluate = FormulaJacobian(self, data)
+        except ExpressionError:  # derivative code too large to build: differences
+            return None
+        names = self.param_names
+        rows = int(np.prod(shape)) if shape else 1
+        full = (*shape, len(names))
+
+        def jacobian(params: Mapping[str, Any]) -> np.ndarray:
+            _, jac = evaluate([params[key]._value for key in names])
+            if jac.shape != full or jac.dtype != np.float64:
+                jac = np.array(np.broadcast_to(jac, full), dtype=float)
+            jac = jac.reshape(rows, len(names))  # a fresh array: negated in place
+            return np.negative(jac, out=jac) if data_minus_model else jac
+
+        jacobian.formula_jacobian = evaluate  # type: ignore[attr-defined]
+        jacobian.__qualname__ = f"exact Jacobian of formula {self.text!r:.80}"
+        return jacobian
+
+
+class FormulaJacobian:
+    """The value and the exact Jacobian of a formula's right-hand side.
+
+    ``evaluate(values) -> (value, J)`` with ``values`` the parameters in
+    :attr:`CompiledFormula.param_names` order and ``J`` of shape
+    ``value.shape + (n,)`` (``(n,)`` for a scalar value): the code of
+    :meth:`CompiledFormula.derivatives`, which computes the value and every partial in
+    one pass.  Build one with :meth:`CompiledFormula.jacobian_function`.
+
+    A column is differenced instead (central differences,
+    :func:`~paramfit.core.differentiation.finite_differences.finite_difference_jacobian`,
+    two evaluations of the right-hand side each) where its partial has no exact form
+    (:attr:`differenced`), and at a point where an exact partial is not finite while the
+    value is (``sqrt(b)`` at ``b = 0``), or where evaluating the partials fails: there every
+    column that needs it.  It evaluates in one namespace of its own: one thread at a time.
+
+    Attributes
+    ----------
+    names : tuple of str
+        The parameters (the columns).
+    differenced : dict of str to str
+        Parameter -> why its column is always differenced (empty: every column exact).
+    difference_evaluations : int
+        Evaluations of the right-hand side spent on differenced columns so far.
+    """
+
+    def __init__(self, formula: CompiledFormula, data: Mapping[str, Any] | None = None):
+        self.derivatives = formula.derivatives()
+        self.names = formula.param_names
+        self.differenced = dict(self.derivatives.unavailable)
+        self.difference_evaluations = 0
+        self._namespace = install_derivative_helpers(formula.namespace(data),
+                                                     formula._symbols)
+        self._value_namespace = formula.namespace(data)
+        self._rhs = formula.rhs
+        self._always = np.array([name in self.differenced for name in self.names])
+
+    def bind(self, data: Mapping[str, Any]) -> None:
+        """Bind data values (e.g. a new ``x``) for the following calls."""
+        self._namespace.update(data)
+        self._value_namespace.update(data)
+
+    def __call__(self, values: Any) -> tuple[Any, np.ndarray]:
+        if type(values) is np.ndarray:
+            values = values.tolist()
+        namespace = self._namespace
+        namespace.update(zip(self.names, values, strict=True))
+        try:
+            value, jac = self.derivatives.jacobian(namespace)
+        except (ArithmeticError, ValueError, TypeError):
+            value = self._rhs.evaluate_checked(dict(namespace), None)
+            jac = np.full((*np.shape(value), len(self.names)), np.nan)
+        if self._always.any() or not np.isfinite(jac).all():
+            self._difference(values, value, jac)
+        return value, jac
+
+    def partials(self, values: Mapping[str, Any]) -> tuple[Any, tuple[Any, ...]]:
+        """The value and one partial per parameter, from ``values`` naming the
+        parameters and data (scalars, or arrays that broadcast: a batch of parameter
+        sets).  Evaluates in a copy of the namespace, so calls may overlap.
+
+        A partial with no exact form, or not finite where the value is, is a central
+        difference of the right-hand side (step ``eps**(1/3) * max(|b|, 1)``).
+        """
+        namespace = self._namespace.copy()
+        namespace.update(values)
+        try:
+            value, partials = self.derivatives.evaluate(namespace)
+        except (ArithmeticError, ValueError, TypeError):
+            value = self._rhs.evaluate_checked(namespace, None)
+            partials = (None,) * len(self.names)
+        out = list(partials)
+        for i, (name, partial) in enumerate(zip(self.names, partials, strict=True)):
+            if partial is None or not np.all(np.isfinite(partial) | ~np.isfinite(value)):
+                out[i] = self._central(namespace, name)
+        return value, tuple(out)
+
+    def _central(self, namespace: dict, name: str) -> Any:
+        point = namespace[name]
+        step = CBRT_EPS * np.maximum(np.abs(point), 1.0)
+        sides = []
+        for moved in (point + step, point - step):
+            namespace[name] = moved
+            sides.append(np.asarray(self._rhs.evaluate(namespace), dtype=float))
+        namespace[name] = point
+        self.difference_evaluations += 2
+        return (sides[0] - sides[1]) / (2.0 * step)
+
+    def _difference(self, values: list, value: Any, jac: np.ndarray) -> None:
+        """Central differences for the columns that are NaN or not finite where the
+        value is finite, written into ``jac`` in place."""
+        finite_value = np.isfinite(value)
+        bad = ~np.isfinite(jac) & np.expand_dims(finite_value, -1)
+        columns = np.flatnonzero(self._always | bad.reshape(-1, len(self.names)).any(axis=0))
+        if not columns.size:
+            return
+        namespace = self._value_namespace
+        names = self.names
+        shape = np.shape(value)
+        point = np.array(values, dtype=float)
+
+        def model(sub: np.ndarray) -> np.ndarray:
+            moved = point.copy()
+            moved[columns] = sub
+            namespace.update(zip(names, moved.tolist(), strict=True))
+            try:
+                value = self._rhs.evaluate(namespace)
+            except (ArithmeticError, ValueError) as exc:  # try the other side
+                raise NonFiniteResidualError(f"{self._rhs.source!r}: {exc}") from exc
+            return np.broadcast_to(np.asarray(value, dtype=float), shape).ravel()
+
+        base = np.broadcast_to(np.asarray(value, dtype=float), shape).ravel()
+        diff, calls = finite_difference_jacobian(
+            model, point[columns], base, lower=None, upper=None,
+            side=np.full(columns.size, SIDE_CENTRAL))
+        self.difference_evaluations += calls
+        jac[..., columns] = diff.reshape(*shape, columns.size)
+
 
 # ---------------------------------------------------------------------- the builder
 def build_formula(
@@ -508,12 +723,14 @@ def build_formula(
     base = make_namespace(symbols)
     tree = ast.parse(rhs_compiled.source, mode="eval")
     return _classify(text, lhs_compiled, rhs_compiled, tree, parameters, data,
-                     set(symbols or ()), base, owner)
+                     symbols, base, owner)
 
 
 def _classify(text: str, lhs: CompiledExpression | None, rhs: CompiledExpression,
               tree: ast.Expression, parameters: Sequence[str] | None, data: Collection[str],
-              user_symbols: set[str], base: dict, owner: str | None) -> CompiledFormula:
+              symbols: Mapping[str, object] | None, base: dict,
+              owner: str | None) -> CompiledFormula:
+    user_symbols = set(symbols or ())
     explicit = None if parameters is None else tuple(parameters)
     listed = frozenset(explicit or ())
     data_set = frozenset(data)
@@ -551,7 +768,7 @@ def _classify(text: str, lhs: CompiledExpression | None, rhs: CompiledExpression
         response_names=tuple(n for n in lhs_names if kind(n) == "data"),
         unused_parameters=tuple(n for n in explicit if n not in read),
         unused_data=tuple(n for n in data if n not in read),
-        tree=tree, owner=owner, _base=base,
+        tree=tree, owner=owner, _base=base, _symbols=symbols,
         _lhs_reads_parameters=any(kind(n) == "parameter" for n in lhs_names),
     )
 

@@ -589,11 +589,12 @@ def _data_arrays(y: Any, err: Any) -> tuple[np.ndarray, np.ndarray | float]:
 
 
 def _driver(name: str, model: Callable, x: Any, y: Any, err: Any, p0: Any, parinfo: Any,
-            kw: dict[str, Any]) -> MPFitResult:
+            kw: dict[str, Any], jacobian: Callable | None = None) -> MPFitResult:
     if not kw.pop("autoderivative", 1):
+        how = "exactly from the expression" if jacobian is not None else "numerically"
         return _improper_input("ERROR: improper input", f"{name} computes derivatives "
-                               "numerically; use mpfit with autoderivative=0 for analytic "
-                               "ones", _start_vector(p0, parinfo), parinfo)
+                               f"{how}; use mpfit with autoderivative=0 for your own",
+                               _start_vector(p0, parinfo), parinfo)
     extra = dict(kw.pop("functkw", None) or {})
     try:
         y, err = _data_arrays(y, err)
@@ -602,9 +603,16 @@ def _driver(name: str, model: Callable, x: Any, y: Any, err: Any, p0: Any, parin
                                _start_vector(p0, parinfo), parinfo)
 
     def deviates(p: np.ndarray, fjac: Any = None) -> list:
-        return [0, (y - model(x, p, **extra)) / err]
+        out = (y - model(x, p, **extra)) / err
+        if fjac is None or jacobian is None:
+            return [0, out]
+        _, jac = jacobian(x, p)  # d model / d p, the parameters last
+        # MPFIT's convention: pderiv is d model / d p (over err); mpfit negates it
+        return [0, out, np.broadcast_to(jac, (*np.shape(out), len(p)))
+                / np.expand_dims(err, -1)]
 
-    return mpfit(deviates, p0, parinfo=parinfo, **kw)
+    return mpfit(deviates, p0, parinfo=parinfo,
+                 autoderivative=0 if jacobian is not None else 1, **kw)
 
 
 def mpfitfun(model: Callable[..., Any], x: Any, y: Any, err: Any,
@@ -652,9 +660,12 @@ _IMPORTABLE = frozenset({*MODULE_PREFIXES} - {"np"})
 _BRACKET_REFERENCE = re.compile(r"(?<![\w.])p\s*\[\s*(\d+)\s*\]")
 
 
-def _expression_model(expr: str, nparams: int, extra: Mapping[str, Any]) -> Callable:
+def _expression_model(expr: str, nparams: int,
+                      extra: Mapping[str, Any]) -> tuple[Callable, Callable | None]:
     """``model(x, p)`` of ``expr`` (in ``x``, ``p[i]``, ``functkw`` names), built by
-    :func:`paramfit.frontends.formula.build_formula`."""
+    :func:`paramfit.frontends.formula.build_formula`, and ``jacobian(x, p) -> (value,
+    d model / d p)`` from the expression's exact derivatives (None where their code is
+    too large to build: finite differences)."""
     if not isinstance(expr, str):
         raise MPFitExprError(f"mpfitexpr: func must be a string, got {type(expr).__name__}")
     try:
@@ -669,8 +680,18 @@ def _expression_model(expr: str, nparams: int, extra: Mapping[str, Any]) -> Call
                              "prefixes allowed)") from None
     except ImproperInput as exc:
         raise MPFitExprError(str(exc)) from None
+    model = formula.vector_function(argument="x", checked=False)
+    try:
+        exact = formula.jacobian_function()
+    except ExpressionError:
+        return model, None
+
+    def jacobian(x: Any, p: Any) -> tuple[Any, np.ndarray]:
+        exact.bind({"x": x})
+        return exact(p)
+
     # errors in the expression propagate unchanged, as from a user's model function
-    return formula.vector_function(argument="x", checked=False)
+    return model, jacobian
 
 
 def _check_imports(imports: Any) -> None:
@@ -695,6 +716,10 @@ def mpfitexpr(func: str, x: Any, y: Any, err: Any, start_params: Sequence[float]
     ``numpy.``, ``np.``, ``scipy.``, ``scipy.special.`` and ``math.`` prefixes of
     whitelisted functions are dropped (``numpy.exp`` is ``exp``); any other
     attribute is an error.  Names in ``functkw`` are available as constants.
+    The fit uses the expression's exact derivatives
+    (:meth:`paramfit.frontends.formula.CompiledFormula.jacobian_function`; central
+    differences only for a parameter whose partial has no exact form), so ``nfev``
+    counts no finite-difference evaluations.
 
     Parameters
     ----------
@@ -750,7 +775,7 @@ def mpfitexpr(func: str, x: Any, y: Any, err: Any, start_params: Sequence[float]
             raise MPFitExprError("mpfitexpr: the length of the start_params "
                                  f"({nparams}) != the length of the parameter vector of "
                                  f"the function ({max(found) + 1})")
-    model = _expression_model(func, nparams, extra)
-    result = _driver("mpfitexpr", model, x, y, err, start_params, parinfo, kw)
+    model, jacobian = _expression_model(func, nparams, extra)
+    result = _driver("mpfitexpr", model, x, y, err, start_params, parinfo, kw, jacobian)
     yfit = None if result.params is None else model(x, result.params)
     return (result if full_output else result.params), yfit

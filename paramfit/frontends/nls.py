@@ -138,7 +138,10 @@ def nlxb(formula: str, data: Any, start: Any, lower: Any = None, upper: Any = No
 
     The formula is built once by :func:`paramfit.frontends.formula.build_formula`
     (the safe expression compiler, no raw ``eval``) and evaluated vectorised over the
-    data columns; residuals are
+    data columns, and differentiated exactly (as nlsr does, symbolically): the fit
+    uses that Jacobian, so ``nfev`` counts no finite differences (a parameter whose
+    partial has no exact form -- a comparison used as a value -- is differenced, that
+    column only; ``message`` names it and ``nfev`` includes those evaluations); residuals are
     ``sqrt(weights) * (rhs - lhs)`` (model minus data, as nlsr).  Names in the
     formula are resolved as parameters (keys of ``start``), then data columns,
     then the functions and constants of :data:`paramfit.core.expressions.compiler.DEFAULT_SYMBOLS`.
@@ -212,8 +215,24 @@ def nlxb(formula: str, data: Any, start: Any, lower: Any = None, upper: Any = No
     residual, shape = compiled.residual(arrays, start=values.tolist())
     rows = int(np.prod(shape)) if shape else 1
     residual.__qualname__ = f"nlxb formula {formula!r}"
-    fcn = _weighted(residual, _weights(weights, rows), rows)
-    return _fit(fcn, params, formula=formula, infeasible=infeasible)
+    w = _weights(weights, rows)
+    fcn = _weighted(residual, w, rows)
+    jacobian = compiled.residual_jacobian(arrays, shape)
+    if jacobian is None:  # a left-hand side with parameters: finite differences
+        return _fit(fcn, params, formula=formula, infeasible=infeasible)
+    result = _fit(fcn, params, jac=_weighted(jacobian, w, rows), formula=formula,
+                  infeasible=infeasible)
+    return _count_differences(result, jacobian.formula_jacobian)
+
+
+def _count_differences(result: NlsResult, jacobian: Any) -> NlsResult:
+    """Add the model evaluations spent on differenced Jacobian columns to ``nfev`` and
+    name those columns in ``message``."""
+    result.nfev += jacobian.difference_evaluations
+    if jacobian.differenced:
+        reasons = "; ".join(f"{k}: {why}" for k, why in jacobian.differenced.items())
+        result.message += f" (finite differences for the Jacobian column(s) of {reasons})"
+    return result
 
 
 def _numeric_column(data: Any, key: str, formula: str) -> np.ndarray:

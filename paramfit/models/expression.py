@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from paramfit.core.exceptions import ExpressionError, ParameterError
-from paramfit.frontends.formula import build_formula
+from paramfit.frontends.formula import FormulaJacobian, build_formula
 from paramfit.models.io import register_model_class
 from paramfit.models.model import NAN_POLICIES, Model
 
@@ -41,8 +41,21 @@ class ExpressionModel(Model):
     Notes
     -----
     Parameter names are the names in ``expr`` that are neither independent variables
-    nor known symbols, in order of first appearance.  The model has no analytic
-    Jacobian: fits use finite differences.
+    nor known symbols, in order of first appearance.  The model has an exact Jacobian
+    (:attr:`has_jacobian`), built from the expression by
+    :meth:`paramfit.frontends.formula.CompiledFormula.jacobian_function`: fits pass it to
+    the solver, so they spend no evaluations on finite differences.  A parameter whose
+    partial has no exact form (a comparison used as a value, a user symbol that is not a
+    :class:`~paramfit.core.expressions.derivatives.Differentiable`) is differenced
+    centrally, that column only, and named in :attr:`differenced`.
+    ``derivatives='numeric'`` turns the exact Jacobian off (finite differences, as a
+    plain :class:`~paramfit.Model`).
+
+    Attributes
+    ----------
+    differenced : dict of str to str
+        Parameter -> why its Jacobian column is a finite difference (empty when every
+        column is exact, and with ``derivatives='numeric'``, where all are).
 
     Examples
     --------
@@ -59,7 +72,7 @@ class ExpressionModel(Model):
     def __init__(self, expr: str, independent_vars: Sequence[str] | None = None,
                  prefix: str = "", nan_policy: str = "raise", *,
                  symbols: Mapping[str, object] | None = None, name: str | None = None,
-                 **hints: Any):
+                 derivatives: str = "exact", **hints: Any):
         if prefix:
             raise ParameterError("ExpressionModel does not take a prefix: write the "
                                  "parameter names you want in the expression")
@@ -77,6 +90,12 @@ class ExpressionModel(Model):
                 f"independent variable(s) {list(self.formula.unused_data)} do not appear in "
                 f"the expression {self.expr!r}; pass independent_vars=[...] naming those it uses")
         self.func = self.formula.mapping_function()  # type: ignore[assignment]
+        if derivatives not in ("exact", "numeric"):
+            raise ParameterError(f"derivatives must be 'exact' or 'numeric', got "
+                                 f"{derivatives!r}")
+        self.derivatives = derivatives
+        self._exact = self._exact_jacobian() if derivatives == "exact" else None
+        self.differenced = dict(self._exact.differenced) if self._exact else {}
         self.prefix = ""
         self.nan_policy = nan_policy
         self.user_jac = None
@@ -94,6 +113,29 @@ class ExpressionModel(Model):
                 self.set_param_hint(key, **value)
             else:
                 self.set_param_hint(key, value=value)
+
+    def _exact_jacobian(self) -> FormulaJacobian | None:
+        """The formula's exact Jacobian; None (finite differences) where its derivative
+        code cannot be built (too large)."""
+        try:
+            return self.formula.jacobian_function()
+        except ExpressionError:
+            return None
+
+    @property
+    def has_jacobian(self) -> bool:
+        """True unless built with ``derivatives='numeric'`` (or the expression's
+        derivative code is too large to build): the Jacobian is exact, columns in
+        :attr:`differenced` excepted."""
+        return self._exact is not None
+
+    def _value_and_jacobian(self, values: Mapping[str, Any],
+                            indep: Mapping[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+        kws = {root: values[root] for root in self._roots}
+        if self._exact is None:
+            return self.func(**indep, **kws), None
+        value, partials = self._exact.partials({**indep, **kws})
+        return value, dict(zip(self._roots, partials, strict=True))
 
     @property
     def name(self) -> str:

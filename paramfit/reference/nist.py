@@ -37,7 +37,7 @@ import functools
 import importlib.resources
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,12 +45,14 @@ import numpy as np
 from paramfit.core.exceptions import FitError
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.fitting.minimizer import minimize
+from paramfit.frontends.formula import CompiledFormula, build_formula
 from paramfit.reference.nist_models import NIST_MODELS
 
 __all__ = [
     "KNOWN_OUT_OF_REACH",
     "NistCaseResult",
     "NistProblem",
+    "formula_residual",
     "load_nist",
     "nist_file_text",
     "log_relative_error",
@@ -204,6 +206,10 @@ class NistCaseResult:
     message : str
     rss : float
         Residual sum of squares at the reported values.
+    njev : int
+        Jacobian evaluations (the fit's ``njev``): with finite differences their
+        evaluations are in ``nfev``; with ``derivatives='exact'`` each is one evaluation
+        of the formula's value-and-Jacobian code.
     """
 
     name: str
@@ -217,6 +223,7 @@ class NistCaseResult:
     nfev: int
     message: str
     rss: float
+    njev: int = 0
 
 
 def nist_names() -> list[str]:
@@ -490,13 +497,68 @@ def _failed_case(problem: NistProblem, start: int, message: str) -> NistCaseResu
     )
 
 
+def formula_residual(problem: NistProblem, derivatives: str = "exact"
+                     ) -> tuple[Callable[[Parameters], np.ndarray],
+                                Callable[[Parameters], np.ndarray] | None]:
+    """The residual ``response - model`` of a problem's formula written as a string, and
+    its exact Jacobian (None with ``derivatives='numeric'``).
+
+    Parameters
+    ----------
+    problem : NistProblem
+    derivatives : {'exact', 'numeric'}
+
+    Returns
+    -------
+    residual, jacobian : callable
+        Functions of :class:`~paramfit.Parameters`, for :func:`paramfit.minimize`
+        (``jacobian`` as its ``jac=``).
+
+    Examples
+    --------
+    >>> residual, jacobian = formula_residual(load_nist("Misra1a"))
+    >>> params = Parameters()
+    >>> params.add("b1", 500.0); params.add("b2", 1e-4)
+    >>> residual(params).shape, jacobian(params).shape
+    ((14,), (14, 2))
+    """
+    if derivatives not in ("exact", "numeric"):
+        raise ValueError(f"derivatives must be None, 'exact' or 'numeric', got "
+                         f"{derivatives!r}")
+    formula = _formula(problem.expression, problem.param_names, problem.predictor_names,
+                       problem.name)
+    data = problem.predictors()
+    residual, shape = formula.residual(data, observed=problem.response,
+                                       data_minus_model=True)
+    residual.__qualname__ = f"NIST {problem.name} formula {problem.expression!r}"
+    if derivatives == "numeric":
+        return residual, None
+    return residual, formula.residual_jacobian(data, shape, data_minus_model=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _formula(expression: str, param_names: tuple[str, ...], predictor_names: tuple[str, ...],
+             owner: str) -> CompiledFormula:
+    """The compiled formula (and, once used, its derivative code), built once per
+    problem."""
+    return build_formula(expression, parameters=param_names, data=predictor_names,
+                         lhs="none", owner=owner)
+
+
 def run_case(name: str, start: int, *, method: str = "leastsq", start_ulps: int = 0,
-             **fit_kws) -> NistCaseResult:
+             derivatives: str | None = None, **fit_kws) -> NistCaseResult:
     """Fit NIST problem ``name`` from NIST start 1 or 2 with :func:`paramfit.minimize`.
 
     Parameters ``b1..bk`` start at the NIST starting values, unbounded; the residual is
     ``response - model(b)`` with the hand-written model. Nothing else is set: the fit runs
     with paramfit's default settings unless ``fit_kws`` say otherwise.
+
+    With ``derivatives`` the model is instead the NIST formula as a string
+    (:attr:`NistProblem.expression`), built by
+    :func:`paramfit.frontends.formula.build_formula`: ``'exact'`` passes its exact
+    Jacobian (:meth:`~paramfit.frontends.formula.CompiledFormula.residual_jacobian`) to
+    the fit, ``'numeric'`` fits the same formula by finite differences (the twin to
+    compare with).
 
     Parameters
     ----------
@@ -509,6 +571,10 @@ def run_case(name: str, start: int, *, method: str = "leastsq", start_ulps: int 
     start_ulps : int, optional
         Move every start value by this many units in the last place (``np.nextafter``;
         towards +inf when positive): a result that changes with it hinges on rounding.
+    derivatives : {None, 'exact', 'numeric'}, optional
+        None: the hand-written model, finite differences (the default path).
+        ``'exact'`` / ``'numeric'``: the NIST formula as a string, with its exact
+        Jacobian / by finite differences.
     **fit_kws
         Passed to :func:`paramfit.minimize`.
 
@@ -525,12 +591,16 @@ def run_case(name: str, start: int, *, method: str = "leastsq", start_ulps: int 
         raise ValueError(f"start must be 1 or 2 (NIST's two starting points), got {start!r}")
     problem = load_nist(name)
     names = problem.param_names
-    response = problem.response
-    model = NIST_MODELS[problem.name]
-    x = problem.x
+    if derivatives is None:
+        response = problem.response
+        model = NIST_MODELS[problem.name]
+        x = problem.x
 
-    def residual(params):
-        return response - model([params[p].value for p in names], x)
+        def residual(params):
+            return response - model([params[p].value for p in names], x)
+    else:
+        residual, jacobian = formula_residual(problem, derivatives)
+        fit_kws = {**fit_kws, "jac": jacobian}
 
     starts = np.array(problem.starts[start - 1], dtype=float)
     for _ in range(abs(int(start_ulps))):
@@ -563,4 +633,5 @@ def run_case(name: str, start: int, *, method: str = "leastsq", start_ulps: int 
         nfev=int(fit.nfev),
         message=str(fit.message),
         rss=rss,
+        njev=int(fit.njev),
     )

@@ -15,6 +15,7 @@ import pytest
 from paramfit import ExpressionEvaluationError, Parameters
 from paramfit.batch import fit_many
 from paramfit.batch.problem import BatchProblem, ModelSpec
+from paramfit.core.expressions.derivatives import Differentiable
 from paramfit.core.mapping import TIE_STEP, ParameterMap
 from paramfit.core.problem import FitProblem
 from paramfit.fitting.minimizer import minimize
@@ -201,13 +202,51 @@ def exact_tied_jacobian(a, b, c=1.0):
     return jac, np.array([d, e, f, g])
 
 
-def test_tied_jacobian_has_its_stated_accuracy():
-    points = [(1.3, 2.7), (0.6, 0.2), (4.0, 30.0), (2.0, 1e-3), (0.3, 1.5)]
-    X = np.array(points).T
+JACOBIAN_POINTS = [(1.3, 2.7), (0.6, 0.2), (4.0, 30.0), (2.0, 1e-3), (0.3, 1.5)]
+
+
+def test_tied_jacobian_is_exact_and_zero_where_clipped():
+    X = np.array(JACOBIAN_POINTS).T
     mapping = ParameterMap(jacobian_problem())
     batch = mapping.tied_jacobian(X)
-    for j, x in enumerate(points):
+    for j, x in enumerate(JACOBIAN_POINTS):
         jac = mapping.tied_jacobian(np.array(x))
+        exact, _ = exact_tied_jacobian(*x)
+        # the same closed forms evaluated in another order: a few roundings each
+        # (<= 4 per entry here): 8 eps relative; exact zeros where g is clipped
+        np.testing.assert_allclose(jac, exact, rtol=8 * EPS, atol=0)
+        assert (jac[3] == 0.0).all() == (2 * x[0] >= 1.0)
+        # the batch form (numpy functions instead of math: <= 1 ulp per operation)
+        np.testing.assert_allclose(batch[:, :, j], jac, rtol=8 * EPS, atol=0)
+
+
+def test_tied_jacobian_differences_only_what_has_no_derivative():
+    def params(symbol):
+        p = Parameters()
+        p.symbols["w"] = symbol
+        p.add("a", 1.3)
+        p.add("b", 2.7)
+        p.add("d", expr="w(a) * b")
+        p.add("e", expr="a * b")
+        return p
+
+    x = np.array([1.3, 2.7])
+    exact = np.array([[math.cosh(1.3) * 2.7, math.sinh(1.3)], [2.7, 1.3]])
+    declared = ParameterMap(params(Differentiable(np.sinh, (np.cosh,)))).tied_jacobian(x)
+    np.testing.assert_allclose(declared, exact, rtol=8 * EPS, atol=0)
+    plain = ParameterMap(params(np.sinh)).tied_jacobian(x)
+    # d's row reaches w (no declared derivative): central differences, accurate to the
+    # bound of test_tied_differences_have_their_stated_accuracy (~2e-10 here: 1e-9)
+    np.testing.assert_allclose(plain[0], exact[0], rtol=1e-9)
+    np.testing.assert_array_equal(plain[1], declared[1])   # e's row stays exact
+
+
+def test_tied_differences_have_their_stated_accuracy():
+    X = np.array(JACOBIAN_POINTS).T
+    mapping = ParameterMap(jacobian_problem())
+    batch = mapping.tied_differences(X)
+    for j, x in enumerate(JACOBIAN_POINTS):
+        jac = mapping.tied_differences(np.array(x))
         exact, values = exact_tied_jacobian(*x)
         s = np.maximum(np.abs(x), 1.0)
         h = TIE_STEP * s   # the step of column j

@@ -293,6 +293,7 @@ def test_public_surface():
         "KNOWN_OUT_OF_REACH",
         "NistCaseResult",
         "NistProblem",
+        "formula_residual",
         "load_nist",
         "nist_file_text",
         "log_relative_error",

@@ -117,7 +117,8 @@ def _fallback_minimize(fcn, params, method="leastsq", **fit_kws):
     for name, variance in zip(names, np.diag(covar), strict=True):
         params[name].stderr = float(np.sqrt(variance))
     return types.SimpleNamespace(
-        params=params, success=fit.success, nfev=fit.nfev, message=fit.message, chisqr=chisqr
+        params=params, success=fit.success, nfev=fit.nfev, njev=fit.njev or 0,
+        message=fit.message, chisqr=chisqr
     )
 
 
