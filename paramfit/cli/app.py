@@ -12,7 +12,7 @@ Commands
     Fit the bundled NIST StRD problem Misra1a from NIST's start 1, print the report and
     the certified values side by side with the number of digits that agree, and write
     ``paramfit-demo.png``.
-``paramfit nist [NAME ...|--all] [--start 1|2|both]``
+``paramfit nist [NAME ...|--all] [--start 1|2|both] [--derivatives numeric|exact]``
     Run NIST StRD problems and print the digits of agreement with the certified values.
 ``paramfit batch DATA --model ... [--x-row | --x COLFILE] [--out results.csv]``
     Fit every row of a file with :func:`paramfit.batch.api`.
@@ -169,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     nist.add_argument("--start", choices=("1", "2", "both"), default="both",
                       help="NIST starting point(s) (default both)")
     nist.add_argument("--method", default="leastsq", help="fitting method (default leastsq)")
+    nist.add_argument("--derivatives", choices=("numeric", "exact"), default=None,
+                      help="'exact': fit each problem's formula with its symbolic Jacobian "
+                      "(default: the hand-written model, finite differences)")
     _add_debug(nist, argparse.SUPPRESS)
 
     batch = commands.add_parser("batch", help="fit every row of a file",

@@ -497,7 +497,8 @@ def _command_nist(args: argparse.Namespace) -> int:
     cases = []
     for name in names:
         for start in starts:
-            case = nist.run_case(name, start, method=args.method)
+            case = nist.run_case(name, start, method=args.method,
+                                 derivatives=getattr(args, "derivatives", None))
             digits = min(case.digits_values, case.digits_stderr)
             flag = "known out of reach" if _is_known(name, start, known) else (
                 f"BELOW 4 DIGITS: {case.message[:70]}" if digits < 4 else "")

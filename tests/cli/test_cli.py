@@ -442,3 +442,15 @@ def test_ragged_rows_name_the_line():
         parse_table("a,b\n1,2\n3\n", "data.csv")
     with pytest.raises(UsageError, match=r"line 2: 'abc' is not a number"):
         parse_table("1 2\nabc 4\n", "f")
+
+
+def test_nist_command_fits_the_formulas_with_exact_derivatives(capsys):
+    # paramfit nist --derivatives exact: the NIST formula with its symbolic Jacobian reaches
+    # the certified digits (Misra1a: 11 digits in the values, certified to 11) with fewer
+    # evaluations than the finite-difference default
+    assert main(["nist", "Misra1a", "--start", "2", "--derivatives", "exact"]) == 0
+    exact = capsys.readouterr().out.splitlines()[1].split()
+    assert main(["nist", "Misra1a", "--start", "2"]) == 0
+    numeric = capsys.readouterr().out.splitlines()[1].split()
+    assert float(exact[2]) >= 6 and float(exact[3]) >= 6
+    assert int(exact[6]) < int(numeric[6])

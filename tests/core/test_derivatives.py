@@ -873,3 +873,18 @@ def test_power_law_at_zero_data_has_the_exact_zero_partial() -> None:
     np.testing.assert_allclose(jacobian[1:, 1], 1.5 * x[1:] ** 0.7 * np.log(x[1:]), rtol=1e-15)
     namespace.update(x=0.0)
     assert compiled.evaluate(namespace) == (0.0, (0.0, 0.0))
+
+
+def test_a_tie_substituted_into_a_native_power_is_guarded_and_exact() -> None:
+    # regression: ``f = g**2`` is a native ``**`` (a name to a small literal); with the
+    # tie ``g = s + 1`` substituted the base is compound, and the emitter refused its own
+    # code ("unguarded **") so the mapping fell back to finite differences (VoigtModel's
+    # gamma tied to sigma, fwhm reading gamma**2)
+    compiled = differentiate_assignments([("g", "s + 1"), ("f", "g**2")], ["s"])
+    assert not compiled.unavailable
+    for s in (0.5, 2.0, -3.0):
+        namespace = compiled.namespace()
+        namespace.update(s=s)
+        values, partials = compiled.evaluate(namespace)
+        assert values == (s + 1, (s + 1) ** 2)  # the values as compile_assignments: exact
+        assert partials[1][0] == 2 * (s + 1)  # exact: one rounding-free product here

@@ -549,7 +549,13 @@ class _Builder:
     def _BinOp(self, node: ast.BinOp) -> int:  # noqa: N802
         kids = (self.build(node.left), self.build(node.right))
         if isinstance(node.op, ast.Pow):
-            return self.graph.make("pow", False, kids)
+            # the compiler left this ``**`` native (a name or number to a small literal);
+            # a tie substituted for the name makes the base compound: guard it then
+            g, (a, b) = self.graph, kids
+            native = (g.kind(a) in ("name", "num") and g.is_num(b)
+                      and type(g.values[b]) in (int, float)
+                      and abs(g.values[b]) <= MAX_LITERAL_EXPONENT)
+            return g.make("pow", not native, kids)
         return self.graph.make("bin", _BINARY_OPS[type(node.op)], kids)
 
     def _UnaryOp(self, node: ast.UnaryOp) -> int:  # noqa: N802
