@@ -40,6 +40,7 @@ from paramfit.core.expressions.compiler import (
 )
 from paramfit.core.mapping import evaluate_tie, update_ties
 from paramfit.core.parameters.formats import (
+    load_json_document,
     number_from_json,
     parameter_from_json,
     parameters_html,
@@ -366,17 +367,16 @@ class Parameters(dict):
         >>> p['a'].value
         inf
         """
-        try:
-            data = json.loads(s)
-        except ValueError as exc:
-            raise ParameterError(f"Parameters.loads: not valid JSON ({exc})") from exc
-        if not isinstance(data, dict) or not isinstance(data.get("parameters"), list):
+        data = load_json_document(s, "Parameters.loads")  # untrusted: bounded, no raw errors
+        if not isinstance(data, dict) or not isinstance(data.get("parameters"), list) \
+                or not isinstance(data.get("symbols", {}), dict):
             raise ParameterError("Parameters.loads: expected a JSON object with a "
                                  "'parameters' list, as written by Parameters.dumps()")
         pars = [parameter_from_json(item) for item in data["parameters"]]
+        symbols = {key: number_from_json(encoded, f"symbols.{key}")
+                   for key, encoded in data.get("symbols", {}).items()}
         self.clear()
-        for key, encoded in data.get("symbols", {}).items():
-            self.symbols[key] = number_from_json(encoded)
+        self.symbols.update(symbols)
         for par in pars:
             self[par.name] = par
         return self
