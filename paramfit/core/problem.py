@@ -159,7 +159,8 @@ class FitProblem:
         refuse_masked(out, f"the residual function {_name_of(self.fcn)} returned")
         try:
             arr = np.asarray(out)
-            check_numeric_dtype(arr, f"the residual function {_name_of(self.fcn)}")
+            check_numeric_dtype(arr, f"the value returned by the residual function "
+                                     f"{_name_of(self.fcn)}")
             if arr.dtype.kind == "c":
                 self._complex = True
                 arr = np.concatenate([arr.real.ravel(), arr.imag.ravel()])
@@ -271,7 +272,7 @@ class FitProblem:
                 ) from exc
             refuse_masked(out, f"the Jacobian function {_name_of(jac)} returned")
             J = np.asarray(out)
-            check_numeric_dtype(J, f"the Jacobian function {_name_of(jac)}")
+            check_numeric_dtype(J, f"the value returned by the Jacobian function {_name_of(jac)}")
             J = np.asarray(J, dtype=float)
             if col_deriv:
                 J = J.T
@@ -309,8 +310,8 @@ def check_numeric_dtype(arr: np.ndarray, who: str) -> None:
     if kind == "O" and not any(isinstance(v, (str, bytes)) for v in arr.ravel()):
         return  # numbers held as objects (Fraction, Decimal, mpmath): converted below
     raise ResidualError(
-        f"{who} returned a non-numeric array of dtype {arr.dtype} ({_dtype_words(kind)}); it must "
-        "return numbers, e.g. a float ndarray of residuals (data - model)")
+        f"{who} is a non-numeric array of dtype {arr.dtype} ({_dtype_words(kind)}); "
+        "numbers are needed, e.g. a float ndarray")
 
 
 def _dtype_words(kind: str) -> str:
@@ -329,7 +330,8 @@ def refuse_masked(value: Any, who: str, error: type[FitError] = ResidualError) -
     if isinstance(value, np.ma.MaskedArray):
         raise error(
             f"{who} a numpy masked array; paramfit does not use masks (the masked values "
-            "would be fitted as numbers): return data[~data.mask], or fill the masked "
+            "would be fitted as numbers): select the unmasked points (a[~a.mask], and the "
+            "same points of every other array), or fill the masked "
             "points with NaN (data.filled(np.nan)) and use nan_policy='omit'")
 
 
