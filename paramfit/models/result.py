@@ -560,6 +560,7 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
             resid = resid * weights
         return resid.ravel()
 
+    residual.__qualname__ = f"of {model.name}"  # messages name the model, not run_fit
     jac = None
     if model.has_jacobian and data.dtype.kind != "c":
         jac = _jacobian(model, indep, data, weights)
