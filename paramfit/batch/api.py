@@ -36,6 +36,7 @@ from paramfit.batch.problem import (
 from paramfit.batch.result import BatchResult
 from paramfit.core.exceptions import BoundsWarning, FitError, ParameterError
 from paramfit.core.parameters.parameters import Parameters
+from paramfit.core.problem import refuse_masked
 
 __all__ = ["fit_many", "default_chunk_size"]
 
@@ -87,7 +88,24 @@ def _is_dask(obj: Any) -> bool:
     return type(obj).__module__.split(".")[0] == "dask" and hasattr(obj, "chunks")
 
 
+def _refuse_careless(what: str, value: Any) -> None:
+    """Refuse masked arrays (the mask would be ignored) and text parsed as numbers
+    (``np.asarray(['1', '2'], dtype=float)`` succeeds silently)."""
+    refuse_masked(value, f"fit_many: {what} is", FitError)
+    if isinstance(value, (list, tuple)):
+        try:
+            value = np.asarray(value)
+        except ValueError:
+            return  # ragged: the float conversion reports it
+    if isinstance(value, (str, bytes)) or isinstance(value, np.ndarray) and (
+            value.dtype.kind in "USV" or value.dtype.kind == "O"
+            and any(isinstance(v, (str, bytes)) for v in value.ravel())):
+        raise FitError(f"fit_many: {what} holds text or non-numbers "
+                       f"({type(value).__name__}); convert it to a float array first")
+
+
 def _as_data(data: Any) -> Any:
+    _refuse_careless("data", data)
     if _is_dask(data):
         if data.ndim != 2:
             raise FitError(f"data must be 2-D (n_datasets, n_points), got a {data.ndim}-D "
@@ -105,6 +123,7 @@ def _as_data(data: Any) -> Any:
 
 
 def _as_independent(name: str, value: Any, shape: tuple[int, int]) -> np.ndarray:
+    _refuse_careless(f"independent variable {name!r}", value)
     try:
         arr = np.asarray(value, dtype=float)
     except (ValueError, TypeError) as exc:
@@ -120,6 +139,7 @@ def _as_independent(name: str, value: Any, shape: tuple[int, int]) -> np.ndarray
 def _as_weights(weights: Any, shape: tuple[int, int]) -> np.ndarray | None:
     if weights is None:
         return None
+    _refuse_careless("weights", weights)
     arr = np.asarray(weights, dtype=float)
     if arr.shape not in ((shape[1],), shape):
         raise FitError(f"weights have shape {arr.shape}, but the data is {shape}: give "

@@ -124,6 +124,10 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                         help='tie a parameter to others, e.g. "w2=2*w1/3" (repeatable)')
     parser.add_argument("--method", default="leastsq",
                         help="fitting method (default leastsq; see paramfit.minimize)")
+    parser.add_argument("--default-start", type=float, metavar="VALUE",
+                        help="start every formula parameter that --start does not give at "
+                             "VALUE (without it such a parameter is refused, as R's nls "
+                             "does: it is often a misspelt column)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--x", metavar="COL", help="independent-variable column")
     fit.add_argument("--y", metavar="COL", help="response column (default: formula's lhs)")
     fit.add_argument("--err", metavar="COL", help="uncertainty column: weights 1/err")
+    fit.add_argument("--nan-policy", choices=("raise", "omit"), default="raise",
+                     help="rows with an empty or NaN value in a column the model uses: "
+                          "refuse them with their line numbers (raise, default) or leave "
+                          "them out of the fit (omit)")
     fit.add_argument("--ci", action="store_true", help="add profile confidence intervals")
     fit.add_argument("--report", choices=("text", "json"), default="text",
                      help="what to print (default text)")

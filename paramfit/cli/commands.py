@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import json
 import math
 import sys
@@ -125,11 +126,14 @@ def _check_names(given: Mapping[str, object], names: Sequence[str], option: str)
 
 
 def _apply_options(params: Any, args: argparse.Namespace, fallback: Mapping[str, float],
-                   fallback_source: str | None, *, default_one: bool = True) -> None:
+                   fallback_source: str | None, *, default_one: bool = True,
+                   columns: Sequence[str] = ()) -> None:
     """Set start values, fixes, bounds and ties of ``params`` from the command line.
 
     Start values: ``--start``, else ``fallback``, else the value ``params`` already
-    holds (a built-in model's guess) unless ``default_one``, else 1.0 with a note.
+    holds (a built-in model's guess) unless ``default_one``.  A formula parameter with
+    none of these is refused, as R's ``nls`` does (it is often a misspelt column: the
+    message suggests the close column name), unless ``--default-start VALUE`` is given.
     """
     names = list(params)
     starts = parse_assignments(args.start, "--start")
@@ -139,6 +143,12 @@ def _apply_options(params: Any, args: argparse.Namespace, fallback: Mapping[str,
     for given, option in ((starts, "--start"), (fixes, "--fix"), (bounds, "--bounds"),
                           (ties, "--tie")):
         _check_names(given, names, option)
+    both = [name for name in ties if name in fixes]
+    if both:
+        raise UsageError(f"{', '.join(map(repr, both))} is given both --fix and --tie; a "
+                         "parameter is either held at a value or computed from others: "
+                         "drop one of them")
+    default_start = getattr(args, "default_start", None)
     defaulted = []
     for name in names:
         if name in starts:
@@ -147,14 +157,16 @@ def _apply_options(params: Any, args: argparse.Namespace, fallback: Mapping[str,
             params[name].value = float(fallback[name])
         elif params[name].value is None or not math.isfinite(params[name].value) \
                 or default_one:
-            params[name].value = 1.0
+            params[name].value = 1.0 if default_start is None else default_start
             if name not in ties and not fixes.get(name):
                 defaulted.append(name)
     if fallback_source and any(n in fallback and n not in starts for n in names):
         note(f"start values from {fallback_source}")
+    if defaulted and default_start is None:
+        raise UsageError(_unstarted_message(defaulted, columns))
     if defaulted:
-        note(f"no start value for {', '.join(defaulted)}: starting at 1.0 "
-             f"(give them with --start {defaulted[0]}=...)")
+        note(f"no start value for {', '.join(defaulted)}: starting at {default_start:g} "
+             "(--default-start)")
     for name, text in fixes.items():
         if text:
             params[name].value = parse_float(text, "--fix", name)
@@ -163,6 +175,70 @@ def _apply_options(params: Any, args: argparse.Namespace, fallback: Mapping[str,
         params[name].min, params[name].max = lower, upper
     for name, expression in ties.items():
         params[name].expr = expression
+
+
+def _unstarted_message(names: Sequence[str], columns: Sequence[str]) -> str:
+    """Why parameters without start values are refused, with close column names."""
+    hints = []
+    for name in names:
+        close = difflib.get_close_matches(name, list(columns), n=1, cutoff=0.6)
+        if close:
+            hints.append(f"{name!r} is not a column: did you mean the column {close[0]!r}?")
+    listed = ", ".join(map(repr, names))
+    return (f"no start value for {listed} (a name of the formula that is not a column is a "
+            f"parameter, and R's nls likewise refuses one without a start value). "
+            + " ".join(hints) + (" " if hints else "")
+            + f"Give --start {names[0]}=VALUE, or --default-start 1 to start every such "
+            f"parameter at 1; the columns are: {', '.join(columns) or 'none'}")
+
+
+def _check_missing(table: DataTable, used: Sequence[str], policy: str) -> np.ndarray | None:
+    """Rows with an empty or NaN value in a used column: refused (with their file line
+    numbers) under ``--nan-policy raise``; a mask of the complete rows under ``omit``."""
+    bad = np.zeros(len(next(iter(table.columns.values()))), bool)
+    where = {}
+    for name in dict.fromkeys(used):
+        if name in table.columns:
+            missing = ~np.isfinite(table.columns[name])
+            if missing.any():
+                where[name] = np.flatnonzero(missing)
+                bad |= missing
+    if not bad.any():
+        return None
+    if policy == "omit":
+        note(f"--nan-policy omit: {int(bad.sum())} row(s) with an empty or NaN value left "
+             "out of the fit")
+        return ~bad
+    parts = []
+    for name, rows in where.items():
+        shown = ", ".join(table.line_of(int(r)) for r in rows[:5])
+        more = f" and {rows.size - 5} more" if rows.size > 5 else ""
+        parts.append(f"column {name!r} at {shown}{more}")
+    raise UsageError(f"{table.source}: empty or NaN values in {'; '.join(parts)}. Fill them "
+                     "in, or pass --nan-policy omit to leave those rows out of the fit")
+
+
+def _check_model_finite(table: DataTable, residual: Callable[[Any], np.ndarray],
+                        params: Any, formula_text: str) -> None:
+    """NaN or inf of the model at the start values, by file line, before the fit (the
+    solver's own message would give 0-based indices and a Python option name)."""
+    trial = params.copy()
+    try:
+        trial.update_constraints()
+        with np.errstate(all="ignore"):
+            values = np.asarray(residual(trial), dtype=float).ravel()
+    except Exception:  # noqa: BLE001  (the fit reports it, with its own message)
+        return
+    rows = len(next(iter(table.columns.values())))
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size == 0 or values.size != rows:
+        return
+    shown = ", ".join(table.line_of(int(r)) for r in bad[:5])
+    more = f" and {bad.size - 5} more" if bad.size > 5 else ""
+    raise UsageError(
+        f"{table.source}: the formula {formula_text!r} is NaN or infinite at the start "
+        f"values at {shown}{more}; change the formula or the start values (--start), or pass "
+        "--nan-policy omit to leave those rows out of the fit")
 
 
 def _columns_for(table: DataTable, args: argparse.Namespace) -> dict[str, np.ndarray]:
@@ -182,6 +258,11 @@ def _fit_formula(table: DataTable, formula_text: str, args: argparse.Namespace,
     columns = _columns_for(table, args)
     formula = parse_formula(formula_text, list(columns), default_response=args.y or "y")
     compiled = formula.compiled
+    policy = getattr(args, "nan_policy", "raise")
+    used = [*formula.data_names, args.y or formula.response, *([args.err] if args.err else [])]
+    if "x" in used and args.x is not None:
+        used.append(args.x)
+    _check_missing(table, used, policy)
     namespace = compiled.namespace(columns)
     response_name = args.y if args.y is not None else formula.response
     with np.errstate(all="ignore"):
@@ -189,7 +270,7 @@ def _fit_formula(table: DataTable, formula_text: str, args: argparse.Namespace,
     weight = 1.0
     err = None
     if args.err is not None:
-        err = _errors(table, args.err)
+        err = _errors(table, args.err, policy)
         weight = 1.0 / err
     names = formula.param_names
     x_name = _x_name(formula, args)
@@ -209,14 +290,21 @@ def _fit_formula(table: DataTable, formula_text: str, args: argparse.Namespace,
     def residual(params: Any) -> np.ndarray:
         return deviation(params) * weight
 
+    residual.__qualname__ = f"of the formula {formula_text!r}"  # messages name no internals
     params = Parameters()
     for name in names:
         params.add(name, value=1.0)
     fallback, source = _nist_starts(table.certified, names, nist_start)
-    _apply_options(params, args, fallback, source)
-    jacobian = _formula_jacobian(compiled, columns, response.shape, weight)
+    _apply_options(params, args, fallback, source, columns=list(columns))
+    if policy == "raise":
+        _check_model_finite(table, residual, params, formula_text)
+    # the exact Jacobian has a row per point: with nan_policy='omit' (rows dropped by the
+    # fit) finite differences are used instead
+    jacobian = (_formula_jacobian(compiled, columns, response.shape, weight)
+                if policy != "omit" else None)
     with np.errstate(all="ignore"):
-        fitter = minimize(residual, params, method=args.method, jac=jacobian)
+        fitter = minimize(residual, params, method=args.method, jac=jacobian,
+                          nan_policy="omit" if policy == "omit" else "raise")
     return FitOutcome(fitter, fitter.params, formula_text,
                       namespace.get(x_name) if x_name else None, response, err, model,
                       x_label=x_name or "x", y_label=response_name)
@@ -323,6 +411,11 @@ def _fit_models(table: DataTable, spec: ModelExpression, args: argparse.Namespac
     if x_name is None:
         raise UsageError(f"{table.source} has no column for x besides {response_name!r}")
     x = table.column(x_name, option="--x" if args.x else None)
+    policy = getattr(args, "nan_policy", "raise")
+    keep = _check_missing(table, [response_name, x_name, *([args.err] if args.err else [])],
+                          policy)
+    if keep is not None:  # the guess needs complete rows too
+        x, y = x[keep], y[keep]
     model = build_model(spec, x_name)
     params, missing = _guess(model, y, x)
     if missing:
@@ -331,7 +424,8 @@ def _fit_models(table: DataTable, spec: ModelExpression, args: argparse.Namespac
     weights = None
     err = None
     if args.err is not None:
-        err = _errors(table, args.err)
+        err = _errors(table, args.err, policy)
+        err = err if keep is None else err[keep]
         weights = 1.0 / err
     result = model.fit(y, params, weights=weights, method=args.method, **{x_name: x})
 
@@ -342,9 +436,10 @@ def _fit_models(table: DataTable, spec: ModelExpression, args: argparse.Namespac
                       x_label=x_name, y_label=response_name)
 
 
-def _errors(table: DataTable, column: str) -> np.ndarray:
+def _errors(table: DataTable, column: str, policy: str = "raise") -> np.ndarray:
     err = table.column(column, option="--err")
-    if np.any(~(err > 0)):
+    checked = err[np.isfinite(err)] if policy == "omit" else err
+    if np.any(~(checked > 0)):
         raise UsageError(f"--err column {column!r} has values that are not > 0; "
                          "the weights are 1/err")
     return err
@@ -572,5 +667,5 @@ def _batch_model(args: argparse.Namespace, data: np.ndarray,
                          "'paramfit batch', the row of x values) and no other data")
     model = ExpressionModel(formula.expression, independent_vars=["x"])
     params = model.make_params()
-    _apply_options(params, args, {}, None)
+    _apply_options(params, args, {}, None, columns=["x"])
     return model, params, False

@@ -101,12 +101,19 @@ class DataTable:
         Column name to values, shape (n,), in file order.
     certified : CertifiedValues or None
         Set for NIST StRD files.
+    lines : tuple of int or None
+        The file line number (1-based) of each data row, for messages.
     """
 
     source: str
     kind: str
     columns: dict[str, np.ndarray]
     certified: CertifiedValues | None = None
+    lines: tuple[int, ...] | None = None
+
+    def line_of(self, row: int) -> str:
+        """``'line N'`` of data row ``row`` (0-based) as numbered in the file (1-based)."""
+        return f"line {self.lines[row]}" if self.lines else f"data row {row + 1}"
 
     @property
     def names(self) -> list[str]:
@@ -140,7 +147,9 @@ def read_text(path: str | Path) -> str:
     if file.is_dir():
         raise UsageError(f"{str(path)!r} is a directory, not a data file")
     try:
-        return file.read_text(encoding="utf-8", errors="replace")
+        # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark, which would
+        # otherwise become part of the first column's name
+        return file.read_text(encoding="utf-8-sig", errors="replace")
     except OSError as exc:
         raise UsageError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
 
@@ -174,6 +183,7 @@ def parse_table(text: str, source: str) -> DataTable:
     >>> table.kind, table.names, table.column("signal").tolist()
     ('csv', ['t', 'signal'], [1.5, 2.5])
     """
+    text = text.removeprefix("\ufeff")  # a byte-order mark read without utf-8-sig
     if _looks_like_nist(text):
         return _parse_nist(text, source)
     rows = _content_lines(text)
@@ -195,7 +205,8 @@ def parse_table(text: str, source: str) -> DataTable:
             )
         values[i] = [_number(token, source, number) for token in tokens]
     names = _column_names(header, width, source)
-    return DataTable(source, kind, {name: values[:, j] for j, name in enumerate(names)})
+    return DataTable(source, kind, {name: values[:, j] for j, name in enumerate(names)},
+                     lines=tuple(number for number, _ in fields))
 
 
 def read_matrix(path: str | Path) -> tuple[list[str] | None, np.ndarray]:

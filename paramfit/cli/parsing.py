@@ -8,6 +8,7 @@ Below both :mod:`paramfit.cli.app` (the argument parser and ``main``) and
 from __future__ import annotations
 
 import ast
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -196,13 +197,24 @@ def parse_model_expression(text: str) -> ModelExpression | None:
         return None
     known = builtin_model_names()
     names, _ = names_in_order(tree)
+    listed = sorted(n for n in known if "model" not in n)
     if not any(name.lower() in known for name in names):
+        typos = {name: close for name in names
+                 if (close := difflib.get_close_matches(name.lower(), listed, n=1,
+                                                        cutoff=0.8))}
+        if typos:  # '-m gausian' would otherwise fit a constant named 'gausian'
+            name, (close,) = next(iter(typos.items()))
+            raise UsageError(
+                f"model {text!r}: {name!r} is not a built-in model; did you mean "
+                f"{close!r}? Built-in models are: {', '.join(listed)}")
         return None
     unknown = [name for name in names if name.lower() not in known]
     if unknown:
+        hints = [f"{name!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(
+            name.lower(), listed, n=1, cutoff=0.8)) else repr(name) for name in unknown]
         raise UsageError(
-            f"model {text!r}: {', '.join(map(repr, unknown))} is not a built-in model; "
-            f"built-in models are: {', '.join(sorted(n for n in known if 'model' not in n))}"
+            f"model {text!r}: {', '.join(hints)} is not a built-in model; "
+            f"built-in models are: {', '.join(listed)}"
         )
     nodes = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Name)),
                    key=lambda node: node.col_offset)

@@ -21,7 +21,8 @@ from paramfit.core.exceptions import FitError, NonFiniteResidualError, ResidualE
 from paramfit.core.mapping import ParameterMap
 from paramfit.core.parameters.parameters import Parameters
 
-__all__ = ["FitProblem", "NAN_POLICIES", "SIDE_CODES", "check_fit_size"]
+__all__ = ["FitProblem", "NAN_POLICIES", "SIDE_CODES", "check_fit_size", "check_numeric_dtype",
+           "refuse_masked"]
 
 NAN_POLICIES = ("raise", "omit", "propagate")
 _NDARRAY = np.ndarray
@@ -155,8 +156,11 @@ class FitProblem:
                 f"the residual function {_name_of(self.fcn)} returned None; it must return "
                 "an array of residuals (data - model)"
             )
+        refuse_masked(out, f"the residual function {_name_of(self.fcn)} returned")
         try:
             arr = np.asarray(out)
+            check_numeric_dtype(arr, f"the value returned by the residual function "
+                                     f"{_name_of(self.fcn)}")
             if arr.dtype.kind == "c":
                 self._complex = True
                 arr = np.concatenate([arr.real.ravel(), arr.imag.ravel()])
@@ -266,7 +270,10 @@ class FitProblem:
                     f"the Jacobian function {_name_of(jac)} raised {type(exc).__name__}: "
                     f"{exc}\n  at {self.describe_values()}"
                 ) from exc
-            J = np.asarray(out, dtype=float)
+            refuse_masked(out, f"the Jacobian function {_name_of(jac)} returned")
+            J = np.asarray(out)
+            check_numeric_dtype(J, f"the value returned by the Jacobian function {_name_of(jac)}")
+            J = np.asarray(J, dtype=float)
             if col_deriv:
                 J = J.T
             J = J.reshape(-1, J.shape[-1]) if J.ndim > 2 else J
@@ -284,6 +291,48 @@ class FitProblem:
             return Jfree
 
         return wrapped
+
+
+def check_numeric_dtype(arr: np.ndarray, who: str) -> None:
+    """Refuse strings, bytes, dates and objects that are not numbers (issue 20).
+
+    ``np.asarray(['1', '2']).astype(float)`` silently parses text: a residual or Jacobian
+    returning strings is a bug in the user's function, never data.
+
+    Raises
+    ------
+    ResidualError
+        Naming ``who`` and the dtype.
+    """
+    kind = arr.dtype.kind
+    if kind in "biufc":
+        return
+    if kind == "O" and not any(isinstance(v, (str, bytes)) for v in arr.ravel()):
+        return  # numbers held as objects (Fraction, Decimal, mpmath): converted below
+    raise ResidualError(
+        f"{who} is a non-numeric array of dtype {arr.dtype} ({_dtype_words(kind)}); "
+        "numbers are needed, e.g. a float ndarray")
+
+
+def _dtype_words(kind: str) -> str:
+    return {"U": "text", "S": "bytes", "O": "Python objects including text",
+            "M": "dates", "m": "time differences", "V": "raw records"}.get(kind, "not numbers")
+
+
+def refuse_masked(value: Any, who: str, error: type[FitError] = ResidualError) -> None:
+    """Refuse a numpy masked array: its mask would be silently ignored by the solver.
+
+    paramfit's fitters refuse masked input (issue 20) rather than guess what the mask
+    means: select the unmasked points (``data.compressed()`` or ``data[~data.mask]``),
+    or fill the masked points with NaN (``data.filled(np.nan)``) and fit with
+    ``nan_policy='omit'``.
+    """
+    if isinstance(value, np.ma.MaskedArray):
+        raise error(
+            f"{who} a numpy masked array; paramfit does not use masks (the masked values "
+            "would be fitted as numbers): select the unmasked points (a[~a.mask], and the "
+            "same points of every other array), or fill the masked "
+            "points with NaN (data.filled(np.nan)) and use nan_policy='omit'")
 
 
 def _name_of(fcn: Any) -> str:

@@ -33,6 +33,7 @@ from paramfit.core.exceptions import (
     ResidualError,
 )
 from paramfit.core.parameters.parameters import Parameters, ParameterStatus
+from paramfit.core.problem import check_numeric_dtype, refuse_masked
 from paramfit.fitting.minimizer import Minimizer
 from paramfit.frontends.formula import UnknownNameError, build_formula
 from paramfit.frontends.nls_report import BoundsCheck, NlsResult, OptimrResult
@@ -45,10 +46,24 @@ _FLAGS = {ParameterStatus.AT_LOWER: "L", ParameterStatus.AT_UPPER: "U",
 
 
 # ---------------------------------------------------------------- normalisation
+def _numbers(value: Any, who: str, error: type[FitError] = ResidualError) -> np.ndarray:
+    """``np.asarray(value, dtype=float)`` that refuses masked arrays and text (issue 20):
+    a mask would be ignored, and ``'1'`` would be parsed as 1.0 without a word."""
+    refuse_masked(value, f"{who} is" if error is not ResidualError else f"{who} returned",
+                  error)
+    arr = np.asarray(value)
+    try:
+        check_numeric_dtype(arr, who if error is not ResidualError else
+                            f"the value returned by {who}")
+    except ResidualError as exc:
+        raise error(str(exc)) from None
+    return np.asarray(arr, dtype=float)
+
+
 def _weights(weights: Any, m: int) -> np.ndarray | None:
     if weights is None:
         return None
-    w = np.asarray(weights, dtype=float).ravel()
+    w = _numbers(weights, "weights", FitError).ravel()
     if w.size == 1:
         w = np.full(m, float(w[0]))
     if w.size != m:
@@ -237,7 +252,7 @@ def _count_differences(result: NlsResult, jacobian: Any) -> NlsResult:
 
 def _numeric_column(data: Any, key: str, formula: str) -> np.ndarray:
     try:
-        return np.asarray(data[key], dtype=float)
+        return _numbers(data[key], f"data column {key!r}", FitError)
     except (TypeError, ValueError) as exc:
         raise FitError(f"data column {key!r} used in formula {formula!r} is not "
                        "numeric") from exc
@@ -312,11 +327,13 @@ def nlfb(start: Any, resfn: Callable[..., Any], jacfn: Callable[..., Any] | None
         return np.array([pars[k]._value for k in names])
 
     def residual(pars: Parameters) -> np.ndarray:
-        return np.asarray(resfn(vector(pars), **data), dtype=float).ravel()
+        return _numbers(resfn(vector(pars), **data), f"resfn {_name(resfn)}").ravel()
 
     residual.__qualname__ = getattr(resfn, "__qualname__", "resfn")
     try:
-        rows = np.asarray(resfn(values.copy(), **data), dtype=float).size
+        rows = _numbers(resfn(values.copy(), **data), f"resfn {_name(resfn)}").size
+    except ResidualError:
+        raise
     except Exception as exc:
         raise ResidualError(f"resfn {residual.__qualname__} raised {type(exc).__name__}: "
                             f"{exc}\n  at the start values {values.tolist()}") from exc
@@ -324,11 +341,15 @@ def nlfb(start: Any, resfn: Callable[..., Any], jacfn: Callable[..., Any] | None
     jac = None
     if jacfn is not None:
         def jacobian(pars: Parameters) -> np.ndarray:
-            return np.asarray(jacfn(vector(pars), **data), dtype=float)
+            return _numbers(jacfn(vector(pars), **data), f"jacfn {_name(jacfn)}")
 
         jacobian.__qualname__ = getattr(jacfn, "__qualname__", "jacfn")
         jac = _weighted(jacobian, w, rows)
     return _fit(_weighted(residual, w, rows), params, jac=jac, infeasible=infeasible)
+
+
+def _name(func: Any) -> str:
+    return getattr(func, "__qualname__", None) or type(func).__name__
 
 
 def _mask_indices(maskidx: Sequence[int] | None, n: int, one_based: bool) -> list[int]:

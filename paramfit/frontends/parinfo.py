@@ -49,9 +49,10 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.core.exceptions import StopFit
+from paramfit.core.exceptions import ResidualError, StopFit
 from paramfit.core.expressions.compiler import DEFAULT_SYMBOLS
 from paramfit.core.parameters.parameters import Parameters
+from paramfit.core.problem import check_numeric_dtype, refuse_masked
 
 __all__ = ["ImproperInput", "ImproperReturn", "NonFiniteStart", "ParameterSpec",
            "UserFunction", "parse_parinfo", "build_parameters", "translate_references",
@@ -439,8 +440,10 @@ class UserFunction:
         status = 0 if out[0] is None else out[0]
         try:
             status = int(status)
+            refuse_masked(out[1], "the user function returned deviates as")  # issue 20
+            check_numeric_dtype(np.asarray(out[1]), "the user function's deviates")
             deviates = np.asarray(out[1], dtype=float).ravel()
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ResidualError) as exc:
             raise ImproperReturn(f"the user function returned an unusable status or "
                                   f"deviates: {exc}") from None
         if status < 0:

@@ -4,11 +4,16 @@ A model is written as a small tree: built-in models by class name and options
 (``{"kind": "builtin", "class": "StepModel", "options": {"form": "erf"}}``), expression
 models by their formula (recompiled by the safe engine on load), composites by operator
 and operands, and models of user functions by an importable reference
-``"module:qualname"``.  A function that cannot be imported back -- a lambda, a function
-defined inside another function or in ``__main__`` -- is refused when saving, with a
-message that says why; pass ``funcdefs={'name': function}`` when loading to supply
-functions by name instead.  Loading imports the named module, so load only files you
-trust as you would trust an import.
+``"module:qualname"``.  A lambda or a function defined inside another function is refused
+when saving, with a message that says why.
+
+Loading never imports a module because a file names it (a file can come from anyone): a
+function reference is resolved only against paramfit's own lineshapes
+(:mod:`paramfit.models.lineshapes`) and the functions the caller passes explicitly,
+``funcdefs={'name': function}`` (as lmfit does).  Anything else is refused with an error
+naming the JSON path of the reference.  Every malformed document -- wrong types, missing
+entries, nesting deeper than :data:`MAX_JSON_DEPTH`, non-finite or non-numeric symbols --
+raises :class:`~paramfit.core.exceptions.ParameterError` naming the JSON path.
 
 This module is the file format only and imports no model class: the modules that define
 the classes a file can name (:mod:`~paramfit.models.model`, :mod:`~paramfit.models.expression`,
@@ -21,16 +26,18 @@ known before anything is loaded.
 
 from __future__ import annotations
 
-import importlib
 import json
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from paramfit.core.exceptions import ParameterError
+from paramfit.core.exceptions import ParameterError, ParamfitError
+from paramfit.core.parameters.formats import load_json_document, number_from_json
 from paramfit.core.parameters.parameters import Parameters
+from paramfit.models import lineshapes as _lineshapes
 from paramfit.models.common import STATISTICS
 
 __all__ = [
@@ -95,40 +102,75 @@ def function_reference(func: Callable, what: str = "model function") -> str:
     if "<locals>" in qualname:
         raise ParameterError(f"cannot save {label}: it is defined inside another function; "
                              "define it at module level in an importable module")
-    if module == "__main__":
-        raise ParameterError(
-            f"cannot save {label}: it is defined in __main__ (a script or an interactive "
-            "session), which cannot be imported when loading; move it to a module, or "
-            "save anyway by loading with funcdefs={name: function}")
-    try:
-        found = resolve_reference(f"{module}:{qualname}")
-    except ParameterError:
-        found = None
-    if found is not func:
-        raise ParameterError(f"cannot save {label}: importing {module}:{qualname} does not "
-                             "give this function back")
+    if module != "__main__":  # a __main__ function is saved; loading needs funcdefs
+        found: Any = sys.modules.get(module)  # looked up, never imported
+        for part in qualname.split("."):
+            found = getattr(found, part, None)
+        if found is not func:
+            raise ParameterError(f"cannot save {label}: {module}:{qualname} does not "
+                                 "name this function")
     return f"{module}:{qualname}"
 
 
-def resolve_reference(reference: str, funcdefs: Mapping[str, Callable] | None = None
-                      ) -> Callable:
-    """Import ``'module:qualname'`` (or take it from ``funcdefs`` by name)."""
-    module_name, _, qualname = reference.partition(":")
+def _lineshape_functions() -> dict[str, Callable]:
+    """paramfit's own lineshape functions by ``'module:qualname'`` and by plain name."""
+    table: dict[str, Callable] = {}
+    for public, func in vars(_lineshapes).items():
+        module = getattr(func, "__module__", "") or ""
+        if callable(func) and not public.startswith("_") and not isinstance(func, type) \
+                and module.startswith(_lineshapes.__name__ + "."):
+            table[f"{module}:{func.__qualname__}"] = func
+            table[public] = func
+    return table
+
+
+def resolve_reference(reference: Any, funcdefs: Mapping[str, Callable] | None = None,
+                      where: str = "$.model.func") -> Callable:
+    """The function a saved ``'module:qualname'`` names, without importing anything.
+
+    Looked up in ``funcdefs`` (by the whole reference, the qualified name or the plain
+    name), then among paramfit's own lineshapes.  Nothing else is accepted: a file can
+    come from anyone, and importing a module it names would run that module's code.
+
+    Parameters
+    ----------
+    reference : str
+        ``'module:qualname'`` as :func:`function_reference` writes it.
+    funcdefs : mapping of str to callable, optional
+        The functions the caller trusts, by name.
+    where : str
+        The JSON path of the reference, for error messages.
+
+    Raises
+    ------
+    ParameterError
+        If the reference is not a string or names a function that is neither in
+        ``funcdefs`` nor a paramfit lineshape.
+
+    Examples
+    --------
+    >>> resolve_reference('paramfit.models.lineshapes.peaks:gaussian').__name__
+    'gaussian'
+    """
+    if not isinstance(reference, str):
+        raise ParameterError(f"{where}: a function reference must be a string "
+                             f"'module:name', got {type(reference).__name__}")
+    _, _, qualname = reference.partition(":")
+    name = qualname.rsplit(".", 1)[-1] or reference
     funcdefs = funcdefs or {}
-    for key in (reference, qualname, qualname.rsplit(".", 1)[-1]):
+    for key in (reference, qualname, name):
         if key in funcdefs:
-            return funcdefs[key]
-    try:
-        obj: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ParameterError(
-            f"cannot load function {reference!r}: {type(exc).__name__}: {exc}. Make the "
-            "module importable or pass funcdefs={'" + qualname + "': function}") from exc
-    if not callable(obj):
-        raise ParameterError(f"{reference!r} is not callable")
-    return obj
+            func = funcdefs[key]
+            if not callable(func):
+                raise ParameterError(f"funcdefs[{key!r}] is not callable")
+            return func
+    func = _lineshape_functions().get(reference)
+    if func is not None:
+        return func
+    raise ParameterError(
+        f"{where}: the file names the function {reference!r:.200}, which is not a paramfit "
+        "lineshape; loading never imports a module a file names. If you trust this file, "
+        f"pass the function yourself: funcdefs={{{name[:80]!r}: function}}")
 
 
 # ---------------------------------------------------------------------- models
@@ -172,37 +214,100 @@ def _unnumber(value: Any) -> Any:
     return float(value) if value in ("inf", "-inf", "nan") else value
 
 
-def model_from_dict(data: Mapping[str, Any], funcdefs: Mapping[str, Callable] | None = None
-                    ) -> Any:
-    """Rebuild a model from :func:`model_to_dict` output."""
-    kind = data.get("kind")
+def _get(data: Any, key: str, where: str, kind: type | tuple[type, ...],
+         default: Any = ...) -> Any:
+    """``data[key]`` checked to be of ``kind``; a ParameterError naming the JSON path."""
+    if not isinstance(data, dict):
+        raise ParameterError(f"{where}: expected a JSON object, got {type(data).__name__}")
+    if key not in data:
+        if default is not ...:
+            return default
+        raise ParameterError(f"{where}: missing entry {key!r}")
+    value = data[key]
+    if value is None and default is None:
+        return None
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise ParameterError(f"{where}.{key}: expected {names}, got {type(value).__name__}")
+    return value
+
+
+def _symbols(data: Any, where: str) -> dict[str, float]:
+    """ExpressionModel symbols from a file: finite numbers only (never strings, lists)."""
+    symbols = _get(data, "symbols", where, dict, {})
+    out = {}
+    for key, value in symbols.items():
+        if isinstance(value, dict):
+            out[key] = number_from_json(value, f"{where}.symbols.{key}")
+        else:
+            out[key] = number_from_json({"float": value} if not isinstance(value, int)
+                                        or isinstance(value, bool) else {"int": value},
+                                        f"{where}.symbols.{key}")
+    return out
+
+
+def _string_list(data: Any, key: str, where: str) -> list[str]:
+    value = _get(data, key, where, list)
+    if not all(isinstance(v, str) for v in value):
+        raise ParameterError(f"{where}.{key}: expected a list of names")
+    return value
+
+
+def model_from_dict(data: Mapping[str, Any], funcdefs: Mapping[str, Callable] | None = None,
+                    where: str = "$.model") -> Any:
+    """Rebuild a model from :func:`model_to_dict` output.
+
+    Every malformed entry is a ParameterError naming its JSON path (``where``); errors
+    the model classes raise while rebuilding are ParamfitErrors prefixed by the path.
+    """
+    try:
+        return _model_from_dict(data, funcdefs, where)
+    except ParamfitError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise ParameterError(f"{where}: malformed saved model "
+                             f"({type(exc).__name__}: {exc})") from exc
+
+
+def _model_from_dict(data: Any, funcdefs: Mapping[str, Callable] | None, where: str) -> Any:
+    kind = _get(data, "kind", where, str, None)
     if kind == "composite":
         composite = _registered("composite")
-        return composite(model_from_dict(data["left"], funcdefs),
-                         model_from_dict(data["right"], funcdefs), data["op"],
-                         name=data.get("name"))
-    common = {"prefix": data.get("prefix", ""), "nan_policy": data.get("nan_policy", "raise")}
+        return composite(model_from_dict(_get(data, "left", where, dict), funcdefs,
+                                         where + ".left"),
+                         model_from_dict(_get(data, "right", where, dict), funcdefs,
+                                         where + ".right"),
+                         _get(data, "op", where, str), name=_get(data, "name", where, str, None))
+    common = {"prefix": _get(data, "prefix", where, str, ""),
+              "nan_policy": _get(data, "nan_policy", where, str, "raise")}
+    name = _get(data, "name", where, str, None)
+    independent_vars = _string_list(data, "independent_vars", where)
     if kind == "builtin":
-        cls = _BUILTIN.get(data["class"])
+        cls = _BUILTIN.get(_get(data, "class", where, str))
         if cls is None:
-            raise ParameterError(f"unknown built-in model {data['class']!r}")
-        model = cls(independent_vars=data["independent_vars"], name=data.get("name"),
-                    **common, **data.get("options", {}))
+            raise ParameterError(f"{where}.class: unknown built-in model {data['class']!r:.80}")
+        model = cls(independent_vars=independent_vars, name=name, **common,
+                    **_get(data, "options", where, dict, {}))
     elif kind == "expression":
         expression = _registered("expression")
-        model = expression(data["expr"], independent_vars=data["independent_vars"],
-                           nan_policy=common["nan_policy"], name=data.get("name"),
-                           symbols={**data.get("symbols", {}), **(funcdefs or {})})
+        model = expression(_get(data, "expr", where, str), independent_vars=independent_vars,
+                           nan_policy=common["nan_policy"], name=name,
+                           symbols={**_symbols(data, where), **(funcdefs or {})})
     elif kind == "function":
-        func = resolve_reference(data["func"], funcdefs)
-        jac = resolve_reference(data["jac"], funcdefs) if data.get("jac") else None
+        func = resolve_reference(data.get("func"), funcdefs, where + ".func")
+        jac = resolve_reference(data["jac"], funcdefs, where + ".jac") \
+            if data.get("jac") else None
         function_model = _registered("function")
-        model = function_model(func, independent_vars=data["independent_vars"], jac=jac,
-                               name=data.get("name"), **common, **data.get("options", {}))
+        model = function_model(func, independent_vars=independent_vars, jac=jac, name=name,
+                               **common, **_get(data, "options", where, dict, {}))
     else:
-        raise ParameterError(f"not a saved paramfit model (kind={kind!r})")
+        raise ParameterError(f"{where}.kind: not a saved paramfit model (kind={kind!r:.80}); "
+                             f"expected one of {KINDS[:3] + KINDS[4:]}")
+    hints = _get(data, "param_hints", where, dict, {})
+    if not all(isinstance(h, dict) for h in hints.values()):
+        raise ParameterError(f"{where}.param_hints: each hint must be a JSON object")
     model.param_hints = {name: {k: _unnumber(v) for k, v in hint.items()}
-                         for name, hint in data.get("param_hints", {}).items()}
+                         for name, hint in hints.items()}
     return model
 
 
@@ -223,7 +328,7 @@ def dumps_model(model: Any, **json_kws: Any) -> str:
 def loads_model(s: str | bytes, *, funcdefs: Mapping[str, Callable] | None = None) -> Any:
     """Rebuild a model from :func:`dumps_model` output."""
     data = _load_json(s, "paramfit_model")
-    return model_from_dict(data["model"], funcdefs)
+    return model_from_dict(_get(data, "model", "$", dict), funcdefs)
 
 
 def save_model(model: Any, path: str | Path) -> None:
@@ -237,14 +342,15 @@ def load_model(path: str | Path, *, funcdefs: Mapping[str, Callable] | None = No
 
 
 def _load_json(s: str | bytes, key: str) -> dict[str, Any]:
-    try:
-        data = json.loads(s)
-    except ValueError as exc:
-        raise ParameterError(f"not valid JSON: {exc}") from exc
+    data = load_json_document(s, f"loading a saved paramfit object ({key})")
     if not isinstance(data, dict) or key not in data:
         raise ParameterError(f"not a saved paramfit object: the JSON has no {key!r} entry")
-    if data[key] > FORMAT_VERSION:
-        raise ParameterError(f"saved with a newer format ({data[key]}); upgrade paramfit")
+    version = data[key]
+    if type(version) is not int or version < 1:
+        raise ParameterError(f"$.{key}: the format version must be a positive integer, got "
+                             f"{version!r:.80}")
+    if version > FORMAT_VERSION:
+        raise ParameterError(f"saved with a newer format ({version}); upgrade paramfit")
     return data
 
 
@@ -307,7 +413,18 @@ def loads_modelresult(s: str | bytes, *, funcdefs: Mapping[str, Callable] | None
     ``conf_interval`` needs a new fit.
     """
     data = _load_json(s, "paramfit_modelresult")
-    model = model_from_dict(data["model"], funcdefs)
+    try:
+        return _modelresult_from_dict(data, funcdefs)
+    except ParamfitError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        raise ParameterError(f"$: malformed saved model result ({type(exc).__name__}: "
+                             f"{exc})") from exc
+
+
+def _modelresult_from_dict(data: dict[str, Any], funcdefs: Mapping[str, Callable] | None
+                           ) -> Any:
+    model = model_from_dict(_get(data, "model", "$", dict), funcdefs)
     params = _params(data["params"], model)
     init_params = _params(data["init_params"], model)
     stats = {}

@@ -25,7 +25,7 @@ from paramfit.core.exceptions import FitError, ParamfitWarning
 from paramfit.core.expressions.compiler import make_namespace
 from paramfit.core.optional import require
 from paramfit.core.parameters.parameters import Parameters
-from paramfit.core.problem import FitProblem
+from paramfit.core.problem import FitProblem, refuse_masked
 from paramfit.core.statistics import FitResult
 from paramfit.fitting.confidence import conf_interval
 from paramfit.fitting.minimizer import Minimizer
@@ -428,8 +428,27 @@ class _Gradient:
 
 
 # ---------------------------------------------------------------------- the fit
+def _check_input(what: str, value: Any, *, numeric: bool = True) -> None:
+    """Refuse masked arrays (the mask would be ignored) and, for data and weights, text.
+
+    Model.fit, like every paramfit fitter, refuses masked input rather than fit the
+    masked values as numbers (issue 20); the message says how to drop or omit them.
+    """
+    refuse_masked(value, f"Model.fit: {what} is", FitError)
+    if numeric and value is not None and not callable(value):
+        arr = np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value)
+        if arr.dtype.kind in "USO" and any(isinstance(v, (str, bytes)) for v in arr.ravel()):
+            raise FitError(f"Model.fit: {what} holds text (dtype {arr.dtype}); convert it to "
+                           "numbers first, e.g. np.asarray(values, dtype=float) after "
+                           "checking how the text was read")
+
+
 def _prepare_data(data: Any, weights: Any, indep: dict[str, Any], policy: str
                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    _check_input("data", data)
+    _check_input("weights", weights)
+    for name, value in indep.items():
+        _check_input(f"independent variable {name!r}", value, numeric=False)
     data = np.asarray(_as_data(data))
     if data.dtype.kind not in "fc":
         data = data.astype(float)
@@ -541,6 +560,7 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
             resid = resid * weights
         return resid.ravel()
 
+    residual.__qualname__ = f"of {model.name}"  # messages name the model, not run_fit
     jac = None
     if model.has_jacobian and data.dtype.kind != "c":
         jac = _jacobian(model, indep, data, weights)

@@ -179,14 +179,18 @@ def test_fit_csv_with_header_and_weights(capsys, decay_csv, tmp_path):
 
 
 def test_fit_whitespace_columns_without_header_text_report(capsys, line_txt):
-    code, out, err = call(capsys, "fit", str(line_txt), "-m", "y ~ a*x + b")
+    # as R's nls: parameters without start values are refused unless asked (issue 20)
+    code, _, err = call(capsys, "fit", str(line_txt), "-m", "y ~ a*x + b")
+    assert code == 2 and "no start value for 'a', 'b'" in err and "--default-start" in err
+    code, out, err = call(capsys, "fit", str(line_txt), "-m", "y ~ a*x + b",
+                          "--default-start", "1")
     assert code == 0
     assert "[[Fit Statistics]]" in out and "[[Variables]]" in out
     values = {m.group(1): float(m.group(2))
               for m in re.finditer(r"^\s+(a|b):\s+(\S+)", out, re.M)}
     # exact data; the text report rounds to 7 significant digits
     assert values == pytest.approx({"a": 2.5, "b": -1.0}, abs=1e-6)
-    assert "paramfit: note: no start value for a, b: starting at 1.0" in err
+    assert "paramfit: note: no start value for a, b: starting at 1 (--default-start)" in err
 
 
 def test_fit_nist_with_explicit_formula_and_start2(capsys, misra):
@@ -357,7 +361,8 @@ def test_nist_exit_status_and_known_cases(capsys, monkeypatch):
     import paramfit.reference.nist
 
     monkeypatch.setattr(paramfit.reference.nist, "run_case",
-                        lambda name, start, method="leastsq": _fake_case(name, start, 3.0, 7.0))
+                        lambda name, start, method="leastsq", **kws: _fake_case(name, start, 3.0,
+                                                                          7.0))
     monkeypatch.setattr(paramfit.reference.nist, "KNOWN_OUT_OF_REACH", {}, raising=False)
     code, out, err = call(capsys, "nist", "Misra1a", "--start", "2")
     assert code == 1 and "BELOW 4 DIGITS" in out and "Misra1a/2" in err

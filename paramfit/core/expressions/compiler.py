@@ -48,10 +48,11 @@ MAX_EXPRESSION_DEPTH = 100
 """Deepest accepted nesting of syntax-tree nodes (``a+b+c`` has depth 4)."""
 MAX_LITERAL_EXPONENT = 1024
 """``x ** n`` is compiled to Python's own ``**`` only when ``n`` is a literal with
-``|n| <= MAX_LITERAL_EXPONENT`` and ``x`` a name or a number."""
+``|n| <= MAX_LITERAL_EXPONENT`` and ``x`` a float or complex literal; every other power
+goes through the guarded helper."""
 MAX_LITERAL_SHIFT = 64
-"""``x << n`` is compiled to Python's own ``<<`` only when ``n`` is an int literal with
-``0 <= n <= MAX_LITERAL_SHIFT`` and ``x`` a name or a number."""
+"""Kept for compatibility: every ``<<`` now goes through the guarded helper (a name or an
+int literal may hold an integer of any size)."""
 
 
 _HELP = (
@@ -239,12 +240,25 @@ def _literal_number(node: ast.expr) -> int | float | complex | None:
 
 
 def _simple_operand(node: ast.expr) -> bool:
-    """A left operand whose size the expression cannot blow up: a name or a number."""
-    return isinstance(node, ast.Name) or _literal_number(node) is not None
+    """A left operand that cannot be an integer of any size: a float or complex literal.
+
+    A name is not simple: it may hold an integer symbol (``k ** 1024`` of a 4,000-digit
+    ``k`` runs for seconds), and an int literal may have 4,000 digits; both go through
+    :func:`~paramfit.core.expressions.functions.guarded_power`, which converts integers to
+    float first (one function call, ~50 ns, per power).
+    """
+    value = _literal_number(node)
+    return type(value) is float or type(value) is complex
 
 
 def _native_operator(node: ast.BinOp) -> bool:
-    """Whether ``**`` / ``<<`` may be compiled as Python's own operator."""
+    """Whether ``**`` / ``<<`` may be compiled as Python's own operator.
+
+    Only a float or complex literal to a literal power of at most
+    :data:`MAX_LITERAL_EXPONENT` (a constant, bounded work); ``<<`` is never native on a
+    float, so every shift is guarded.  Whatever the operands' runtime types, no native
+    operator can start an unbounded integer computation.
+    """
     if not _simple_operand(node.left):
         return False
     exponent = _literal_number(node.right)
@@ -252,7 +266,7 @@ def _native_operator(node: ast.BinOp) -> bool:
         return False
     if isinstance(node.op, ast.Pow):
         return abs(exponent) <= MAX_LITERAL_EXPONENT
-    return type(exponent) is int and 0 <= exponent <= MAX_LITERAL_SHIFT
+    return False
 
 
 def _check(node: ast.AST, depth: int, names: set[str]) -> None:

@@ -511,8 +511,9 @@ class _Graph:
             return self.one
         if self.is_const(b, 1):
             return a
-        native = (
-            self.kind(a) in ("name", "num") and self.is_num(b)
+        native = (  # the compiler's rule: only a float/complex literal base is native
+            self.kind(a) == "num" and type(self.values[a]) in (float, complex)
+            and self.is_num(b)
             and type(self.values[b]) in (int, float)
             and abs(self.values[b]) <= MAX_LITERAL_EXPONENT
         )
@@ -1131,8 +1132,7 @@ def _check_generated(module: ast.Module, temporaries: frozenset[str],
 def _check_native_operator(node: ast.BinOp, refuse: Callable[[str], None]) -> None:
     """``**`` and ``<<`` only as the compiler allows them natively."""
     left, right = node.left, node.right
-    simple = (isinstance(left, ast.Name) and left.id.isidentifier()) or (
-        isinstance(left, ast.Constant) and type(left.value) in _NUMBER_TYPES)
+    simple = isinstance(left, ast.Constant) and type(left.value) in (float, complex)
     if not simple or not isinstance(right, ast.Constant):
         refuse("an unguarded ** or << on a compound operand")
     value = right.value

@@ -66,11 +66,22 @@ def _special(name: str) -> Callable[..., Any]:
     return getattr(scipy.special, name)
 
 
+def _not_a_number(name: str, args: tuple, exc: Exception) -> TypeError:
+    """numpy's object loops answer a non-number argument (a function named in an
+    expression, ``hypot(erf, frexp, 100)``) with AttributeError: make it the TypeError
+    every evaluation path reports as an ExpressionEvaluationError."""
+    kinds = ", ".join(type(a).__name__ for a in args)
+    return TypeError(f"{name}() needs numbers or numeric arrays, got ({kinds}): {exc}")
+
+
 def _unary(name: str, scalar: Callable, array: Callable, doc: str) -> Callable[[Any], Any]:
     def func(x):
         if type(x) in _SCALAR_TYPES:
             return scalar(x)
-        return array(x)
+        try:
+            return array(x)
+        except AttributeError as exc:
+            raise _not_a_number(name, (x,), exc) from None
 
     func.__name__ = func.__qualname__ = name
     func.__doc__ = doc
@@ -81,7 +92,10 @@ def _binary(name: str, scalar: Callable, array: Callable, doc: str) -> Callable[
     def func(x, y):
         if type(x) in _SCALAR_TYPES and type(y) in _SCALAR_TYPES:
             return scalar(x, y)
-        return array(x, y)
+        try:
+            return array(x, y)
+        except AttributeError as exc:
+            raise _not_a_number(name, (x, y), exc) from None
 
     func.__name__ = func.__qualname__ = name
     func.__doc__ = doc
@@ -149,7 +163,10 @@ def _log(x, base=None):
     """
     if type(x) in _SCALAR_TYPES and (base is None or type(base) in _SCALAR_TYPES):
         return math.log(x) if base is None else math.log(x, base)
-    return np.log(x) if base is None else np.log(x) / np.log(base)
+    try:
+        return np.log(x) if base is None else np.log(x) / np.log(base)
+    except AttributeError as exc:
+        raise _not_a_number("log", (x,) if base is None else (x, base), exc) from None
 
 
 def _sign(x):
@@ -158,7 +175,10 @@ def _sign(x):
         if x != x:
             return x
         return type(x)((x > 0) - (x < 0)) if type(x) is not bool else int(x)
-    return np.sign(x)
+    try:
+        return np.sign(x)
+    except AttributeError as exc:
+        raise _not_a_number("sign", (x,), exc) from None
 
 
 _FACTORIALS = np.array([float(math.factorial(n)) for n in range(MAX_FACTORIAL + 1)])
@@ -212,7 +232,10 @@ def _hypot(*values):
     """
     if all(type(v) in _SCALAR_TYPES for v in values):
         return math.hypot(*values)
-    return functools.reduce(np.hypot, values)
+    try:
+        return functools.reduce(np.hypot, values)
+    except AttributeError as exc:
+        raise _not_a_number("hypot", values, exc) from None
 
 
 def _extreme(name: str, scalar: Callable, reduce: Callable, elementwise: Callable) -> Callable:
@@ -226,10 +249,13 @@ def _extreme(name: str, scalar: Callable, reduce: Callable, elementwise: Callabl
                 if greater:
                     return second if second > first else first
                 return second if second < first else first
-        if len(args) == 1 and isinstance(args[0], np.ndarray):
-            return reduce(args[0], **kwargs)
-        if len(args) > 1 and any(isinstance(a, np.ndarray) for a in args):
-            return functools.reduce(elementwise, args)
+        try:
+            if len(args) == 1 and isinstance(args[0], np.ndarray):
+                return reduce(args[0], **kwargs)
+            if len(args) > 1 and any(isinstance(a, np.ndarray) for a in args):
+                return functools.reduce(elementwise, args)
+        except AttributeError as exc:
+            raise _not_a_number(name, args, exc) from None
         return scalar(*args, **kwargs)
 
     func.__name__ = func.__qualname__ = name

@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from paramfit.core.exceptions import ParameterError, ParamfitWarning
+from paramfit.core.exceptions import ExpressionError, ParameterError, ParamfitWarning
 from paramfit.core.jsonutils import decode4js, encode4js
 from paramfit.core.parameters.parameter import (
     DEFAULT_COLUMNS,
@@ -35,12 +35,21 @@ from paramfit.core.parameters.parameter import (
 if TYPE_CHECKING:  # the functions read a Parameters; parameters.py imports this module
     from paramfit.core.parameters.parameters import Parameters
 
-__all__ = ["COLUMNS", "JSON_FORMAT", "gformat", "number_from_json", "number_to_json",
+__all__ = ["COLUMNS", "JSON_FORMAT", "MAX_JSON_DEPTH", "MAX_SYMBOL_INT", "check_json_depth",
+           "gformat", "load_json_document", "number_from_json", "number_to_json",
            "parameter_from_json", "parameters_from_json", "parameters_html",
            "parameters_table", "parameters_to_json"]
 
 JSON_FORMAT = "paramfit.Parameters"
 JSON_VERSION = 1
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of lists and objects accepted in a JSON document read from a file
+(paramfit writes at most 6 levels); deeper documents are refused before any recursion."""
+MAX_SYMBOL_INT = 2**53
+"""Largest magnitude of an integer symbol read from JSON: every such integer is exactly a
+float, and ``k ** 1024`` of it has at most 54,272 bits (microseconds), so a file cannot
+start an unbounded integer computation."""
 
 NUMERIC_COLUMNS = ("value", "min", "max", "stderr", "init_value", "brute_step", "step",
                    "relative_step", "max_step")
@@ -222,21 +231,122 @@ def number_to_json(x: Any) -> dict[str, Any] | None:
     return None
 
 
-def number_from_json(encoded: Mapping[str, Any]) -> bool | int | float | complex:
-    """Inverse of :func:`number_to_json`.
+def check_json_depth(data: Any, where: str = "$") -> None:
+    """Refuse a decoded JSON document nested deeper than :data:`MAX_JSON_DEPTH`.
+
+    Iterative, so it cannot itself exhaust the stack.
 
     Examples
     --------
-    >>> number_from_json({'complex': [1.0, 'nan']})
-    (1+nanj)
+    >>> check_json_depth({'a': [1, [2]]})
+    >>> check_json_depth([[[]]] * 2)
     """
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ParameterError(f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels "
+                                 "is not a paramfit document")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+
+
+def load_json_document(s: Any, what: str) -> Any:
+    """Decode a JSON document from an untrusted source: every failure a ParameterError.
+
+    Parameters
+    ----------
+    s : str or bytes
+        The document.
+    what : str
+        Who reads it (``'Parameters.loads'``), named in error messages.
+
+    Raises
+    ------
+    ParameterError
+        If ``s`` is not a string, not valid JSON, or nested deeper than
+        :data:`MAX_JSON_DEPTH` (checked without recursion).
+
+    Examples
+    --------
+    >>> load_json_document('{"a": 1}', 'test')
+    {'a': 1}
+    >>> load_json_document('[' * 1000 + ']' * 1000, 'test')
+    Traceback (most recent call last):
+    ...
+    paramfit.core.exceptions.ParameterError: test: JSON nested deeper than 64 levels ...
+    """
+    if not isinstance(s, (str, bytes, bytearray)):
+        raise ParameterError(f"{what}: expected a JSON string, got {type(s).__name__}")
+    depth = 0
+    for char in s if isinstance(s, str) else s.decode("utf-8", "replace"):
+        if char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:  # before json.loads recurses
+                raise ParameterError(f"{what}: JSON nested deeper than {MAX_JSON_DEPTH} "
+                                     "levels is not a paramfit document")
+        elif char in "]}":
+            depth -= 1
     try:
-        ((kind, v),) = encoded.items()
-        if kind == "complex":
-            return complex(float(v[0]), float(v[1]))
-        return {"bool": bool, "int": int, "float": float}[kind](v)
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise ParameterError(f"Parameters.loads: malformed symbol value {encoded!r}") from exc
+        data = json.loads(s)
+    except RecursionError as exc:  # brackets inside strings fooled the count
+        raise ParameterError(f"{what}: JSON nested too deeply") from exc
+    except ValueError as exc:
+        raise ParameterError(f"{what}: not valid JSON ({exc})") from exc
+    check_json_depth(data, what)
+    return data
+
+
+def _finite(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParameterError(f"{where}: expected a number, got {type(value).__name__}")
+    if isinstance(value, int) and abs(value) > MAX_SYMBOL_INT:
+        raise ParameterError(f"{where}: integer of {len(str(abs(value)))} digits is larger "
+                             f"than {MAX_SYMBOL_INT} (2**53); symbols from files are bounded")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ParameterError(f"{where}: symbols read from files must be finite numbers")
+    return value
+
+
+def number_from_json(encoded: Any, where: str = "symbol") -> bool | int | float | complex:
+    """Inverse of :func:`number_to_json`, for documents from untrusted sources.
+
+    Only finite numbers come back: ``{'float': x}`` finite, ``{'int': n}`` with
+    ``|n| <= MAX_SYMBOL_INT``, ``{'complex': [re, im]}`` with finite parts, ``{'bool': b}``.
+    Anything else -- strings, lists, huge integers, inf or nan -- is a ParameterError
+    naming ``where``, so no symbol from a file can make an expression's work unbounded
+    (``s * 1000000000`` of a string, ``k ** 1024`` of a 4,000-digit integer).
+
+    Examples
+    --------
+    >>> number_from_json({'complex': [1.0, 2.0]})
+    (1+2j)
+    >>> number_from_json({'float': 'nan'}, 'symbols.k')
+    Traceback (most recent call last):
+    ...
+    paramfit.core.exceptions.ParameterError: symbols.k: symbols read from files must be
+    finite numbers
+    """
+    if not isinstance(encoded, Mapping) or len(encoded) != 1:
+        raise ParameterError(f"Parameters.loads: {where}: malformed symbol value "
+                             f"{encoded!r:.120}; expected e.g. {{'float': 2.5}}")
+    ((kind, v),) = encoded.items()
+    if kind == "bool" and isinstance(v, bool):
+        return v
+    if kind == "int" and isinstance(v, int) and not isinstance(v, bool):
+        _finite(v, where)
+        return v
+    if kind == "float":
+        return _finite(float(v) if v in ("inf", "-inf", "nan") else v, where)
+    if kind == "complex" and isinstance(v, list) and len(v) == 2:
+        return complex(*(_finite(float(x) if x in ("inf", "-inf", "nan") else x, where)
+                         for x in v))
+    raise ParameterError(f"Parameters.loads: {where}: malformed symbol value {encoded!r:.120}"
+                         "; a symbol is {'float': x}, {'int': n}, {'complex': [re, im]} "
+                         "or {'bool': b}")
 
 
 def parameters_to_json(params: Parameters) -> dict[str, Any]:
@@ -310,6 +420,9 @@ def parameters_from_json(data: Any, funcdefs: Mapping[str, Any] | None = None
         raise ParameterError("Parameters.loads: expected a JSON object with a "
                              "'parameters' list (as written by Parameters.dumps()) or "
                              "lmfit's 'params' list")
+    if not isinstance(encoded, Mapping):
+        raise ParameterError("Parameters.loads: $.symbols: expected an object of name: value "
+                             f"pairs, got {type(encoded).__name__}")
     return pars, _symbols_from_json(encoded, funcdefs)
 
 
@@ -340,10 +453,23 @@ def _symbols_from_json(encoded: Mapping[str, Any], funcdefs: Mapping[str, Any] |
                     f"funcdefs={{{name!r}: function}} to loads() or set params.symbols"
                     f"[{key!r}]", ParamfitWarning, stacklevel=4)
         elif isinstance(value, dict) and "__class__" not in value:
-            out[key] = number_from_json(value)
+            out[key] = number_from_json(value, f"symbols.{key}")
         else:
-            out[key] = decode4js(value, funcdefs)
+            out[key] = _finite_symbol(decode4js(value, funcdefs), key)
     return out
+
+
+def _finite_symbol(value: Any, key: str) -> Any:
+    """A decoded (lmfit-format) symbol: a callable from ``funcdefs`` or a finite number
+    (bounded integer), as :func:`number_from_json` -- nothing whose use is unbounded."""
+    if callable(value):
+        return value
+    if isinstance(value, bool) or (isinstance(value, int) and abs(value) <= MAX_SYMBOL_INT):
+        return value
+    if isinstance(value, (float, complex)) and math.isfinite(abs(value)):
+        return value
+    raise ParameterError(f"Parameters.loads: symbols.{key}: symbols read from files must be "
+                         "finite numbers (or functions passed with funcdefs=)")
 
 
 def parameter_from_json(item: Mapping[str, Any]) -> Parameter:
@@ -369,8 +495,18 @@ def parameter_from_json(item: Mapping[str, Any]) -> Parameter:
         if item.get("fit_status"):
             par._set_fit_status(ParameterStatus[item["fit_status"]])
         par.status_reason = item.get("status_reason")
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        if isinstance(exc, ParameterError):
-            raise
-        raise ParameterError(f"Parameters.loads: malformed parameter entry {item!r}") from exc
+    except ExpressionError as exc:  # keep its text: it names the construct at fault
+        raise ExpressionError(f"Parameters.loads: parameter {_entry_name(item)}: {exc}"
+                              ) from None
+    except ParameterError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise ParameterError(f"Parameters.loads: malformed parameter entry "
+                             f"{_entry_name(item)} ({type(exc).__name__}: {exc}): "
+                             f"{item!r:.200}") from exc
     return par
+
+
+def _entry_name(item: Any) -> str:
+    name = item.get("name") if isinstance(item, Mapping) else None
+    return repr(name)[:80] if isinstance(name, str) else "(without a 'name')"

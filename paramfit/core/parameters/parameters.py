@@ -42,6 +42,7 @@ from paramfit.core.expressions.compiler import (
 )
 from paramfit.core.mapping import evaluate_tie, update_ties
 from paramfit.core.parameters.formats import (
+    load_json_document,
     parameters_from_json,
     parameters_html,
     parameters_table,
@@ -568,12 +569,8 @@ class Parameters(dict):
         >>> p['a'].value
         inf
         """
-        try:
-            data = json.loads(s, **json_kws)
-        except ValueError as exc:
-            raise ParameterError(f"Parameters.loads: not valid JSON ({exc})") from exc
-
-        pars, symbols = parameters_from_json(data, funcdefs)
+        data = load_json_document(s, "Parameters.loads")  # untrusted: bounded, no raw errors
+        pars, symbols = parameters_from_json(data, funcdefs)  # symbols: finite numbers
         self.clear()
         for key, obj in symbols.items():
             self.symbols[key] = obj
