@@ -9,7 +9,6 @@ hands them to a backend (:mod:`paramfit.batch.backends`).
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from collections.abc import Iterator, Mapping
@@ -31,7 +30,7 @@ from paramfit.batch.problem import (
     ModelSpec,
     guess_callable,
     loop_guess,
-    vectorized_guess,
+    rows_guess,
 )
 from paramfit.batch.result import BatchResult
 from paramfit.core.exceptions import BoundsWarning, FitError, ParameterError
@@ -173,7 +172,7 @@ class _Starts:
         if self.guess is not None:
             x = independent.get(p.spec.independent_vars[0])
             with np.errstate(all="ignore"):
-                guessed = vectorized_guess(p.spec, data, x) if self.guess == "vector" \
+                guessed = rows_guess(p.spec, data, x) if self.guess == "rows" \
                     else loop_guess(p.spec, data, independent, p.free_names)
             for name in p.free_names:
                 if name in guessed:
@@ -196,21 +195,20 @@ class _Starts:
 
 def _guess_mode(spec: ModelSpec, data: Any, independent: dict, starts: dict,
                 problem: BatchProblem) -> str | None:
-    """'vector', 'loop' or None: how the model's guess fills the missing starts."""
+    """'rows', 'loop' or None: how the model's guess fills the missing starts -- its
+    ``guess_rows`` on a chunk at once (the same guess as ``Model.guess`` on each row, bit
+    for bit), its ``guess`` once per dataset, or not at all (no guess, every start given)."""
     if all(n in starts for n in problem.free_names) or guess_callable(spec) is None:
         return None
+    x = independent.get(spec.independent_vars[0])
+    if rows_guess(spec, np.asarray(data[:1], dtype=float), x) is not None:
+        return "rows"
     row = np.asarray(data[0], dtype=float)
     indep0 = {k: (v[0] if v.ndim == 2 else v) for k, v in independent.items()}
     try:
-        reference = spec.model.guess(row, **indep0)
+        spec.model.guess(row, **indep0)
     except NotImplementedError:
         return None
-    x = independent.get(spec.independent_vars[0])
-    fast = vectorized_guess(spec, row[None, :], x)
-    if fast is not None and all(
-            math.isclose(float(fast[n][0]), reference[n].value, rel_tol=1e-12, abs_tol=1e-300)
-            for n in fast if n in reference):
-        return "vector"
     return "loop"
 
 
@@ -252,8 +250,8 @@ def fit_many(model: Any, data: Any, x: Any = None, params: Parameters | None = N
     starts : mapping, structured or 2-D array, or 'params', optional
         Per-dataset start values ``{name: (n_datasets,)}`` (fixed parameters too:
         per-dataset fixed values), or an array ``(n_datasets, n_varied)``.  Missing
-        ones come from the model's ``guess`` per dataset (vectorised for Gaussian
-        and Lorentzian models), else from the template; ``'params'`` uses the
+        ones come from the model's ``guess`` per dataset (for a chunk at once through
+        ``guess_rows``, the built-in peak models), else from the template; ``'params'`` uses the
         template's values for every dataset.
     chunk_size : int, optional
         Datasets handed to a worker at a time; default :func:`default_chunk_size`

@@ -35,7 +35,7 @@ from paramfit.core.exceptions import FitError, ParameterError
 from paramfit.core.mapping import ParameterMap
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.core.solvers.batch_levenberg_marquardt import batch_dot
-from paramfit.models.lineshapes import TINY, gaussian, lineshape_for, lorentzian
+from paramfit.models.lineshapes import TINY, gaussian, lineshape_for
 
 __all__ = ["ModelSpec", "BatchProblem", "ChunkEvaluator", "GaussianKernel", "KERNEL_BLOCK"]
 
@@ -514,31 +514,16 @@ def _combine(moments, jtj, jtr, amplitude, sigma, norm):
     return chisq, jtj, jtr
 
 
-def vectorized_guess(spec: ModelSpec, data: np.ndarray, x: np.ndarray | None
-                     ) -> dict[str, np.ndarray] | None:
-    """lmfit's ``guess_from_peak`` for B datasets at once (Gaussian, Lorentzian).
-
-    Returns ``{name: (B,) array}`` or None when the model is not one of those.
-    """
-    ampscale = {gaussian: 1.0, lorentzian: 1.25}
-    func = spec.func
-    if func not in ampscale or x is None or x.ndim != 1 or len(spec.param_names) != 3:
+def rows_guess(spec: ModelSpec, data: np.ndarray, x: np.ndarray | None
+               ) -> dict[str, np.ndarray] | None:
+    """The model's own guess for B datasets at once (its ``guess_rows``: the built-in
+    peak models), ``{parameter name: (B,) array}`` with NaN for datasets that cannot be
+    guessed; None when the model has no such guess or ``x`` is per dataset."""
+    guess_rows = getattr(spec.model, "guess_rows", None) if spec.is_model else None
+    if guess_rows is None or x is None or x.ndim != 1:
         return None
-    maxy, miny = data.max(axis=1), data.min(axis=1)
-    cen = x[np.argmax(data, axis=1)]
-    height = (maxy - miny) * 3.0
-    sig = np.full(data.shape[0], (x.max() - x.min()) / 6.0)
-    half = data > ((maxy + miny) / 2.0)[:, None]
-    count = half.sum(axis=1)
-    xb = np.broadcast_to(x, data.shape)
-    hi = np.where(half, xb, -np.inf).max(axis=1)
-    lo = np.where(half, xb, np.inf).min(axis=1)
-    mean = np.where(half, xb, 0.0).sum(axis=1) / np.maximum(count, 1)
-    wide = count > 2
-    sig = np.where(wide, (hi - lo) / 2.0, sig)
-    cen = np.where(wide, mean, cen)
-    amp = height * sig * ampscale[func]
-    return dict(zip(spec.param_names, (amp, cen, sig)))
+    prefix = getattr(spec.model, "prefix", "")
+    return {prefix + k: v for k, v in guess_rows(data, x, errors="nan").items()}
 
 
 def loop_guess(spec: ModelSpec, data: np.ndarray, independent: dict,

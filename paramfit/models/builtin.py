@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 import paramfit.models.guess as _guess
 import paramfit.models.lineshapes as lineshapes
 from paramfit.core.exceptions import ParameterError
@@ -120,9 +122,20 @@ class _PeakModel(_BuiltinModel):
         >>> round(p['sigma'].value, 1)
         0.8
         """
-        values = _guess.guess_peak(type(self).function, data, x, negative=negative,
-                                   shape=self._shape)
-        return self._finish({**values, **self._shape(values["sigma"])}, kws)
+        row = np.asarray(data, dtype=float).ravel()[None, :]
+        values = {k: float(v[0]) for k, v in self.guess_rows(row, x, negative=negative).items()}
+        return self._finish(values, kws)
+
+    def guess_rows(self, data: Any, x: Any, negative: bool = False,
+                   errors: str = "raise") -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once, unprefixed names to (B,)
+        arrays; :meth:`guess` is this on one row, bit for bit.  ``errors='nan'``: rows that
+        cannot be guessed give NaN instead of raising."""
+        values = _guess.guess_peaks(type(self).function, data, x, negative=negative,
+                                    shape=self._shape, errors=errors)
+        shape = self._shape(values["sigma"])
+        return {**values, **{k: np.broadcast_to(v, values["sigma"].shape)
+                             for k, v in shape.items()}}
 
 
 def _prefixed(expr: str, prefix: str, roots: Sequence[str]) -> str:

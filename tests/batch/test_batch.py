@@ -240,6 +240,22 @@ def test_guess_vectorized_matches_model_guess():
         assert_agrees(res, i, single)
 
 
+def test_default_starts_are_model_guess_of_each_dataset():
+    # fit_many's default starts for a built-in peak model are Model.guess of each dataset
+    # (one guess algorithm for 1 or B rows): the same fit as starts given explicitly from
+    # a Python loop of Model.guess, bit for bit, whatever the chunking
+    models = pytest.importorskip("paramfit.models.builtin")
+    data = make_data(30, seed=21)
+    model = models.LorentzianModel()
+    looped = [model.guess(row, x=X) for row in data]
+    starts = {n: np.array([p[n].value for p in looped]) for n in NAMES}
+    given = fit_many(model, data, x=X, starts=starts)
+    default = fit_many(model, data, x=X, chunk_size=7)
+    for name in NAMES:
+        np.testing.assert_array_equal(default.values[name], given.values[name])
+    np.testing.assert_array_equal(default.chisqr, given.chisqr)
+
+
 def test_bad_input_clear_errors():
     data = make_data(4, seed=12)
     with pytest.raises(FitError, match="ragged"):

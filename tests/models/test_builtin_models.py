@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import paramfit.models.builtin as M
+from paramfit.core.exceptions import FitError
 from paramfit.models.guess import measure_peak
 
 RNG_SEED = 20240601
@@ -240,3 +241,41 @@ def test_fit_of_every_peak_model_recovers_truth_from_its_guess() -> None:
         for name in ("amplitude", "center", "sigma"):
             assert result.params[name].value == pytest.approx(truth[name].value, rel=1e-3), \
                 (case, name)
+
+
+@pytest.mark.parametrize("case", PEAKS)
+def test_guess_rows_is_guess_row_by_row_bit_for_bit(case: str) -> None:
+    # one guess algorithm for 1 or B rows: guess_rows on a block of noisy peaks (one row
+    # with a NaN point, measured alone on its finite points) equals guess() on each row,
+    # exactly (element-wise operations only; no tolerance)
+    model = CASES[case][0]()
+    rng = np.random.default_rng(RNG_SEED)
+    x = np.linspace(-8, 8, 161)
+    rows = []
+    for _ in range(6):
+        sigma = rng.uniform(0.5, 1.5) if case != "students_t" else rng.uniform(1, 5)
+        truth = model.make_params(amplitude=rng.uniform(1, 5), center=rng.uniform(-1, 1),
+                                  sigma=sigma)
+        rows.append(model.eval(truth, x=x) + rng.normal(0, 0.01, x.size))
+    data = np.array(rows)
+    data[2, 40] = np.nan
+    block = model.guess_rows(data, x)
+    for i, row in enumerate(data):
+        single = model.guess(row, x=x)
+        for name, values in block.items():
+            assert values[i] == single[name].value, (name, i)
+
+
+def test_guess_rows_bad_rows_nan_or_raise() -> None:
+    # a row with under 3 finite points cannot be guessed: guess() raises (as before);
+    # guess_rows(errors='nan') gives NaN for it and the others' guesses unchanged
+    model = M.GaussianModel()
+    x = np.linspace(-5, 5, 51)
+    good = model.eval(x=x, amplitude=2, center=0.5, sigma=1)
+    bad = np.full(x.size, np.nan)
+    bad[:2] = 1.0
+    with pytest.raises(FitError, match="3 finite"):
+        model.guess(bad, x=x)
+    out = model.guess_rows(np.array([good, bad]), x, errors="nan")
+    assert np.isnan(out["sigma"][1]) and np.isnan(out["amplitude"][1])
+    assert out["sigma"][0] == model.guess(good, x=x)["sigma"].value
