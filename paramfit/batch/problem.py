@@ -199,8 +199,19 @@ class BatchProblem:
         self.max_step = np.array([math.nan if p.max_step is None else p.max_step
                                   for p in self.mapping.free_params], dtype=float)
         self.model_index = [self.names.index(n) for n in spec.param_names]
-        self._direct = all(n in self.free_names for n in spec.param_names) \
-            and self.free_names == list(spec.param_names) and not self.tied_names
+        # ties that no model parameter depends on (a peak's fwhm and height) are derived
+        # values for the result only: the fit needs neither their values nor their
+        # derivatives
+        self._model_tied = [n for n in spec.param_names if n in self.tied_names]
+        self._direct = self.free_names == list(spec.param_names)
+        # no model parameter tied: each is a free or a fixed value, taken as it is, and the
+        # chain rule is a selection of the model's rows (None: through the ties)
+        self._sources = None if self._model_tied else [
+            (0, self.free_names.index(n)) if n in self.free_names
+            else (1, self.fixed_names.index(n)) for n in spec.param_names]
+        self._selection = None if self._model_tied or not all(
+            n in spec.param_names for n in self.free_names) else np.array(
+                [spec.param_names.index(n) for n in self.free_names])
 
     @property
     def nvarys(self) -> int:
@@ -215,6 +226,8 @@ class BatchProblem:
         """The model's parameters, shape (P, b)."""
         if self._direct:
             return x
+        if self._sources is not None:
+            return np.stack([(x, fixed)[kind][i] for kind, i in self._sources])
         values = self.all_values(x, fixed)
         return np.stack([np.broadcast_to(values[n], x.shape[1:])
                          for n in self.spec.param_names])
@@ -228,7 +241,7 @@ class BatchProblem:
         for k, name in enumerate(self.spec.param_names):
             if name in self.free_names:
                 out[k, self.free_names.index(name)] = 1.0
-        if not self.tied_names:
+        if not self._model_tied:
             return out
         tied = self.tied_jacobian(x, fixed)
         for k, name in enumerate(self.spec.param_names):
@@ -337,8 +350,14 @@ class ChunkEvaluator:
                                                self.data, self.weights)
             else:
                 chisq, jtj, jtr = self._generic_moments(values)
-            chain = problem.chain_rule(x, self.fixed)
-            if chain is not None:
+            chain = None if problem._selection is not None else \
+                problem.chain_rule(x, self.fixed)
+            if problem._selection is not None and not problem._direct:
+                # the chain rule of a selection: the free parameters' rows, exactly
+                select = problem._selection
+                jtr = jtr[select]
+                jtj = jtj[select][:, select]
+            elif chain is not None:
                 # C^T (J^T r) and C^T (J^T J) C, summed over the model's parameters in
                 # order (batch_dot: the same bits whatever the number of datasets)
                 jtr = batch_dot(chain, jtr[:, None])
