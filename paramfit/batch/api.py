@@ -33,7 +33,7 @@ from paramfit.batch.problem import (
     rows_guess,
 )
 from paramfit.batch.result import BatchResult
-from paramfit.core.exceptions import BoundsWarning, FitError, ParameterError
+from paramfit.core.exceptions import BoundsError, BoundsWarning, FitError, ParameterError
 from paramfit.core.parameters.parameters import Parameters
 
 __all__ = ["fit_many", "default_chunk_size"]
@@ -41,7 +41,7 @@ __all__ = ["fit_many", "default_chunk_size"]
 #: Largest default chunk: its per-dataset arrays (start points, results, the data
 #: block itself when it must be copied, e.g. from a dask array) stay near 16 MiB.
 CHUNK_BYTES = 16 << 20
-_EXTRA_OPTIONS = ("scale_covar", "n_workers", "working_set")
+_EXTRA_OPTIONS = ("scale_covar", "n_workers", "working_set", "infeasible")
 
 
 def default_chunk_size(n_points: int, n_params: int, n_datasets: int | None = None,
@@ -158,8 +158,10 @@ def _as_starts(starts: Any, problem: BatchProblem, n: int) -> dict[str, np.ndarr
 class _Starts:
     """Makes each chunk's start points: template values, the model's guess, user starts."""
 
-    def __init__(self, problem: BatchProblem, starts: dict, guess: str | None):
+    def __init__(self, problem: BatchProblem, starts: dict, guess: str | None,
+                 infeasible: str = "warn"):
         self.problem = problem
+        self.infeasible = infeasible
         self.starts = starts
         self.guess = guess
         self.base = np.array([problem.template[n].value for n in problem.names])
@@ -183,10 +185,17 @@ class _Starts:
         x0 = np.stack([values[n] for n in p.free_names]) if p.free_names else np.empty((0, b))
         clipped = np.clip(x0, p.lower[:, None], p.upper[:, None])
         moved = (clipped != x0) & np.isfinite(x0)
-        if moved.any() and self.starts:
+        if moved.any():
+            # the single fits' rule (Parameters.check_bounds): moved to the nearest bound
+            # with a warning, or an error with infeasible='raise'
             names = [p.free_names[i] for i in np.flatnonzero(moved.any(axis=1))]
-            warnings.warn(f"{int(moved.any(axis=0).sum())} dataset(s) start outside the "
-                          f"bounds of {names}: moved to the nearest bound", BoundsWarning,
+            rows = np.flatnonzero(moved.any(axis=0))
+            where = (f"{rows.size} dataset(s) (the first: {lo + int(rows[0])}) start outside "
+                     f"the bounds of {names}")
+            if self.infeasible == "raise":
+                raise BoundsError(f"{where}; give starts within the bounds, or "
+                                  "infeasible='warn' to move them to the nearest bound")
+            warnings.warn(f"{where}: moved to the nearest bound", BoundsWarning,
                           stacklevel=4)
         fixed = np.stack([values[n] for n in p.fixed_names]) if p.fixed_names \
             else np.empty((0, b))
@@ -267,7 +276,10 @@ def fit_many(model: Any, data: Any, x: Any = None, params: Parameters | None = N
         Cluster to fit on, e.g. ``Client('tcp://scheduler:8786')``.
     **fit_kws
         ``ftol``, ``xtol``, ``gtol``, ``max_nfev`` (as the single-fit
-        ``leastsq``, same defaults), ``scale_covar`` (default True),
+        ``leastsq``, same defaults), ``scale_covar`` (default True), ``infeasible``
+        (``'warn'``, the default: a start outside its bounds -- template, guess or
+        ``starts`` -- is moved to the nearest bound with a BoundsWarning, as in a single
+        fit; ``'raise'``: BoundsError),
         ``n_workers`` (threads for 'numpy', default 1; processes or LocalCluster
         workers otherwise), ``working_set``, and independent variables by name.
 
@@ -329,8 +341,11 @@ def fit_many(model: Any, data: Any, x: Any = None, params: Parameters | None = N
     use_template = isinstance(starts, str)
     if use_template and starts != "params":
         raise FitError(f"starts must be a mapping, an array or 'params', got {starts!r}")
+    infeasible = fit_kws.pop("infeasible", "warn")
+    if infeasible not in ("warn", "raise"):
+        raise FitError(f"infeasible must be 'warn' or 'raise', got {infeasible!r}")
     template = _template(spec, params, data, independent, use_template)
-    problem = BatchProblem(spec, template)
+    problem = BatchProblem(spec, template, infeasible)
     start_values = {} if use_template else _as_starts(starts, problem, n)
     guess = None if use_template else _guess_mode(spec, data, independent, start_values,
                                                   problem)
@@ -343,7 +358,7 @@ def fit_many(model: Any, data: Any, x: Any = None, params: Parameters | None = N
         raise FitError(f"chunk_size must be a positive integer, got {chunk_size}")
     task = ChunkTask(model, template, fit_kws, scale_covar, working_set)
     task._problem = problem
-    make_starts = _Starts(problem, start_values, guess)
+    make_starts = _Starts(problem, start_values, guess, infeasible)
     chunks = _chunks(data, independent, weights, make_starts, chunk_size,
                      local=backend != "dask")
     n_chunks = -(-n // chunk_size)

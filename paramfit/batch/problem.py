@@ -167,6 +167,9 @@ class BatchProblem:
     spec : ModelSpec
     template : Parameters
         Bounds, fixed flags and tie expressions applying to every dataset.
+    infeasible : {'warn', 'raise'}
+        A template value outside its bounds: moved to the bound with a warning, or
+        BoundsError (:meth:`Parameters.check_bounds`, the single fits' rule).
 
     Attributes
     ----------
@@ -178,14 +181,14 @@ class BatchProblem:
     lower, upper, max_step : ndarray, shape (F,)
     """
 
-    def __init__(self, spec: ModelSpec, template: Parameters):
+    def __init__(self, spec: ModelSpec, template: Parameters, infeasible: str = "warn"):
         self.spec = spec
         self.template = template
         missing = [n for n in spec.param_names if n not in template]
         if missing:
             raise ParameterError(f"the Parameters template lacks the model parameter(s) "
                                  f"{missing} of {spec.label}; add them (model.make_params())")
-        template.check_bounds(infeasible="warn")
+        template.check_bounds(infeasible=infeasible)
         self.names = list(template)
         # the one map of free values to every value, the single fits' (core.mapping)
         self.mapping = ParameterMap(template)

@@ -10,7 +10,7 @@ import pytest
 from _reference import STDERR_RTOL
 
 from paramfit.batch import BatchResult, fit_many
-from paramfit.core.exceptions import FitError, ParameterError
+from paramfit.core.exceptions import BoundsError, BoundsWarning, FitError, ParameterError
 from paramfit.core.solvers.batch_levenberg_marquardt import cholesky_solve
 from paramfit.models.lineshapes import gaussian
 from paramfit.models.model import Model
@@ -228,6 +228,33 @@ def test_result_dataframe_and_messages():
     pytest.importorskip("pandas")
     frame = res.to_dataframe()
     assert len(frame) == 5 and "center_stderr" in frame and "termination" in frame
+    # statuses and terminations by name, a reason for the failed dataset only
+    assert frame["termination"][2] == "IMPROPER_INPUT"
+    assert set(frame["termination"].drop(2)) <= {"FTOL", "XTOL", "BOTH", "GTOL"}
+    assert frame["reason"][2] == res.message(2) and (frame["reason"].drop(2) == "").all()
+    assert set(frame["center_status"].drop(2)) == {"free"}
+
+
+def test_start_outside_bounds_single_fit_rule():
+    # a dataset's start outside the bounds is moved to the nearest bound with a warning,
+    # as in a single fit (Parameters.check_bounds): the same fit as a start at the bound,
+    # bit for bit; infeasible='raise' raises instead; the template's own value likewise
+    data = make_data(3, seed=30)
+    params = Model(gaussian).make_params(amplitude=2.0, center=0.0, sigma=1.0)
+    params["sigma"].min, params["sigma"].max = 0.1, 2.0
+    outside = {"sigma": np.array([0.5, 5.0, 1.0])}
+    at_bound = {"sigma": np.array([0.5, 2.0, 1.0])}
+    with pytest.warns(BoundsWarning, match=r"1 dataset\(s\) \(the first: 1\).*sigma"):
+        moved = fit_many(gaussian, data, X, params=params, starts=outside)
+    direct = fit_many(gaussian, data, X, params=params, starts=at_bound)
+    assert moved.success.all()
+    for name in NAMES:
+        np.testing.assert_array_equal(moved.values[name], direct.values[name])
+    with pytest.raises(BoundsError, match="first: 1"):
+        fit_many(gaussian, data, X, params=params, starts=outside, infeasible="raise")
+    params["sigma"].value = 5.0
+    with pytest.raises(BoundsError):
+        fit_many(gaussian, data, X, params=params, starts="params", infeasible="raise")
 
 
 def test_guess_vectorized_matches_model_guess():
