@@ -4,7 +4,8 @@
 ``model``: a :class:`paramfit.Model` (through its ``value_and_jacobian``, which
 broadcasts over a leading batch axis), a :mod:`paramfit.models.lineshapes` function
 (through its fused ``*_value_and_jacobian``) or a plain model function
-``f(x, a=1.0, b=2.0)`` (derivatives by vectorised central differences).
+``f(x, a=1.0, b=2.0)`` (derivatives by vectorised forward differences, one evaluation
+per parameter, as the single fits' MINPACK-style ``fdjac2``).
 
 :class:`BatchProblem` compiles the template once: which parameters are free,
 fixed or tied, their bounds, and the tie expressions, which are evaluated for a
@@ -40,10 +41,14 @@ from paramfit.models.lineshapes import TINY, gaussian, lineshape_for
 __all__ = ["ModelSpec", "BatchProblem", "ChunkEvaluator", "GaussianKernel", "KERNEL_BLOCK"]
 
 SQRT2PI = math.sqrt(2.0 * math.pi)
-#: Relative step of the central differences used for derivatives that the model does
-#: not provide (error ~1e-10 relative).  The chain rule through tie expressions is the
-#: one map's (:data:`paramfit.core.mapping.TIE_STEP`).
-FD_STEP = float(np.finfo(float).eps) ** (1.0 / 3.0)
+#: Relative step of the forward differences used for derivatives that the model does
+#: not provide: ``sqrt(eps) max(|p|, 1)``, the single fits' (MINPACK ``lmdif``) scale,
+#: error ~1e-8 relative -- one evaluation per parameter instead of two (measured 1.2x the
+#: fits/s of central differences on the plain-function and 2-D Gaussian benchmarks; the
+#: chi-square at the solution does not depend on the Jacobian's error to first order).
+#: The chain rule through tie expressions is the one map's
+#: (:data:`paramfit.core.mapping.TIE_STEP`).
+FD_STEP = float(np.finfo(float).eps) ** 0.5
 
 
 class ModelSpec:
@@ -119,7 +124,7 @@ class ModelSpec:
         """Model value (b, N) and one derivative (b, N) per parameter flagged in ``need``.
 
         ``values`` holds arrays of shape (b, 1).  Derivatives the model does not
-        provide are computed by central differences.
+        provide are computed by forward differences from the value.
         """
         if self._fused is not None:
             value, jac = self._fused(values, **independent)
@@ -140,7 +145,7 @@ class ModelSpec:
         value = np.asarray(value, dtype=float)
         for k, (name, flag) in enumerate(zip(self.param_names, need)):
             if flag and derivs[k] is None:
-                derivs[k] = self._central_difference(values, independent, name)
+                derivs[k] = self._forward_difference(values, independent, name, value)
             elif flag:
                 derivs[k] = np.broadcast_to(np.asarray(derivs[k], dtype=float), value.shape)
         return value, derivs
@@ -151,12 +156,12 @@ class ModelSpec:
             return np.asarray(self._fused(values, **independent)[0], dtype=float)
         return np.asarray(self.func(**independent, **values), dtype=float)
 
-    def _central_difference(self, values, independent, name) -> np.ndarray:
+    def _forward_difference(self, values, independent, name, value) -> np.ndarray:
         v = values[name]
         h = FD_STEP * np.maximum(np.abs(v), 1.0)
+        step = (v + h) - v
         up = self.value({**values, name: v + h}, independent)
-        down = self.value({**values, name: v - h}, independent)
-        return (up - down) / (2.0 * h)
+        return (up - value) / step
 
 
 class BatchProblem:
