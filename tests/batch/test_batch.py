@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -207,13 +209,35 @@ def test_processes_backend_equal():
                     chunk_size=5, n_workers=2)
     vec = fit_many(model, data, X, params=params, starts="params")
     assert proc.failed.tolist() == vec.failed.tolist() == [4]
+    for name in NAMES:      # the same vectorised engine in other processes: exact
+        np.testing.assert_array_equal(proc.values[name], vec.values[name])
+        np.testing.assert_array_equal(proc.stderr[name], vec.stderr[name])
+    np.testing.assert_array_equal(proc.nfev, vec.nfev)
+    np.testing.assert_array_equal(proc.termination, vec.termination)
     for i in range(n):
         if i == 4:
             continue
-        single = model.fit(data[i], params, x=X)
-        for name in NAMES:     # the processes backend *is* single fits: exact
-            assert proc.values[name][i] == single.params[name].value
-        assert_agrees(vec, i, single)
+        assert_agrees(vec, i, model.fit(data[i], params, x=X))
+
+
+def test_processes_backend_needs_no_main_guard(tmp_path):
+    # a script without ``if __name__ == '__main__'``: the workers must not re-run it
+    # (forked on Linux); with spawn it would fail with BrokenProcessPool
+    if not sys.platform.startswith("linux"):
+        pytest.skip("workers are spawned (guard needed) off Linux")
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from paramfit.batch import fit_many\n"
+        "from paramfit.models.lineshapes import gaussian\n"
+        "x = np.linspace(-5, 5, 64)\n"
+        "y = gaussian(x, 2.0, np.linspace(-1, 1, 40)[:, None], 1.0)\n"
+        "r = fit_many(gaussian, y, x, backend='processes', n_workers=2, chunk_size=10)\n"
+        "print('OK', int(r.success.sum()))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["OK", "40"]
 
 
 def test_result_dataframe_and_messages():
