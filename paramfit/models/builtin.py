@@ -138,6 +138,16 @@ class _PeakModel(_BuiltinModel):
                              for k, v in shape.items()}}
 
 
+def _one_row(model: Any, data: Any, x: Any, **kws: Any) -> dict[str, float]:
+    """``model.guess_rows`` on one dataset, as floats: what ``guess`` starts from (the
+    single-dataset checks and messages of :func:`paramfit.models.guess.sorted_xy` first,
+    for the models that need an x)."""
+    row = np.asarray(data, dtype=float).ravel()[None, :]
+    if not isinstance(model, ConstantModel):
+        _guess.sorted_xy(row[0], x)
+    return {k: float(v[0]) for k, v in model.guess_rows(row, x, **kws).items()}
+
+
 def _prefixed(expr: str, prefix: str, roots: Sequence[str]) -> str:
     """Write ``{name}`` placeholders of an expression template with the prefix."""
     names = {root: prefix + root for root in [*roots, "fwhm", "height"]}
@@ -150,7 +160,12 @@ class ConstantModel(_BuiltinModel, lineshape="constant"):
 
     def guess(self, data: Any, x: Any = None, **kws: Any) -> Parameters:
         """``c`` = mean of the data."""
-        return self._finish({"c": _guess.guess_polynomial(data, x, 0)[0]}, kws)
+        return self._finish(_one_row(self, data, x), kws)
+
+    def guess_rows(self, data: Any, x: Any = None, errors: str = "raise"
+                   ) -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once."""
+        return {"c": _guess.guess_polynomials(data, x, 0)[0]}
 
 
 class LinearModel(_BuiltinModel, lineshape="linear"):
@@ -158,8 +173,12 @@ class LinearModel(_BuiltinModel, lineshape="linear"):
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Slope and intercept of the least-squares line."""
-        c0, c1 = _guess.guess_polynomial(data, x, 1)
-        return self._finish({"slope": c1, "intercept": c0}, kws)
+        return self._finish(_one_row(self, data, x), kws)
+
+    def guess_rows(self, data: Any, x: Any, errors: str = "raise") -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once."""
+        c0, c1 = _guess.guess_polynomials(data, x, 1)
+        return {"slope": c1, "intercept": c0}
 
 
 class QuadraticModel(_BuiltinModel, lineshape="parabolic"):
@@ -167,8 +186,12 @@ class QuadraticModel(_BuiltinModel, lineshape="parabolic"):
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Coefficients of the least-squares parabola."""
-        c, b, a = _guess.guess_polynomial(data, x, 2)
-        return self._finish({"a": a, "b": b, "c": c}, kws)
+        return self._finish(_one_row(self, data, x), kws)
+
+    def guess_rows(self, data: Any, x: Any, errors: str = "raise") -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once."""
+        c, b, a = _guess.guess_polynomials(data, x, 2)
+        return {"a": a, "b": b, "c": c}
 
 
 ParabolicModel = QuadraticModel
@@ -193,8 +216,12 @@ class PolynomialModel(_BuiltinModel, lineshape="polynomial"):
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Coefficients of the least-squares polynomial."""
-        coefs = _guess.guess_polynomial(data, x, self.poly_degree)
-        return self._finish({f"c{i}": c for i, c in enumerate(coefs)}, kws)
+        return self._finish(_one_row(self, data, x), kws)
+
+    def guess_rows(self, data: Any, x: Any, errors: str = "raise") -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once."""
+        coefs = _guess.guess_polynomials(data, x, self.poly_degree)
+        return {f"c{i}": c for i, c in enumerate(coefs)}
 
 
 class ExponentialModel(_BuiltinModel, lineshape="exponential"):

@@ -13,7 +13,9 @@ polynomials a least-squares fit; exponentials and power laws a log-linear fit.
 
 from __future__ import annotations
 
+import functools
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -31,6 +33,7 @@ __all__ = [
     "guess_step",
     "guess_rectangle",
     "guess_polynomial",
+    "guess_polynomials",
     "guess_exponential",
     "guess_powerlaw",
     "guess_sine",
@@ -321,7 +324,9 @@ def _edge(x: np.ndarray, y: np.ndarray, low: float, amplitude: float) -> tuple[f
     return x50, max(x75 - x25, 1e-12 * max(1.0, abs(x50)))
 
 
+@functools.lru_cache(maxsize=64)
 def _step_width(step: Callable, form: str) -> float:
+    """25-75% width of the unit step (model-only work: computed once per step and form)."""
     grid = np.linspace(-20.0, 20.0, 40001)
     values = np.asarray(step(grid, 1.0, 0.0, 1.0, form=form), dtype=float)
     return _edge(grid, values, 0.0, 1.0)[1]
@@ -339,6 +344,14 @@ def guess_step(step: Callable, data: Any, x: Any, *, form: str = "linear") -> di
             "sigma": width / _step_width(step, form)}
 
 
+@functools.lru_cache(maxsize=64)
+def _rectangle_width(rectangle: Callable, form: str) -> float:
+    """25-75% width of the unit rectangle's rising edge (computed once per form)."""
+    grid = np.linspace(-20.0, 20.0, 40001)
+    edge = np.asarray(rectangle(grid, 1.0, 0.0, 1.0, 1e3, 1.0, form=form), dtype=float)
+    return _edge(grid, edge, 0.0, 1.0)[1]
+
+
 def guess_rectangle(rectangle: Callable, data: Any, x: Any, *,
                     form: str = "linear") -> dict[str, float]:
     """Rectangle parameters from the rising and the falling edge of
@@ -349,22 +362,61 @@ def guess_rectangle(rectangle: Callable, data: Any, x: Any, *,
     amplitude = float(ys[top]) - low
     if amplitude <= 0:
         raise FitError("guess(): the data has no rectangle (no point above the ends)")
-    grid = np.linspace(-20.0, 20.0, 40001)
-    edge = np.asarray(rectangle(grid, 1.0, 0.0, 1.0, 1e3, 1.0, form=form), dtype=float)
-    reference = _edge(grid, edge, 0.0, 1.0)[1]
+    reference = _rectangle_width(rectangle, form)
     c1, w1 = _edge(xs[:top + 1], ys[:top + 1], low, amplitude)
     c2, w2 = _edge(-xs[top:][::-1], ys[top:][::-1], low, amplitude)
     return {"amplitude": amplitude, "center1": c1, "sigma1": w1 / reference,
             "center2": -c2, "sigma2": w2 / reference}
 
 
-def guess_polynomial(data: Any, x: Any, degree: int) -> list[float]:
-    """Least-squares polynomial coefficients, constant term first."""
-    xs, ys = sorted_xy(data, x) if degree > 0 else (None, np.asarray(data, float))
+def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row sums of ``a * b`` by numpy's own einsum loop (no BLAS): each row's sum in an
+    order set by the row length only, so a row gives the same bits alone or among others."""
+    return np.einsum("ij,ij->i", a, np.broadcast_to(b, a.shape))
+
+
+def guess_polynomials(data: Any, x: Any, degree: int) -> np.ndarray:
+    """Least-squares polynomial coefficients of every row of ``data`` (B, m), shape
+    (degree + 1, B), constant term first; NaN for rows with too few finite points.
+
+    Each row is projected on the pseudo-inverse of the Vandermonde matrix of its finite
+    points, computed once for the rows that share them (all finite: once per call); a
+    degree above the points' number less one is lowered to it, as in a single guess.
+    """
+    data = np.asarray(data, dtype=float)
+    b = data.shape[0]
+    out = np.full((degree + 1, b), math.nan)
     if degree == 0:
-        return [float(np.nanmean(ys))]
-    degree = min(degree, xs.size - 1)
-    return [float(c) for c in np.polynomial.polynomial.polyfit(xs, ys, degree)]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[0] = np.nanmean(data, axis=1)
+        return out
+    xs, ys, clean = _row_sorted(data, x)
+    groups = [(np.flatnonzero(clean), xs, ys[clean])] if clean.any() else []
+    for r in np.flatnonzero(~clean):
+        try:
+            xr, yr = sorted_xy(data[r], x)
+        except FitError:
+            continue
+        groups.append((np.array([r]), xr, yr[None, :]))
+    for rows, xg, yg in groups:
+        if xg.size < 2:
+            continue
+        deg = min(degree, xg.size - 1)
+        pinv = np.linalg.pinv(np.polynomial.polynomial.polyvander(xg, deg))
+        for k in range(deg + 1):
+            out[k, rows] = _row_dot(yg, pinv[k])
+        out[deg + 1:, rows] = 0.0
+    return out
+
+
+def guess_polynomial(data: Any, x: Any, degree: int) -> list[float]:
+    """Least-squares polynomial coefficients, constant term first
+    (:func:`guess_polynomials` on one row)."""
+    row = np.asarray(data, dtype=float).ravel()[None, :]
+    if degree > 0:
+        sorted_xy(row[0], x)              # the single guess's checks and messages
+    return [float(c) for c in guess_polynomials(row, x, degree)[:, 0]]
 
 
 def guess_exponential(data: Any, x: Any) -> dict[str, float]:

@@ -279,3 +279,31 @@ def test_guess_rows_bad_rows_nan_or_raise() -> None:
     out = model.guess_rows(np.array([good, bad]), x, errors="nan")
     assert np.isnan(out["sigma"][1]) and np.isnan(out["amplitude"][1])
     assert out["sigma"][0] == model.guess(good, x=x)["sigma"].value
+
+
+@pytest.mark.parametrize("case", ["constant", "linear", "quadratic", "polynomial"])
+def test_line_guess_rows_is_guess_row_by_row_bit_for_bit(case: str) -> None:
+    # as for the peaks: the least-squares guesses of a block (one row with a NaN point,
+    # fitted on its finite points) equal guess() on each row exactly
+    factory, span, ranges = CASES[case]
+    model = factory()
+    rng = np.random.default_rng(RNG_SEED + 1)
+    x = np.linspace(*span, 41)
+    data = np.array([model.eval(model.make_params(**{k: rng.uniform(*r)
+                                                     for k, r in ranges.items()}), x=x)
+                     + rng.normal(0, 0.01, x.size) for _ in range(5)])
+    data[3, 10] = np.nan
+    block = model.guess_rows(data, x)
+    for i, row in enumerate(data):
+        single = model.guess(row, x=x)
+        for name, values in block.items():
+            assert values[i] == single[name].value, (name, i)
+    # and they are least-squares fits: numpy's polyfit of a clean row agrees to rounding
+    # (1e-9: the Vandermonde's conditioning for degree 4 on [-2, 2] times eps, with margin)
+    degree = len(ranges) - 1 if case != "constant" else 0
+    if degree:
+        want = np.polynomial.polynomial.polyfit(x, data[0], degree)
+        got = [block[n][0] for n in ({"linear": ["intercept", "slope"],
+                                      "quadratic": ["c", "b", "a"]}.get(case)
+                                     or [f"c{i}" for i in range(degree + 1)])]
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
