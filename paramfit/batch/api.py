@@ -41,6 +41,10 @@ __all__ = ["fit_many", "default_chunk_size"]
 #: Largest default chunk: its per-dataset arrays (start points, results, the data
 #: block itself when it must be copied, e.g. from a dask array) stay near 16 MiB.
 CHUNK_BYTES = 16 << 20
+#: With ``progress=True`` the default chunks are cut to about this many (the bar moves
+#: once per chunk), but to no fewer than PROGRESS_CHUNK datasets each (a chunk's fixed
+#: cost stays small); chunking never changes the results.
+PROGRESS_STEPS, PROGRESS_CHUNK = 50, 1000
 _EXTRA_OPTIONS = ("scale_covar", "n_workers", "working_set", "infeasible")
 
 
@@ -269,7 +273,8 @@ def fit_many(model: Any, data: Any, x: Any = None, params: Parameters | None = N
         :data:`~paramfit.core.solvers.batch_levenberg_marquardt.WORKING_SET`) refilled as datasets
         converge.  Neither changes the results, bit for bit.
     progress : bool
-        Show a tqdm progress bar (needs ``tqdm``).
+        Show a tqdm progress bar (needs ``tqdm``), advanced per chunk (by default the
+        chunks are then cut to about :data:`PROGRESS_STEPS`).
     backend : {'numpy', 'processes', 'dask'}
         See :mod:`paramfit.batch.backends`.  ``client=`` implies ``'dask'``.
     client : dask.distributed.Client, optional
@@ -353,6 +358,8 @@ def fit_many(model: Any, data: Any, x: Any = None, params: Parameters | None = N
     if chunk_size is None:
         chunk_size = default_chunk_size(m, problem.nvarys, n,
                                         _parallelism(backend, client, n_workers))
+        if progress:      # a bar that moves: about PROGRESS_STEPS chunks (same results)
+            chunk_size = min(chunk_size, max(PROGRESS_CHUNK, -(-n // PROGRESS_STEPS)))
     chunk_size = int(chunk_size)
     if chunk_size < 1:
         raise FitError(f"chunk_size must be a positive integer, got {chunk_size}")

@@ -444,3 +444,27 @@ def test_chunking_bit_for_bit_with_four_parameters_and_odd_points():
         for size in (1, 7):
             assert_identical(fit_many(model, data, x, params=params, chunk_size=size), whole)
         assert_identical(fit_many(model, data, x, params=params, working_set=5), whole)
+
+
+def test_progress_bar_moves_per_chunk(monkeypatch):
+    # progress=True cuts the default chunks so the bar advances several times, and the
+    # results are those without a bar, bit for bit (chunking never changes them)
+    import paramfit.batch.backends as backends
+
+    steps = []
+
+    class Bar:
+        def update(self, k):
+            steps.append(k)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(backends, "_progress", lambda total, enabled: Bar() if enabled
+                        else None)
+    data = make_data(3000, seed=40)
+    with_bar = fit_many(gaussian, data, X, progress=True)
+    plain = fit_many(gaussian, data, X)
+    assert len(steps) >= 3 and sum(steps) == 3000
+    for name in NAMES:
+        np.testing.assert_array_equal(with_bar.values[name], plain.values[name])
