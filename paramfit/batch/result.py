@@ -232,9 +232,17 @@ class BatchResult:
         return termination_message(self.termination[i])
 
     def reasons(self) -> np.ndarray:
-        """Why each dataset failed, in words (:meth:`message`); ``''`` where it converged."""
-        return np.array(["" if ok else termination_message(code)
-                         for ok, code in zip(self.success, self.termination)], dtype=object)
+        """Why each dataset failed, in words (:meth:`message`, naming non-finite data where
+        that is why it could not be fitted); ``''`` where it converged."""
+        out = np.array(["" if ok else termination_message(code)
+                        for ok, code in zip(self.success, self.termination)], dtype=object)
+        data = self.source.get("data")
+        improper = np.flatnonzero(self.termination == Termination.IMPROPER_INPUT.code)
+        if isinstance(data, np.ndarray) and improper.size:
+            bad = ~np.isfinite(data[improper]).all(axis=1)
+            for i in improper[bad]:
+                out[i] = f"{out[i]}: the data has non-finite values (NaN or inf)"
+        return out
 
     def to_dataframe(self) -> Any:
         """A pandas DataFrame: one row per dataset, ``<name>``, ``<name>_stderr`` and
