@@ -9,7 +9,6 @@ hands them to a backend (:mod:`paramfit.batch.backends`).
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from collections.abc import Iterator, Mapping
@@ -31,10 +30,10 @@ from paramfit.batch.problem import (
     ModelSpec,
     guess_callable,
     loop_guess,
-    vectorized_guess,
+    rows_guess,
 )
 from paramfit.batch.result import BatchResult
-from paramfit.core.exceptions import BoundsWarning, FitError, ParameterError
+from paramfit.core.exceptions import BoundsError, BoundsWarning, FitError, ParameterError
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.core.problem import refuse_masked
 
@@ -43,7 +42,11 @@ __all__ = ["fit_many", "default_chunk_size"]
 #: Largest default chunk: its per-dataset arrays (start points, results, the data
 #: block itself when it must be copied, e.g. from a dask array) stay near 16 MiB.
 CHUNK_BYTES = 16 << 20
-_EXTRA_OPTIONS = ("scale_covar", "n_workers", "working_set")
+#: With ``progress=True`` the default chunks are cut to about this many (the bar moves
+#: once per chunk), but to no fewer than PROGRESS_CHUNK datasets each (a chunk's fixed
+#: cost stays small); chunking never changes the results.
+PROGRESS_STEPS, PROGRESS_CHUNK = 50, 1000
+_EXTRA_OPTIONS = ("scale_covar", "n_workers", "working_set", "infeasible")
 
 
 def default_chunk_size(n_points: int, n_params: int, n_datasets: int | None = None,
@@ -179,8 +182,10 @@ def _as_starts(starts: Any, problem: BatchProblem, n: int) -> dict[str, np.ndarr
 class _Starts:
     """Makes each chunk's start points: template values, the model's guess, user starts."""
 
-    def __init__(self, problem: BatchProblem, starts: dict, guess: str | None):
+    def __init__(self, problem: BatchProblem, starts: dict, guess: str | None,
+                 infeasible: str = "warn"):
         self.problem = problem
+        self.infeasible = infeasible
         self.starts = starts
         self.guess = guess
         self.base = np.array([problem.template[n].value for n in problem.names])
@@ -193,7 +198,7 @@ class _Starts:
         if self.guess is not None:
             x = independent.get(p.spec.independent_vars[0])
             with np.errstate(all="ignore"):
-                guessed = vectorized_guess(p.spec, data, x) if self.guess == "vector" \
+                guessed = rows_guess(p.spec, data, x) if self.guess == "rows" \
                     else loop_guess(p.spec, data, independent, p.free_names)
             for name in p.free_names:
                 if name in guessed:
@@ -204,10 +209,17 @@ class _Starts:
         x0 = np.stack([values[n] for n in p.free_names]) if p.free_names else np.empty((0, b))
         clipped = np.clip(x0, p.lower[:, None], p.upper[:, None])
         moved = (clipped != x0) & np.isfinite(x0)
-        if moved.any() and self.starts:
+        if moved.any():
+            # the single fits' rule (Parameters.check_bounds): moved to the nearest bound
+            # with a warning, or an error with infeasible='raise'
             names = [p.free_names[i] for i in np.flatnonzero(moved.any(axis=1))]
-            warnings.warn(f"{int(moved.any(axis=0).sum())} dataset(s) start outside the "
-                          f"bounds of {names}: moved to the nearest bound", BoundsWarning,
+            rows = np.flatnonzero(moved.any(axis=0))
+            where = (f"{rows.size} dataset(s) (the first: {lo + int(rows[0])}) start outside "
+                     f"the bounds of {names}")
+            if self.infeasible == "raise":
+                raise BoundsError(f"{where}; give starts within the bounds, or "
+                                  "infeasible='warn' to move them to the nearest bound")
+            warnings.warn(f"{where}: moved to the nearest bound", BoundsWarning,
                           stacklevel=4)
         fixed = np.stack([values[n] for n in p.fixed_names]) if p.fixed_names \
             else np.empty((0, b))
@@ -216,21 +228,20 @@ class _Starts:
 
 def _guess_mode(spec: ModelSpec, data: Any, independent: dict, starts: dict,
                 problem: BatchProblem) -> str | None:
-    """'vector', 'loop' or None: how the model's guess fills the missing starts."""
+    """'rows', 'loop' or None: how the model's guess fills the missing starts -- its
+    ``guess_rows`` on a chunk at once (the same guess as ``Model.guess`` on each row, bit
+    for bit), its ``guess`` once per dataset, or not at all (no guess, every start given)."""
     if all(n in starts for n in problem.free_names) or guess_callable(spec) is None:
         return None
+    x = independent.get(spec.independent_vars[0])
+    if rows_guess(spec, np.asarray(data[:1], dtype=float), x) is not None:
+        return "rows"
     row = np.asarray(data[0], dtype=float)
     indep0 = {k: (v[0] if v.ndim == 2 else v) for k, v in independent.items()}
     try:
-        reference = spec.model.guess(row, **indep0)
+        spec.model.guess(row, **indep0)
     except NotImplementedError:
         return None
-    x = independent.get(spec.independent_vars[0])
-    fast = vectorized_guess(spec, row[None, :], x)
-    if fast is not None and all(
-            math.isclose(float(fast[n][0]), reference[n].value, rel_tol=1e-12, abs_tol=1e-300)
-            for n in fast if n in reference):
-        return "vector"
     return "loop"
 
 
@@ -272,8 +283,8 @@ def fit_many(model: Any, data: Any, x: Any = None, params: Parameters | None = N
     starts : mapping, structured or 2-D array, or 'params', optional
         Per-dataset start values ``{name: (n_datasets,)}`` (fixed parameters too:
         per-dataset fixed values), or an array ``(n_datasets, n_varied)``.  Missing
-        ones come from the model's ``guess`` per dataset (vectorised for Gaussian
-        and Lorentzian models), else from the template; ``'params'`` uses the
+        ones come from the model's ``guess`` per dataset (for a chunk at once through
+        ``guess_rows``, the built-in peak models), else from the template; ``'params'`` uses the
         template's values for every dataset.
     chunk_size : int, optional
         Datasets handed to a worker at a time; default :func:`default_chunk_size`
@@ -282,14 +293,18 @@ def fit_many(model: Any, data: Any, x: Any = None, params: Parameters | None = N
         :data:`~paramfit.core.solvers.batch_levenberg_marquardt.WORKING_SET`) refilled as datasets
         converge.  Neither changes the results, bit for bit.
     progress : bool
-        Show a tqdm progress bar (needs ``tqdm``).
+        Show a tqdm progress bar (needs ``tqdm``), advanced per chunk (by default the
+        chunks are then cut to about :data:`PROGRESS_STEPS`).
     backend : {'numpy', 'processes', 'dask'}
         See :mod:`paramfit.batch.backends`.  ``client=`` implies ``'dask'``.
     client : dask.distributed.Client, optional
         Cluster to fit on, e.g. ``Client('tcp://scheduler:8786')``.
     **fit_kws
         ``ftol``, ``xtol``, ``gtol``, ``max_nfev`` (as the single-fit
-        ``leastsq``, same defaults), ``scale_covar`` (default True),
+        ``leastsq``, same defaults), ``scale_covar`` (default True), ``infeasible``
+        (``'warn'``, the default: a start outside its bounds -- template, guess or
+        ``starts`` -- is moved to the nearest bound with a BoundsWarning, as in a single
+        fit; ``'raise'``: BoundsError),
         ``n_workers`` (threads for 'numpy', default 1; processes or LocalCluster
         workers otherwise), ``working_set``, and independent variables by name.
 
@@ -351,8 +366,11 @@ def fit_many(model: Any, data: Any, x: Any = None, params: Parameters | None = N
     use_template = isinstance(starts, str)
     if use_template and starts != "params":
         raise FitError(f"starts must be a mapping, an array or 'params', got {starts!r}")
+    infeasible = fit_kws.pop("infeasible", "warn")
+    if infeasible not in ("warn", "raise"):
+        raise FitError(f"infeasible must be 'warn' or 'raise', got {infeasible!r}")
     template = _template(spec, params, data, independent, use_template)
-    problem = BatchProblem(spec, template)
+    problem = BatchProblem(spec, template, infeasible)
     start_values = {} if use_template else _as_starts(starts, problem, n)
     guess = None if use_template else _guess_mode(spec, data, independent, start_values,
                                                   problem)
@@ -360,12 +378,14 @@ def fit_many(model: Any, data: Any, x: Any = None, params: Parameters | None = N
     if chunk_size is None:
         chunk_size = default_chunk_size(m, problem.nvarys, n,
                                         _parallelism(backend, client, n_workers))
+        if progress:      # a bar that moves: about PROGRESS_STEPS chunks (same results)
+            chunk_size = min(chunk_size, max(PROGRESS_CHUNK, -(-n // PROGRESS_STEPS)))
     chunk_size = int(chunk_size)
     if chunk_size < 1:
         raise FitError(f"chunk_size must be a positive integer, got {chunk_size}")
     task = ChunkTask(model, template, fit_kws, scale_covar, working_set)
     task._problem = problem
-    make_starts = _Starts(problem, start_values, guess)
+    make_starts = _Starts(problem, start_values, guess, infeasible)
     chunks = _chunks(data, independent, weights, make_starts, chunk_size,
                      local=backend != "dask")
     n_chunks = -(-n // chunk_size)

@@ -11,9 +11,10 @@ joins in order.
   process, or on ``n_workers`` threads (numpy releases the GIL in its array
   loops, so two threads use two cores).
 * ``'processes'`` -- :class:`concurrent.futures.ProcessPoolExecutor`; each
-  worker fits its chunk one dataset at a time with the single-fit
-  ``Model.fit`` / :func:`paramfit.minimize`.  For models that cannot broadcast
-  over a batch axis (arbitrary user functions).
+  worker fits its chunks with the same vectorized engine (results identical to
+  ``'numpy'``, bit for bit).  Workers are forked on Linux, so the user's script
+  needs no ``if __name__ == '__main__'`` guard there.  :func:`fit_chunk_single`
+  fits a chunk one dataset at a time with the single-fit core instead.
 * ``'dask'`` -- chunks are fitted by the vectorized engine on the workers of a
   ``dask.distributed`` cluster and gathered.  With no ``client`` a
   ``LocalCluster`` is started for the call; to use a real cluster, start a
@@ -29,6 +30,7 @@ joins in order.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
@@ -178,17 +180,26 @@ def _template_status(problem: BatchProblem, name: str) -> float:
     return ParameterStatus.FREE.bdmsk
 
 
-def run_processes(task: ChunkTask, chunks: Iterator[Chunk], n_datasets: int, *,
-                  progress: bool = False, n_workers: int | None = None) -> list[dict]:
-    """Fit chunks in a process pool, one dataset at a time (``Model.fit``/``minimize``)."""
+def _process_context() -> Any:
+    """``fork`` where the platform has it safely (Linux): the workers inherit the loaded
+    modules and never re-run the user's script, so no ``if __name__ == '__main__'`` guard
+    is needed; ``spawn`` elsewhere (macOS, Windows: there the guard is needed)."""
     import multiprocessing
 
+    methods = multiprocessing.get_all_start_methods()
+    fork = "fork" in methods and sys.platform.startswith("linux")
+    return multiprocessing.get_context("fork" if fork else "spawn")
+
+
+def run_processes(task: ChunkTask, chunks: Iterator[Chunk], n_datasets: int, *,
+                  progress: bool = False, n_workers: int | None = None) -> list[dict]:
+    """Fit chunks in a process pool with the vectorised engine (:meth:`ChunkTask.fit`), so
+    the results are those of ``'numpy'``, bit for bit; results in chunk order."""
     bar = _progress(n_datasets, progress)
     workers = n_workers or os.cpu_count() or 1
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) \
-                as pool:
-            futures = [pool.submit(fit_chunk_single, task, *chunk) for chunk in chunks]
+        with ProcessPoolExecutor(workers, mp_context=_process_context()) as pool:
+            futures = [pool.submit(task.fit, *chunk) for chunk in chunks]
             out = []
             for future in futures:
                 out.append(future.result())

@@ -26,7 +26,8 @@ from paramfit.core.solvers.batch_levenberg_marquardt import (
 )
 from paramfit.core.solvers.levenberg_marquardt import Termination
 
-__all__ = ["BatchResult", "chunk_statistics", "CHUNK_FIELDS", "termination_message"]
+__all__ = ["BatchResult", "chunk_statistics", "CHUNK_FIELDS", "termination_message",
+           "termination_name"]
 
 #: Per-dataset arrays carried by a chunk (besides the per-parameter dicts).
 CHUNK_FIELDS = ("chisqr", "redchi", "nfev", "niter", "success", "termination")
@@ -37,6 +38,25 @@ def termination_message(code: int) -> str:
     """The text of a :class:`Termination` code."""
     member = _BY_CODE.get(int(code))
     return member.message if member is not None else f"unknown termination code {code}"
+
+
+def termination_name(code: int) -> str:
+    """The name of a :class:`Termination` code (``'FTOL'``), ``'UNKNOWN_<code>'`` if none."""
+    member = _BY_CODE.get(int(code))
+    return member.name if member is not None else f"UNKNOWN_{int(code)}"
+
+
+_STATUS_BY_BDMSK = {}
+for _member in ParameterStatus:       # FIXED and TIED share bdmsk 0: the first, 'fixed'
+    _STATUS_BY_BDMSK.setdefault(_member.bdmsk, _member.value)
+
+
+def _status_names(codes: np.ndarray, tied: bool) -> np.ndarray:
+    """Status codes (bdmsk) as the :class:`ParameterStatus` texts ('tied' for a tied
+    parameter, whose code 0 is also 'fixed'); '' for NaN."""
+    if tied:
+        return np.full(codes.shape, ParameterStatus.TIED.value, dtype=object)
+    return np.array([_STATUS_BY_BDMSK.get(float(c), "") for c in codes], dtype=object)
 
 
 def _covariance(jtj: np.ndarray, active: np.ndarray) -> np.ndarray:
@@ -211,17 +231,38 @@ class BatchResult:
         """Why the fit of dataset ``i`` ended, in words."""
         return termination_message(self.termination[i])
 
+    def reasons(self) -> np.ndarray:
+        """Why each dataset failed, in words (:meth:`message`, naming non-finite data where
+        that is why it could not be fitted); ``''`` where it converged."""
+        out = np.array(["" if ok else termination_message(code)
+                        for ok, code in zip(self.success, self.termination)], dtype=object)
+        data = self.source.get("data")
+        improper = np.flatnonzero(self.termination == Termination.IMPROPER_INPUT.code)
+        if isinstance(data, np.ndarray) and improper.size:
+            bad = ~np.isfinite(data[improper]).all(axis=1)
+            for i in improper[bad]:
+                out[i] = f"{out[i]}: the data has non-finite values (NaN or inf)"
+        return out
+
     def to_dataframe(self) -> Any:
-        """A pandas DataFrame: one row per dataset, ``<name>`` and ``<name>_stderr`` columns
-        per parameter, then chisqr, redchi, nfev, success, termination."""
+        """A pandas DataFrame: one row per dataset, ``<name>``, ``<name>_stderr`` and
+        ``<name>_status`` columns per parameter (the status by name: ``'free'``, ``'at
+        lower bound'``, ...), then chisqr, redchi, nfev, niter, success, termination (the
+        :class:`Termination` member's name, e.g. ``'FTOL'``) and reason (why a failed
+        dataset failed, in words; empty where it converged)."""
         pd = require("pandas", "pandas", "BatchResult.to_dataframe()")
         columns: dict[str, np.ndarray] = {}
+        template = self.source.get("template") or {}
         for name in self.param_names:
             columns[name] = self.values[name]
             columns[f"{name}_stderr"] = self.stderr[name]
-            columns[f"{name}_status"] = self.status[name]
+            tied = name in template and bool(template[name].expr)
+            columns[f"{name}_status"] = _status_names(self.status[name], tied)
         for key in CHUNK_FIELDS:
             columns[key] = getattr(self, key)
+        columns["termination"] = np.array([termination_name(c) for c in self.termination],
+                                          dtype=object)
+        columns["reason"] = self.reasons()
         return pd.DataFrame(columns)
 
     def params(self, i: int) -> Parameters:

@@ -616,7 +616,18 @@ def _command_nist(args: argparse.Namespace) -> int:
     return 0
 
 
+#: ``--method`` values ``paramfit batch`` fits with: the batch engine is the vectorised
+#: Levenberg-Marquardt, the single fits' ``leastsq``.
+BATCH_METHODS = ("leastsq",)
+
+
 def _command_batch(args: argparse.Namespace) -> int:
+    method = getattr(args, "method", "leastsq")
+    if method not in BATCH_METHODS:
+        raise UsageError(f"'paramfit batch' fits every dataset with the vectorised "
+                         f"Levenberg-Marquardt (--method leastsq); --method {method} is "
+                         "not available for batches: drop --method, or fit the datasets "
+                         "one by one with 'paramfit fit --method ...'")
     if args.model is None:
         raise UsageError("--model is required (a formula \"y ~ a*exp(-x/t)\" in x, or "
                          "built-in models \"gaussian + linear\")")

@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 import paramfit.models.guess as _guess
 import paramfit.models.lineshapes as lineshapes
 from paramfit.core.exceptions import ParameterError
@@ -120,9 +122,30 @@ class _PeakModel(_BuiltinModel):
         >>> round(p['sigma'].value, 1)
         0.8
         """
-        values = _guess.guess_peak(type(self).function, data, x, negative=negative,
-                                   shape=self._shape)
-        return self._finish({**values, **self._shape(values["sigma"])}, kws)
+        row = np.asarray(data, dtype=float).ravel()[None, :]
+        values = {k: float(v[0]) for k, v in self.guess_rows(row, x, negative=negative).items()}
+        return self._finish(values, kws)
+
+    def guess_rows(self, data: Any, x: Any, negative: bool = False,
+                   errors: str = "raise") -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once, unprefixed names to (B,)
+        arrays; :meth:`guess` is this on one row, bit for bit.  ``errors='nan'``: rows that
+        cannot be guessed give NaN instead of raising."""
+        values = _guess.guess_peaks(type(self).function, data, x, negative=negative,
+                                    shape=self._shape, errors=errors)
+        shape = self._shape(values["sigma"])
+        return {**values, **{k: np.broadcast_to(v, values["sigma"].shape)
+                             for k, v in shape.items()}}
+
+
+def _one_row(model: Any, data: Any, x: Any, **kws: Any) -> dict[str, float]:
+    """``model.guess_rows`` on one dataset, as floats: what ``guess`` starts from (the
+    single-dataset checks and messages of :func:`paramfit.models.guess.sorted_xy` first,
+    for the models that need an x)."""
+    row = np.asarray(data, dtype=float).ravel()[None, :]
+    if not isinstance(model, ConstantModel):
+        _guess.sorted_xy(row[0], x)
+    return {k: float(v[0]) for k, v in model.guess_rows(row, x, **kws).items()}
 
 
 def _prefixed(expr: str, prefix: str, roots: Sequence[str]) -> str:
@@ -137,7 +160,12 @@ class ConstantModel(_BuiltinModel, lineshape="constant"):
 
     def guess(self, data: Any, x: Any = None, **kws: Any) -> Parameters:
         """``c`` = mean of the data."""
-        return self._finish({"c": _guess.guess_polynomial(data, x, 0)[0]}, kws)
+        return self._finish(_one_row(self, data, x), kws)
+
+    def guess_rows(self, data: Any, x: Any = None, errors: str = "raise"
+                   ) -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once."""
+        return {"c": _guess.guess_polynomials(data, x, 0)[0]}
 
 
 class LinearModel(_BuiltinModel, lineshape="linear"):
@@ -145,8 +173,12 @@ class LinearModel(_BuiltinModel, lineshape="linear"):
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Slope and intercept of the least-squares line."""
-        c0, c1 = _guess.guess_polynomial(data, x, 1)
-        return self._finish({"slope": c1, "intercept": c0}, kws)
+        return self._finish(_one_row(self, data, x), kws)
+
+    def guess_rows(self, data: Any, x: Any, errors: str = "raise") -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once."""
+        c0, c1 = _guess.guess_polynomials(data, x, 1)
+        return {"slope": c1, "intercept": c0}
 
 
 class QuadraticModel(_BuiltinModel, lineshape="parabolic"):
@@ -154,8 +186,12 @@ class QuadraticModel(_BuiltinModel, lineshape="parabolic"):
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Coefficients of the least-squares parabola."""
-        c, b, a = _guess.guess_polynomial(data, x, 2)
-        return self._finish({"a": a, "b": b, "c": c}, kws)
+        return self._finish(_one_row(self, data, x), kws)
+
+    def guess_rows(self, data: Any, x: Any, errors: str = "raise") -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once."""
+        c, b, a = _guess.guess_polynomials(data, x, 2)
+        return {"a": a, "b": b, "c": c}
 
 
 ParabolicModel = QuadraticModel
@@ -180,8 +216,12 @@ class PolynomialModel(_BuiltinModel, lineshape="polynomial"):
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Coefficients of the least-squares polynomial."""
-        coefs = _guess.guess_polynomial(data, x, self.poly_degree)
-        return self._finish({f"c{i}": c for i, c in enumerate(coefs)}, kws)
+        return self._finish(_one_row(self, data, x), kws)
+
+    def guess_rows(self, data: Any, x: Any, errors: str = "raise") -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once."""
+        coefs = _guess.guess_polynomials(data, x, self.poly_degree)
+        return {f"c{i}": c for i, c in enumerate(coefs)}
 
 
 class ExponentialModel(_BuiltinModel, lineshape="exponential"):

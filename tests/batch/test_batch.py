@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 from _reference import STDERR_RTOL
 
 from paramfit.batch import BatchResult, fit_many
-from paramfit.core.exceptions import FitError, ParameterError
+from paramfit.core.exceptions import BoundsError, BoundsWarning, FitError, ParameterError
 from paramfit.core.solvers.batch_levenberg_marquardt import cholesky_solve
 from paramfit.models.lineshapes import gaussian
 from paramfit.models.model import Model
@@ -207,13 +209,35 @@ def test_processes_backend_equal():
                     chunk_size=5, n_workers=2)
     vec = fit_many(model, data, X, params=params, starts="params")
     assert proc.failed.tolist() == vec.failed.tolist() == [4]
+    for name in NAMES:      # the same vectorised engine in other processes: exact
+        np.testing.assert_array_equal(proc.values[name], vec.values[name])
+        np.testing.assert_array_equal(proc.stderr[name], vec.stderr[name])
+    np.testing.assert_array_equal(proc.nfev, vec.nfev)
+    np.testing.assert_array_equal(proc.termination, vec.termination)
     for i in range(n):
         if i == 4:
             continue
-        single = model.fit(data[i], params, x=X)
-        for name in NAMES:     # the processes backend *is* single fits: exact
-            assert proc.values[name][i] == single.params[name].value
-        assert_agrees(vec, i, single)
+        assert_agrees(vec, i, model.fit(data[i], params, x=X))
+
+
+def test_processes_backend_needs_no_main_guard(tmp_path):
+    # a script without ``if __name__ == '__main__'``: the workers must not re-run it
+    # (forked on Linux); with spawn it would fail with BrokenProcessPool
+    if not sys.platform.startswith("linux"):
+        pytest.skip("workers are spawned (guard needed) off Linux")
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from paramfit.batch import fit_many\n"
+        "from paramfit.models.lineshapes import gaussian\n"
+        "x = np.linspace(-5, 5, 64)\n"
+        "y = gaussian(x, 2.0, np.linspace(-1, 1, 40)[:, None], 1.0)\n"
+        "r = fit_many(gaussian, y, x, backend='processes', n_workers=2, chunk_size=10)\n"
+        "print('OK', int(r.success.sum()))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["OK", "40"]
 
 
 def test_result_dataframe_and_messages():
@@ -228,6 +252,34 @@ def test_result_dataframe_and_messages():
     pytest.importorskip("pandas")
     frame = res.to_dataframe()
     assert len(frame) == 5 and "center_stderr" in frame and "termination" in frame
+    # statuses and terminations by name, a reason for the failed dataset only
+    assert frame["termination"][2] == "IMPROPER_INPUT"
+    assert set(frame["termination"].drop(2)) <= {"FTOL", "XTOL", "BOTH", "GTOL"}
+    assert frame["reason"][2].startswith(res.message(2)) and "non-finite" in frame["reason"][2]
+    assert (frame["reason"].drop(2) == "").all()
+    assert set(frame["center_status"].drop(2)) == {"free"}
+
+
+def test_start_outside_bounds_single_fit_rule():
+    # a dataset's start outside the bounds is moved to the nearest bound with a warning,
+    # as in a single fit (Parameters.check_bounds): the same fit as a start at the bound,
+    # bit for bit; infeasible='raise' raises instead; the template's own value likewise
+    data = make_data(3, seed=30)
+    params = Model(gaussian).make_params(amplitude=2.0, center=0.0, sigma=1.0)
+    params["sigma"].min, params["sigma"].max = 0.1, 2.0
+    outside = {"sigma": np.array([0.5, 5.0, 1.0])}
+    at_bound = {"sigma": np.array([0.5, 2.0, 1.0])}
+    with pytest.warns(BoundsWarning, match=r"1 dataset\(s\) \(the first: 1\).*sigma"):
+        moved = fit_many(gaussian, data, X, params=params, starts=outside)
+    direct = fit_many(gaussian, data, X, params=params, starts=at_bound)
+    assert moved.success.all()
+    for name in NAMES:
+        np.testing.assert_array_equal(moved.values[name], direct.values[name])
+    with pytest.raises(BoundsError, match="first: 1"):
+        fit_many(gaussian, data, X, params=params, starts=outside, infeasible="raise")
+    params["sigma"].value = 5.0
+    with pytest.raises(BoundsError):
+        fit_many(gaussian, data, X, params=params, starts="params", infeasible="raise")
 
 
 def test_guess_vectorized_matches_model_guess():
@@ -238,6 +290,22 @@ def test_guess_vectorized_matches_model_guess():
     for i in range(20):
         single = model.fit(data[i], model.guess(data[i], x=X), x=X)
         assert_agrees(res, i, single)
+
+
+def test_default_starts_are_model_guess_of_each_dataset():
+    # fit_many's default starts for a built-in peak model are Model.guess of each dataset
+    # (one guess algorithm for 1 or B rows): the same fit as starts given explicitly from
+    # a Python loop of Model.guess, bit for bit, whatever the chunking
+    models = pytest.importorskip("paramfit.models.builtin")
+    data = make_data(30, seed=21)
+    model = models.LorentzianModel()
+    looped = [model.guess(row, x=X) for row in data]
+    starts = {n: np.array([p[n].value for p in looped]) for n in NAMES}
+    given = fit_many(model, data, x=X, starts=starts)
+    default = fit_many(model, data, x=X, chunk_size=7)
+    for name in NAMES:
+        np.testing.assert_array_equal(default.values[name], given.values[name])
+    np.testing.assert_array_equal(default.chisqr, given.chisqr)
 
 
 def test_bad_input_clear_errors():
@@ -377,3 +445,27 @@ def test_chunking_bit_for_bit_with_four_parameters_and_odd_points():
         for size in (1, 7):
             assert_identical(fit_many(model, data, x, params=params, chunk_size=size), whole)
         assert_identical(fit_many(model, data, x, params=params, working_set=5), whole)
+
+
+def test_progress_bar_moves_per_chunk(monkeypatch):
+    # progress=True cuts the default chunks so the bar advances several times, and the
+    # results are those without a bar, bit for bit (chunking never changes them)
+    import paramfit.batch.backends as backends
+
+    steps = []
+
+    class Bar:
+        def update(self, k):
+            steps.append(k)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(backends, "_progress", lambda total, enabled: Bar() if enabled
+                        else None)
+    data = make_data(3000, seed=40)
+    with_bar = fit_many(gaussian, data, X, progress=True)
+    plain = fit_many(gaussian, data, X)
+    assert len(steps) >= 3 and sum(steps) == 3000
+    for name in NAMES:
+        np.testing.assert_array_equal(with_bar.values[name], plain.values[name])

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import paramfit.models.builtin as M
+from paramfit.core.exceptions import FitError
 from paramfit.models.guess import measure_peak
 
 RNG_SEED = 20240601
@@ -240,3 +241,69 @@ def test_fit_of_every_peak_model_recovers_truth_from_its_guess() -> None:
         for name in ("amplitude", "center", "sigma"):
             assert result.params[name].value == pytest.approx(truth[name].value, rel=1e-3), \
                 (case, name)
+
+
+@pytest.mark.parametrize("case", PEAKS)
+def test_guess_rows_is_guess_row_by_row_bit_for_bit(case: str) -> None:
+    # one guess algorithm for 1 or B rows: guess_rows on a block of noisy peaks (one row
+    # with a NaN point, measured alone on its finite points) equals guess() on each row,
+    # exactly (element-wise operations only; no tolerance)
+    model = CASES[case][0]()
+    rng = np.random.default_rng(RNG_SEED)
+    x = np.linspace(-8, 8, 161)
+    rows = []
+    for _ in range(6):
+        sigma = rng.uniform(0.5, 1.5) if case != "students_t" else rng.uniform(1, 5)
+        truth = model.make_params(amplitude=rng.uniform(1, 5), center=rng.uniform(-1, 1),
+                                  sigma=sigma)
+        rows.append(model.eval(truth, x=x) + rng.normal(0, 0.01, x.size))
+    data = np.array(rows)
+    data[2, 40] = np.nan
+    block = model.guess_rows(data, x)
+    for i, row in enumerate(data):
+        single = model.guess(row, x=x)
+        for name, values in block.items():
+            assert values[i] == single[name].value, (name, i)
+
+
+def test_guess_rows_bad_rows_nan_or_raise() -> None:
+    # a row with under 3 finite points cannot be guessed: guess() raises (as before);
+    # guess_rows(errors='nan') gives NaN for it and the others' guesses unchanged
+    model = M.GaussianModel()
+    x = np.linspace(-5, 5, 51)
+    good = model.eval(x=x, amplitude=2, center=0.5, sigma=1)
+    bad = np.full(x.size, np.nan)
+    bad[:2] = 1.0
+    with pytest.raises(FitError, match="3 finite"):
+        model.guess(bad, x=x)
+    out = model.guess_rows(np.array([good, bad]), x, errors="nan")
+    assert np.isnan(out["sigma"][1]) and np.isnan(out["amplitude"][1])
+    assert out["sigma"][0] == model.guess(good, x=x)["sigma"].value
+
+
+@pytest.mark.parametrize("case", ["constant", "linear", "quadratic", "polynomial"])
+def test_line_guess_rows_is_guess_row_by_row_bit_for_bit(case: str) -> None:
+    # as for the peaks: the least-squares guesses of a block (one row with a NaN point,
+    # fitted on its finite points) equal guess() on each row exactly
+    factory, span, ranges = CASES[case]
+    model = factory()
+    rng = np.random.default_rng(RNG_SEED + 1)
+    x = np.linspace(*span, 41)
+    data = np.array([model.eval(model.make_params(**{k: rng.uniform(*r)
+                                                     for k, r in ranges.items()}), x=x)
+                     + rng.normal(0, 0.01, x.size) for _ in range(5)])
+    data[3, 10] = np.nan
+    block = model.guess_rows(data, x)
+    for i, row in enumerate(data):
+        single = model.guess(row, x=x)
+        for name, values in block.items():
+            assert values[i] == single[name].value, (name, i)
+    # and they are least-squares fits: numpy's polyfit of a clean row agrees to rounding
+    # (1e-9: the Vandermonde's conditioning for degree 4 on [-2, 2] times eps, with margin)
+    degree = len(ranges) - 1 if case != "constant" else 0
+    if degree:
+        want = np.polynomial.polynomial.polyfit(x, data[0], degree)
+        got = [block[n][0] for n in ({"linear": ["intercept", "slope"],
+                                      "quadratic": ["c", "b", "a"]}.get(case)
+                                     or [f"c{i}" for i in range(degree + 1)])]
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
