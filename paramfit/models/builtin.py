@@ -68,6 +68,7 @@ class _BuiltinModel(Model):
         super().__init__(type(self).function, independent_vars=list(independent_vars),
                          prefix=prefix, nan_policy=nan_policy,
                          name=name or type(self).__name__, **kws)
+        self._user_name = name
         self._set_hints()
 
     def _set_hints(self) -> None:
@@ -75,15 +76,25 @@ class _BuiltinModel(Model):
 
     @property
     def name(self) -> str:
+        """The class name (with the prefix); a name given: ``Model(name, ...)`` (lmfit)."""
+        if self.__dict__.get("_user_name"):
+            return self._reprstring(long=True)
         base = self._name or type(self).__name__
         return f"{base}(prefix='{self.prefix}')" if self.prefix else base
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = self._user_name = value
 
     def option_values(self) -> dict[str, Any]:
         """The constructor options of this model (for saving)."""
         return {key: self.opts[key] for key in self.options if key in self.opts}
 
     def _finish(self, values: dict[str, Any], kws: dict[str, Any]) -> Parameters:
-        """make_params from guessed values; user keywords win."""
+        """make_params from guessed values; user keywords win; a guess leaves tied
+        parameters (Voigt's gamma) tied: a value given to make_params unties (lmfit)."""
+        tied = {root for root, hint in self.param_hints.items() if hint.get("expr")}
+        values = {k: v for k, v in values.items() if k not in tied}
         values.update(kws)
         return self.make_params(**values)
 

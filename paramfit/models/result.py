@@ -12,6 +12,7 @@ model class: it reads the model it holds through the methods every
 
 from __future__ import annotations
 
+import html
 import math
 import warnings
 from collections.abc import Callable, Mapping
@@ -31,6 +32,7 @@ from paramfit.fitting.confidence import conf_interval
 from paramfit.fitting.minimizer import Minimizer
 from paramfit.models.common import NAN_POLICIES, STATISTICS, _as_data, _current, finite_or_raise
 from paramfit.models.io import dumps_modelresult, register_model_class
+from paramfit.models.reducers import get_reducer, propagate_err
 from paramfit.report.plots import plot_fit
 from paramfit.report.text import ci_report, fit_report
 
@@ -63,8 +65,11 @@ class ModelResult(FitResult):
         Best-fit (a copy of the Parameters given to ``fit``) and initial parameters.
     best_fit, init_fit : ndarray
         Model at the best fit and at the start.
-    init_values : dict
-        Initial value of every parameter.
+    init_values, best_values : dict
+        Initial and best-fit value of every argument of the model function(s), keyed with
+        prefix (options such as ``form`` included; derived parameters not), as lmfit's.
+    values : dict
+        Best-fit value of every parameter (derived ones included).
     nan_policy : str
     rsquared : float
         Coefficient of determination ``1 - SS_res / SS_tot`` (unweighted).
@@ -80,6 +85,9 @@ class ModelResult(FitResult):
         Last :meth:`conf_interval` result.
     dely, dely_comps : ndarray, dict
         Last :meth:`eval_uncertainty` band, total and per component.
+    dely_predicted : ndarray or None
+        Last :meth:`eval_uncertainty` band of a new measurement (the model's uncertainty
+        and the noise, ``redchi``, added in quadrature).
 
     Examples
     --------
@@ -107,6 +115,7 @@ class ModelResult(FitResult):
     ci_out: Any
     dely: np.ndarray | None
     dely_comps: dict[str, np.ndarray]
+    dely_predicted: np.ndarray | None
 
     def __init__(self, model: Model, minimizer: Minimizer | None = None, *,
                  params: Parameters | None = None, data: Any, weights: Any = None,
@@ -134,13 +143,61 @@ class ModelResult(FitResult):
             statistics = {name: getattr(fit, name) for name in _FIT_FIELDS}
         for name in _FIT_FIELDS:
             setattr(self, name, statistics.get(name))
-        self.init_values = self.init_params.valuesdict()
+        self.init_values = self.model._make_all_args(self.init_params)
         self.init_fit = self._evaluate(self.init_params)
         self.best_fit = self._evaluate(self.params)
         self.rsquared = _rsquared(self.data, self.best_fit)
         self.ci_out = None
         self.dely = None
+        self.dely_predicted = None
         self.dely_comps = {}
+
+    @property
+    def best_values(self) -> dict[str, Any]:
+        """Best-fit function arguments by prefixed name (lmfit's ``best_values``)."""
+        return self.model._make_all_args(self.params)
+
+    @property
+    def values(self) -> dict[str, float]:
+        """``{name: best-fit value}`` of every parameter, derived ones included."""
+        return {name: float(p.value) for name, p in self.params.items()}
+
+    def fit(self, data: Any = None, params: Parameters | None = None, weights: Any = None,
+            method: str | None = None, nan_policy: str | None = None,
+            **kws: Any) -> ModelResult:
+        """Fit again, from ``params`` (default the best fit), updating this result.
+
+        Parameters
+        ----------
+        data, weights, method, nan_policy : optional
+            Replace those of the previous fit when given.
+        params : Parameters, optional
+            Start values; default :attr:`params` (a copy).
+        **kws
+            Independent variables that replace the previous ones, and options of
+            :meth:`Model.fit <paramfit.models.model.Model.fit>`.
+
+        Returns
+        -------
+        ModelResult
+            This result, refitted.
+        """
+        data = self.data if data is None else data
+        weights = self.weights if weights is None else weights
+        start = (self.params if params is None else params).copy()
+        userkws = {**self.userkws, **kws}
+        refit = self.model.fit(data, start, weights=weights,
+                               method=self.method if method is None else method,
+                               nan_policy=self.nan_policy if nan_policy is None
+                               else nan_policy, **userkws)
+        self.__dict__.update(refit.__dict__)
+        return self
+
+    def _repr_html_(self, show_correl: bool = True, min_correl: float = 0.1) -> str:
+        """HTML for notebooks: the fit report in a ``<pre>`` block."""
+        report = self.fit_report(show_correl=show_correl, min_correl=min_correl)
+        return (f"<h2>Fit Result</h2> <p>Model: {html.escape(self.model.name)}</p>"
+                f"<pre>{html.escape(report)}</pre>")
 
     def __repr__(self) -> str:
         return (f"<ModelResult {self.model.name}: success={self.success}, "
@@ -192,6 +249,7 @@ class ModelResult(FitResult):
             warnings.warn("the fit has no covariance (no error bars): the uncertainty band "
                           "is zero", ParamfitWarning, stacklevel=2)
             self.dely = np.zeros(np.shape(self.model.eval(params, **indep)))
+            self.dely_predicted = self.dely
             return self.dely
         prob = sigma if sigma < 1 else math.erf(sigma / math.sqrt(2.0))
         # Student-t quantile: scipy.stats.t.ppf(q, df) == special.stdtrit(df, q)
@@ -204,24 +262,35 @@ class ModelResult(FitResult):
             g = gradient(comp, {k: v for k, v in indep.items() if k in comp.independent_vars})
             self.dely_comps[key] = scale * np.sqrt(np.clip(_quadratic(g, covar), 0, None))
         g = gradient(self.model, indep)
-        self.dely = scale * np.sqrt(np.clip(_quadratic(g, covar), 0, None))
+        variance = np.clip(_quadratic(g, covar), 0, None)
+        self.dely = scale * np.sqrt(variance)
+        self.dely_predicted = scale * np.sqrt(variance + self.redchi)
         return self.dely
 
     # ------------------------------------------------------------------ presentation
     def conf_interval(self, **kws: Any) -> Any:
-        """Profile confidence intervals (:func:`paramfit.fitting.confidence.conf_interval`)."""
+        """Profile confidence intervals (:func:`paramfit.fitting.confidence.conf_interval`).
+
+        As lmfit's ``ModelResult.conf_interval``, ``sigmas`` defaults to ``(1, 2, 3)``
+        standard deviations; other keywords go to that function.
+        """
+        kws.setdefault("sigmas", (1, 2, 3))
         if self.minimizer is None:
             raise FitError("this result was loaded from JSON and holds no fitter: fit the "
                            "model again (result.model.fit(...)) to compute intervals")
         self.ci_out = conf_interval(self.minimizer, **kws)
         return self.ci_out
 
-    def ci_report(self, **kws: Any) -> str:
-        """Text table of :meth:`conf_interval` (computed first, with ``kws``, if needed)."""
-        if self.ci_out is None:
+    def ci_report(self, with_offset: bool = True, ndigits: int = 5, **kws: Any) -> str:
+        """Text table of :meth:`conf_interval` (computed with ``kws``, as lmfit's).
+
+        ``with_offset`` is accepted for lmfit's signature; the table shows the limits
+        themselves.
+        """
+        if self.ci_out is None or kws:
             self.conf_interval(**kws)
         ci = self.ci_out[0] if isinstance(self.ci_out, tuple) else self.ci_out
-        return ci_report(ci)
+        return ci_report(ci, ndigits=ndigits)
 
     def fit_report(self, **kws: Any) -> str:
         """Text report: model, fit statistics, values ± stderr, correlations."""
@@ -249,21 +318,49 @@ class ModelResult(FitResult):
         kws.setdefault("xlabel", self.model.independent_vars[0])
         return plot_fit(self._x(), self.data, self.init_fit, self.best_fit, **kws)
 
-    def plot_fit(self, ax: Any = None, *, show_init: bool = False,
-                 numpoints: int | None = None) -> Any:
+    def plot_fit(self, ax: Any = None, datafmt: str = "o", fitfmt: str = "-",
+                 initfmt: str = "--", xlabel: str | None = None, ylabel: str | None = None,
+                 yerr: Any = None, numpoints: int | None = None,
+                 data_kws: Mapping[str, Any] | None = None,
+                 fit_kws: Mapping[str, Any] | None = None,
+                 init_kws: Mapping[str, Any] | None = None,
+                 ax_kws: Mapping[str, Any] | None = None, show_init: bool = False,
+                 parse_complex: str = "abs", title: str | None = None) -> Any:
         """Data and best fit (and the initial fit) on ``ax``; returns the axes.
 
-        ``numpoints`` evaluates the model on that many points spanning the data.
+        lmfit 1.3's signature: ``datafmt``/``fitfmt``/``initfmt`` are matplotlib format
+        strings, ``*_kws`` keywords of those plot calls, ``ax_kws`` those of a new axes
+        (``ax=None``), ``yerr`` error bars on the data (default ``1/weights`` when there
+        are weights), ``numpoints`` evaluates the model on that many points spanning the
+        data, ``parse_complex`` reduces complex data and model (``'abs'``, ``'real'``,
+        ``'imag'``, ``'angle'``), ``title`` default the model's name.
         """
-        ax = self._axes(ax)
+        reduce = get_reducer(parse_complex)
+        if ax is None:
+            plt = require("matplotlib.pyplot", "plot", "ModelResult plots")
+            ax = plt.figure().add_subplot(**dict(ax_kws or {}))
         x = self._x()
-        ax.plot(x, self.data, "o", markersize=3, label="data")
+        if yerr is None and self.weights is not None and np.ndim(self.weights):
+            with np.errstate(divide="ignore"):
+                yerr = 1.0 / np.asarray(self.weights, dtype=float)
+        if yerr is not None:
+            ax.errorbar(x, reduce(self.data), yerr=propagate_err(self.data, yerr,
+                                                                 parse_complex),
+                        fmt=datafmt, label="data", **dict(data_kws or {}))
+        else:
+            ax.plot(x, reduce(self.data), datafmt, label="data", **dict(data_kws or {}))
         fine = np.linspace(x.min(), x.max(), numpoints) if numpoints else x
-        ax.plot(fine, self.eval(**{self.model.independent_vars[0]: fine}) if numpoints
-                else self.best_fit, "-", label="best fit")
+        best = self.eval(**{self.model.independent_vars[0]: fine}) if numpoints \
+            else self.best_fit
+        ax.plot(fine, reduce(best), fitfmt, label="best fit", **dict(fit_kws or {}))
         if show_init:
-            ax.plot(x, self.init_fit, "--", label="initial fit")
-        ax.set_title(self.model.name)
+            init = self.eval(self.init_params, **{self.model.independent_vars[0]: fine}) \
+                if numpoints else self.init_fit
+            ax.plot(fine, reduce(init), initfmt, label="initial fit",
+                    **dict(init_kws or {}))
+        ax.set_title(self.model.name if title is None else title)
+        ax.set_xlabel(self.model.independent_vars[0] if xlabel is None else xlabel)
+        ax.set_ylabel("y" if ylabel is None else ylabel)
         ax.legend()
         return ax
 
@@ -296,18 +393,23 @@ class ModelResult(FitResult):
         out["covar"] = None if self.covar is None else _plain(np.asarray(self.covar).tolist())
         out["params"] = {
             name: {"value": _plain(p.value), "stderr": _plain(p.stderr),
-                   "init_value": _plain(self.init_values.get(name)), "min": _plain(p.min),
+                   "init_value": _plain(self._init_value(name)), "min": _plain(p.min),
                    "max": _plain(p.max), "vary": bool(p.vary), "expr": p.expr,
                    "correl": {k: _plain(v) for k, v in (p.correl or {}).items()}}
             for name, p in self.params.items()
         }
         return out
 
+    def _init_value(self, name: str) -> float | None:
+        """Initial value of parameter ``name`` (None for one added after the fit)."""
+        par = self.init_params.get(name)
+        return None if par is None else par.value
+
     def to_dataframe(self) -> Any:
         """The parameters as a pandas DataFrame indexed by name (``paramfit[pandas]``)."""
         pd = require("pandas", "pandas", "ModelResult.to_dataframe()")
         rows = [{"name": n, "value": p.value, "stderr": p.stderr,
-                 "init_value": self.init_values.get(n), "min": p.min, "max": p.max,
+                 "init_value": self._init_value(n), "min": p.min, "max": p.max,
                  "vary": p.vary, "expr": p.expr, "status": p.status.value}
                 for n, p in self.params.items()]
         return pd.DataFrame(rows).set_index("name")
@@ -553,8 +655,31 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
     fitter = Minimizer(residual, params, scale_covar=scale_covar, nan_policy=core_policy,
                        jac=jac, **options)
     fitter.minimize(method=method)
-    return ModelResult(model, fitter, data=data, weights=weights, userkws=indep,
-                       init_params=init_params, nan_policy=policy, mask=mask)
+    result = ModelResult(model, fitter, data=data, weights=weights, userkws=indep,
+                         init_params=init_params, nan_policy=policy, mask=mask)
+    model.post_fit(result)
+    _finish_added_ties(result)
+    return result
+
+
+def _finish_added_ties(result: ModelResult) -> None:
+    """Values and standard errors of tie expressions added to ``result.params`` after the
+    fit (by ``post_fit``): the covariance carried through the tie, as for the others."""
+    params = result.params
+    added = [n for n, p in params.items() if p.expr and p.stderr is None]
+    if not added:
+        return
+    params.update_constraints()
+    if result.covar is None or not result.var_names:
+        return
+    problem = FitProblem(lambda p: None, params.copy(), infeasible="warn")
+    if list(problem.free_names) != list(result.var_names):
+        return
+    covar = np.asarray(result.covar)
+    grad = problem.tied_jacobian(problem.x0)
+    for par, g in zip(problem.tied_params, grad):
+        if par.name in added:
+            params[par.name].stderr = float(math.sqrt(max(float(g @ covar @ g), 0.0)))
 
 
 register_model_class("result", ModelResult)
