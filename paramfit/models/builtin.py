@@ -67,24 +67,11 @@ class _BuiltinModel(Model):
                  nan_policy: str = "raise", *, name: str | None = None, **kws: Any):
         super().__init__(type(self).function, independent_vars=list(independent_vars),
                          prefix=prefix, nan_policy=nan_policy,
-                         name=name or type(self).__name__, **kws)
-        self._user_name = name
+                         name=name, **kws)
         self._set_hints()
 
     def _set_hints(self) -> None:
         """Subclasses add bounds and derived parameters here."""
-
-    @property
-    def name(self) -> str:
-        """The class name (with the prefix); a name given: ``Model(name, ...)`` (lmfit)."""
-        if self.__dict__.get("_user_name"):
-            return self._reprstring(long=True)
-        base = self._name or type(self).__name__
-        return f"{base}(prefix='{self.prefix}')" if self.prefix else base
-
-    @name.setter
-    def name(self, value: str) -> None:
-        self._name = self._user_name = value
 
     def option_values(self) -> dict[str, Any]:
         """The constructor options of this model (for saving)."""

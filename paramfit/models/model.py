@@ -18,12 +18,13 @@ ModelResult *holds* the :class:`~paramfit.Minimizer` that made it.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from paramfit.core.exceptions import FitError, ParameterError
+from paramfit.core.exceptions import FitError, ParameterError, ParamfitWarning
 from paramfit.core.parameters.parameters import Parameter, Parameters
 from paramfit.models.common import NAN_POLICIES, _as_data, _current
 from paramfit.models.composite import OPERATORS, Derivatives, combine_derivatives
@@ -120,7 +121,7 @@ class Model:
         if nan_policy not in NAN_POLICIES:
             raise ParameterError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}")
         self.func = func
-        self._prefix = str(prefix)
+        self._prefix = "" if prefix is None else str(prefix)
         self.nan_policy = nan_policy
         self.user_jac = jac
         try:
@@ -132,8 +133,9 @@ class Model:
         self.param_hints: dict[str, dict[str, Any]] = {}
         self.opts: dict[str, Any] = {}
         for key, value in hints.items():
-            if key in self._options or (self._has_kwargs and key not in self._roots):
-                self.opts[key] = value
+            if key in self._options or key in self.independent_vars or \
+                    (self._has_kwargs and key not in self._roots):
+                self.opts[key] = value  # an option, or an independent variable's default
             elif isinstance(value, Mapping):
                 self.set_param_hint(key, **value)
             else:
@@ -214,7 +216,7 @@ class Model:
         """Independent variables that have a default (``form='linear'``), with the value
         used when they are not given (lmfit's attribute)."""
         return {v: self.opts.get(v, self._defaults.get(v)) for v in self.independent_vars
-                if v in self._options}
+                if v in self._options or v in self.opts}
 
     def copy(self, **kws: Any) -> Model:
         """Not supported, as in lmfit: make a new Model instead."""
@@ -420,8 +422,8 @@ class Model:
         indep = {}
         for name in self.independent_vars:
             if name not in kws:
-                if name in self._options:  # has a default (lmfit's independent_vars_defvals)
-                    continue
+                if name in self._options or name in self.opts:  # has a default (lmfit's
+                    continue                                    # independent_vars_defvals)
                 raise FitError(f"missing independent variable {name!r} for {self.name}: "
                                f"pass {name}=... (independent variables: "
                                f"{self.independent_vars})")
@@ -439,6 +441,10 @@ class Model:
                 values[key] = value
             elif self.prefix + key in params:
                 values[self.prefix + key] = value
+            elif any(c._has_kwargs for c in self.components):
+                warnings.warn(f"the keyword argument {key!r} matches no argument of the "
+                              f"model function(s) of {self.name}: it is ignored",
+                              ParamfitWarning, stacklevel=3)
             else:
                 raise FitError(
                     f"unknown keyword {key!r}: it is neither an independent variable "

@@ -25,7 +25,7 @@ from scipy import special
 from paramfit.core.exceptions import FitError, ParamfitWarning
 from paramfit.core.expressions.compiler import make_namespace
 from paramfit.core.optional import require
-from paramfit.core.parameters.parameters import Parameters
+from paramfit.core.parameters.parameters import Parameter, Parameters
 from paramfit.core.problem import FitProblem
 from paramfit.core.statistics import FitResult
 from paramfit.fitting.confidence import conf_interval
@@ -147,6 +147,7 @@ class ModelResult(FitResult):
         self.init_fit = self._evaluate(self.init_params)
         self.best_fit = self._evaluate(self.params)
         self.rsquared = _rsquared(self.data, self.best_fit)
+        self.userargs = (self.data, self.weights)
         self.ci_out = None
         self.dely = None
         self.dely_predicted = None
@@ -364,13 +365,27 @@ class ModelResult(FitResult):
         ax.legend()
         return ax
 
-    def plot_residuals(self, ax: Any = None) -> Any:
-        """Residuals ``data - best_fit`` on ``ax``; returns the axes."""
-        ax = self._axes(ax)
+    def plot_residuals(self, ax: Any = None, datafmt: str = "o", yerr: Any = None,
+                       data_kws: Mapping[str, Any] | None = None,
+                       fit_kws: Mapping[str, Any] | None = None,
+                       ax_kws: Mapping[str, Any] | None = None, parse_complex: str = "abs",
+                       title: str | None = None) -> Any:
+        """Residuals ``data - best_fit`` on ``ax``; returns the axes (lmfit's signature:
+        ``fit_kws`` styles the zero line, the others as :meth:`plot_fit`)."""
+        reduce = get_reducer(parse_complex)
+        if ax is None:
+            plt = require("matplotlib.pyplot", "plot", "ModelResult plots")
+            ax = plt.figure().add_subplot(**dict(ax_kws or {}))
         x = self._x()
-        ax.axhline(0.0, color="k", linewidth=0.8)
-        ax.plot(x, self.data - self.best_fit, "o", markersize=3)
-        ax.set_ylabel("residual")
+        ax.axhline(0.0, color="k", linewidth=0.8, **dict(fit_kws or {}))
+        residual = reduce(self.data) - reduce(self.best_fit)
+        if yerr is not None:
+            ax.errorbar(x, residual, yerr=propagate_err(self.data, yerr, parse_complex),
+                        fmt=datafmt, **dict(data_kws or {}))
+        else:
+            ax.plot(x, residual, datafmt, markersize=3, **dict(data_kws or {}))
+        ax.set_title(self.model.name if title is None else title)
+        ax.set_ylabel("residuals")
         return ax
 
     def summary(self) -> dict[str, Any]:
@@ -621,7 +636,14 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
         params = params.copy()
     indep, values = model._split_kws(kws, params)
     for name, value in values.items():
-        params[name].value = value
+        if isinstance(value, Parameter):  # lmfit: a Parameter given by name sets them all
+            target = params[name]
+            target.set_bounds(value.min, value.max)
+            target.expr = value.expr
+            target.value = value.value
+            target.vary = value.vary
+        else:
+            params[name].value = value
     model._values(params)
     for name, par in params.items():
         if not par.expr and not math.isfinite(par.value):

@@ -307,3 +307,31 @@ def test_thermal_model_forms_and_complex_constant():
     guessed = constant.guess(data)
     assert (guessed["re"].value, guessed["im"].value) == (1.5, -2.0)
     assert constant.eval(guessed, x=np.zeros(5)).tolist() == data.tolist()
+
+
+def test_fit_takes_parameter_objects_and_ignores_extra_keywords_of_kwargs_models():
+    x = np.linspace(-4, 4, 81)
+    y = gaussian(x, 2.0, 0.3, 0.9)
+
+    def flexible(x, amplitude, center, sigma, **kwargs):
+        return gaussian(x, amplitude, center, sigma)
+
+    model = Model(flexible)
+    params = model.make_params(amplitude=1, center=0, sigma=1)
+    # Parameter objects as keywords (lmfit): their values, bounds and flags are taken
+    result = model.fit(y, x=x, **dict(params.items()))
+    # exact data: the fit reaches the truth to its tolerance
+    assert result.params["center"].value == pytest.approx(0.3, rel=1e-7)
+    with pytest.warns(UserWarning, match="'extra' matches no argument"):
+        model.fit(y, params, x=x, extra=5)
+
+
+def test_independent_variable_given_as_a_constructor_option():
+    model = Model(gaussian, independent_vars=["x", "amplitude"], amplitude=10.0)
+    assert model.param_names == ["center", "sigma"] and model.opts == {"amplitude": 10.0}
+    x = np.array([0.0, 1.0])
+    assert np.allclose(model.eval(x=x, center=0.0, sigma=1.0), gaussian(x, 10.0, 0.0, 1.0),
+                       rtol=1e-15)
+    assert model.name == "Model(gaussian, amplitude='10.0')"
+    assert Model(gaussian, prefix=None).prefix == ""
+    assert M.PseudoVoigtModel().name == "Model(pvoigt)"
