@@ -33,7 +33,6 @@ from paramfit.fitting.minimizer import Minimizer
 from paramfit.models.common import NAN_POLICIES, STATISTICS, _as_data, _current, finite_or_raise
 from paramfit.models.io import dumps_modelresult, register_model_class
 from paramfit.models.reducers import get_reducer, propagate_err
-from paramfit.report.plots import plot_fit
 from paramfit.report.text import ci_report, fit_report
 
 if TYPE_CHECKING:  # the model a result holds; model.py imports this module
@@ -309,15 +308,42 @@ class ModelResult(FitResult):
         plt = require("matplotlib.pyplot", "plot", "ModelResult plots")
         return plt.figure().add_subplot()
 
-    def plot(self, **kws: Any) -> Any:
-        """Data, initial and best fit with a residual panel (``paramfit[plot]``).
+    def plot(self, datafmt: str = "o", fitfmt: str = "-", initfmt: str = "--",
+             xlabel: str | None = None, ylabel: str | None = None, yerr: Any = None,
+             numpoints: int | None = None, fig: Any = None,
+             data_kws: Mapping[str, Any] | None = None,
+             fit_kws: Mapping[str, Any] | None = None,
+             init_kws: Mapping[str, Any] | None = None,
+             ax_res_kws: Mapping[str, Any] | None = None,
+             ax_fit_kws: Mapping[str, Any] | None = None,
+             fig_kws: Mapping[str, Any] | None = None, show_init: bool = False,
+             parse_complex: str = "abs", title: str | None = None) -> Any:
+        """Residuals above, data and fit below, in one figure (``paramfit[plot]``);
+        returns the figure (lmfit 1.3's signature and layout).
 
-        Keywords go to :func:`paramfit.report.plots.plot_fit`; returns ``(fig, axes)``.
+        The residual panel carries the title (``title``, else ``ax_res_kws['title']``,
+        else the model's name); the other keywords are those of :meth:`plot_residuals`
+        and :meth:`plot_fit` (``ax_res_kws``/``ax_fit_kws``: of each panel, ``fig_kws``:
+        of a new figure).
         """
-        require("matplotlib", "plot", "ModelResult.plot()")
-        kws.setdefault("title", self.model.name)
-        kws.setdefault("xlabel", self.model.independent_vars[0])
-        return plot_fit(self._x(), self.data, self.init_fit, self.best_fit, **kws)
+        plt = require("matplotlib.pyplot", "plot", "ModelResult.plot()")
+        if fig is None:
+            fig = plt.figure(**dict(fig_kws or {}))
+        grid = fig.add_gridspec(2, 1, height_ratios=[1, 4])
+        res_kws = dict(ax_res_kws or {})
+        res_title = title if title is not None else res_kws.pop("title", None)
+        res_kws.pop("title", None)
+        fit_ax_kws = dict(ax_fit_kws or {})
+        fit_ax_kws.pop("title", None)
+        ax_res = fig.add_subplot(grid[0], **res_kws)
+        ax_fit = fig.add_subplot(grid[1], sharex=ax_res, **fit_ax_kws)
+        self.plot_residuals(ax=ax_res, datafmt=datafmt, yerr=yerr, data_kws=data_kws,
+                            fit_kws=fit_kws, parse_complex=parse_complex, title=res_title)
+        self.plot_fit(ax=ax_fit, datafmt=datafmt, fitfmt=fitfmt, initfmt=initfmt,
+                      xlabel=xlabel, ylabel=ylabel, yerr=yerr, numpoints=numpoints,
+                      data_kws=data_kws, fit_kws=fit_kws, init_kws=init_kws,
+                      show_init=show_init, parse_complex=parse_complex, title="")
+        return fig
 
     def plot_fit(self, ax: Any = None, datafmt: str = "o", fitfmt: str = "-",
                  initfmt: str = "--", xlabel: str | None = None, ylabel: str | None = None,
@@ -340,6 +366,7 @@ class ModelResult(FitResult):
         if ax is None:
             plt = require("matplotlib.pyplot", "plot", "ModelResult plots")
             ax = plt.figure().add_subplot(**dict(ax_kws or {}))
+            title = title if title is not None else (ax_kws or {}).get("title")
         x = self._x()
         if yerr is None and self.weights is not None and np.ndim(self.weights):
             with np.errstate(divide="ignore"):
@@ -376,6 +403,7 @@ class ModelResult(FitResult):
         if ax is None:
             plt = require("matplotlib.pyplot", "plot", "ModelResult plots")
             ax = plt.figure().add_subplot(**dict(ax_kws or {}))
+            title = title if title is not None else (ax_kws or {}).get("title")
         x = self._x()
         ax.axhline(0.0, color="k", linewidth=0.8, **dict(fit_kws or {}))
         residual = reduce(self.data) - reduce(self.best_fit)
@@ -468,11 +496,13 @@ class ModelResult(FitResult):
 
 # ---------------------------------------------------------------------- helpers
 def _rsquared(data: np.ndarray, best_fit: np.ndarray) -> float:
-    data = np.asarray(data, dtype=float).ravel()
-    fit = np.broadcast_to(np.asarray(best_fit, dtype=float), np.shape(data)).ravel() \
-        if np.size(best_fit) in (1, data.size) else np.full(data.size, np.nan)
-    total = float(np.sum((data - data.mean()) ** 2)) if data.size else 0.0
-    return 1.0 - float(np.sum((data - fit) ** 2)) / max(total, 1e-300)
+    """``1 - SS_res/SS_tot`` over all points (any shape; complex: squared moduli)."""
+    data = np.asarray(data).ravel()
+    fit = np.asarray(best_fit)
+    fit = fit.ravel() if fit.size == data.size else \
+        np.broadcast_to(fit, data.shape) if fit.size == 1 else np.full(data.size, np.nan)
+    total = float(np.sum(np.abs(data - data.mean()) ** 2)) if data.size else 0.0
+    return 1.0 - float(np.sum(np.abs(data - fit) ** 2)) / max(total, 1e-300)
 
 
 def _plain(value: Any) -> Any:

@@ -392,8 +392,9 @@ def test_plots(peak_fit) -> None:
     assert peak_fit.plot_fit(show_init=True, numpoints=500) is not None
     assert peak_fit.plot_residuals() is not None
     if importlib.util.find_spec("paramfit.report.plots") is not None:
-        fig, axes = peak_fit.plot()
-        assert len(axes) == 2
+        fig = peak_fit.plot(title="t")  # lmfit's layout: residuals (titled) above the fit
+        assert len(fig.axes) == 2
+        assert [ax.get_title() for ax in fig.axes] == ["t", ""]
 
 
 def test_fit_kws_may_carry_max_nfev():

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 from scipy.interpolate import make_lsq_spline
 
 import paramfit.models as M
@@ -155,7 +156,6 @@ def test_model_result_values_and_post_fit():
 
 
 def test_dely_predicted_adds_the_noise():
-    stats = pytest.importorskip("scipy.stats")
     x = np.linspace(0, 10, 51)
     y = 2 * x + 1 + np.random.default_rng(1).normal(0, 0.3, x.size)
     result = M.LinearModel().fit(y, x=x, slope=1, intercept=0)
@@ -335,3 +335,16 @@ def test_independent_variable_given_as_a_constructor_option():
     assert model.name == "Model(gaussian, amplitude='10.0')"
     assert Model(gaussian, prefix=None).prefix == ""
     assert M.PseudoVoigtModel().name == "Model(pvoigt)"
+
+
+def test_multidimensional_model_and_its_uncertainty():
+    def pair(x, p=2.0):
+        return np.array([x, p * x])
+
+    result = Model(pair).fit(np.array([[1.0, 2, 3], [2, 3, 5]]), x=np.array([1.0, 2, 3]))
+    # one parameter, d/dp = [0, x]: the band is t * sqrt(var_p) * [0, x] exactly
+    band = result.eval_uncertainty(x=np.array([3.0, 4.0]))
+    t = float(stats.t.ppf((math.erf(1 / math.sqrt(2)) + 1) / 2, result.nfree))
+    stderr = result.params["p"].stderr  # sqrt of the same covariance: equal to rounding
+    assert np.allclose(band, [[0, 0], [3 * t * stderr, 4 * t * stderr]], rtol=1e-10)
+    assert math.isfinite(result.rsquared)
