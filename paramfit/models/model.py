@@ -35,6 +35,8 @@ from paramfit.models.result import ModelResult, run_fit
 __all__ = ["Model", "CompositeModel", "NAN_POLICIES"]
 
 _HINT_KEYS = ("value", "min", "max", "vary", "expr")
+#: Argument names a model function may not use (Model.fit's own arguments, as lmfit).
+_FORBIDDEN_NAMES = ("data", "weights", "params")
 
 
 def _is_number(value: Any) -> bool:
@@ -47,6 +49,13 @@ def _parse_signature(func: Callable) -> tuple[list[str], dict[str, Any], list[st
     defaults: dict[str, Any] = {}
     options: list[str] = []
     has_kwargs = False
+    if hasattr(func, "argnames") and hasattr(func, "kwargs"):  # asteval-style callables
+        candidates = list(func.argnames)
+        for name, default in dict(func.kwargs).items():
+            if name not in candidates:
+                candidates.append(name)
+            defaults[name] = default
+        return candidates, defaults, options, has_kwargs
     for name, par in inspect.signature(func).parameters.items():
         if par.kind == par.VAR_KEYWORD:
             has_kwargs = True
@@ -171,6 +180,13 @@ class Model:
                     f"{_func_name(self.func)}{inspect.signature(self.func)}")
         self.independent_vars: list[str] = independent
         self._roots = [c for c in candidates if c not in independent]
+        for kind, names in (("independent variable", independent), ("parameter", self._roots)):
+            bad = [n for n in names if n in _FORBIDDEN_NAMES]
+            if bad:
+                raise ParameterError(
+                    f"Invalid {kind} name ({bad[0]!r}) for function {_func_name(self.func)}: "
+                    f"{list(_FORBIDDEN_NAMES)} are the names of Model.fit's own arguments; "
+                    "rename that argument")
         if not self._roots:
             raise ParameterError(f"model function {_func_name(self.func)!r} has no parameters")
 
@@ -207,6 +223,16 @@ class Model:
             rewrite()
 
     @property
+    def _param_names(self) -> list[str]:
+        """Parameter names with prefix (lmfit's attribute)."""
+        return self.param_names
+
+    @property
+    def def_vals(self) -> dict[str, float]:
+        """Numeric defaults of the function's parameters (lmfit's attribute)."""
+        return {k: v for k, v in self._defaults.items() if k in self._roots and _is_number(v)}
+
+    @property
     def _param_root_names(self) -> list[str]:
         """Parameter names without prefix (lmfit's attribute)."""
         return list(self._roots)
@@ -217,6 +243,11 @@ class Model:
         used when they are not given (lmfit's attribute)."""
         return {v: self.opts.get(v, self._defaults.get(v)) for v in self.independent_vars
                 if v in self._options or v in self.opts}
+
+    def _component_key(self) -> str:
+        """Key of this component in ``eval_components`` and ``dely_comps``: the prefix, or
+        the name (given or the function's), as lmfit."""
+        return self.prefix or self._name or _func_name(self.func)
 
     def copy(self, **kws: Any) -> Model:
         """Not supported, as in lmfit: make a new Model instead."""
@@ -321,6 +352,13 @@ class Model:
         params = Parameters()
         for component in self.components:
             component._add_params(params)
+        if self.components != [self]:  # a composite's own hints: new derived parameters
+            for root, hint in self.param_hints.items():
+                if root not in params:
+                    params.add(root, value=hint.get("value"),
+                               vary=hint.get("vary", not hint.get("expr")),
+                               min=hint.get("min"), max=hint.get("max"),
+                               expr=hint.get("expr"))
         _apply_values(params, values, self.components)
         _refresh_ties(params)
         return params
@@ -485,7 +523,7 @@ class Model:
         values = {**{n: p._value for n, p in params.items()}, **override}
         out = {}
         for comp in self.components:
-            key = comp.prefix or _func_name(comp.func)
+            key = comp._component_key()
             sub = {k: v for k, v in indep.items() if k in comp.independent_vars}
             out[key] = _as_result(comp._evaluate(values, sub))
         return out
@@ -673,8 +711,8 @@ class CompositeModel(Model):
         self.opts = {}
         self.user_jac = None
         self.func = None  # type: ignore[assignment]
-        self.independent_vars = list(dict.fromkeys(left.independent_vars
-                                                   + right.independent_vars))
+        # lmfit: the unique independent variables of both sides, sorted
+        self.independent_vars = sorted(set(left.independent_vars + right.independent_vars))
         self._roots = list(left.param_names) + list(right.param_names)
 
     @property
@@ -698,13 +736,14 @@ class CompositeModel(Model):
         return f"<paramfit.CompositeModel: {self.name}>"
 
     def set_param_hint(self, name: str, **hints: Any) -> None:
-        """Set a hint on the component that owns ``name``."""
+        """Set a hint on the component that owns ``name``; a name no component has is a
+        new parameter of the composite (give it a value or an ``expr``), as in lmfit."""
         for comp in self.components:
             if name in comp.param_names or name in comp.param_hints or \
                     (comp.prefix and name.startswith(comp.prefix)):
                 comp.set_param_hint(name, **hints)
                 return
-        raise ParameterError(f"no component of {self.name} has a parameter {name!r}")
+        Model.set_param_hint(self, name, **hints)
 
     def _symbols(self) -> dict[str, object]:
         out: dict[str, object] = {}

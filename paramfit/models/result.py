@@ -258,7 +258,7 @@ class ModelResult(FitResult):
         gradient = _Gradient(params, self.var_names)
         self.dely_comps = {}
         for comp in self.model.components:
-            key = comp.prefix or getattr(comp.func, "__name__", "model")
+            key = comp._component_key()
             g = gradient(comp, {k: v for k, v in indep.items() if k in comp.independent_vars})
             self.dely_comps[key] = scale * np.sqrt(np.clip(_quadratic(g, covar), 0, None))
         g = gradient(self.model, indep)

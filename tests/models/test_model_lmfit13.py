@@ -348,3 +348,43 @@ def test_multidimensional_model_and_its_uncertainty():
     stderr = result.params["p"].stderr  # sqrt of the same covariance: equal to rounding
     assert np.allclose(band, [[0, 0], [3 * t * stderr, 4 * t * stderr]], rtol=1e-10)
     assert math.isfinite(result.rsquared)
+
+
+def test_composite_hints_may_add_parameters_and_components_are_keyed_by_name():
+    def gauss(x, sigma, mu, amp):
+        return amp * np.exp(-(x - mu) ** 2 / (2 * sigma ** 2))
+
+    model = Model(gauss, prefix="p1_") + Model(gauss, prefix="p2_")
+    model.set_param_hint("p1_mu", value=0.2)
+    model.set_param_hint("pos_delta", value=0.3, min=0)
+    model.set_param_hint("p2_mu", expr="p1_mu + pos_delta")
+    params = model.make_params(p1_sigma=0.1, p2_sigma=0.1, p1_amp=1, p2_amp=1)
+    assert params["pos_delta"].min == 0
+    # the tie evaluated: 0.2 + 0.3 to rounding
+    assert params["p2_mu"].value == pytest.approx(0.5, rel=1e-15) and not params["p2_mu"].vary
+    named = M.ConstantModel(prefix="off_") + Model(gauss, name="peak")
+    x = np.linspace(-1, 1, 5)
+    assert set(named.eval_components(x=x, off_c=1.0, sigma=1, mu=0, amp=1)) == {"off_",
+                                                                                 "peak"}
+    assert (Model(lambda y, z, a=1.0: a * y + z, independent_vars=["y", "z"], prefix="b_")
+            + Model(gaussian)).independent_vars == ["x", "y", "z"]
+
+
+def test_forbidden_argument_names_and_asteval_style_callables():
+    def uses_data(data, a):
+        return a * data
+
+    with pytest.raises(ValueError, match=r"Invalid independent variable name \('data'\)"):
+        Model(uses_data)
+
+    class Polynomial:  # argnames/kwargs instead of a signature (asteval's Procedure)
+        __name__ = "Polynomial"
+        argnames = ["x", "c0", "c1"]
+        kwargs: dict = {}
+
+        def __call__(self, x, **coefs):
+            return coefs["c0"] + coefs["c1"] * x
+
+    model = Model(Polynomial())
+    assert model.independent_vars == ["x"] and model.param_names == ["c0", "c1"]
+    assert model.eval(x=np.array([2.0]), c0=1.0, c1=3.0).tolist() == [7.0]
