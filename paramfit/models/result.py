@@ -260,9 +260,8 @@ class ModelResult(FitResult):
         for comp in self.model.components:
             key = comp._component_key()
             g = gradient(comp, {k: v for k, v in indep.items() if k in comp.independent_vars})
-            self.dely_comps[key] = scale * np.sqrt(np.clip(_quadratic(g, covar), 0, None))
-        g = gradient(self.model, indep)
-        variance = np.clip(_quadratic(g, covar), 0, None)
+            self.dely_comps[key] = scale * np.sqrt(_variance(g, covar))
+        variance = _variance(gradient(self.model, indep), covar)
         self.dely = scale * np.sqrt(variance)
         self.dely_predicted = scale * np.sqrt(variance + self.redchi)
         return self.dely
@@ -433,6 +432,15 @@ class ModelResult(FitResult):
         out: dict[str, Any] = {"model": self.model.name}
         out.update({name: _plain(getattr(self, name)) for name in scalars})
         out["var_names"] = list(self.var_names or [])
+        # lmfit 1.3's keys: the function arguments at the start and the best fit, the
+        # independent variables' names, the ModelResult's own options
+        out["init_values"] = {k: _plain(v) for k, v in self.init_values.items()}
+        out["best_values"] = {k: _plain(v) for k, v in self.best_values.items()}
+        out["lmdif_message"] = _plain(self.lmdif_message)
+        out["ci_out"] = None if self.ci_out is None else {
+            name: [[_plain(level), _plain(value)] for level, value in rows]
+            for name, rows in (self.ci_out[0] if isinstance(self.ci_out, tuple)
+                               else self.ci_out).items()}
         out["covar"] = None if self.covar is None else _plain(np.asarray(self.covar).tolist())
         out["params"] = {
             name: {"value": _plain(p.value), "stderr": _plain(p.stderr),
@@ -523,6 +531,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _variance(g: np.ndarray, covar: np.ndarray) -> np.ndarray:
+    """``g C gᵀ`` per point, clipped at 0; for a complex model, lmfit's definition:
+    ``var(Re) + i var(Im)`` (whose square root ``eval_uncertainty`` returns)."""
+    if np.iscomplexobj(g):
+        return (np.clip(_quadratic(g.real, covar), 0, None)
+                + 1j * np.clip(_quadratic(g.imag, covar), 0, None))
+    return np.clip(_quadratic(g, covar), 0, None)
+
+
 def _quadratic(g: np.ndarray, covar: np.ndarray) -> np.ndarray:
     """Row-wise ``g C gᵀ`` for ``g`` of shape (..., nvar)."""
     return np.einsum("...i,ij,...j->...", g, covar, g)
@@ -544,9 +561,10 @@ class _Gradient:
     def __call__(self, model: Model, indep: Mapping[str, Any]) -> np.ndarray:
         free = self.problem.free_names
         values = {n: p._value for n, p in self.params.items()}
-        value, derivs = model._value_and_jacobian(values, indep) if model.has_jacobian \
-            else (None, None)
-        if derivs is None:
+        complex_input = any(np.iscomplexobj(v) for v in indep.values())
+        value, derivs = model._value_and_jacobian(values, indep) \
+            if model.has_jacobian and not complex_input else (None, None)
+        if derivs is None or np.iscomplexobj(value):
             return self._finite_difference(model, indep)
         value = np.asarray(value, dtype=float)
         g = np.zeros((*value.shape, len(free)))
@@ -568,7 +586,7 @@ class _Gradient:
                 x[i] += step
                 self.problem.set_values(x)
                 values = {n: p._value for n, p in self.params.items()}
-                sides.append(np.asarray(model._evaluate(values, indep), dtype=float))
+                sides.append(np.asarray(model._evaluate(values, indep)))  # complex stays
             columns.append((sides[0] - sides[1]) / (2 * h))
         self.problem.set_values(self.x)
         return np.stack(columns, axis=-1)
@@ -693,7 +711,10 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
         resid = np.asarray(evaluate({n: p[n]._value for n in names}, indep)) - data
         if weights is not None:
             resid = resid * weights
-        return resid.ravel()
+        resid = resid.ravel()
+        if resid.dtype.kind == "c":  # lmfit: real and imaginary parts, interleaved
+            return np.ascontiguousarray(resid).view(float)
+        return resid
 
     jac = None
     if model.has_jacobian and data.dtype.kind != "c":

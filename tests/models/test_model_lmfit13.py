@@ -388,3 +388,42 @@ def test_forbidden_argument_names_and_asteval_style_callables():
     model = Model(Polynomial())
     assert model.independent_vars == ["x"] and model.param_names == ["c0", "c1"]
     assert model.eval(x=np.array([2.0]), c0=1.0, c1=3.0).tolist() == [7.0]
+
+
+def test_summary_has_lmfit_keys_and_is_json():
+    import json
+
+    x = np.linspace(0, 4, 21)
+    result = M.LinearModel().fit(3 * x - 1 + 0.01 * np.sin(7 * x), x=x, slope=1, intercept=0)
+    summary = json.loads(json.dumps(result.summary()))
+    assert summary["init_values"] == {"slope": 1.0, "intercept": 0.0}
+    assert set(summary["best_values"]) == {"slope", "intercept"}
+    assert summary["best_values"]["slope"] == result.params["slope"].value
+
+
+def test_complex_models_fit_and_their_band_is_lmfits():
+    def pair(x, p=2.0):
+        return np.array([x, p * x])
+
+    result = Model(pair).fit(np.array([[1.0, 2, 3], [2, 3, 5]]), x=np.array([1.0, 2, 3]))
+    real = result.eval_uncertainty(x=np.array([3.0, 4.0]))
+    imaginary = result.eval_uncertainty(x=np.array([3j, 4j]))
+    # lmfit's definition: sqrt(var(Re) + i var(Im)); here var(Re) = 0 and var(Im) is the
+    # real band's square, so the band is real_band * (1 + i)/sqrt(2), to rounding
+    assert np.allclose(imaginary, real * (1 + 1j) / math.sqrt(2), rtol=1e-12, atol=1e-15)
+
+    def resonance(f, omega, areal, aimag, off, sigma):
+        return (areal * np.cos(f * omega + off) + 1j * aimag * np.sin(f * omega + off)) \
+            * np.exp(-f / sigma)
+
+    f = np.linspace(0, 10, 501)
+    noise = (0.1 + 0.2j) * np.random.default_rng(0).normal(scale=0.25, size=f.size)
+    data = resonance(f, 4, 10, 5, 0.2, 4.5) + noise
+    model = Model(resonance)
+    fit = model.fit(data, model.make_params(omega=4.1, areal=9, aimag=5, off=0.2, sigma=4),
+                    f=f)
+    assert fit.ndata == 2 * f.size  # real and imaginary parts are the residuals
+    # noise ~0.05 per part on amplitudes ~10: stderr(omega) ~1e-4; 2e-3 is 20 stderr
+    assert fit.params["omega"].value == pytest.approx(4.0, abs=2e-3)
+    band = fit.eval_uncertainty()
+    assert band.dtype == np.complex128 and band.shape == f.shape
