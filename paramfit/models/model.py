@@ -156,6 +156,8 @@ class Model:
         if record is not None:
             candidates = ["x", *record.param_names]
             self._defaults = dict(zip(record.param_names, record.defaults))
+            signature = inspect.signature(record.function).parameters
+            self._defaults.update({o: signature[o].default for o in record.options})
             self._options = list(record.options)
             self._has_kwargs = False
         else:

@@ -427,3 +427,8 @@ def test_complex_models_fit_and_their_band_is_lmfits():
     assert fit.params["omega"].value == pytest.approx(4.0, abs=2e-3)
     band = fit.eval_uncertainty()
     assert band.dtype == np.complex128 and band.shape == f.shape
+
+
+def test_lineshape_option_defaults_are_independent_variable_defaults():
+    assert Model(step).independent_vars_defvals == {"form": "linear"}
+    assert Model(step, form="erf").independent_vars_defvals == {"form": "erf"}
