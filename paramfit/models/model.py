@@ -694,9 +694,14 @@ class CompositeModel(Model):
     ['g_', 'bg_']
     """
 
-    def __init__(self, left: Model, right: Model, op: str, *, name: str | None = None):
-        if op not in OPERATORS:
-            raise ParameterError(f"operator must be one of {list(OPERATORS)}, got {op!r}")
+    def __init__(self, left: Model, right: Model, op: str | Callable, *,
+                 name: str | None = None):
+        symbols = {function: symbol for symbol, function in OPERATORS.items()}
+        if callable(op):
+            op = symbols.get(op, op)  # operator.add is '+'; np.convolve stays a function
+        elif op not in OPERATORS:
+            raise ParameterError(f"operator must be one of {list(OPERATORS)} or a function "
+                                 f"of two arrays, got {op!r}")
         if not isinstance(left, Model) or not isinstance(right, Model):
             raise ParameterError("CompositeModel combines two Model objects")
         clash = set(left.param_names) & set(right.param_names)
@@ -705,7 +710,7 @@ class CompositeModel(Model):
                 f"the two models have parameters with the same name(s) {sorted(clash)}: "
                 "give them different prefixes (Model(..., prefix='p1_'))")
         self.left, self.right, self.op = left, right, op
-        self._operator = OPERATORS[op]
+        self._operator = OPERATORS[op] if isinstance(op, str) else op
         self._name = name
         self.prefix = ""
         self.nan_policy = left.nan_policy
@@ -720,7 +725,21 @@ class CompositeModel(Model):
     @property
     def name(self) -> str:
         """``'left op right'`` from the component names."""
-        return self._name or f"({self.left.name} {self.op} {self.right.name})"
+        return self._name or f"({self.left.name} {self._op_symbol} {self.right.name})"
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+
+    @property
+    def _op_symbol(self) -> str:
+        """``+ - * /``, or the name of the function combining the two sides."""
+        return self.op if isinstance(self.op, str) else _func_name(self.op)
+
+    def _reprstring(self, long: bool = True) -> str:
+        """``(left op right)`` from the components' lmfit-style names."""
+        return (f"({self.left._reprstring(long=long)} {self._op_symbol} "
+                f"{self.right._reprstring(long=long)})")
 
     @property
     def param_names(self) -> list[str]:
@@ -732,7 +751,10 @@ class CompositeModel(Model):
 
     @property
     def has_jacobian(self) -> bool:
-        return self.left.has_jacobian and self.right.has_jacobian
+        """Both sides have analytic derivatives and the operator is one of ``+ - * /``
+        (a function such as ``np.convolve`` is differentiated numerically)."""
+        return isinstance(self.op, str) and self.left.has_jacobian and \
+            self.right.has_jacobian
 
     def __repr__(self) -> str:
         return f"<paramfit.CompositeModel: {self.name}>"
@@ -766,8 +788,8 @@ class CompositeModel(Model):
                             indep: Mapping[str, Any]) -> tuple[Any, Derivatives | None]:
         vl, dl = self.left._value_and_jacobian(values, self._sub(self.left, indep))
         vr, dr = self.right._value_and_jacobian(values, self._sub(self.right, indep))
-        value = self._operator(vl, vr)
-        if dl is None or dr is None:
+        value = self._operator(np.asarray(vl), np.asarray(vr))
+        if dl is None or dr is None or not isinstance(self.op, str):
             return value, None
         return value, combine_derivatives(self.op, value, (vl, dl), (vr, dr))
 

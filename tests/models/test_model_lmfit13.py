@@ -6,6 +6,7 @@ the real lmfit in the same test (``pytest.importorskip``)."""
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 import pytest
@@ -432,3 +433,28 @@ def test_complex_models_fit_and_their_band_is_lmfits():
 def test_lineshape_option_defaults_are_independent_variable_defaults():
     assert Model(step).independent_vars_defvals == {"form": "linear"}
     assert Model(step, form="erf").independent_vars_defvals == {"form": "erf"}
+
+
+def test_composite_with_a_function_as_operator():
+    # lmfit's doc_model_composite: a step convolved with a Gaussian kernel
+    def convolve(signal, kernel):
+        padded = np.concatenate([np.full(len(signal), signal[0]), signal,
+                                 np.full(len(signal), signal[-1])])
+        out = np.convolve(padded, kernel, mode="valid")
+        start = (len(out) - len(signal)) // 2
+        return out[start:start + len(signal)]
+
+    x = np.linspace(0, 10, 201)
+    model = M.StepModel(form="erf", prefix="s_")
+    kernel = Model(lambda x, mid=5.0, width=0.4: np.exp(-(x - mid) ** 2 / (2 * width ** 2))
+                   / (width * math.sqrt(2 * math.pi)) * (x[1] - x[0]), prefix="k_")
+    composite = M.CompositeModel(model, kernel, convolve)
+    assert not composite.has_jacobian and composite.name.endswith("convolve Model(<lambda>, "
+                                                                  "prefix='k_'))")
+    y = composite.eval(x=x, s_amplitude=2.0, s_center=4.0, s_sigma=0.5, k_mid=5.0,
+                       k_width=0.4)
+    # the composite applies the function to the two sides' values
+    step_values = model.eval(x=x, amplitude=2.0, center=4.0, sigma=0.5)
+    kernel_values = kernel.eval(x=x, mid=5.0, width=0.4)
+    assert np.allclose(y, convolve(step_values, kernel_values), rtol=1e-14, atol=1e-15)
+    assert M.CompositeModel(model, kernel, operator.add).op == "+"
