@@ -45,8 +45,41 @@ __all__ = [
     "Gaussian2dModel", "SplitLorentzianModel", "Pearson4Model", "BreitWignerModel",
     "LognormalModel", "DampedHarmonicOscillatorModel", "SkewedVoigtModel", "DoniachModel",
     "ThermalDistributionModel", "BoseModel", "FermiModel",
-    "ComplexConstantModel", "SplineModel", "EXTENDED_MODELS",
+    "ComplexConstantModel", "SplineModel", "EXTENDED_MODELS", "COMMON_INIT_DOC",
+    "COMMON_GUESS_DOC", "update_param_vals",
 ]
+
+#: The constructor arguments every built-in model takes (lmfit's name, for docstrings of
+#: models written on the built-in ones).
+COMMON_INIT_DOC = """
+    Parameters
+    ----------
+    independent_vars : sequence of str, optional
+        Names of the independent variables (default ``['x']``).
+    prefix : str, optional
+        Prepended to every parameter name (two models of one kind need different ones).
+    nan_policy : {'raise', 'propagate', 'omit'}, optional
+        NaN or inf in the data: raise an error (default), pass them on, or drop them.
+    **kwargs : optional
+        Keyword arguments of :class:`~paramfit.models.model.Model`.
+"""
+
+#: The docstring of the built-in models' ``guess`` (lmfit's name).
+COMMON_GUESS_DOC = """Estimate start values for the parameters of the model from data.
+
+    Parameters
+    ----------
+    data : array_like
+        The values to be fitted.
+    x : array_like
+        The independent variable.
+    **kwargs : optional
+        Start values that replace the guessed ones.
+
+    Returns
+    -------
+    Parameters
+"""
 
 _TINY = "1e-15"
 
@@ -123,6 +156,21 @@ class _LmfitPeak(_BuiltinModel):
         params = self.make_params(**values)
         params[self.prefix + "sigma"].set_bounds(0.0, params[self.prefix + "sigma"].max)
         return _update_values(params, self.prefix, kws)
+
+
+def update_param_vals(pars: Parameters, prefix: str, **kwargs: Any) -> Parameters:
+    """Set the values of the parameters named (without ``prefix``) by the keywords that
+    ``pars`` has, ignore the others, and evaluate the ties (lmfit's helper for ``guess``).
+
+    Examples
+    --------
+    >>> from paramfit.models import GaussianModel
+    >>> p = update_param_vals(GaussianModel(prefix='g_').make_params(), 'g_', sigma=2.0,
+    ...                       other=1.0)
+    >>> p['g_sigma'].value, round(p['g_fwhm'].value, 4)
+    (2.0, 4.7096)
+    """
+    return _update_values(pars, prefix, kwargs)
 
 
 def _update_values(params: Parameters, prefix: str, kws: dict[str, Any]) -> Parameters:
