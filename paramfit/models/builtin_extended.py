@@ -397,6 +397,10 @@ class ComplexConstantModel(Model):
                          prefix=prefix, nan_policy=nan_policy, name=name,
                          jac=_complex_constant_jacobian, **kws)
 
+    def option_values(self) -> dict[str, Any]:
+        """The constructor options of this model (none; for saving)."""
+        return {}
+
     def guess(self, data: Any, x: Any = None, **kws: Any) -> Parameters:
         """``re``, ``im``: the means of the real and imaginary parts of the data."""
         params = self.make_params(re=float(np.real(data).mean()),
@@ -449,6 +453,10 @@ class SplineModel(Model):
         function = self._make_function(independent[0])
         super().__init__(function, independent_vars=independent, prefix=prefix,
                          nan_policy=nan_policy, jac=self._jacobian, **kws)
+
+    def option_values(self) -> dict[str, Any]:
+        """The knots, for saving (:mod:`paramfit.models.io`)."""
+        return {"xknots": [float(v) for v in self.xknots]}
 
     def _make_function(self, xname: str):
         names = [f"s{i}" for i in range(self.nknots)]
@@ -510,6 +518,7 @@ EXTENDED_MODELS: dict[str, type[Model]] = {
 
 for _cls in (Gaussian2dModel, SplitLorentzianModel, Pearson4Model, BreitWignerModel,
              LognormalModel, DampedHarmonicOscillatorModel, SkewedVoigtModel, DoniachModel,
-             ThermalDistributionModel, BoseModel, FermiModel):
+             ThermalDistributionModel, BoseModel, FermiModel, ComplexConstantModel,
+             SplineModel):
     register_model_class("builtin", _cls)  # saved by class name (paramfit.models.io)
 del _cls

@@ -458,3 +458,16 @@ def test_composite_with_a_function_as_operator():
     kernel_values = kernel.eval(x=x, mid=5.0, width=0.4)
     assert np.allclose(y, convolve(step_values, kernel_values), rtol=1e-14, atol=1e-15)
     assert M.CompositeModel(model, kernel, operator.add).op == "+"
+
+
+def test_spline_and_complex_constant_models_save_and_load():
+    from paramfit.models.io import dumps_model, loads_model
+
+    spline = M.SplineModel(xknots=[0.0, 1.0, 2.5, 4.0, 6.0], prefix="s_")
+    loaded = loads_model(dumps_model(spline))
+    x = np.linspace(0, 6, 13)
+    values = {f"s_s{i}": v for i, v in enumerate([1.0, -2.0, 0.5, 3.0, 1.5])}
+    assert loaded.param_names == spline.param_names
+    assert loaded.eval(x=x, **values).tolist() == spline.eval(x=x, **values).tolist()
+    constant = loads_model(dumps_model(M.ComplexConstantModel(prefix="c_")))
+    assert constant.eval(x=np.zeros(2), c_re=1.0, c_im=2.0).tolist() == [1 + 2j, 1 + 2j]
