@@ -1,13 +1,21 @@
 """Public import path ``paramfit.model`` (lmfit's ``lmfit.model``): the Model layer.
 
 Re-exports :class:`~paramfit.models.model.Model`, :class:`CompositeModel`,
-:class:`~paramfit.models.result.ModelResult` and the save/load functions of
-:mod:`paramfit.models.io`, where they are defined.
+:class:`~paramfit.models.result.ModelResult`, the save/load functions of
+:mod:`paramfit.models.io` and the complex-data helpers of :mod:`paramfit.models.reducers`
+(``get_reducer``, ``propagate_err``, ``coerce_arraylike``), where they are defined.
 """
+
+from importlib.util import find_spec
 
 from paramfit.models.io import load_model, load_modelresult, save_model, save_modelresult
 from paramfit.models.model import CompositeModel, Model
+from paramfit.models.reducers import coerce_arraylike, get_reducer, propagate_err
 from paramfit.models.result import ModelResult
 
-__all__ = ["CompositeModel", "Model", "ModelResult", "load_model", "load_modelresult",
-           "save_model", "save_modelresult"]
+__all__ = ["CompositeModel", "Model", "ModelResult", "coerce_arraylike", "get_reducer",
+           "load_model", "load_modelresult", "propagate_err", "save_model",
+           "save_modelresult"]
+
+#: Whether matplotlib can be imported (lmfit's flag; found without importing it).
+_HAS_MATPLOTLIB = find_spec("matplotlib") is not None

@@ -69,23 +69,21 @@ class _BuiltinModel(Model):
                  nan_policy: str = "raise", *, name: str | None = None, **kws: Any):
         super().__init__(type(self).function, independent_vars=list(independent_vars),
                          prefix=prefix, nan_policy=nan_policy,
-                         name=name or type(self).__name__, **kws)
+                         name=name, **kws)
         self._set_hints()
 
     def _set_hints(self) -> None:
         """Subclasses add bounds and derived parameters here."""
-
-    @property
-    def name(self) -> str:
-        base = self._name or type(self).__name__
-        return f"{base}(prefix='{self.prefix}')" if self.prefix else base
 
     def option_values(self) -> dict[str, Any]:
         """The constructor options of this model (for saving)."""
         return {key: self.opts[key] for key in self.options if key in self.opts}
 
     def _finish(self, values: dict[str, Any], kws: dict[str, Any]) -> Parameters:
-        """make_params from guessed values; user keywords win."""
+        """make_params from guessed values; user keywords win; a guess leaves tied
+        parameters (Voigt's gamma) tied: a value given to make_params unties (lmfit)."""
+        tied = {root for root, hint in self.param_hints.items() if hint.get("expr")}
+        values = {k: v for k, v in values.items() if k not in tied}
         values.update(kws)
         return self.make_params(**values)
 

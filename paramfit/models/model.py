@@ -18,12 +18,13 @@ ModelResult *holds* the :class:`~paramfit.Minimizer` that made it.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from paramfit.core.exceptions import FitError, ParameterError
+from paramfit.core.exceptions import FitError, ParameterError, ParamfitWarning
 from paramfit.core.parameters.parameters import Parameter, Parameters
 from paramfit.models.common import NAN_POLICIES, _as_data, _current
 from paramfit.models.composite import OPERATORS, Derivatives, combine_derivatives
@@ -34,6 +35,8 @@ from paramfit.models.result import ModelResult, run_fit
 __all__ = ["Model", "CompositeModel", "NAN_POLICIES"]
 
 _HINT_KEYS = ("value", "min", "max", "vary", "expr")
+#: Argument names a model function may not use (Model.fit's own arguments, as lmfit).
+_FORBIDDEN_NAMES = ("data", "weights", "params")
 
 
 def _is_number(value: Any) -> bool:
@@ -46,6 +49,13 @@ def _parse_signature(func: Callable) -> tuple[list[str], dict[str, Any], list[st
     defaults: dict[str, Any] = {}
     options: list[str] = []
     has_kwargs = False
+    if hasattr(func, "argnames") and hasattr(func, "kwargs"):  # asteval-style callables
+        candidates = list(func.argnames)
+        for name, default in dict(func.kwargs).items():
+            if name not in candidates:
+                candidates.append(name)
+            defaults[name] = default
+        return candidates, defaults, options, has_kwargs
     for name, par in inspect.signature(func).parameters.items():
         if par.kind == par.VAR_KEYWORD:
             has_kwargs = True
@@ -53,6 +63,10 @@ def _parse_signature(func: Callable) -> tuple[list[str], dict[str, Any], list[st
             raise ParameterError(
                 f"model function {func.__name__!r} has positional-only argument {name!r}; "
                 "Model needs arguments that can be passed by name")
+        elif par.kind == par.VAR_POSITIONAL:
+            raise ParameterError(
+                f"model function {_func_name(func)!r}: varargs '*{name}' is not supported; "
+                "name each parameter as an argument (or take **kwargs)")
         elif par.kind in (par.POSITIONAL_OR_KEYWORD, par.KEYWORD_ONLY):
             if par.default is par.empty:
                 candidates.append(name)
@@ -116,7 +130,7 @@ class Model:
         if nan_policy not in NAN_POLICIES:
             raise ParameterError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}")
         self.func = func
-        self.prefix = str(prefix)
+        self._prefix = "" if prefix is None else str(prefix)
         self.nan_policy = nan_policy
         self.user_jac = jac
         try:
@@ -128,8 +142,9 @@ class Model:
         self.param_hints: dict[str, dict[str, Any]] = {}
         self.opts: dict[str, Any] = {}
         for key, value in hints.items():
-            if key in self._options or (self._has_kwargs and key not in self._roots):
-                self.opts[key] = value
+            if key in self._options or key in self.independent_vars or \
+                    (self._has_kwargs and key not in self._roots):
+                self.opts[key] = value  # an option, or an independent variable's default
             elif isinstance(value, Mapping):
                 self.set_param_hint(key, **value)
             else:
@@ -141,6 +156,8 @@ class Model:
         if record is not None:
             candidates = ["x", *record.param_names]
             self._defaults = dict(zip(record.param_names, record.defaults))
+            signature = inspect.signature(record.function).parameters
+            self._defaults.update({o: signature[o].default for o in record.options})
             self._options = list(record.options)
             self._has_kwargs = False
         else:
@@ -152,7 +169,9 @@ class Model:
                 raise ParameterError(
                     f"model function {_func_name(self.func)!r} has no argument to use as "
                     "the independent variable")
-            independent = [candidates[0]]
+            # lmfit's rule: the first argument, and those with a non-numeric default
+            # (``form='linear'``), which keep that default unless given
+            independent = [candidates[0], *self._options]
         else:
             independent = [independent_vars] if isinstance(independent_vars, str) \
                 else list(independent_vars)
@@ -162,17 +181,97 @@ class Model:
                     f"independent variable(s) {unknown} are not arguments of "
                     f"{_func_name(self.func)}{inspect.signature(self.func)}")
         self.independent_vars: list[str] = independent
-        self._options = [o for o in self._options if o not in independent]
         self._roots = [c for c in candidates if c not in independent]
+        for kind, names in (("independent variable", independent), ("parameter", self._roots)):
+            bad = [n for n in names if n in _FORBIDDEN_NAMES]
+            if bad:
+                raise ParameterError(
+                    f"Invalid {kind} name ({bad[0]!r}) for function {_func_name(self.func)}: "
+                    f"{list(_FORBIDDEN_NAMES)} are the names of Model.fit's own arguments; "
+                    "rename that argument")
         if not self._roots:
             raise ParameterError(f"model function {_func_name(self.func)!r} has no parameters")
 
     @property
     def name(self) -> str:
-        """Name of the model as shown in reports."""
-        base = self._name or f"Model({_func_name(self.func)})"
-        return f"{base[:-1]}, prefix='{self.prefix}')" if self.prefix and \
-            base.endswith(")") else base
+        """Name of the model as shown in reports: ``Model(<name>, prefix=..., opt=...)``
+        (lmfit's), ``<name>`` the ``name`` given or the function's name."""
+        return self._reprstring(long=True)
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+
+    def _reprstring(self, long: bool = True) -> str:
+        """``Model(name, prefix='p_', opt='value', ...)``; options only when ``long``."""
+        parts = [self._name or _func_name(self.func)]
+        if self.prefix:
+            parts.append(f"prefix='{self.prefix}'")
+        if long:
+            parts.extend(f"{k}='{v}'" for k, v in self.opts.items())
+        return f"Model({', '.join(parts)})"
+
+    @property
+    def prefix(self) -> str:
+        """Prepended to every parameter name; setting it rewrites the built-in models'
+        derived-parameter expressions with the new prefix (as lmfit)."""
+        return self._prefix
+
+    @prefix.setter
+    def prefix(self, value: str) -> None:
+        self._prefix = str(value)
+        rewrite = getattr(self, "_set_hints", None)
+        if rewrite is not None and "param_hints" in self.__dict__:
+            rewrite()
+
+    @property
+    def _param_names(self) -> list[str]:
+        """Parameter names with prefix (lmfit's attribute)."""
+        return self.param_names
+
+    @property
+    def def_vals(self) -> dict[str, float]:
+        """Numeric defaults of the function's parameters (lmfit's attribute)."""
+        return {k: v for k, v in self._defaults.items() if k in self._roots and _is_number(v)}
+
+    @property
+    def _param_root_names(self) -> list[str]:
+        """Parameter names without prefix (lmfit's attribute)."""
+        return list(self._roots)
+
+    @property
+    def independent_vars_defvals(self) -> dict[str, Any]:
+        """Independent variables that have a default (``form='linear'``), with the value
+        used when they are not given (lmfit's attribute)."""
+        return {v: self.opts.get(v, self._defaults.get(v)) for v in self.independent_vars
+                if v in self._options or v in self.opts}
+
+    def _component_key(self) -> str:
+        """Key of this component in ``eval_components`` and ``dely_comps``: the prefix, or
+        the name (given or the function's), as lmfit."""
+        return self.prefix or self._name or _func_name(self.func)
+
+    def copy(self, **kws: Any) -> Model:
+        """Not supported, as in lmfit: make a new Model instead."""
+        raise NotImplementedError("Model.copy does not work. Make a new Model")
+
+    def post_fit(self, result: ModelResult) -> None:
+        """Called with the :class:`ModelResult` just after each fit; does nothing.
+
+        Override it (or assign a function ``model.post_fit = f``) to add derived
+        parameters to ``result.params``: an added tie expression gets its value and a
+        standard error propagated from the fit's covariance.
+        """
+
+    def _make_all_args(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``{prefix + argument: value}`` of the function's parameters and options
+        (lmfit's ``best_values``/``init_values``)."""
+        out = {self.prefix + k: v for k, v in self.opts.items()}
+        for root in self._roots:
+            par = params.get(self.prefix + root)
+            if par is not None:
+                out[self.prefix + root] = par.value
+        return out
 
     @property
     def param_names(self) -> list[str]:
@@ -221,16 +320,18 @@ class Model:
         return {}
 
     def _add_params(self, params: Parameters) -> None:
+        # a tied parameter reports vary=False, as in lmfit (its tie decides its value)
         for root in self._roots:
             hint = self.param_hints.get(root, {})
             default = self._defaults.get(root)
             value = hint.get("value", default if _is_number(default) else None)
-            params.add(self.prefix + root, value=value, vary=hint.get("vary", True),
+            params.add(self.prefix + root, value=value,
+                       vary=hint.get("vary", not hint.get("expr")),
                        min=hint.get("min"), max=hint.get("max"), expr=hint.get("expr"))
         for root, hint in self.param_hints.items():
             if root not in self._roots:
                 params.add(self.prefix + root, value=hint.get("value"),
-                           vary=hint.get("vary", True), min=hint.get("min"),
+                           vary=hint.get("vary", not hint.get("expr")), min=hint.get("min"),
                            max=hint.get("max"), expr=hint.get("expr"))
         params.symbols.update(self._symbols())
 
@@ -253,6 +354,13 @@ class Model:
         params = Parameters()
         for component in self.components:
             component._add_params(params)
+        if self.components != [self]:  # a composite's own hints: new derived parameters
+            for root, hint in self.param_hints.items():
+                if root not in params:
+                    params.add(root, value=hint.get("value"),
+                               vary=hint.get("vary", not hint.get("expr")),
+                               min=hint.get("min"), max=hint.get("max"),
+                               expr=hint.get("expr"))
         _apply_values(params, values, self.components)
         _refresh_ties(params)
         return params
@@ -263,30 +371,39 @@ class Model:
             f"{self.name} has no guess(); set initial values with make_params(...)")
 
     # ------------------------------------------------------------------ evaluation
+    def _call_opts(self, indep: Mapping[str, Any]) -> dict[str, Any]:
+        """The options of a call: the model's, less those given as independent variables."""
+        if not self.opts or not indep:
+            return self.opts
+        return {k: v for k, v in self.opts.items() if k not in indep}
+
     def _evaluate(self, values: Mapping[str, Any], indep: Mapping[str, Any]) -> Any:
         prefix = self.prefix
         kws = {root: values[prefix + root] for root in self._roots}
-        return self.func(**indep, **kws, **self.opts)
+        return self.func(**indep, **kws, **self._call_opts(indep))
 
     def _value_and_jacobian(self, values: Mapping[str, Any],
                             indep: Mapping[str, Any]) -> tuple[Any, Derivatives | None]:
         prefix = self.prefix
         kws = {root: values[prefix + root] for root in self._roots}
         record = self._lineshape
+        opts = self._call_opts(indep)
         if record is not None:
             x = indep[self.independent_vars[0]]
-            args = [kws[n] if n in kws else self._defaults[n] for n in record.param_names]
-            if record.value_and_jacobian is not None and not self.opts:
+            args = [kws[n] if n in kws else indep[n] if n in indep else self._defaults[n]
+                    for n in record.param_names]  # gaussian2d's y is an argument too
+            opts = {**opts, **{k: indep[k] for k in record.options if k in indep}}
+            if record.value_and_jacobian is not None and not opts:
                 value, derivs = record.value_and_jacobian(x, *args)
             else:
-                value = record.function(x, *args, **self.opts)
-                derivs = record.jacobian(x, *args, **self.opts)
+                value = record.function(x, *args, **opts)
+                derivs = record.jacobian(x, *args, **opts)
             return value, {prefix + n: d for n, d in zip(record.param_names, derivs)
                            if n in kws}
-        value = self.func(**indep, **kws, **self.opts)
+        value = self.func(**indep, **kws, **opts)
         if self.user_jac is None:
             return value, None
-        derivs = self.user_jac(**indep, **kws, **self.opts)
+        derivs = self.user_jac(**indep, **kws, **opts)
         shape = np.shape(value)
         if isinstance(derivs, Mapping):
             out = {}
@@ -345,6 +462,8 @@ class Model:
         indep = {}
         for name in self.independent_vars:
             if name not in kws:
+                if name in self._options or name in self.opts:  # has a default (lmfit's
+                    continue                                    # independent_vars_defvals)
                 raise FitError(f"missing independent variable {name!r} for {self.name}: "
                                f"pass {name}=... (independent variables: "
                                f"{self.independent_vars})")
@@ -362,6 +481,10 @@ class Model:
                 values[key] = value
             elif self.prefix + key in params:
                 values[self.prefix + key] = value
+            elif any(c._has_kwargs for c in self.components):
+                warnings.warn(f"the keyword argument {key!r} matches no argument of the "
+                              f"model function(s) of {self.name}: it is ignored",
+                              ParamfitWarning, stacklevel=3)
             else:
                 raise FitError(
                     f"unknown keyword {key!r}: it is neither an independent variable "
@@ -389,20 +512,22 @@ class Model:
         """
         params = _current(self.make_params() if params is None else params)
         indep, override = self._split_kws(kws, params)
+        params = _overridden(params, override)
         values = {**self._values(params), **override}
-        return np.asarray(self._evaluate(values, indep))
+        return _as_result(self._evaluate(values, indep))
 
     def eval_components(self, params: Parameters | None = None,
                         **kws: Any) -> dict[str, np.ndarray]:
         """``{prefix or function name: array}`` for every component."""
         params = _current(self.make_params() if params is None else params)
         indep, override = self._split_kws(kws, params)
+        params = _overridden(params, override)
         values = {**{n: p._value for n, p in params.items()}, **override}
         out = {}
         for comp in self.components:
-            key = comp.prefix or _func_name(comp.func)
+            key = comp._component_key()
             sub = {k: v for k, v in indep.items() if k in comp.independent_vars}
-            out[key] = np.asarray(comp._evaluate(values, sub), dtype=float)
+            out[key] = _as_result(comp._evaluate(values, sub))
         return out
 
     # ------------------------------------------------------------------ fitting
@@ -410,6 +535,7 @@ class Model:
             method: str = "leastsq", *, nan_policy: str | None = None,
             fit_kws: Mapping[str, Any] | None = None, iter_cb: Callable | None = None,
             scale_covar: bool = True, max_nfev: int | None = None,
+            coerce_farray: bool = True, verbose: bool = False,
             **kws: Any) -> ModelResult:
         """Fit the model to ``data``.
 
@@ -430,6 +556,10 @@ class Model:
             Passed to the fitting method (``xtol``, ``ftol``...).
         iter_cb, scale_covar, max_nfev
             As for :func:`paramfit.minimize`.
+        coerce_farray, verbose : bool
+            Accepted for lmfit's signature: data and independent variables given as
+            lists, tuples or Series are always made float arrays (``coerce_farray``), and
+            nothing is printed while fitting (``verbose``).
         **kws
             Independent variables (``x=...``) and parameter start values.
 
@@ -481,6 +611,25 @@ def _func_name(func: Any) -> str:
     return getattr(func, "__name__", None) or type(func).__name__
 
 
+def _as_result(value: Any) -> np.ndarray:
+    """A model's value as an array (a list a function returns becomes one)."""
+    return np.asarray(value)
+
+
+def _overridden(params: Parameters, override: Mapping[str, Any]) -> Parameters:
+    """``params`` with the values of ``override`` set and the ties re-evaluated from them
+    (a copy; ``params`` itself is untouched), so ``eval(params, g1_sigma=2.5)`` moves
+    ``g2_sigma = 'g1_sigma'`` too, as in lmfit."""
+    free = {k: v for k, v in override.items() if not params[k].expr}
+    if not free or not any(p.expr for p in params.values()):
+        return params
+    params = params.copy()
+    for name, value in free.items():
+        params[name].value = value
+    params.update_constraints()
+    return params
+
+
 def _refresh_ties(params: Parameters) -> None:
     if any(p.expr for p in params.values()):
         try:
@@ -495,10 +644,12 @@ def _apply_values(params: Parameters, values: Mapping[str, Any],
         name = key
         if name not in params:
             matches = [c.prefix + key for c in components if c.prefix + key in params]
-            if len(matches) != 1:
+            if len(matches) > 1:
                 raise ParameterError(
-                    f"make_params got {key!r}, which is not a parameter of the model; "
-                    f"parameters are {list(params)}")
+                    f"make_params got {key!r}, which names {matches}: give the prefixed "
+                    "name")
+            if not matches:
+                continue  # as lmfit: a name that is no parameter of the model is ignored
             name = matches[0]
         par = params[name]
         if isinstance(value, Parameter):
@@ -511,11 +662,15 @@ def _apply_values(params: Parameters, values: Mapping[str, Any],
                                      f"use {list(_HINT_KEYS)}")
             if "min" in value or "max" in value:
                 par.set_bounds(value.get("min", par.min), value.get("max", par.max))
+            if par.expr and "expr" not in value and ("value" in value or value.get("vary")):
+                par.expr = None  # lmfit: a value, or vary=True, unties the parameter
             for attr in ("value", "vary", "expr"):
                 if attr in value:
                     setattr(par, attr, value[attr])
-        elif _is_number(value):
-            par.value = float(value)
+        elif _is_number(value) or isinstance(value, complex):
+            if par.expr:
+                par.expr = None  # lmfit: a value unties the parameter (it stays fixed)
+            par.value = float(np.real(value))  # lmfit takes the real part of a complex
         else:
             raise ParameterError(f"value for parameter {name!r} must be a number or a dict, "
                                  f"got {type(value).__name__}")
@@ -539,9 +694,14 @@ class CompositeModel(Model):
     ['g_', 'bg_']
     """
 
-    def __init__(self, left: Model, right: Model, op: str, *, name: str | None = None):
-        if op not in OPERATORS:
-            raise ParameterError(f"operator must be one of {list(OPERATORS)}, got {op!r}")
+    def __init__(self, left: Model, right: Model, op: str | Callable, *,
+                 name: str | None = None):
+        symbols = {function: symbol for symbol, function in OPERATORS.items()}
+        if callable(op):
+            op = symbols.get(op, op)  # operator.add is '+'; np.convolve stays a function
+        elif op not in OPERATORS:
+            raise ParameterError(f"operator must be one of {list(OPERATORS)} or a function "
+                                 f"of two arrays, got {op!r}")
         if not isinstance(left, Model) or not isinstance(right, Model):
             raise ParameterError("CompositeModel combines two Model objects")
         clash = set(left.param_names) & set(right.param_names)
@@ -550,7 +710,7 @@ class CompositeModel(Model):
                 f"the two models have parameters with the same name(s) {sorted(clash)}: "
                 "give them different prefixes (Model(..., prefix='p1_'))")
         self.left, self.right, self.op = left, right, op
-        self._operator = OPERATORS[op]
+        self._operator = OPERATORS[op] if isinstance(op, str) else op
         self._name = name
         self.prefix = ""
         self.nan_policy = left.nan_policy
@@ -558,14 +718,28 @@ class CompositeModel(Model):
         self.opts = {}
         self.user_jac = None
         self.func = None  # type: ignore[assignment]
-        self.independent_vars = list(dict.fromkeys(left.independent_vars
-                                                   + right.independent_vars))
+        # lmfit: the unique independent variables of both sides, sorted
+        self.independent_vars = sorted(set(left.independent_vars + right.independent_vars))
         self._roots = list(left.param_names) + list(right.param_names)
 
     @property
     def name(self) -> str:
         """``'left op right'`` from the component names."""
-        return self._name or f"({self.left.name} {self.op} {self.right.name})"
+        return self._name or f"({self.left.name} {self._op_symbol} {self.right.name})"
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+
+    @property
+    def _op_symbol(self) -> str:
+        """``+ - * /``, or the name of the function combining the two sides."""
+        return self.op if isinstance(self.op, str) else _func_name(self.op)
+
+    def _reprstring(self, long: bool = True) -> str:
+        """``(left op right)`` from the components' lmfit-style names."""
+        return (f"({self.left._reprstring(long=long)} {self._op_symbol} "
+                f"{self.right._reprstring(long=long)})")
 
     @property
     def param_names(self) -> list[str]:
@@ -577,19 +751,23 @@ class CompositeModel(Model):
 
     @property
     def has_jacobian(self) -> bool:
-        return self.left.has_jacobian and self.right.has_jacobian
+        """Both sides have analytic derivatives and the operator is one of ``+ - * /``
+        (a function such as ``np.convolve`` is differentiated numerically)."""
+        return isinstance(self.op, str) and self.left.has_jacobian and \
+            self.right.has_jacobian
 
     def __repr__(self) -> str:
         return f"<paramfit.CompositeModel: {self.name}>"
 
     def set_param_hint(self, name: str, **hints: Any) -> None:
-        """Set a hint on the component that owns ``name``."""
+        """Set a hint on the component that owns ``name``; a name no component has is a
+        new parameter of the composite (give it a value or an ``expr``), as in lmfit."""
         for comp in self.components:
             if name in comp.param_names or name in comp.param_hints or \
                     (comp.prefix and name.startswith(comp.prefix)):
                 comp.set_param_hint(name, **hints)
                 return
-        raise ParameterError(f"no component of {self.name} has a parameter {name!r}")
+        Model.set_param_hint(self, name, **hints)
 
     def _symbols(self) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -601,15 +779,17 @@ class CompositeModel(Model):
         return {k: v for k, v in indep.items() if k in model.independent_vars}
 
     def _evaluate(self, values: Mapping[str, Any], indep: Mapping[str, Any]) -> Any:
-        return self._operator(self.left._evaluate(values, self._sub(self.left, indep)),
-                              self.right._evaluate(values, self._sub(self.right, indep)))
+        # components may return lists (lmfit accepts them): arrays before the operator
+        return self._operator(
+            np.asarray(self.left._evaluate(values, self._sub(self.left, indep))),
+            np.asarray(self.right._evaluate(values, self._sub(self.right, indep))))
 
     def _value_and_jacobian(self, values: Mapping[str, Any],
                             indep: Mapping[str, Any]) -> tuple[Any, Derivatives | None]:
         vl, dl = self.left._value_and_jacobian(values, self._sub(self.left, indep))
         vr, dr = self.right._value_and_jacobian(values, self._sub(self.right, indep))
-        value = self._operator(vl, vr)
-        if dl is None or dr is None:
+        value = self._operator(np.asarray(vl), np.asarray(vr))
+        if dl is None or dr is None or not isinstance(self.op, str):
             return value, None
         return value, combine_derivatives(self.op, value, (vl, dl), (vr, dr))
 

@@ -12,6 +12,7 @@ model class: it reads the model it holds through the methods every
 
 from __future__ import annotations
 
+import html
 import math
 import warnings
 from collections.abc import Callable, Mapping
@@ -24,14 +25,14 @@ from scipy import special
 from paramfit.core.exceptions import FitError, ParamfitWarning
 from paramfit.core.expressions.compiler import make_namespace
 from paramfit.core.optional import require
-from paramfit.core.parameters.parameters import Parameters
+from paramfit.core.parameters.parameters import Parameter, Parameters
 from paramfit.core.problem import FitProblem, refuse_masked
 from paramfit.core.statistics import FitResult
 from paramfit.fitting.confidence import conf_interval
 from paramfit.fitting.minimizer import Minimizer
 from paramfit.models.common import NAN_POLICIES, STATISTICS, _as_data, _current, finite_or_raise
 from paramfit.models.io import dumps_modelresult, register_model_class
-from paramfit.report.plots import plot_fit
+from paramfit.models.reducers import get_reducer, propagate_err
 from paramfit.report.text import ci_report, fit_report
 
 if TYPE_CHECKING:  # the model a result holds; model.py imports this module
@@ -63,8 +64,11 @@ class ModelResult(FitResult):
         Best-fit (a copy of the Parameters given to ``fit``) and initial parameters.
     best_fit, init_fit : ndarray
         Model at the best fit and at the start.
-    init_values : dict
-        Initial value of every parameter.
+    init_values, best_values : dict
+        Initial and best-fit value of every argument of the model function(s), keyed with
+        prefix (options such as ``form`` included; derived parameters not), as lmfit's.
+    values : dict
+        Best-fit value of every parameter (derived ones included).
     nan_policy : str
     rsquared : float
         Coefficient of determination ``1 - SS_res / SS_tot`` (unweighted).
@@ -80,6 +84,9 @@ class ModelResult(FitResult):
         Last :meth:`conf_interval` result.
     dely, dely_comps : ndarray, dict
         Last :meth:`eval_uncertainty` band, total and per component.
+    dely_predicted : ndarray or None
+        Last :meth:`eval_uncertainty` band of a new measurement (the model's uncertainty
+        and the noise, ``redchi``, added in quadrature).
 
     Examples
     --------
@@ -107,6 +114,7 @@ class ModelResult(FitResult):
     ci_out: Any
     dely: np.ndarray | None
     dely_comps: dict[str, np.ndarray]
+    dely_predicted: np.ndarray | None
 
     def __init__(self, model: Model, minimizer: Minimizer | None = None, *,
                  params: Parameters | None = None, data: Any, weights: Any = None,
@@ -134,13 +142,62 @@ class ModelResult(FitResult):
             statistics = {name: getattr(fit, name) for name in _FIT_FIELDS}
         for name in _FIT_FIELDS:
             setattr(self, name, statistics.get(name))
-        self.init_values = self.init_params.valuesdict()
+        self.init_values = self.model._make_all_args(self.init_params)
         self.init_fit = self._evaluate(self.init_params)
         self.best_fit = self._evaluate(self.params)
         self.rsquared = _rsquared(self.data, self.best_fit)
+        self.userargs = (self.data, self.weights)
         self.ci_out = None
         self.dely = None
+        self.dely_predicted = None
         self.dely_comps = {}
+
+    @property
+    def best_values(self) -> dict[str, Any]:
+        """Best-fit function arguments by prefixed name (lmfit's ``best_values``)."""
+        return self.model._make_all_args(self.params)
+
+    @property
+    def values(self) -> dict[str, float]:
+        """``{name: best-fit value}`` of every parameter, derived ones included."""
+        return {name: float(p.value) for name, p in self.params.items()}
+
+    def fit(self, data: Any = None, params: Parameters | None = None, weights: Any = None,
+            method: str | None = None, nan_policy: str | None = None,
+            **kws: Any) -> ModelResult:
+        """Fit again, from ``params`` (default the best fit), updating this result.
+
+        Parameters
+        ----------
+        data, weights, method, nan_policy : optional
+            Replace those of the previous fit when given.
+        params : Parameters, optional
+            Start values; default :attr:`params` (a copy).
+        **kws
+            Independent variables that replace the previous ones, and options of
+            :meth:`Model.fit <paramfit.models.model.Model.fit>`.
+
+        Returns
+        -------
+        ModelResult
+            This result, refitted.
+        """
+        data = self.data if data is None else data
+        weights = self.weights if weights is None else weights
+        start = (self.params if params is None else params).copy()
+        userkws = {**self.userkws, **kws}
+        refit = self.model.fit(data, start, weights=weights,
+                               method=self.method if method is None else method,
+                               nan_policy=self.nan_policy if nan_policy is None
+                               else nan_policy, **userkws)
+        self.__dict__.update(refit.__dict__)
+        return self
+
+    def _repr_html_(self, show_correl: bool = True, min_correl: float = 0.1) -> str:
+        """HTML for notebooks: the fit report in a ``<pre>`` block."""
+        report = self.fit_report(show_correl=show_correl, min_correl=min_correl)
+        return (f"<h2>Fit Result</h2> <p>Model: {html.escape(self.model.name)}</p>"
+                f"<pre>{html.escape(report)}</pre>")
 
     def __repr__(self) -> str:
         return (f"<ModelResult {self.model.name}: success={self.success}, "
@@ -192,6 +249,7 @@ class ModelResult(FitResult):
             warnings.warn("the fit has no covariance (no error bars): the uncertainty band "
                           "is zero", ParamfitWarning, stacklevel=2)
             self.dely = np.zeros(np.shape(self.model.eval(params, **indep)))
+            self.dely_predicted = self.dely
             return self.dely
         prob = sigma if sigma < 1 else math.erf(sigma / math.sqrt(2.0))
         # Student-t quantile: scipy.stats.t.ppf(q, df) == special.stdtrit(df, q)
@@ -200,28 +258,38 @@ class ModelResult(FitResult):
         gradient = _Gradient(params, self.var_names)
         self.dely_comps = {}
         for comp in self.model.components:
-            key = comp.prefix or getattr(comp.func, "__name__", "model")
+            key = comp._component_key()
             g = gradient(comp, {k: v for k, v in indep.items() if k in comp.independent_vars})
-            self.dely_comps[key] = scale * np.sqrt(np.clip(_quadratic(g, covar), 0, None))
-        g = gradient(self.model, indep)
-        self.dely = scale * np.sqrt(np.clip(_quadratic(g, covar), 0, None))
+            self.dely_comps[key] = scale * np.sqrt(_variance(g, covar))
+        variance = _variance(gradient(self.model, indep), covar)
+        self.dely = scale * np.sqrt(variance)
+        self.dely_predicted = scale * np.sqrt(variance + self.redchi)
         return self.dely
 
     # ------------------------------------------------------------------ presentation
     def conf_interval(self, **kws: Any) -> Any:
-        """Profile confidence intervals (:func:`paramfit.fitting.confidence.conf_interval`)."""
+        """Profile confidence intervals (:func:`paramfit.fitting.confidence.conf_interval`).
+
+        As lmfit's ``ModelResult.conf_interval``, ``sigmas`` defaults to ``(1, 2, 3)``
+        standard deviations; other keywords go to that function.
+        """
+        kws.setdefault("sigmas", (1, 2, 3))
         if self.minimizer is None:
             raise FitError("this result was loaded from JSON and holds no fitter: fit the "
                            "model again (result.model.fit(...)) to compute intervals")
         self.ci_out = conf_interval(self.minimizer, **kws)
         return self.ci_out
 
-    def ci_report(self, **kws: Any) -> str:
-        """Text table of :meth:`conf_interval` (computed first, with ``kws``, if needed)."""
-        if self.ci_out is None:
+    def ci_report(self, with_offset: bool = True, ndigits: int = 5, **kws: Any) -> str:
+        """Text table of :meth:`conf_interval` (computed with ``kws``, as lmfit's).
+
+        ``with_offset`` is accepted for lmfit's signature; the table shows the limits
+        themselves.
+        """
+        if self.ci_out is None or kws:
             self.conf_interval(**kws)
         ci = self.ci_out[0] if isinstance(self.ci_out, tuple) else self.ci_out
-        return ci_report(ci)
+        return ci_report(ci, ndigits=ndigits)
 
     def fit_report(self, **kws: Any) -> str:
         """Text report: model, fit statistics, values ± stderr, correlations."""
@@ -239,41 +307,112 @@ class ModelResult(FitResult):
         plt = require("matplotlib.pyplot", "plot", "ModelResult plots")
         return plt.figure().add_subplot()
 
-    def plot(self, **kws: Any) -> Any:
-        """Data, initial and best fit with a residual panel (``paramfit[plot]``).
+    def plot(self, datafmt: str = "o", fitfmt: str = "-", initfmt: str = "--",
+             xlabel: str | None = None, ylabel: str | None = None, yerr: Any = None,
+             numpoints: int | None = None, fig: Any = None,
+             data_kws: Mapping[str, Any] | None = None,
+             fit_kws: Mapping[str, Any] | None = None,
+             init_kws: Mapping[str, Any] | None = None,
+             ax_res_kws: Mapping[str, Any] | None = None,
+             ax_fit_kws: Mapping[str, Any] | None = None,
+             fig_kws: Mapping[str, Any] | None = None, show_init: bool = False,
+             parse_complex: str = "abs", title: str | None = None) -> Any:
+        """Residuals above, data and fit below, in one figure (``paramfit[plot]``);
+        returns the figure (lmfit 1.3's signature and layout).
 
-        Keywords go to :func:`paramfit.report.plots.plot_fit`; returns ``(fig, axes)``.
+        The residual panel carries the title (``title``, else ``ax_res_kws['title']``,
+        else the model's name); the other keywords are those of :meth:`plot_residuals`
+        and :meth:`plot_fit` (``ax_res_kws``/``ax_fit_kws``: of each panel, ``fig_kws``:
+        of a new figure).
         """
-        require("matplotlib", "plot", "ModelResult.plot()")
-        kws.setdefault("title", self.model.name)
-        kws.setdefault("xlabel", self.model.independent_vars[0])
-        return plot_fit(self._x(), self.data, self.init_fit, self.best_fit, **kws)
+        plt = require("matplotlib.pyplot", "plot", "ModelResult.plot()")
+        if fig is None:
+            fig = plt.figure(**dict(fig_kws or {}))
+        grid = fig.add_gridspec(2, 1, height_ratios=[1, 4])
+        res_kws = dict(ax_res_kws or {})
+        res_title = title if title is not None else res_kws.pop("title", None)
+        res_kws.pop("title", None)
+        fit_ax_kws = dict(ax_fit_kws or {})
+        fit_ax_kws.pop("title", None)
+        ax_res = fig.add_subplot(grid[0], **res_kws)
+        ax_fit = fig.add_subplot(grid[1], sharex=ax_res, **fit_ax_kws)
+        self.plot_residuals(ax=ax_res, datafmt=datafmt, yerr=yerr, data_kws=data_kws,
+                            fit_kws=fit_kws, parse_complex=parse_complex, title=res_title)
+        self.plot_fit(ax=ax_fit, datafmt=datafmt, fitfmt=fitfmt, initfmt=initfmt,
+                      xlabel=xlabel, ylabel=ylabel, yerr=yerr, numpoints=numpoints,
+                      data_kws=data_kws, fit_kws=fit_kws, init_kws=init_kws,
+                      show_init=show_init, parse_complex=parse_complex, title="")
+        return fig
 
-    def plot_fit(self, ax: Any = None, *, show_init: bool = False,
-                 numpoints: int | None = None) -> Any:
+    def plot_fit(self, ax: Any = None, datafmt: str = "o", fitfmt: str = "-",
+                 initfmt: str = "--", xlabel: str | None = None, ylabel: str | None = None,
+                 yerr: Any = None, numpoints: int | None = None,
+                 data_kws: Mapping[str, Any] | None = None,
+                 fit_kws: Mapping[str, Any] | None = None,
+                 init_kws: Mapping[str, Any] | None = None,
+                 ax_kws: Mapping[str, Any] | None = None, show_init: bool = False,
+                 parse_complex: str = "abs", title: str | None = None) -> Any:
         """Data and best fit (and the initial fit) on ``ax``; returns the axes.
 
-        ``numpoints`` evaluates the model on that many points spanning the data.
+        lmfit 1.3's signature: ``datafmt``/``fitfmt``/``initfmt`` are matplotlib format
+        strings, ``*_kws`` keywords of those plot calls, ``ax_kws`` those of a new axes
+        (``ax=None``), ``yerr`` error bars on the data (default ``1/weights`` when there
+        are weights), ``numpoints`` evaluates the model on that many points spanning the
+        data, ``parse_complex`` reduces complex data and model (``'abs'``, ``'real'``,
+        ``'imag'``, ``'angle'``), ``title`` default the model's name.
         """
-        ax = self._axes(ax)
+        reduce = get_reducer(parse_complex)
+        if ax is None:
+            plt = require("matplotlib.pyplot", "plot", "ModelResult plots")
+            ax = plt.figure().add_subplot(**dict(ax_kws or {}))
+            title = title if title is not None else (ax_kws or {}).get("title")
         x = self._x()
-        ax.plot(x, self.data, "o", markersize=3, label="data")
+        if yerr is None and self.weights is not None and np.ndim(self.weights):
+            with np.errstate(divide="ignore"):
+                yerr = 1.0 / np.asarray(self.weights, dtype=float)
+        if yerr is not None:
+            ax.errorbar(x, reduce(self.data), yerr=propagate_err(self.data, yerr,
+                                                                 parse_complex),
+                        fmt=datafmt, label="data", **dict(data_kws or {}))
+        else:
+            ax.plot(x, reduce(self.data), datafmt, label="data", **dict(data_kws or {}))
         fine = np.linspace(x.min(), x.max(), numpoints) if numpoints else x
-        ax.plot(fine, self.eval(**{self.model.independent_vars[0]: fine}) if numpoints
-                else self.best_fit, "-", label="best fit")
+        best = self.eval(**{self.model.independent_vars[0]: fine}) if numpoints \
+            else self.best_fit
+        ax.plot(fine, reduce(best), fitfmt, label="best fit", **dict(fit_kws or {}))
         if show_init:
-            ax.plot(x, self.init_fit, "--", label="initial fit")
-        ax.set_title(self.model.name)
+            init = self.eval(self.init_params, **{self.model.independent_vars[0]: fine}) \
+                if numpoints else self.init_fit
+            ax.plot(fine, reduce(init), initfmt, label="initial fit",
+                    **dict(init_kws or {}))
+        ax.set_title(self.model.name if title is None else title)
+        ax.set_xlabel(self.model.independent_vars[0] if xlabel is None else xlabel)
+        ax.set_ylabel("y" if ylabel is None else ylabel)
         ax.legend()
         return ax
 
-    def plot_residuals(self, ax: Any = None) -> Any:
-        """Residuals ``data - best_fit`` on ``ax``; returns the axes."""
-        ax = self._axes(ax)
+    def plot_residuals(self, ax: Any = None, datafmt: str = "o", yerr: Any = None,
+                       data_kws: Mapping[str, Any] | None = None,
+                       fit_kws: Mapping[str, Any] | None = None,
+                       ax_kws: Mapping[str, Any] | None = None, parse_complex: str = "abs",
+                       title: str | None = None) -> Any:
+        """Residuals ``data - best_fit`` on ``ax``; returns the axes (lmfit's signature:
+        ``fit_kws`` styles the zero line, the others as :meth:`plot_fit`)."""
+        reduce = get_reducer(parse_complex)
+        if ax is None:
+            plt = require("matplotlib.pyplot", "plot", "ModelResult plots")
+            ax = plt.figure().add_subplot(**dict(ax_kws or {}))
+            title = title if title is not None else (ax_kws or {}).get("title")
         x = self._x()
-        ax.axhline(0.0, color="k", linewidth=0.8)
-        ax.plot(x, self.data - self.best_fit, "o", markersize=3)
-        ax.set_ylabel("residual")
+        ax.axhline(0.0, color="k", linewidth=0.8, **dict(fit_kws or {}))
+        residual = reduce(self.data) - reduce(self.best_fit)
+        if yerr is not None:
+            ax.errorbar(x, residual, yerr=propagate_err(self.data, yerr, parse_complex),
+                        fmt=datafmt, **dict(data_kws or {}))
+        else:
+            ax.plot(x, residual, datafmt, markersize=3, **dict(data_kws or {}))
+        ax.set_title(self.model.name if title is None else title)
+        ax.set_ylabel("residuals")
         return ax
 
     def summary(self) -> dict[str, Any]:
@@ -293,21 +432,35 @@ class ModelResult(FitResult):
         out: dict[str, Any] = {"model": self.model.name}
         out.update({name: _plain(getattr(self, name)) for name in scalars})
         out["var_names"] = list(self.var_names or [])
+        # lmfit 1.3's keys: the function arguments at the start and the best fit, the
+        # independent variables' names, the ModelResult's own options
+        out["init_values"] = {k: _plain(v) for k, v in self.init_values.items()}
+        out["best_values"] = {k: _plain(v) for k, v in self.best_values.items()}
+        out["lmdif_message"] = _plain(self.lmdif_message)
+        out["ci_out"] = None if self.ci_out is None else {
+            name: [[_plain(level), _plain(value)] for level, value in rows]
+            for name, rows in (self.ci_out[0] if isinstance(self.ci_out, tuple)
+                               else self.ci_out).items()}
         out["covar"] = None if self.covar is None else _plain(np.asarray(self.covar).tolist())
         out["params"] = {
             name: {"value": _plain(p.value), "stderr": _plain(p.stderr),
-                   "init_value": _plain(self.init_values.get(name)), "min": _plain(p.min),
+                   "init_value": _plain(self._init_value(name)), "min": _plain(p.min),
                    "max": _plain(p.max), "vary": bool(p.vary), "expr": p.expr,
                    "correl": {k: _plain(v) for k, v in (p.correl or {}).items()}}
             for name, p in self.params.items()
         }
         return out
 
+    def _init_value(self, name: str) -> float | None:
+        """Initial value of parameter ``name`` (None for one added after the fit)."""
+        par = self.init_params.get(name)
+        return None if par is None else par.value
+
     def to_dataframe(self) -> Any:
         """The parameters as a pandas DataFrame indexed by name (``paramfit[pandas]``)."""
         pd = require("pandas", "pandas", "ModelResult.to_dataframe()")
         rows = [{"name": n, "value": p.value, "stderr": p.stderr,
-                 "init_value": self.init_values.get(n), "min": p.min, "max": p.max,
+                 "init_value": self._init_value(n), "min": p.min, "max": p.max,
                  "vary": p.vary, "expr": p.expr, "status": p.status.value}
                 for n, p in self.params.items()]
         return pd.DataFrame(rows).set_index("name")
@@ -351,11 +504,13 @@ class ModelResult(FitResult):
 
 # ---------------------------------------------------------------------- helpers
 def _rsquared(data: np.ndarray, best_fit: np.ndarray) -> float:
-    data = np.asarray(data, dtype=float).ravel()
-    fit = np.broadcast_to(np.asarray(best_fit, dtype=float), np.shape(data)).ravel() \
-        if np.size(best_fit) in (1, data.size) else np.full(data.size, np.nan)
-    total = float(np.sum((data - data.mean()) ** 2)) if data.size else 0.0
-    return 1.0 - float(np.sum((data - fit) ** 2)) / max(total, 1e-300)
+    """``1 - SS_res/SS_tot`` over all points (any shape; complex: squared moduli)."""
+    data = np.asarray(data).ravel()
+    fit = np.asarray(best_fit)
+    fit = fit.ravel() if fit.size == data.size else \
+        np.broadcast_to(fit, data.shape) if fit.size == 1 else np.full(data.size, np.nan)
+    total = float(np.sum(np.abs(data - data.mean()) ** 2)) if data.size else 0.0
+    return 1.0 - float(np.sum(np.abs(data - fit) ** 2)) / max(total, 1e-300)
 
 
 def _plain(value: Any) -> Any:
@@ -374,6 +529,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.bool_):
         return bool(value)
     return value
+
+
+def _variance(g: np.ndarray, covar: np.ndarray) -> np.ndarray:
+    """``g C gᵀ`` per point, clipped at 0; for a complex model, lmfit's definition:
+    ``var(Re) + i var(Im)`` (whose square root ``eval_uncertainty`` returns)."""
+    if np.iscomplexobj(g):
+        return (np.clip(_quadratic(g.real, covar), 0, None)
+                + 1j * np.clip(_quadratic(g.imag, covar), 0, None))
+    return np.clip(_quadratic(g, covar), 0, None)
 
 
 def _quadratic(g: np.ndarray, covar: np.ndarray) -> np.ndarray:
@@ -397,9 +561,10 @@ class _Gradient:
     def __call__(self, model: Model, indep: Mapping[str, Any]) -> np.ndarray:
         free = self.problem.free_names
         values = {n: p._value for n, p in self.params.items()}
-        value, derivs = model._value_and_jacobian(values, indep) if model.has_jacobian \
-            else (None, None)
-        if derivs is None:
+        complex_input = any(np.iscomplexobj(v) for v in indep.values())
+        value, derivs = model._value_and_jacobian(values, indep) \
+            if model.has_jacobian and not complex_input else (None, None)
+        if derivs is None or np.iscomplexobj(value):
             return self._finite_difference(model, indep)
         value = np.asarray(value, dtype=float)
         g = np.zeros((*value.shape, len(free)))
@@ -421,7 +586,7 @@ class _Gradient:
                 x[i] += step
                 self.problem.set_values(x)
                 values = {n: p._value for n, p in self.params.items()}
-                sides.append(np.asarray(model._evaluate(values, indep), dtype=float))
+                sides.append(np.asarray(model._evaluate(values, indep)))  # complex stays
             columns.append((sides[0] - sides[1]) / (2 * h))
         self.problem.set_values(self.x)
         return np.stack(columns, axis=-1)
@@ -538,7 +703,14 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
         params = params.copy()
     indep, values = model._split_kws(kws, params)
     for name, value in values.items():
-        params[name].value = value
+        if isinstance(value, Parameter):  # lmfit: a Parameter given by name sets them all
+            target = params[name]
+            target.set_bounds(value.min, value.max)
+            target.expr = value.expr
+            target.value = value.value
+            target.vary = value.vary
+        else:
+            params[name].value = value
     model._values(params)
     for name, par in params.items():
         if not par.expr and not math.isfinite(par.value):
@@ -558,7 +730,10 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
         resid = np.asarray(evaluate({n: p[n]._value for n in names}, indep)) - data
         if weights is not None:
             resid = resid * weights
-        return resid.ravel()
+        resid = resid.ravel()
+        if resid.dtype.kind == "c":  # lmfit: real and imaginary parts, interleaved
+            return np.ascontiguousarray(resid).view(float)
+        return resid
 
     residual.__qualname__ = f"of {model.name}"  # messages name the model, not run_fit
     jac = None
@@ -573,8 +748,31 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
     fitter = Minimizer(residual, params, scale_covar=scale_covar, nan_policy=core_policy,
                        jac=jac, **options)
     fitter.minimize(method=method)
-    return ModelResult(model, fitter, data=data, weights=weights, userkws=indep,
-                       init_params=init_params, nan_policy=policy, mask=mask)
+    result = ModelResult(model, fitter, data=data, weights=weights, userkws=indep,
+                         init_params=init_params, nan_policy=policy, mask=mask)
+    model.post_fit(result)
+    _finish_added_ties(result)
+    return result
+
+
+def _finish_added_ties(result: ModelResult) -> None:
+    """Values and standard errors of tie expressions added to ``result.params`` after the
+    fit (by ``post_fit``): the covariance carried through the tie, as for the others."""
+    params = result.params
+    added = [n for n, p in params.items() if p.expr and p.stderr is None]
+    if not added:
+        return
+    params.update_constraints()
+    if result.covar is None or not result.var_names:
+        return
+    problem = FitProblem(lambda p: None, params.copy(), infeasible="warn")
+    if list(problem.free_names) != list(result.var_names):
+        return
+    covar = np.asarray(result.covar)
+    grad = problem.tied_jacobian(problem.x0)
+    for par, g in zip(problem.tied_params, grad):
+        if par.name in added:
+            params[par.name].stderr = float(math.sqrt(max(float(g @ covar @ g), 0.0)))
 
 
 register_model_class("result", ModelResult)

@@ -48,15 +48,26 @@ Examples
 
 from __future__ import annotations
 
-from paramfit.models.lineshapes import basic, peaks, steps, tailed
+from paramfit.models.lineshapes import basic, extended, peaks, steps, tailed
 from paramfit.models.lineshapes._registry import Lineshape, lineshape_for
 from paramfit.models.lineshapes._registry import records as _records
 from paramfit.models.lineshapes.basic import *  # noqa: F403 (each module's __all__)
 from paramfit.models.lineshapes.basic import TINY, parabolic, parabolic_jacobian
+from paramfit.models.lineshapes.extended import *  # noqa: F403
 from paramfit.models.lineshapes.peaks import *  # noqa: F403
 from paramfit.models.lineshapes.steps import *  # noqa: F403
 from paramfit.models.lineshapes.tailed import *  # noqa: F403
 from paramfit.models.lineshapes.tailed import expgaussian, expgaussian_jacobian
+
+#: lmfit's name of :data:`TINY`.
+tiny = TINY
+#: Names of lmfit 1.3's lineshape functions (``lmfit.lineshapes.functions``), every one
+#: of them a function of this module.
+functions = ("gaussian", "gaussian2d", "lorentzian", "voigt", "pvoigt", "moffat", "pearson4",
+             "pearson7", "breit_wigner", "damped_oscillator", "dho", "logistic", "lognormal",
+             "students_t", "expgaussian", "doniach", "skewed_gaussian", "skewed_voigt",
+             "thermal_distribution", "bose", "fermi", "step", "rectangle", "exponential",
+             "powerlaw", "linear", "parabolic", "sine", "expsine", "split_lorentzian")
 
 #: Alias of :func:`parabolic` (lmfit's ``QuadraticModel``).
 quadratic = parabolic
@@ -69,6 +80,8 @@ exponential_gaussian_jacobian = expgaussian_jacobian
 
 __all__ = [
     "TINY",
+    "tiny",
+    "functions",
     "Lineshape",
     "LINESHAPES",
     "lineshape_for",
@@ -80,6 +93,7 @@ __all__ = [
     "exponential_gaussian",
     "exponential_gaussian_jacobian",
     *steps.__all__,
+    *extended.__all__,
 ]
 
 #: Every lineshape by name; the aliases ``'quadratic'`` and ``'exponential_gaussian'`` map

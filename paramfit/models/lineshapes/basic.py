@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 from paramfit.models.lineshapes._registry import JACOBIAN, VALUE, derive
 
 __all__ = [
+    "not_zero",
     "constant",
     "constant_jacobian",
     "linear",
@@ -285,6 +286,26 @@ polynomial, polynomial_jacobian = derive(
 def _not_zero(value: ArrayLike) -> np.ndarray:
     """``value`` with its magnitude floored at :data:`TINY`, keeping its sign (lmfit)."""
     return np.copysign(np.maximum(TINY, np.abs(value)), value)
+
+
+def not_zero(value: float) -> float:
+    """A scalar with its magnitude floored at :data:`TINY`, keeping its sign (lmfit's).
+
+    Parameters
+    ----------
+    value : float
+        Any real number; ``-0.0`` gives ``-TINY``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> not_zero(0.0), not_zero(-0.0), not_zero(-2)
+    (1e-15, -1e-15, -2.0)
+    """
+    return float(_not_zero(value))
 
 
 def _exponential(parts: int, x: ArrayLike, amplitude: ArrayLike = 1.0, decay: ArrayLike = 1.0):

@@ -45,8 +45,8 @@ def _check_form(form: str) -> str:
     """Return the canonical name of a step ``form`` or raise :class:`ParameterError`."""
     if form not in _FORMS:
         raise ParameterError(
-            f"invalid form {form!r} for a step or rectangle; use one of "
-            "'linear', 'atan' (or 'arctan'), 'erf' or 'logistic'"
+            f"Invalid value ({form!r}) for argument 'form' of a step or rectangle; should be "
+            "one of 'linear', 'atan' (or 'arctan'), 'erf' or 'logistic'"
         )
     return "atan" if form == "arctan" else form
 
