@@ -25,6 +25,8 @@ BENCHES = {
     "confidence": ["bench_confidence.py"],
     "model": ["bench_model.py"],
     "batch": ["bench_batch.py"],
+    "threads": ["bench_threads.py", "--quick"],
+    "formulas": ["bench_formulas.py"],
 }
 
 
