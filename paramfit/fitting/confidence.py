@@ -40,6 +40,7 @@ from scipy import special
 from paramfit.core.exceptions import FitError, ParameterError, ParamfitWarning
 from paramfit.core.optional import require
 from paramfit.fitting.profile import FitStatistics, ProbFunc, _OneSide, _Profile, _Settings
+from paramfit.fitting.result import MinimizerResult
 
 __all__ = [
     "ConfidenceIntervals",
@@ -203,10 +204,41 @@ def _progress(iterable: Iterable, enabled: bool, total: int, desc: str) -> Itera
     return tqdm(iterable, total=total, desc=desc)
 
 
-def conf_interval(
+#: The default levels of the seed's call ``conf_interval(minimizer)`` (probabilities) and
+#: of lmfit 1.3's ``conf_interval(minimizer, result)`` (numbers of sigma).
+SEED_SIGMAS = (0.674, 0.95, 0.997)
+LMFIT_SIGMAS = (1, 2, 3)
+
+
+def _fitter(minimizer: Any) -> Any:
+    """The Minimizer behind a fit: the object itself, or the one a
+    :class:`~paramfit.fitting.result.MinimizerResult` came from (its Parameters are the
+    ones the fit updated in place)."""
+    return getattr(minimizer, "_minimizer", None) or minimizer
+
+
+def _is_result(obj: Any) -> bool:
+    return isinstance(obj, MinimizerResult)
+
+
+def conf_interval(minimizer: Any, *args: Any, **kws: Any) -> Any:
+    """Confidence intervals of fitted parameters by profiling chi-square.
+
+    ``conf_interval(minimizer, p_names=None, sigmas=(0.674, 0.95, 0.997), trace=False,
+    maxiter=200, verbose=False, prob_func=None)`` (seed 000) or ``conf_interval(minimizer,
+    result, p_names=None, sigmas=(1, 2, 3), ...)`` (lmfit 1.3: the second argument is a
+    :class:`~paramfit.fitting.result.MinimizerResult`).  See :func:`confidence_intervals`.
+    """
+    if (args and _is_result(args[0])) or "result" in kws:
+        return confidence_intervals(minimizer, *args, **kws)
+    return confidence_intervals(minimizer, None, *args, **kws)
+
+
+def confidence_intervals(
     minimizer: Any,
+    result: Any = None,
     p_names: Sequence[str] | None = None,
-    sigmas: Sequence[float] = (0.674, 0.95, 0.997),
+    sigmas: Sequence[float] | None = None,
     trace: bool = False,
     maxiter: int = 200,
     verbose: bool = False,
@@ -221,16 +253,24 @@ def conf_interval(
     (``prob_func``, the F-test by default) is solved for each ``sigma`` on both
     sides of the best fit.  Tied parameters stay tied; bounds are respected.
 
+    Two calls: seed 000's ``conf_interval(minimizer, p_names=None, sigmas=(0.674, 0.95,
+    0.997), ...)`` and lmfit 1.3's ``conf_interval(minimizer, result, p_names=None,
+    sigmas=(1, 2, 3), ...)``, told apart by the second argument (a
+    :class:`~paramfit.fitting.result.MinimizerResult` is lmfit 1.3's ``result``).
+
     Parameters
     ----------
-    minimizer : Minimizer
-        A fitted :class:`~paramfit.Minimizer` (as returned by :func:`paramfit.minimize`).
-        Its Parameters are read, never modified.
+    minimizer : Minimizer or MinimizerResult
+        A fitted :class:`~paramfit.Minimizer` or what :func:`paramfit.minimize`
+        returned.  Its Parameters are read, never modified.
+    result : MinimizerResult, optional
+        lmfit 1.3's second argument: the result of the Minimizer's last fit.
     p_names : sequence of str, optional
         Parameters to profile; default all varied parameters.
-    sigmas : sequence of float, default (0.674, 0.95, 0.997)
+    sigmas : sequence of float, optional
         Probability levels ``1 - alpha``.  A value ``>= 1`` is read as a number of
         standard deviations of a normal law (``1 -> 0.6827``), as lmfit 1.x does.
+        Default (0.674, 0.95, 0.997) in the seed's call, (1, 2, 3) in lmfit 1.3's.
     trace : bool, default False
         Also return every evaluated point (profile traces).
     maxiter : int, default 200
@@ -280,6 +320,9 @@ def conf_interval(
     >>> [round(s, 3) for s, _ in ci['a']]
     [0.95, 0.674, 0.0, 0.674, 0.95]
     """
+    if sigmas is None:
+        sigmas = LMFIT_SIGMAS if result is not None else SEED_SIGMAS
+    minimizer = _fitter(result if result is not None else minimizer)
     result = _check_fit(minimizer)
     names = list(result.var_names) if p_names is None else list(p_names)
     stderrs = {name: _check_parameter(minimizer, name) for name in names}

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy import optimize
+from scipy import optimize, stats
 
 from paramfit.core.bounds import active_bounds
 from paramfit.core.differentiation.finite_differences import finite_difference_jacobian
@@ -26,18 +26,100 @@ from paramfit.core.problem import FitProblem
 from paramfit.core.solvers.final_phase import Evaluator
 from paramfit.core.statistics import SolverOutcome
 
-__all__ = ["SCALAR_METHODS", "run_least_squares", "run_scalar_method"]
+__all__ = ["SCALAR_METHODS", "GLOBAL_METHODS", "REDUCE_FUNCTIONS", "run_least_squares",
+           "run_scalar_method", "run_global_method", "reduce_negentropy",
+           "reduce_neglogcauchy"]
 
-#: paramfit method name -> scipy.optimize.minimize method name
+#: paramfit / lmfit 1.3 method name -> scipy.optimize.minimize method name
 SCALAR_METHODS = {
     "lbfgsb": "L-BFGS-B",
     "l-bfgs-b": "L-BFGS-B",
+    "l-bfgsb": "L-BFGS-B",
     "nelder": "Nelder-Mead",
     "nelder-mead": "Nelder-Mead",
     "powell": "Powell",
+    "cg": "CG",
+    "bfgs": "BFGS",
+    "newton": "Newton-CG",
+    "newton-cg": "Newton-CG",
+    "tnc": "TNC",
+    "cobyla": "COBYLA",
+    "slsqp": "SLSQP",
+    "dogleg": "dogleg",
+    "trust-ncg": "trust-ncg",
+    "trust-exact": "trust-exact",
+    "trust-krylov": "trust-krylov",
+    "trust-constr": "trust-constr",
     "anneal": "dual_annealing",
     "dual_annealing": "dual_annealing",
 }
+#: global searches over a box (each its own adapter below)
+GLOBAL_METHODS = ("differential_evolution", "brute", "basinhopping", "shgo", "ampgo")
+#: scipy.optimize.minimize methods that take ``bounds`` themselves; the others get the
+#: MINUIT transformation of a bounded parameter (F. James, MINUIT reference manual,
+#: CERN D506, section 1.3.1): ``x = lo + (hi - lo) (sin u + 1) / 2`` for two bounds,
+#: ``x = lo - 1 + sqrt(u^2 + 1)`` (``hi + 1 - sqrt(u^2 + 1)``) for one.
+_NATIVE_BOUNDS = frozenset({"L-BFGS-B", "Nelder-Mead", "Powell", "TNC", "SLSQP",
+                            "trust-constr", "COBYLA"})
+#: methods whose scipy implementation needs a gradient / a Hessian
+_NEEDS_GRADIENT = frozenset({"Newton-CG", "dogleg", "trust-ncg", "trust-exact",
+                             "trust-krylov"})
+_NEEDS_HESSIAN = frozenset({"dogleg", "trust-ncg", "trust-exact", "trust-krylov"})
+
+
+def reduce_negentropy(r: np.ndarray) -> float:
+    """Negative entropy of the residuals under a unit normal law:
+    ``sum(pdf(r) * logpdf(r))`` (lmfit 1.3's ``reduce_fcn='negentropy'``)."""
+    return float(np.sum(stats.norm.pdf(r) * stats.norm.logpdf(r)))
+
+
+def reduce_neglogcauchy(r: np.ndarray) -> float:
+    """Negative log-likelihood of the residuals under a unit Cauchy law,
+    ``-sum(cauchy.logpdf(r))`` (lmfit 1.3's ``reduce_fcn='neglogcauchy'``): outliers
+    weigh far less than in the sum of squares."""
+    return float(-np.sum(stats.cauchy.logpdf(r)))
+
+
+REDUCE_FUNCTIONS = {"negentropy": reduce_negentropy, "neglogcauchy": reduce_neglogcauchy}
+
+
+def _reducer(reduce_fcn: Any) -> Callable[[np.ndarray], float] | None:
+    """The scalar objective of the residual; None: the sum of squares."""
+    if reduce_fcn is None or reduce_fcn == "chisqr":
+        return None
+    if callable(reduce_fcn):
+        return reduce_fcn
+    if reduce_fcn in REDUCE_FUNCTIONS:
+        return REDUCE_FUNCTIONS[reduce_fcn]
+    raise FitError(f"reduce_fcn must be a function of the residual array or one of "
+                   f"{sorted(REDUCE_FUNCTIONS)}, got {reduce_fcn!r}")
+
+
+class _Transform:
+    """MINUIT's bounded <-> unbounded variables (see :data:`_NATIVE_BOUNDS`)."""
+
+    def __init__(self, lower: np.ndarray, upper: np.ndarray):
+        self.lower, self.upper = lower, upper
+        lo, hi = np.isfinite(lower), np.isfinite(upper)
+        self.both, self.low, self.high = lo & hi, lo & ~hi, hi & ~lo
+
+    def external(self, u: np.ndarray) -> np.ndarray:
+        x = np.array(u, dtype=float)
+        lo, hi = self.lower, self.upper
+        b, m, n = self.both, self.low, self.high
+        x[b] = lo[b] + (hi[b] - lo[b]) * (np.sin(u[b]) + 1.0) / 2.0
+        x[m] = lo[m] - 1.0 + np.sqrt(u[m] * u[m] + 1.0)
+        x[n] = hi[n] + 1.0 - np.sqrt(u[n] * u[n] + 1.0)
+        return x
+
+    def internal(self, x: np.ndarray) -> np.ndarray:
+        u = np.array(x, dtype=float)
+        lo, hi = self.lower, self.upper
+        b, m, n = self.both, self.low, self.high
+        u[b] = np.arcsin(np.clip(2.0 * (x[b] - lo[b]) / (hi[b] - lo[b]) - 1.0, -1.0, 1.0))
+        u[m] = np.sqrt(np.maximum((x[m] - lo[m] + 1.0) ** 2 - 1.0, 0.0))
+        u[n] = np.sqrt(np.maximum((hi[n] - x[n] + 1.0) ** 2 - 1.0, 0.0))
+        return u
 
 
 class _Objective:
@@ -45,13 +127,18 @@ class _Objective:
     :class:`~paramfit.core.solvers.final_phase.Evaluator` (count, best point), and the
     iteration callback."""
 
-    def __init__(self, problem: FitProblem, evaluator: Evaluator, callback: Callable | None):
+    def __init__(self, problem: FitProblem, evaluator: Evaluator, callback: Callable | None,
+                 reduce_fcn: Any = None, transform: _Transform | None = None):
         self.problem = problem
         self.ev = evaluator
         self.callback = callback
+        self.reduce = _reducer(reduce_fcn)
+        self.transform = transform
 
     def residual(self, x: np.ndarray) -> np.ndarray:
-        x = np.array(x, dtype=float)        # a copy: scipy reuses its arrays
+        x = np.array(x, dtype=float).reshape(-1)     # a copy: scipy reuses its arrays
+        if self.transform is not None:
+            x = self.transform.external(x)
         f = self.ev.raw(x)
         self.ev.record(x, f.copy())
         if self.callback is not None and self.callback(x, self.ev.nfev, f):
@@ -67,12 +154,12 @@ class _Objective:
             if self.ev.best_x is None:  # the start point: the user's error
                 raise
             return 1e300
-        c = float(r @ r)
+        c = float(r @ r) if self.reduce is None else float(self.reduce(r))
         return c if np.isfinite(c) else 1e300
 
     def outcome(self, *, success: bool, message: str, ier: int, niter: int,
                 termination: Any = None, user_code: int | None = None,
-                njev: int = 0) -> SolverOutcome:
+                njev: int = 0, extras: dict | None = None) -> SolverOutcome:
         ev = self.ev
         if ev.best_x is None:       # nothing evaluated: the start point
             x = self.problem.x0.copy()
@@ -82,7 +169,12 @@ class _Objective:
             x=x, residual=ev.best_f, jac=None, nfev=ev.nfev, njev=njev, niter=niter,
             success=success, message=message, ier=ier, termination=termination,
             user_code=user_code, active=active_bounds(x, ev.lower, ev.upper),
+            extras=extras or {},
         )
+
+    def stopped(self, stop: StopFit) -> SolverOutcome:
+        return self.outcome(success=False, message=stop.message, ier=stop.code,
+                            niter=self.ev.nfev, user_code=stop.code)
 
 
 def _bounds(problem: FitProblem) -> list[tuple[float | None, float | None]]:
@@ -122,50 +214,125 @@ def run_least_squares(problem: FitProblem, evaluator: Evaluator, options: FitOpt
 
 def run_scalar_method(problem: FitProblem, evaluator: Evaluator, options: FitOptions,
                       callback: Callable | None = None) -> SolverOutcome:
-    """Minimize ``chisqr = sum(residual**2)`` with a scalar scipy method.
+    """Minimize ``chisqr = sum(residual**2)`` (or ``reduce_fcn(residual)``) with a scalar
+    scipy method.
 
     ``'lbfgsb'`` uses the gradient ``2 Jᵀ r`` from paramfit's finite-difference
-    Jacobian; ``'anneal'`` is scipy's dual annealing (scipy removed ``anneal``), which
-    needs finite bounds and is seeded (``seed=0`` unless given) so that the same
-    inputs give the same result.  ``options.solver_kws`` go to scipy as given;
+    Jacobian, as do the methods that need one (``newton``, ``dogleg``, ``trust-*``),
+    which get the Gauss-Newton Hessian ``2 JᵀJ`` too; ``'anneal'`` is scipy's dual
+    annealing (scipy removed ``anneal``), which needs finite bounds and is seeded
+    (``seed=0`` unless given) so that the same inputs give the same result.  Methods
+    without bounds of their own see bounded parameters through MINUIT's transformation.
+    ``options.solver_kws`` go to scipy as given (``reduce_fcn`` excepted);
     ``options.max_nfev`` becomes the method's own limit (``maxfun`` or ``maxfev``).
     """
     method = options.method
     scipy_method = SCALAR_METHODS[method]
-    objective = _Objective(problem, evaluator, callback)
     kws = dict(options.solver_kws)
+    reduce_fcn = kws.pop("reduce_fcn", None)
+    bounded = bool(np.isfinite(problem.lower).any() or np.isfinite(problem.upper).any())
+    transform = (_Transform(problem.lower, problem.upper)
+                 if bounded and scipy_method not in _NATIVE_BOUNDS
+                 and scipy_method != "dual_annealing" else None)
+    objective = _Objective(problem, evaluator, callback, reduce_fcn, transform)
     max_nfev = options.max_nfev
     try:
         if scipy_method == "dual_annealing":
             res = _dual_annealing(problem, objective, max_nfev, kws)
         else:
-            scipy_options = dict(kws.pop("options", {}))
-            if max_nfev is not None:
-                key = "maxfun" if scipy_method == "L-BFGS-B" else "maxfev"
-                scipy_options[key] = int(max_nfev)
-            jac = _gradient(problem, objective) if scipy_method == "L-BFGS-B" else None
-            res = optimize.minimize(
-                objective.chisqr, problem.x0, method=scipy_method, jac=jac,
-                bounds=_bounds(problem), options=scipy_options, **kws,
-            )
+            res = _minimize(problem, objective, scipy_method, max_nfev, kws)
     except StopFit as stop:
-        return objective.outcome(success=False, message=stop.message, ier=stop.code,
-                               niter=evaluator.nfev, user_code=stop.code)
+        return objective.stopped(stop)
     except TypeError as exc:
         raise FitError(f"{method}: {exc}") from exc
     return objective.outcome(success=bool(res.success), message=str(res.message),
-                           ier=int(getattr(res, "status", 0) or 0),
-                           niter=int(getattr(res, "nit", evaluator.nfev)))
+                             ier=int(getattr(res, "status", 0) or 0),
+                             niter=int(getattr(res, "nit", evaluator.nfev) or 0),
+                             extras=_scipy_extras(res, kws))
+
+
+def _scipy_extras(res: Any, kws: dict) -> dict:
+    extras = {"call_kws": dict(kws)}
+    for key in ("nit", "njev", "nhev", "status"):
+        if key in res:
+            extras[key] = res[key]
+    return extras
+
+
+def _minimize(problem: FitProblem, objective: _Objective, scipy_method: str,
+              max_nfev: int | None, kws: dict) -> Any:
+    scipy_options = dict(kws.pop("options", {}))
+    if max_nfev is not None:
+        key = {"L-BFGS-B": "maxfun", "TNC": "maxfun", "COBYLA": "maxiter"}.get(
+            scipy_method, "maxfev")
+        if scipy_method in ("Nelder-Mead", "Powell", "L-BFGS-B", "TNC", "COBYLA"):
+            scipy_options[key] = int(max_nfev)
+    x0 = problem.x0 if objective.transform is None else objective.transform.internal(
+        problem.x0)
+    chisqr = objective.reduce is None
+    if "jac" not in kws and (scipy_method == "L-BFGS-B" and chisqr
+                             or scipy_method in _NEEDS_GRADIENT):
+        kws["jac"] = _gradient(problem, objective) if chisqr else _scalar_gradient(objective)
+    if "hess" not in kws and scipy_method in _NEEDS_HESSIAN:
+        kws["hess"] = (_gauss_newton_hessian(problem, objective) if chisqr
+                       else _scalar_hessian(objective))
+    bounds = _bounds(problem) if scipy_method in _NATIVE_BOUNDS else None
+    return optimize.minimize(objective.chisqr, x0, method=scipy_method, bounds=bounds,
+                             options=scipy_options, **kws)
+
+
+def _residual_jacobian(problem: FitProblem, objective: _Objective, x: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Residual and its finite-difference Jacobian in the solver's variables (internal
+    ones under a transformation: steps of the parameters' own size there)."""
+    x = np.asarray(x, dtype=float)
+    r = objective.residual(x)
+    if objective.transform is None:
+        jac, _ = finite_difference_jacobian(
+            objective.residual, x, r, lower=problem.lower, upper=problem.upper,
+            absolute_step=problem.absolute_step, relative_step=problem.relative_step,
+            side=problem.side,
+        )
+    else:
+        free = np.full(x.size, -np.inf), np.full(x.size, np.inf)
+        jac, _ = finite_difference_jacobian(
+            objective.residual, x, r, lower=free[0], upper=free[1],
+            absolute_step=np.full(x.size, np.nan), relative_step=problem.relative_step,
+            side=problem.side,
+        )
+    return r, jac
+
+
+def _gauss_newton_hessian(problem: FitProblem, objective: _Objective) -> Callable:
+    def hess(x: np.ndarray) -> np.ndarray:
+        _, jac = _residual_jacobian(problem, objective, x)
+        return 2.0 * (jac.T @ jac)
+
+    return hess
+
+
+def _scalar_gradient(objective: _Objective) -> Callable:
+    def grad(x: np.ndarray) -> np.ndarray:
+        return optimize.approx_fprime(np.asarray(x, dtype=float), objective.chisqr)
+
+    return grad
+
+
+def _scalar_hessian(objective: _Objective) -> Callable:
+    grad = _scalar_gradient(objective)
+
+    def hess(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        h = np.column_stack([optimize.approx_fprime(x, lambda y, i=i: grad(y)[i])
+                             for i in range(x.size)]).T
+        return 0.5 * (h + h.T)
+
+    return hess
 
 
 def _gradient(problem: FitProblem, objective: _Objective) -> Callable:
     def grad(x: np.ndarray) -> np.ndarray:
-        r = objective.residual(x)
-        jac, _ = finite_difference_jacobian(
-            objective.residual, np.asarray(x, dtype=float), r, lower=problem.lower,
-            upper=problem.upper, absolute_step=problem.absolute_step,
-            relative_step=problem.relative_step, side=problem.side,
-        )
+        r, jac = _residual_jacobian(problem, objective, x)
         return 2.0 * (jac.T @ r)
 
     return grad
@@ -189,3 +356,141 @@ def _dual_annealing(problem: FitProblem, objective: _Objective, max_nfev: int | 
     return optimize.dual_annealing(
         objective.chisqr, bounds=list(zip(problem.lower, problem.upper)), x0=problem.x0, **kws
     )
+
+
+# ---------------------------------------------------------------------- global methods
+def _finite_box(problem: FitProblem, method: str) -> list[tuple[float, float]]:
+    missing = [name for name, lo, hi in zip(problem.free_names, problem.lower, problem.upper)
+               if not (np.isfinite(lo) and np.isfinite(hi))]
+    if missing:
+        raise FitError(f"method {method!r} searches a finite box: give finite min and max "
+                       f"to the varied parameter(s) {', '.join(missing)}")
+    return list(zip(problem.lower.tolist(), problem.upper.tolist()))
+
+
+def _seeded(function: Callable, kws: dict) -> dict:
+    """``seed=0`` (or scipy's newer ``rng``) unless given: the same inputs give the same
+    result (paramfit's determinism rule)."""
+    names = inspect.signature(function).parameters
+    seed_kw = "rng" if "rng" in names else "seed"
+    if "seed" in kws and seed_kw == "rng":
+        kws["rng"] = kws.pop("seed")
+    if seed_kw in names:
+        kws.setdefault(seed_kw, 0)
+    return kws
+
+
+def brute_ranges(problem: FitProblem, steps: list[float | None], ns: int) -> list:
+    """lmfit 1.3's grid of ``brute`` for each varied parameter: ``(min, max)`` with ``Ns``
+    points, or ``slice(min, max, brute_step)``; with one bound or none a ``brute_step``
+    is needed: ``Ns`` steps up from ``min``, down from ``max``, or ``Ns // 2`` steps each
+    side of the value."""
+    ranges: list = []
+    for name, lo, hi, x, step in zip(problem.free_names, problem.lower, problem.upper,
+                                     problem.x0, steps):
+        if np.isfinite(lo) and np.isfinite(hi):
+            ranges.append(slice(lo, hi, step) if step else (lo, hi))
+        elif np.isfinite(lo) and step:
+            ranges.append(slice(lo, lo + ns * step, step))
+        elif np.isfinite(hi) and step:
+            ranges.append(slice(hi - ns * step, hi, step))
+        elif step:
+            ranges.append(slice(x - (ns // 2) * step, x + (ns // 2) * step, step))
+        else:
+            raise FitError(f"method 'brute' needs finite min and max, or a brute_step, for "
+                           f"the varied parameter {name!r}")
+    return ranges
+
+
+def run_global_method(problem: FitProblem, evaluator: Evaluator, options: FitOptions,
+                      callback: Callable | None = None, *, ampgo: Callable | None = None,
+                      brute_steps: list[float | None] | None = None) -> SolverOutcome:
+    """A global search of scipy (``differential_evolution``, ``brute``,
+    ``basinhopping``, ``shgo``) or paramfit's ``ampgo``, on the sum of squares (or
+    ``reduce_fcn``), every evaluation through the fit's evaluator.
+
+    ``options.solver_kws`` go to the method as given (``reduce_fcn`` excepted; for
+    brute ``Ns`` (default 20) and ``keep`` (50) too).  The stochastic ones are seeded
+    (``seed=0``) unless a seed is given.
+    """
+    method = options.method
+    kws = dict(options.solver_kws)
+    reduce_fcn = kws.pop("reduce_fcn", None)
+    transform = None
+    if method == "basinhopping" and (np.isfinite(problem.lower).any()
+                                     or np.isfinite(problem.upper).any()):
+        transform = _Transform(problem.lower, problem.upper)
+    objective = _Objective(problem, evaluator, callback, reduce_fcn, transform)
+    extras: dict[str, Any] = {"call_kws": dict(kws)}
+    try:
+        if method == "differential_evolution":
+            box = _finite_box(problem, method)
+            res = optimize.differential_evolution(
+                objective.chisqr, box, **_seeded(optimize.differential_evolution, kws))
+        elif method == "shgo":
+            res = optimize.shgo(objective.chisqr, _finite_box(problem, method), **kws)
+        elif method == "basinhopping":
+            x0 = problem.x0 if transform is None else transform.internal(problem.x0)
+            res = optimize.basinhopping(objective.chisqr, x0,
+                                        **_seeded(optimize.basinhopping, kws))
+            res.success = bool(res.lowest_optimization_result.success)
+        elif method == "brute":
+            return _brute(problem, objective, kws, brute_steps or [None] * problem.nvarys,
+                          extras)
+        elif method == "ampgo":
+            if ampgo is None:
+                raise FitError("method 'ampgo' needs paramfit.core.solvers.ampgo.ampgo, "
+                               "which this build of paramfit does not have")
+            return _ampgo(problem, objective, ampgo, kws, extras)
+        else:
+            raise FitError(f"unknown global method {method!r}")
+    except StopFit as stop:
+        return objective.stopped(stop)
+    except TypeError as exc:
+        raise FitError(f"{method}: {exc}") from exc
+    for key in ("nit", "nlfev", "nlhev", "nljev", "xl", "funl"):
+        if key in res:
+            extras[key] = res[key]
+    return objective.outcome(success=bool(res.success), message=str(res.message),
+                             ier=int(getattr(res, "status", 0) or 0),
+                             niter=int(getattr(res, "nit", evaluator.nfev) or 0),
+                             extras=extras)
+
+
+def _brute(problem: FitProblem, objective: _Objective, kws: dict, steps: list,
+           extras: dict) -> SolverOutcome:
+    ns = int(kws.pop("Ns", 20))
+    keep = kws.pop("keep", 50)
+    workers = kws.pop("workers", 1)
+    if kws:
+        raise FitError(f"brute got unknown keyword(s) {sorted(kws)}; it accepts Ns, keep, "
+                       "workers, max_nfev")
+    ranges = brute_ranges(problem, steps, ns)
+    extras["call_kws"] = {"Ns": ns, "full_output": 1, "finish": None, "workers": workers}
+    x0, fval, grid, jout = optimize.brute(objective.chisqr, tuple(ranges), Ns=ns,
+                                          full_output=True, finish=None, disp=False,
+                                          workers=workers)
+    x0 = np.atleast_1d(np.asarray(x0, dtype=float))
+    grid = np.asarray(grid)
+    points = grid.reshape(problem.nvarys, -1).T if problem.nvarys > 1 else grid.reshape(-1, 1)
+    scores = np.asarray(jout).reshape(-1)
+    order = np.argsort(scores, kind="stable")
+    count = order.size if keep == "all" else min(order.size, int(keep))
+    extras.update(brute_x0=x0 if problem.nvarys > 1 else x0[0], brute_fval=float(fval),
+                  brute_grid=grid, brute_Jout=np.asarray(jout),
+                  brute_candidates=[(points[i].copy(), float(scores[i]))
+                                    for i in order[:count]])
+    ev = objective.ev
+    ev.adopt(x0, ev.best_f if ev.best_x is not None and np.array_equal(ev.best_x, x0)
+             else objective.residual(x0))
+    return objective.outcome(success=True, message="brute force grid search completed",
+                             ier=0, niter=int(scores.size), extras=extras)
+
+
+def _ampgo(problem: FitProblem, objective: _Objective, ampgo: Callable, kws: dict,
+           extras: dict) -> SolverOutcome:
+    kws.setdefault("bounds", _finite_box(problem, "ampgo"))
+    out = ampgo(objective.chisqr, problem.x0, **kws)
+    extras["ampgo_msg"] = out[-1] if isinstance(out, tuple) else None
+    return objective.outcome(success=True, message="ampgo finished", ier=0,
+                             niter=objective.ev.nfev, extras=extras)
