@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from paramfit.core.differentiation.solution import accurate_jacobian
-from paramfit.core.exceptions import FitError, ParamfitError, ResidualError, StopFit
+from paramfit.core.exceptions import (
+    FitError,
+    NonFiniteResidualError,
+    ParamfitError,
+    ResidualError,
+    StopFit,
+)
 from paramfit.core.expressions.compiler import SymbolTable
 from paramfit.core.optional import require
 from paramfit.core.options import FitOptions, OptionError
@@ -29,10 +35,12 @@ from paramfit.core.solvers.final_phase import BudgetSpent, Evaluator
 from paramfit.core.solvers.levenberg_marquardt import solve as solve_lm
 from paramfit.core.solvers.scipy_methods import (
     GLOBAL_METHODS,
-    SCALAR_METHODS,
     run_global_method,
     run_least_squares,
     run_scalar_method,
+)
+from paramfit.core.solvers.scipy_methods import (
+    SCALAR_METHODS as _SCIPY_SCALAR,
 )
 from paramfit.core.statistics import (
     FitResult,
@@ -51,10 +59,20 @@ try:    # written on another branch; until it is merged, 'ampgo' says what is mi
 except ImportError:  # pragma: no cover - depends on the build
     _ampgo_function = None
 
-__all__ = ["Minimizer", "MinimizerResult", "minimize", "METHODS", "HAS_EMCEE"]
+__all__ = ["Minimizer", "MinimizerResult", "minimize", "METHODS", "HAS_EMCEE",
+           "SCALAR_METHODS", "coerce_float64"]
 
 _LEASTSQ_NAMES = ("leastsq", "lm", "levenberg_marquardt")
-METHODS = (*_LEASTSQ_NAMES, "least_squares", *SCALAR_METHODS, *GLOBAL_METHODS, "emcee")
+METHODS = (*_LEASTSQ_NAMES, "least_squares", *_SCIPY_SCALAR, *GLOBAL_METHODS, "emcee")
+#: lmfit 1.3's table of ``scalar_minimize`` methods: its name -> scipy's name
+SCALAR_METHODS = {
+    **{name: _SCIPY_SCALAR[name] for name in (
+        "nelder", "powell", "cg", "bfgs", "newton", "lbfgsb", "l-bfgsb", "tnc", "cobyla",
+        "slsqp", "dogleg", "trust-ncg")},
+    "differential_evolution": "differential_evolution",
+    **{name: _SCIPY_SCALAR[name] for name in ("trust-constr", "trust-exact",
+                                              "trust-krylov")},
+}
 try:
     import emcee as _emcee  # noqa: F401  (optional extra: paramfit[emcee])
     HAS_EMCEE = True
@@ -238,7 +256,7 @@ class Minimizer:
             return self.leastsq(**kws)
         if name == "least_squares":
             return self.least_squares(**kws)
-        if name in SCALAR_METHODS:
+        if name in _SCIPY_SCALAR:
             return self._fit(name, run_scalar_method, kws)
         if name in GLOBAL_METHODS:
             return self._fit(name, self._global_solver, kws)
@@ -362,7 +380,8 @@ class Minimizer:
         problem = None
         try:
             problem = self.prepare_fit()
-            check_fit_size(problem)
+            if method in ("leastsq", "least_squares"):  # the scalar methods take fewer
+                check_fit_size(problem)
             init_vals = problem.x0.tolist()
             # the fit's one count of evaluations and one best point; max_nfev caps all
             evaluator = Evaluator(self._residual(problem), problem.lower, problem.upper,
@@ -376,7 +395,7 @@ class Minimizer:
                     # the method stopped at the budget itself: nothing left for errors
                     evaluator.stopped = f"number of function evaluations = {evaluator.limit}"
                 aborted = evaluator.stopped is not None
-                if aborted or not self.calc_covar:
+                if aborted or not self.calc_covar or not np.all(np.isfinite(outcome.residual)):
                     outcome.jac = np.full((outcome.residual.size, problem.nvarys), np.nan)
                     outcome.nfev = evaluator.nfev
                 else:
@@ -457,6 +476,28 @@ class Minimizer:
         return fit_report(self, **kws)
 
 
+def coerce_float64(arr: Any, nan_policy: str = "raise", handle_inf: bool = True
+                   ) -> np.ndarray:
+    """A residual as a float64 array under a ``nan_policy`` (lmfit 1.3's helper).
+
+    ``'raise'``: NaN (and, with ``handle_inf``, inf) raise a ValueError
+    (:class:`~paramfit.NonFiniteResidualError`); ``'omit'``: they are dropped;
+    ``'propagate'``: kept.
+    """
+    out = np.asarray(arr, dtype=np.float64)
+    if nan_policy not in ("raise", "omit", "propagate"):
+        raise OptionError(f"nan_policy must be 'propagate', 'omit', or 'raise', got "
+                          f"{nan_policy!r}")
+    bad = ~np.isfinite(out) if handle_inf else np.isnan(out)
+    if nan_policy == "raise" and bad.any():
+        raise NonFiniteResidualError(
+            "NaN values detected in the residual: fitting algorithms cannot handle them; "
+            "use nan_policy='omit' to drop them or 'propagate' to keep them")
+    if nan_policy == "omit":
+        return out[~bad]
+    return out
+
+
 def _user_exception(exc: ResidualError) -> BaseException | None:
     """The user's own exception behind a ResidualError: one raised inside the call of
     the residual function (the traceback's first frame is
@@ -490,6 +531,10 @@ def _run_leastsq(problem: FitProblem, evaluator: Evaluator, options: FitOptions,
     if options.epsfcn is not None:
         relative_step = np.where(np.isnan(relative_step) & np.isnan(problem.absolute_step),
                                  math.sqrt(options.epsfcn), relative_step)
+    if problem.nan_policy == "propagate":
+        start = problem.start_residual()
+        if not math.isfinite(float(start @ start)):
+            return _propagated_nan(problem, evaluator, start)
     jac = (problem.user_jacobian(options.jac, options.col_deriv)
            if options.jac is not None else None)
     sol = solve_lm(
@@ -510,6 +555,24 @@ def _run_leastsq(problem: FitProblem, evaluator: Evaluator, options: FitOptions,
         message=("Fit succeeded: " if converged else "Fit did not succeed: ") + message,
         ier=int(sol.user_code if sol.user_code is not None else code),
         termination=sol.termination, user_code=sol.user_code, active=sol.active,
+    )
+
+
+def _propagated_nan(problem: FitProblem, evaluator: Evaluator, start: np.ndarray
+                    ) -> SolverOutcome:
+    """``nan_policy='propagate'`` and NaN/inf residuals at the start: the fit ends there,
+    as MINPACK's ``lmdif`` does under lmfit 1.3 (its cosine test compares NaN and passes:
+    status 4, success), with no error bars."""
+    evaluator.first(problem.x0, start)
+    x = problem.x0.copy()
+    code, message = Termination.GTOL.value
+    return SolverOutcome(
+        x=x, residual=start, jac=np.full((start.size, problem.nvarys), np.nan),
+        nfev=evaluator.nfev, njev=0, niter=0, success=True,
+        message="Fit succeeded (as MINPACK with NaN residuals under nan_policy='propagate': "
+                "the start values, no error bars): " + message,
+        ier=code, termination=Termination.GTOL,
+        active=np.zeros(problem.nvarys, np.int8),
     )
 
 

@@ -509,7 +509,7 @@ def test_warnings_free_default_fit():
         minimize(gauss_line, gauss_params(), args=(XG, YG))
 
 
-def test_scalar_methods_step_away_from_non_finite_points():
+def test_scalar_methods_step_away_from_non_finite_points_under_propagate():
     x = np.linspace(0, 1, 20)
     y = 2.0 * np.exp(3.0 * x)
 
@@ -522,10 +522,44 @@ def test_scalar_methods_step_away_from_non_finite_points():
         p = Parameters()
         p.add("amp", value=1.0)
         p.add("rate", value=4.5)
-        out = minimize(resid, p, method=method)
+        out = minimize(resid, p, method=method, nan_policy="propagate")
         # exact answer 3.0; Powell's xtol and Nelder-Mead's xatol are 1e-4
         assert p["rate"].value == pytest.approx(3.0, rel=1e-3), method
         assert np.isfinite(out.chisqr)
+
+
+def test_issue15_11_nelder_raises_on_a_nan_model_under_raise():
+    """Nelder with nan_policy='raise' on a model that turns NaN mid-fit did not raise
+    (lmfit 1.3 raises a ValueError)."""
+    x = np.linspace(0, 1, 20)
+    y = 2.0 * np.exp(3.0 * x)
+
+    def resid(p):
+        rate = p["rate"].value
+        return np.where(rate > 5.0, np.nan, p["amp"].value * np.exp(rate * x) - y)
+
+    p = Parameters()
+    p.add("amp", value=1.0)
+    p.add("rate", value=4.9)  # the first simplex (+5 %) reaches 5.1: NaN
+    with pytest.raises(ValueError, match="NaN"):
+        minimize(resid, p, method="nelder")
+
+
+def test_issue15_11_propagate_with_nan_data_ends_as_minpack():
+    """nan_policy='propagate' with NaN data ended success=False; MINPACK (scipy's
+    leastsq, the same call here) stops at the start with status 4, as lmfit reports."""
+    from scipy.optimize import leastsq
+
+    x = np.linspace(0, 10, 50)
+    y = 2 * x + 1
+    y[5] = np.nan
+    p = Parameters()
+    p.add_many(("a", 1.0), ("b", 0.0))
+    out = minimize(lambda p: p["a"].value * x + p["b"].value - y, p, nan_policy="propagate")
+    x_mp, _, _, _, ier = leastsq(lambda v: v[0] * x + v[1] - y, [1.0, 0.0], full_output=True)
+    assert out.success and out.ier == ier == 4
+    assert [p["a"].value, p["b"].value] == x_mp.tolist()
+    assert not out.errorbars
 
 
 def test_least_squares_robust_loss_is_passed_to_scipy():

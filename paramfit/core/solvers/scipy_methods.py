@@ -20,7 +20,7 @@ from scipy import optimize, stats
 
 from paramfit.core.bounds import active_bounds
 from paramfit.core.differentiation.finite_differences import finite_difference_jacobian
-from paramfit.core.exceptions import FitError, NonFiniteResidualError, StopFit
+from paramfit.core.exceptions import FitError, OptionError, StopFit
 from paramfit.core.options import FitOptions
 from paramfit.core.problem import FitProblem
 from paramfit.core.solvers.final_phase import Evaluator
@@ -146,14 +146,10 @@ class _Objective:
         return f
 
     def chisqr(self, x: np.ndarray) -> float:
-        """Sum of squares; a non-finite residual is a very large value, so a scalar
-        method steps away from it instead of ending the fit."""
-        try:
-            r = self.residual(x)
-        except NonFiniteResidualError:
-            if self.ev.best_x is None:  # the start point: the user's error
-                raise
-            return 1e300
+        """Sum of squares (or ``reduce_fcn``).  A non-finite residual raises under
+        ``nan_policy='raise'`` (as lmfit 1.3); passed on (``'propagate'``) it is a very
+        large value, so the method steps away from it instead of ending the fit."""
+        r = self.residual(x)
         c = float(r @ r) if self.reduce is None else float(self.reduce(r))
         return c if np.isfinite(c) else 1e300
 
@@ -363,8 +359,8 @@ def _finite_box(problem: FitProblem, method: str) -> list[tuple[float, float]]:
     missing = [name for name, lo, hi in zip(problem.free_names, problem.lower, problem.upper)
                if not (np.isfinite(lo) and np.isfinite(hi))]
     if missing:
-        raise FitError(f"method {method!r} searches a finite box: give finite min and max "
-                       f"to the varied parameter(s) {', '.join(missing)}")
+        raise OptionError(f"method {method!r} searches a finite box: give finite min and "
+                          f"max to the varied parameter(s) {', '.join(missing)}")
     return list(zip(problem.lower.tolist(), problem.upper.tolist()))
 
 
