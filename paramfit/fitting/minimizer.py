@@ -26,13 +26,13 @@ from paramfit.core.exceptions import (
     StopFit,
 )
 from paramfit.core.expressions.compiler import SymbolTable
-from paramfit.core.optional import require
 from paramfit.core.options import FitOptions, OptionError
 from paramfit.core.parameters.parameters import Parameters, ParameterStatus
 from paramfit.core.problem import FitProblem, check_fit_size
 from paramfit.core.solvers.blas_threads import sequential_blas
 from paramfit.core.solvers.final_phase import BudgetSpent, Evaluator
 from paramfit.core.solvers.levenberg_marquardt import solve as solve_lm
+from paramfit.core.solvers.mcmc import run_emcee
 from paramfit.core.solvers.scipy_methods import (
     GLOBAL_METHODS,
     run_global_method,
@@ -261,7 +261,7 @@ class Minimizer:
         if name in GLOBAL_METHODS:
             return self._fit(name, self._global_solver, kws)
         if name == "emcee":
-            return self.emcee(**kws)
+            return self._fit("emcee", run_emcee, kws)
         raise OptionError(f"unknown fitting method {method!r}; choose one of "
                           f"{', '.join(METHODS)}")
 
@@ -349,12 +349,15 @@ class Minimizer:
         return self.minimize("ampgo", params=params, **kws)
 
     def emcee(self, params: Parameters | None = None, **kws: Any) -> MinimizerResult:
-        """Markov-chain Monte Carlo sampling with emcee (``paramfit[emcee]``)."""
+        """Markov-chain Monte Carlo sampling with emcee (``paramfit[emcee]``), see
+        :func:`~paramfit.core.solvers.mcmc.run_emcee`: keywords ``steps``, ``nwalkers``,
+        ``burn``, ``thin``, ``pos``, ``seed``, ``progress``, ``float_behavior``,
+        ``run_mcmc_kwargs``.  The values are the chain's medians, the covariance the
+        chain's; the result has ``chain``, ``lnprob``, ``acceptance_fraction``,
+        ``acor`` and ``flatchain``."""
         if params is not None:
             self.params = params
-        require("emcee", "emcee", "method 'emcee'")
-        raise FitError("method 'emcee' is not available in this build of paramfit yet: "
-                       "sample the posterior with emcee.EnsembleSampler directly")
+        return self._fit("emcee", run_emcee, kws)
 
     def _global_solver(self, problem: FitProblem, evaluator: Evaluator, options: FitOptions,
                        callback: Callable | None) -> SolverOutcome:
@@ -395,7 +398,8 @@ class Minimizer:
                     # the method stopped at the budget itself: nothing left for errors
                     evaluator.stopped = f"number of function evaluations = {evaluator.limit}"
                 aborted = evaluator.stopped is not None
-                if aborted or not self.calc_covar or not np.all(np.isfinite(outcome.residual)):
+                if (aborted or not self.calc_covar or method == "emcee"
+                        or not np.all(np.isfinite(outcome.residual))):
                     outcome.jac = np.full((outcome.residual.size, problem.nvarys), np.nan)
                     outcome.nfev = evaluator.nfev
                 else:
@@ -406,6 +410,9 @@ class Minimizer:
                 result = build_result(problem, outcome, method=method, init_vals=init_vals,
                                       scale_covar=self.scale_covar,
                                       analytic_jac=options.analytic_jac)
+                if "chain_covar" in outcome.extras and not aborted:    # emcee
+                    result = dataclasses.replace(
+                        result, covar=outcome.extras["chain_covar"], errorbars=True)
             _write_parameters(problem, result)
             if self.result is None:  # seed 000 §4.2: a re-fit keeps the first start values
                 for name, value in zip(problem.free_names, init_vals):

@@ -210,3 +210,37 @@ def test_conf_interval_seed_and_lmfit_calls(best):
     seed_ci = conf_interval(result, ["tau"])
     assert [round(s, 3) for s, _ in seed_ci["tau"]] == [0.997, 0.95, 0.674, 0.0, 0.674,
                                                         0.95, 0.997]
+
+
+# ---------------------------------------------------------------- emcee (optional)
+def test_emcee_chain_matches_the_covariance_of_the_fit():
+    pytest.importorskip("emcee")
+    pytest.importorskip("pandas")
+    noise = 0.01    # the noise of Y: the posterior's width is the unscaled covariance's
+
+    def weighted(p):
+        return decay(p) / noise
+
+    p = start(bounded=True)
+    best = minimize(weighted, p.copy(), scale_covar=False)
+    # from the best fit, as emcee is used after a fit: 100 steps of burn-in
+    out = minimize(weighted, best.params.copy(), method="emcee", nwalkers=30, steps=400,
+                   burn=100, thin=5)
+    assert out.method == "emcee" and out.chain.shape == (60, 30, 3)
+    assert out.flatchain.shape == (1800, 3) and 0.1 < out.acceptance_fraction.mean() < 0.9
+    for name in best.var_names:
+        # 1800 (correlated) samples: the median within 0.3 sigma, the spread within 20 %
+        # of the covariance's standard error (Monte Carlo error, ~1/sqrt(effective n))
+        sigma = best.params[name].stderr
+        assert abs(out.params[name].value - best.params[name].value) < 0.3 * sigma
+        assert out.params[name].stderr == pytest.approx(sigma, rel=0.2)
+
+
+def test_emcee_missing_is_a_clear_error():
+    try:
+        import emcee  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="emcee"):
+            minimize(decay, start(bounded=True), method="emcee")
+    else:
+        pytest.skip("emcee is installed")
