@@ -14,7 +14,8 @@ PUBLIC = {
     "MissingDependencyError", "Model", "ModelResult", "NonFiniteResidualError", "OptionError",
     "Parameter",
     "ParameterError", "ParameterStatus", "Parameters", "ParamfitError", "ParamfitWarning",
-    "ResidualError", "StopFit", "conf_interval", "conf_interval2d", "fit_many", "load_model",
+    "ResidualError", "StopFit", "ci_report", "conf_interval", "conf_interval2d",
+    "create_params", "fit_many", "fit_report", "load_model",
     "load_modelresult", "minimize", "printfuncs", "report_ci", "report_errors", "report_fit",
     "save_model", "save_modelresult", "__version__",
 }

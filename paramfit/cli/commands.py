@@ -50,7 +50,7 @@ from paramfit.models.builtin import BUILTIN_MODELS
 from paramfit.models.expression import ExpressionModel
 from paramfit.reference import nist
 from paramfit.report.plots import plot_fit
-from paramfit.report.text import ci_report
+from paramfit.report.text import ci_table as seed_ci_table
 
 __all__ = ["FitOutcome", "run"]
 
@@ -373,8 +373,9 @@ def text_report(outcome: FitOutcome, table: DataTable | None) -> str:
 
 
 def ci_table(ci: Mapping[str, Sequence[tuple[float, float]]]) -> str:
-    """Confidence intervals (:func:`paramfit.report.text.ci_report`) under a heading."""
-    return "[[Confidence intervals]]\n" + ci_report(ci)
+    """Confidence intervals (the seed's table, :func:`paramfit.report.text.ci_table`) under a
+    heading."""
+    return "[[Confidence intervals]]\n" + seed_ci_table(ci)
 
 
 def plot_outcome(outcome: FitOutcome, filename: str, *, title: str | None = None) -> bool:

@@ -152,6 +152,12 @@ class MinimizerResult:
         return refit
 
     @property
+    def result(self) -> MinimizerResult:
+        """This result (seed 000 code reads ``out.result.chisqr`` of what ``minimize``
+        returned, which was the Minimizer)."""
+        return self
+
+    @property
     def fit(self) -> FitResult:
         """The core :class:`~paramfit.core.statistics.FitResult` of this fit."""
         return self._fit

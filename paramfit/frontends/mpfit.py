@@ -1,22 +1,33 @@
 """MPFIT front end (seed 002): ``mpfit``, ``mpfitfun`` and ``mpfitexpr`` over paramfit's core.
 
-Code written for Markwardt's MPFIT (IDL) or the classic Python ``mpfit``
-module runs with little change: the user function returns
+Code written for the classic Python ``mpfit`` module (Markwardt, Rivers,
+Koposov) runs unchanged: the same positional order ``mpfit(fcn, xall, functkw,
+parinfo, ftol, xtol, gtol, damp, maxiter, ...)``, the user function returns
 ``[status, deviates]`` (or ``[status, deviates, pderiv]`` with
-``autoderivative=0``), constraints come in ``parinfo``, and the result holds
-``status, errmsg, params, perror, covar, niter, nfev, fnorm, dof``.  The fit
+``autoderivative=0``, ``pderiv`` being the derivative of the *model*, the
+classic's sign), constraints come in ``parinfo``, and the result holds
+``status, errmsg, params, perror, covar, niter, nfev, fnorm, dof`` with the
+classic's codes and messages (``errmsg`` is ``''`` after a successful fit).
+Where paramfit differs on purpose, see ``docs/mpfit.md``.  The fit
 itself is paramfit's bounded Levenberg-Marquardt solver
 (:mod:`paramfit.core.solvers.levenberg_marquardt`, MINPACK-1 with MPFIT's bound
 handling), reached through :class:`paramfit.fitting.minimizer.Minimizer`.
 
 Status codes (``MPFitResult.status``)
 -------------------------------------
+-16
+    The deviates at the start are not all finite (``params`` is the start), or the
+    user function returned non-finite values during the fit and the solver could
+    not reach a stationary point (``params`` is the best point found).  A fit that
+    converges while stepping around non-finite trial points keeps its 1-4.
 0
     Improper input: bad ``parinfo``, inconsistent keywords, no free parameter,
     fewer deviates than free parameters, or a malformed return value of the
-    user function.  ``errmsg`` says what and names the parameter.  As in
-    MPFIT this is *returned*, not raised; Python exceptions raised *by* the
-    user's function or iteration function propagate unchanged.
+    user function.  ``errmsg`` is the classic's message followed by what and
+    which parameter; ``params`` is a copy of the start (when it can be read),
+    ``fnorm`` -1 and ``dof`` 0, as in the classic.  This is *returned*, not
+    raised; Python exceptions raised *by* the user's function or iteration
+    function propagate unchanged.
 1, 2, 3, 4
     Converged: ``ftol``, ``xtol``, both, ``gtol`` (orthogonality).
 5
@@ -26,9 +37,11 @@ Status codes (``MPFitResult.status``)
 9
     paramfit addition: the solver converged, but the accurate Jacobian at the
     end shows a gradient that is not small (the point is not a minimum).
+    Classic code reads every positive status as success, so this one also sets
+    ``errmsg`` to a ``'WARNING: ...'``: test ``if m.errmsg:`` or ``m.status == 9``.
 -1 ... -15 (any negative)
     The user function or the iteration function asked to stop; ``params``
-    hold the best point found, ``covar`` and ``perror`` are None.
+    hold the best point found, ``covar`` is None and ``perror`` NaN.
 
 References
 ----------
@@ -41,6 +54,7 @@ References
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,11 +74,14 @@ from paramfit.core.statistics import FitResult
 from paramfit.fitting.minimizer import Minimizer
 from paramfit.frontends.formula import UnknownNameError, build_formula
 from paramfit.frontends.parinfo import (
+    MODULE_PREFIXES,
     ImproperInput,
     ImproperReturn,
+    NonFiniteStart,
     ParameterSpec,
     UserFunction,
     build_parameters,
+    map_module_prefixes,
     normalise_entry,
     parse_parinfo,
 )
@@ -77,7 +94,11 @@ STATUS_MESSAGES: dict[int, str] = {
     **{t.code: t.message for t in Termination if 1 <= t.code <= 9},
     5: "the maximum number of iterations (maxiter) has been reached",
 }
-"""``errmsg`` of each non-negative status (0 gets the specific reason appended)."""
+"""What each non-negative status means, in words (``MPFitResult.message``)."""
+
+NON_FINITE = ("ERROR: parameter or function value(s) have become infinite; check model "
+              "function for over- and underflow")
+"""``errmsg`` of status -16 (the classic means this text but returns ``''``)."""
 
 
 @dataclass
@@ -89,27 +110,32 @@ class MPFitResult:
     status : int
         MPFIT status code, see :mod:`paramfit.frontends.mpfit`.
     errmsg : str
-        Why the fit ended, in words (for every status, not only errors).
+        ``''`` after a successful fit (status 1-8, as the classic), else the
+        classic's error or warning message (with paramfit's detail after it).
+    message : str
+        paramfit addition: why the fit ended, in words, for every status.
     params : ndarray, shape (n,) or None
-        Best-fit values of *all* parameters (fixed and tied included); None when
-        ``status == 0``.
+        Best-fit values of *all* parameters (fixed and tied included); the start
+        after improper input (None only when no start can be read).
     perror : ndarray, shape (n,) or None
         1-sigma errors from the *unscaled* covariance, as MPFIT reports them:
         correct when ``deviates = (y - model) / err`` with true ``err``.  For
         unweighted data scale them yourself by ``sqrt(fnorm / dof)``.  Fixed,
-        tied and pegged parameters get 0.  None with ``nocovar=1``, after a user
-        stop, or when the covariance is singular.
+        tied and pegged parameters get 0.  An array whenever ``params`` is one:
+        NaN where no error was computed (``nocovar=1``, a stop, improper input, a
+        singular covariance).
     covar : ndarray, shape (n, n) or None
         Unscaled covariance over all parameters (zero rows and columns for
-        fixed, tied and pegged ones).
+        fixed, tied and pegged ones); None when not computed.
     niter : int
-        Completed (accepted) Levenberg-Marquardt iterations.
+        The classic's count: 1 + the accepted Levenberg-Marquardt steps (0 after
+        improper input).
     nfev : int
         Calls of the user function.
-    fnorm : float or None
-        Chi-square, ``sum(deviates**2)``, at ``params``.
-    dof : int or None
-        ``len(deviates) - nfree``.
+    fnorm : float
+        Chi-square, ``sum(deviates**2)``, at ``params``; -1 after improper input.
+    dof : int
+        ``len(deviates) - nfree``; 0 after improper input.
     nfree, npegged : int
         Free parameters, and free parameters that ended on a limit.
     names : list of str
@@ -121,6 +147,8 @@ class MPFitResult:
         The equivalent paramfit Parameters, holding the best fit.
     fit : FitResult or None
         The core's full result (``chisqr``, ``jac``, ``residual``...).
+    damp, debug
+        The keywords of the call (attributes of the classic object).
     """
 
     status: int
@@ -130,31 +158,35 @@ class MPFitResult:
     covar: np.ndarray | None = None
     niter: int = 0
     nfev: int = 0
-    fnorm: float | None = None
-    dof: int | None = None
+    fnorm: float = -1.0
+    dof: int = 0
     nfree: int = 0
     npegged: int = 0
     names: list[str] = field(default_factory=list)
     parinfo: list | None = None
     parameters: Parameters | None = None
     fit: FitResult | None = None
+    message: str = ""
+    damp: float = 0.0
+    debug: int = 0
 
 
 def default_iterfunct(fcn: Callable, p: np.ndarray, iter: int,  # noqa: A002  (MPFIT name)
                       fnorm: float | None = None, functkw: Mapping | None = None,
                       parinfo: Sequence[Mapping] | None = None, quiet: int = 0,
-                      dof: int | None = None, **iterkw: Any) -> None:
+                      dof: int | None = None, **iterkw: Any) -> int | None:
     """MPFIT's default iteration function: print chi-square and the parameters.
 
-    Prints ``Iter      N   CHI-SQUARE = ...   DOF = ...`` then one line
-    ``   NAME = value`` per parameter whose ``mpprint`` is true, ``NAME`` being the
-    ``parname`` or ``P<i>``.  Nothing is printed when ``quiet`` is true.
+    Prints, spaced as the classic module does, ``Iter      N    CHI-SQUARE =  ...
+    DOF =  ...`` then one line ``   NAME = value  `` per parameter whose ``mpprint``
+    is true, ``NAME`` being the ``parname`` or ``P<i>``.  Nothing is printed when
+    ``quiet`` is true.
 
     Examples
     --------
-    >>> default_iterfunct(None, [1.0, 2.5], 3, fnorm=12.0, dof=8,
-    ...                   parinfo=[{'parname': 'amp'}, {'mpprint': 0}])
-    Iter      3   CHI-SQUARE = 12   DOF = 8
+    >>> status = default_iterfunct(None, [1.0, 2.5], 3, fnorm=12.0, dof=8,
+    ...                            parinfo=[{'parname': 'amp'}, {'mpprint': 0}])
+    Iter       3    CHI-SQUARE =  12  DOF =  8
        amp = 1
     """
     if quiet:
@@ -162,30 +194,36 @@ def default_iterfunct(fcn: Callable, p: np.ndarray, iter: int,  # noqa: A002  (M
     if fnorm is None:
         _, deviates = fcn(np.asarray(p, dtype=float), fjac=None, **dict(functkw or {}))[:2]
         fnorm = float(np.sum(np.asarray(deviates, dtype=float) ** 2))
-    print(f"Iter {iter:6d}   CHI-SQUARE = {fnorm:.10g}   DOF = {dof}")
+    print(f"Iter  {iter:6d}    CHI-SQUARE =  {fnorm:.10g}  DOF =  {int(dof or 0)}")
     for i, value in enumerate(p):
         entry = normalise_entry(parinfo[i], i) if parinfo is not None and i < len(parinfo) else {}
         if not entry.get("mpprint", 1):
             continue
         name = entry.get("parname") or f"P{i}"
-        print(f"   {name} = {float(value):.10g}")
-    return None
+        print(f"   {name} = {float(value):.10g}  ")
+    return 0
 
 
 class _IterationControl:
-    """``iter_cb`` for the core: ``maxiter`` and the user's ``iterfunct``."""
+    """``iter_cb`` for the core: ``maxiter`` and the user's ``iterfunct``.
+
+    The classic counts ``niter`` from 1 and stops with status 5 once it reaches
+    ``maxiter`` after an accepted step: ``maxiter = N`` allows ``max(N - 1, 1)``
+    accepted steps (``N = 0``: none).
+    """
 
     def __init__(self, user: UserFunction, maxiter: int, iterfunct: Callable | None,
                  nprint: int, parinfo: Any, quiet: int, iterkw: Mapping[str, Any],
                  nfree: int):
-        self.user, self.maxiter, self.iterfunct = user, maxiter, iterfunct
+        self.user, self.iterfunct = user, iterfunct
+        self.steps = 0 if maxiter == 0 else max(maxiter - 1, 1)
         self.nprint, self.parinfo, self.quiet = nprint, parinfo, quiet
         self.iterkw, self.nfree = dict(iterkw), nfree
         self.maxiter_reached = False
         self.iterfunct_code: int | None = None
 
     def __call__(self, params: Parameters, niter: int, resid: np.ndarray) -> bool:
-        if niter >= self.maxiter:
+        if niter >= self.steps:
             self.maxiter_reached = True
             raise StopFit(5, STATUS_MESSAGES[5])
         if self.iterfunct is None or self.nprint <= 0 or niter % self.nprint:
@@ -200,16 +238,20 @@ class _IterationControl:
         return False
 
 
+KEYWORDS = "ERROR: input keywords are inconsistent"
+
+
 def _check_keywords(xtol: float, ftol: float, gtol: float, maxiter: int, factor: float,
-                    maxfev: int) -> None:
+                    maxfev: int, damp: float, epsfcn: float | None) -> None:
     for name, value in (("xtol", xtol), ("ftol", ftol), ("gtol", gtol), ("factor", factor)):
         if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
-            raise ImproperInput(f"input keywords are inconsistent: {name} must be a positive "
-                                f"number, got {value!r}")
+            raise ImproperInput(f"{name} must be a positive number, got {value!r}", KEYWORDS)
     for name, value in (("maxiter", maxiter), ("maxfev", maxfev)):
         if not isinstance(value, (int, np.integer)) or value < 0:
-            raise ImproperInput(f"input keywords are inconsistent: {name} must be an integer "
-                                f">= 0, got {value!r}")
+            raise ImproperInput(f"{name} must be an integer >= 0, got {value!r}", KEYWORDS)
+    for name, value in (("damp", damp), ("epsfcn", 0.0 if epsfcn is None else epsfcn)):
+        if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
+            raise ImproperInput(f"{name} must be a number >= 0, got {value!r}", KEYWORDS)
 
 
 def _free_indices(specs: list[ParameterSpec]) -> list[int]:
@@ -230,36 +272,48 @@ def _diag(diag: Any, rescale: int, specs: list[ParameterSpec]) -> np.ndarray | N
         values = values[free]
     if diag is None or values.size != len(free) or not np.all(values > 0):
         raise ImproperInput(f"rescale=1 needs diag: {len(free)} (free) or {len(specs)} (all) "
-                            f"positive scale factors, got {diag!r}")
+                            f"positive scale factors, got {diag!r}",
+                            "ERROR: DIAG parameter scales are inconsistent")
     return values
 
 
-def _status(fit: FitResult, control: _IterationControl) -> tuple[int, str]:
+def _status(fit: FitResult, control: _IterationControl, fcn: Callable,
+            iterfunct: Callable | None) -> tuple[int, str, str]:
+    """``(status, errmsg, message)`` of a fit that ran."""
     termination = fit.termination
     if termination is Termination.USER_STOP:
         if control.maxiter_reached:
-            return 5, STATUS_MESSAGES[5]
+            return 5, "", STATUS_MESSAGES[5]
         code = fit.user_code if fit.user_code is not None else -1
         if control.iterfunct_code is not None:
-            return code, f"the fit was stopped by iterfunct (status {code})"
-        return code, f"the fit was stopped by the user function (status {code})"
+            return (code, f"WARNING: premature termination by {iterfunct}",
+                    f"the fit was stopped by iterfunct (status {code})")
+        return (code, f'WARNING: premature termination by "{fcn}"',
+                f"the fit was stopped by the user function (status {code})")
     code = termination.code
     if termination is Termination.MAX_NFEV:
-        return 5, "the maximum number of function evaluations (maxfev) has been reached"
+        return 5, "", "the maximum number of function evaluations (maxfev) has been reached"
     if code == 0:
-        return 0, "improper input: the solver rejected the problem (" + fit.message + ")"
-    return code, STATUS_MESSAGES.get(code, fit.message)
+        message = f"the solver rejected the problem ({fit.message})"
+        return 0, "ERROR: improper input: " + message, message
+    message = STATUS_MESSAGES.get(code, fit.message)
+    return code, ("WARNING: " + message if code == 9 else ""), message
 
 
 def _fill(result: MPFitResult, fit: FitResult, nocovar: int) -> None:
     params = result.parameters
     result.params = np.array([par.value for par in params.values()])
-    result.niter, result.fnorm = fit.niter, float(fit.chisqr)
+    result.niter, result.fnorm = fit.niter + 1, float(fit.chisqr)
     result.nfree, result.dof = fit.nvarys, fit.ndata - fit.nvarys
     free = [result.names.index(name) for name in fit.var_names]
     pegged = (ParameterStatus.AT_LOWER, ParameterStatus.AT_UPPER)
     result.npegged = sum(params[name].status in pegged for name in fit.var_names)
-    if nocovar or result.status < 0 or fit.covar is None:
+    result.perror = np.full(len(result.names), np.nan)
+    if nocovar or result.status < 0:
+        return
+    if fit.covar is None:  # singular: errors of the moving parameters undetermined
+        moving = [result.names.index(n) for n in fit.var_names if params[n].status not in pegged]
+        result.perror[[i for i in range(len(result.names)) if i not in moving]] = 0.0
         return
     covar = np.zeros((len(result.names), len(result.names)))
     covar[np.ix_(free, free)] = fit.covar
@@ -267,16 +321,50 @@ def _fill(result: MPFitResult, fit: FitResult, nocovar: int) -> None:
     result.perror = np.sqrt(np.clip(np.diag(covar), 0.0, None))
 
 
+def _start_vector(xall: Any, parinfo: Any) -> np.ndarray | None:
+    """The start as the classic copies it into ``params`` after improper input."""
+    try:
+        if xall is not None:
+            return np.array(xall, dtype=float).ravel()
+        return np.array([normalise_entry(e, i)["value"] for i, e in enumerate(parinfo)],
+                        dtype=float)
+    except (TypeError, ValueError, KeyError, ImproperInput):
+        return None
+
+
+# The classic finds these before it copies the start into ``params`` (None then).
+_BEFORE_PARAMS = (
+    "ERROR: keywords DAMP and AUTODERIVATIVE are mutually exclusive",
+    "ERROR: must pass parameters in P or PARINFO",
+    "ERROR: PARINFO must be a list of dictionaries.",
+    "ERROR: number of elements in PARINFO and P must agree",
+    'ERROR: either P or PARINFO(*)["value"] must be supplied.',
+    "ERROR: no free parameters",
+)
+
+
+def _improper_input(classic: str, detail: str, start: np.ndarray | None, parinfo: Any,
+                    nfev: int = 0) -> MPFitResult:
+    """The classic's result after improper input: status 0, fnorm -1, dof 0, ``params`` a
+    copy of the start (None for the conditions the classic checks before copying it)."""
+    if classic in _BEFORE_PARAMS:
+        start = None
+    return MPFitResult(status=0, errmsg=f"{classic}: {detail}" if detail else classic,
+                       message=f"improper input: {detail or classic}",
+                       params=None if start is None else start.copy(),
+                       perror=None if start is None else np.full(start.size, np.nan),
+                       nfev=nfev, fnorm=-1.0, dof=0, parinfo=parinfo)
+
+
 def mpfit(
     fcn: Callable[..., Any],
-    p0: Sequence[float] | np.ndarray | None = None,
-    parinfo: Sequence[Mapping[str, Any]] | None = None,
+    xall: Sequence[float] | np.ndarray | None = None,
     functkw: Mapping[str, Any] | None = None,
-    *,
-    autoderivative: int = 1,
-    xtol: float = 1e-10,
+    parinfo: Sequence[Mapping[str, Any]] | None = None,
     ftol: float = 1e-10,
+    xtol: float = 1e-10,
     gtol: float = 1e-10,
+    damp: float = 0.0,
     maxiter: int = 200,
     factor: float = 100.0,
     nprint: int = 1,
@@ -284,12 +372,18 @@ def mpfit(
     iterkw: Mapping[str, Any] | None = None,
     nocovar: int = 0,
     rescale: int = 0,
-    diag: Sequence[float] | None = None,
+    autoderivative: int = 1,
     quiet: int = 0,
+    diag: Sequence[float] | None = None,
+    epsfcn: float | None = None,
+    debug: int = 0,
+    *,
     maxfev: int = 0,
-    xall: Sequence[float] | None = None,
+    p0: Sequence[float] | np.ndarray | None = None,
 ) -> MPFitResult:
     """Minimise the sum of squares of a user function's deviates, MPFIT style.
+
+    The positional order and the keywords are the classic Python module's.
 
     Parameters
     ----------
@@ -297,28 +391,31 @@ def mpfit(
         ``fcn(p, fjac=None, **functkw) -> [status, deviates]``; with
         ``autoderivative=0`` and ``fjac`` not None, ``[status, deviates, pderiv]``.
         ``p`` is the full parameter vector (fixed and tied included), ``deviates``
-        any shape (flattened), ``pderiv`` ``(m, n)`` or the data shape with the
-        ``n`` parameters last.  ``fjac`` is the mask of parameters whose
-        derivatives are needed: 1 for free *and tied* ones (tied columns enter
-        the free ones by the chain rule), 0 for fixed.  A negative ``status``
-        stops the fit and is returned as ``status``.
-    p0 : array_like, shape (n,), optional
-        Start values; overrides ``parinfo[i]['value']``.  ``xall=`` is accepted
-        as the classic module's name for it.
+        any shape (flattened).  ``pderiv`` (``(m, n)``, or the data shape with the
+        ``n`` parameters last) is, as in the classic module and seed 002, the
+        derivative of the *model*: for ``deviates = (y - model) / err`` return
+        ``dmodel/dp / err``, which is ``-d(deviates)/dp``.  ``fjac`` is the mask of
+        parameters whose derivatives are needed: 1 for free *and tied* ones (tied
+        columns enter the free ones by the chain rule), 0 for fixed.  A negative
+        ``status`` stops the fit and is returned as ``status``.
+    xall : array_like, shape (n,), optional
+        Start values; overrides ``parinfo[i]['value']``.  ``p0=`` is accepted as a
+        keyword alias.
+    functkw : dict, optional
+        Keyword arguments for ``fcn`` (typically ``x``, ``y``, ``err``).
     parinfo : list of dict, optional
         Per-parameter constraints (keys case-insensitive, unknown keys ignored):
         ``value, fixed, limited, limits, step, relstep, mpside, mpmaxstep, tied,
         parname, mpprint`` (see :mod:`paramfit.frontends.parinfo`).  ``tied`` refers to
         parameters as ``p[i]`` or ``p(i)``, 0-based.
-    functkw : dict, optional
-        Keyword arguments for ``fcn`` (typically ``x``, ``y``, ``err``).
-    autoderivative : int, default 1
-        1: finite differences; 0: ``fcn`` returns analytic derivatives.
-    xtol, ftol, gtol : float, default 1e-10
+    ftol, xtol, gtol : float, default 1e-10
         MINPACK's relative tolerances (all must be > 0).
+    damp : float, default 0
+        > 0 replaces the deviates by ``tanh(deviates / damp)`` (residuals much
+        larger than ``damp`` are clipped); not with ``autoderivative=0``.
     maxiter : int, default 200
-        Most iterations; ``status = 5`` when reached (0: no iteration, only the
-        statistics at ``p0``).
+        The classic's limit on ``niter`` (1 + accepted steps): status 5 when
+        reached (0: no step, only the statistics at the start).
     factor : float, default 100
         Initial trust-region radius factor.
     nprint : int, default 1
@@ -331,16 +428,23 @@ def mpfit(
     iterkw : dict, optional
         Extra keywords for ``iterfunct``.
     nocovar : int, default 0
-        1: do not report ``covar`` and ``perror``.
+        1: do not compute ``covar`` (None) and ``perror`` (NaN).
     rescale, diag
         ``rescale=1`` uses the fixed positive scale factors ``diag`` (one per free
         parameter, or one per parameter) instead of the Jacobian column norms.
+    autoderivative : int, default 1
+        1: finite differences; 0: ``fcn`` returns analytic derivatives.
     quiet : int, default 0
         1 silences the default iteration function.
+    epsfcn : float, optional
+        Finite-difference relative step ``sqrt(max(epsfcn, eps))`` (MINPACK).
+    debug : int, default 0
+        With ``autoderivative=0``: print the user's derivatives beside forward
+        differences at every derivative evaluation (those calls count in ``nfev``).
     maxfev : int, default 0
-        Most user-function calls the solver may make (0: no limit); status 5.
-    xall : array_like, optional
-        Alias of ``p0`` (classic Python ``mpfit``).
+        paramfit addition: most user-function calls (0: no limit); status 5.
+    p0 : array_like, optional
+        Keyword alias of ``xall``.
 
     Returns
     -------
@@ -362,29 +466,42 @@ def mpfit(
     >>> y = 2.0 + 0.5 * x
     >>> def line(p, fjac=None, x=None, y=None):
     ...     return [0, y - (p[0] + p[1] * x)]
-    >>> m = mpfit(line, [1.0, 1.0], functkw={'x': x, 'y': y}, quiet=1)
-    >>> m.status > 0, np.round(m.params, 8).tolist()
-    (True, [2.0, 0.5])
+    >>> m = mpfit(line, [1.0, 1.0], {'x': x, 'y': y}, quiet=1)
+    >>> m.status > 0, m.errmsg, np.round(m.params, 8).tolist()
+    (True, '', [2.0, 0.5])
     """
-    if xall is not None:
-        if p0 is not None:
-            return MPFitResult(status=0, errmsg="improper input: give p0 or xall, not both",
-                               parinfo=parinfo)
-        p0 = xall
+    if p0 is not None:
+        if xall is not None:
+            return _improper_input(KEYWORDS, "give xall or p0, not both",
+                                   _start_vector(xall, parinfo), parinfo)
+        xall = p0
+    start = _start_vector(xall, parinfo) if (xall is not None or parinfo is not None) else None
+    if functkw is not None and not isinstance(functkw, Mapping):
+        return _improper_input(KEYWORDS, "functkw (the third positional argument, as in the "
+                               "classic mpfit module) must be a dict; pass parinfo=...",
+                               start, parinfo)
+    if damp != 0 and not autoderivative:
+        return _improper_input("ERROR: keywords DAMP and AUTODERIVATIVE are mutually "
+                               "exclusive", "", start, parinfo)
     try:
-        _check_keywords(xtol, ftol, gtol, maxiter, factor, maxfev)
+        _check_keywords(xtol, ftol, gtol, maxiter, factor, maxfev, damp, epsfcn)
         if isinstance(parinfo, Mapping):
-            raise ImproperInput("parinfo must be a list of dicts, got a dict (in the classic "
-                                "mpfit module the third positional argument is functkw; "
-                                "pass functkw=...)")
-        specs = parse_parinfo(p0, parinfo)
+            raise ImproperInput("parinfo must be a list of dicts, got a dict",
+                                "ERROR: PARINFO must be a list of dictionaries.")
+        specs = parse_parinfo(xall, parinfo)
+        if not _free_indices(specs):
+            raise ImproperInput("every parameter is fixed, tied or pinned",
+                                "ERROR: no free parameters")
         fit_diag = _diag(diag, rescale, specs)
         params = build_parameters(specs)
-    except (ImproperInput, ParameterError, ExpressionError) as exc:
-        return MPFitResult(status=0, errmsg=f"improper input: {exc}", parinfo=parinfo)
+    except ImproperInput as exc:
+        return _improper_input(exc.classic, str(exc), start, parinfo)
+    except (ParameterError, ExpressionError) as exc:
+        return _improper_input("ERROR: improper PARINFO", str(exc), start, parinfo)
+    start = np.array([s.value for s in specs])
     if iterfunct == "default":
         iterfunct = default_iterfunct
-    user = UserFunction(fcn, functkw or {}, specs)
+    user = UserFunction(fcn, functkw or {}, specs, damp=damp, debug=bool(debug))
     user.plist = list(params.values())
     nfree = len(_free_indices(specs))
     control = _IterationControl(user, maxiter, iterfunct, nprint, parinfo, quiet,
@@ -393,37 +510,71 @@ def mpfit(
                        nan_policy="propagate", infeasible="raise",
                        jac=None if autoderivative else user.jacobian)
     result = MPFitResult(status=0, errmsg="", names=list(params), parinfo=parinfo,
-                         parameters=params)
+                         parameters=params, damp=damp, debug=debug)
     options: dict[str, Any] = {"xtol": xtol, "ftol": ftol, "gtol": gtol, "factor": factor,
                                "max_nfev": maxfev or 2**62}
+    if epsfcn is not None:
+        options["epsfcn"] = max(float(epsfcn), float(np.finfo(float).eps))
     if fit_diag is not None:
         options["diag"] = fit_diag
     try:
         fitter.leastsq(**options)
     except StopFit as stop:  # stopped at the very first evaluation
-        result.status, result.nfev = stop.code, user.nfev
-        result.errmsg = f"the first call of the user function returned status {stop.code}"
-        result.params = np.array([s.value for s in specs])
-        return result
+        return _first_call_stopped(result, stop.code, fcn, user, start)
     except ResidualError as exc:
         if user.user_error is not None:
             raise user.user_error from None
-        if isinstance(exc.__cause__, ImproperReturn):
-            return _improper(result, str(exc.__cause__), user)
+        cause = exc.__cause__
+        if isinstance(cause, NonFiniteStart):
+            return _non_finite_start(result, cause, user, start, nfree)
+        if isinstance(cause, ImproperReturn):
+            return _improper(result, str(cause), user, start, nfree)
         raise
     except (FitError, ParameterError, ExpressionError) as exc:
-        return _improper(result, str(exc), user)
+        return _improper(result, str(exc), user, start, nfree)
     fit = fitter.result
     result.fit, result.nfev = fit, user.nfev
-    result.status, result.errmsg = _status(fit, control)
+    result.status, result.errmsg, result.message = _status(fit, control, fcn, iterfunct)
+    if result.status == 9 and user.nonfinite:  # the classic: -16
+        result.status, result.errmsg = -16, NON_FINITE
+        result.message = ("the user function returned non-finite values during the fit and "
+                          "the solver could not reach a stationary point (best point kept)")
     _fill(result, fit, nocovar)
     return result
 
 
-def _improper(result: MPFitResult, message: str, user: UserFunction) -> MPFitResult:
-    result.status, result.errmsg, result.nfev = 0, f"improper input: {message}", user.nfev
+def _first_call_stopped(result: MPFitResult, code: int, fcn: Callable, user: UserFunction,
+                        start: np.ndarray) -> MPFitResult:
+    result.status, result.nfev = code, user.nfev
+    result.errmsg = f'ERROR: first call to "{fcn}" failed'
+    result.message = f"the first call of the user function returned status {code}"
+    result.params, result.perror = start.copy(), np.full(start.size, np.nan)
     result.parameters = None
     return result
+
+
+def _non_finite_start(result: MPFitResult, cause: NonFiniteStart, user: UserFunction,
+                      start: np.ndarray, nfree: int) -> MPFitResult:
+    result.status, result.errmsg, result.nfev = -16, NON_FINITE, user.nfev
+    result.message = str(cause)
+    result.params, result.perror = start.copy(), np.full(start.size, np.nan)
+    with np.errstate(all="ignore"):
+        result.fnorm = float(np.sum(cause.deviates ** 2))
+    result.dof, result.niter, result.nfree = cause.deviates.size - nfree, 1, nfree
+    result.parameters = None
+    return result
+
+
+def _improper(result: MPFitResult, message: str, user: UserFunction, start: np.ndarray,
+              nfree: int) -> MPFitResult:
+    classic = "ERROR: improper input"
+    if user.ndata is not None and user.ndata < nfree:
+        classic = "ERROR: number of parameters must not exceed data"
+    elif user.nfev <= 1:
+        classic = f'ERROR: first call to "{user.fcn}" failed'
+    out = _improper_input(classic, message, start, result.parinfo, user.nfev)
+    out.damp, out.debug, out.names = result.damp, result.debug, result.names
+    return out
 
 
 def _data_arrays(y: Any, err: Any) -> tuple[np.ndarray, np.ndarray | float]:
@@ -440,19 +591,20 @@ def _data_arrays(y: Any, err: Any) -> tuple[np.ndarray, np.ndarray | float]:
 def _driver(name: str, model: Callable, x: Any, y: Any, err: Any, p0: Any, parinfo: Any,
             kw: dict[str, Any]) -> MPFitResult:
     if not kw.pop("autoderivative", 1):
-        return MPFitResult(status=0, errmsg=f"improper input: {name} computes derivatives "
-                           "numerically; use mpfit with autoderivative=0 for analytic ones",
-                           parinfo=parinfo)
+        return _improper_input("ERROR: improper input", f"{name} computes derivatives "
+                               "numerically; use mpfit with autoderivative=0 for analytic "
+                               "ones", _start_vector(p0, parinfo), parinfo)
     extra = dict(kw.pop("functkw", None) or {})
     try:
         y, err = _data_arrays(y, err)
     except (ImproperInput, ValueError) as exc:
-        return MPFitResult(status=0, errmsg=f"improper input: {exc}", parinfo=parinfo)
+        return _improper_input("ERROR: improper input", str(exc),
+                               _start_vector(p0, parinfo), parinfo)
 
     def deviates(p: np.ndarray, fjac: Any = None) -> list:
         return [0, (y - model(x, p, **extra)) / err]
 
-    return mpfit(deviates, p0, parinfo, **kw)
+    return mpfit(deviates, p0, parinfo=parinfo, **kw)
 
 
 def mpfitfun(model: Callable[..., Any], x: Any, y: Any, err: Any,
@@ -470,7 +622,7 @@ def mpfitfun(model: Callable[..., Any], x: Any, y: Any, err: Any,
         1-sigma errors of ``y`` (positive); None means 1 (unweighted: then scale
         ``perror`` by ``sqrt(fnorm / dof)``).
     p0, parinfo
-        As in :func:`mpfit`.
+        As ``xall`` and ``parinfo`` of :func:`mpfit`.
     **kw
         Keywords of :func:`mpfit`; ``functkw`` goes to ``model``.
 
@@ -490,57 +642,115 @@ def mpfitfun(model: Callable[..., Any], x: Any, y: Any, err: Any,
     return _driver("mpfitfun", model, x, y, err, p0, parinfo, dict(kw))
 
 
+class MPFitExprError(ExpressionError):
+    """``mpfitexpr`` cannot use the expression or an ``imports`` entry (the classic
+    raises a plain ``Exception`` for its checks; this is one too)."""
+
+
+_IMPORTABLE = frozenset({*MODULE_PREFIXES} - {"np"})
+# ``p[i]`` references, for ``check`` (the classic counts the bracket form only)
+_BRACKET_REFERENCE = re.compile(r"(?<![\w.])p\s*\[\s*(\d+)\s*\]")
+
+
 def _expression_model(expr: str, nparams: int, extra: Mapping[str, Any]) -> Callable:
     """``model(x, p)`` of ``expr`` (in ``x``, ``p[i]``, ``functkw`` names), built by
     :func:`paramfit.frontends.formula.build_formula`."""
     if not isinstance(expr, str):
-        raise ImproperInput(f"expr must be a string, got {type(expr).__name__}")
+        raise MPFitExprError(f"mpfitexpr: func must be a string, got {type(expr).__name__}")
     try:
-        formula = build_formula(expr, parameters=[f"p{i}" for i in range(nparams)],
+        text = map_module_prefixes(expr, "mpfitexpr")
+        formula = build_formula(text, parameters=[f"p{i}" for i in range(nparams)],
                                 data=("x",), symbols=extra, lhs="none",
                                 vector_references=True, owner="mpfitexpr")
     except UnknownNameError as exc:
-        raise ImproperInput(f"expression {expr!r} uses unknown name(s) {sorted(exc.names)}; "
-                            f"it may use x, p[0] ... p[{nparams - 1}], functkw names and "
-                            "math functions") from None
+        raise MPFitExprError(f"mpfitexpr: expression {expr!r} uses unknown name(s) "
+                             f"{sorted(exc.names)}; it may use x, p[0] ... p[{nparams - 1}], "
+                             "functkw names and math functions (numpy./np./scipy./math. "
+                             "prefixes allowed)") from None
+    except ImproperInput as exc:
+        raise MPFitExprError(str(exc)) from None
     # errors in the expression propagate unchanged, as from a user's model function
     return formula.vector_function(argument="x", checked=False)
 
 
-def mpfitexpr(expr: str, x: Any, y: Any, err: Any, p0: Sequence[float] | None = None,
-              parinfo: Sequence[Mapping] | None = None, **kw: Any) -> MPFitResult:
-    """Fit a model given as an expression in ``x`` and ``p[i]`` (MPFITEXPR).
+def _check_imports(imports: Any) -> None:
+    for name in imports or ():
+        if name not in _IMPORTABLE:
+            raise MPFitExprError(
+                f"mpfitexpr: imports={list(imports)!r}: {name!r} is not available; "
+                "expressions are evaluated by paramfit's safe engine, which knows "
+                f"{', '.join(sorted(_IMPORTABLE))} (their prefixes are always accepted)")
 
-    The expression is built by :func:`paramfit.frontends.formula.build_formula` with
-    paramfit's safe expression compiler (arithmetic and math functions only, never
-    Python ``eval`` of the raw text); ``p[i]`` and
-    ``p(i)`` (0-based) are rewritten to names first, since subscripts are not
-    allowed there.  Names in ``functkw`` are available as constants.
+
+def mpfitexpr(func: str, x: Any, y: Any, err: Any, start_params: Sequence[float] | None = None,
+              check: bool = True, full_output: bool = False,
+              imports: Sequence[str] | None = None,
+              **kw: Any) -> tuple[np.ndarray | MPFitResult | None, Any]:
+    """Fit a model given as an expression in ``x`` and ``p[i]`` (the classic MPFITEXPR).
+
+    The classic signature and return values.  The expression is built by
+    :func:`paramfit.frontends.formula.build_formula` with paramfit's safe expression
+    compiler (arithmetic and whitelisted functions only, never Python ``eval`` of
+    the text): ``p[i]``/``p(i)`` (0-based) name the parameters, and the
+    ``numpy.``, ``np.``, ``scipy.``, ``scipy.special.`` and ``math.`` prefixes of
+    whitelisted functions are dropped (``numpy.exp`` is ``exp``); any other
+    attribute is an error.  Names in ``functkw`` are available as constants.
 
     Parameters
     ----------
-    expr : str
-        E.g. ``'p[0] + p[1] * exp(-x / p[2])'``.
-    x, y, err, p0, parinfo, **kw
-        As in :func:`mpfitfun`.
+    func : str
+        E.g. ``'p[0] + p[1] * numpy.exp(-x / p[2])'``.
+    x, y, err
+        Independent variable, data, 1-sigma errors (None: 1).
+    start_params : sequence of float, optional
+        Start values (may be None when ``parinfo=`` holds ``value`` keys).
+    check : bool, default True
+        Require ``p[i]`` references and ``max(i) + 1 == len(start_params)``.
+    full_output : bool, default False
+        Return the :class:`MPFitResult` instead of the best-fit parameters.
+    imports : list of str, optional
+        Modules the classic imports for the expression; accepted only for modules
+        whose functions the safe engine has (``numpy``, ``scipy``,
+        ``scipy.special``, ``math``).
+    **kw
+        Keywords of :func:`mpfit` (``parinfo``, ``quiet``...); ``functkw`` names
+        become constants of the expression.
 
     Returns
     -------
-    MPFitResult
+    (params, yfit) or (MPFitResult, yfit)
+        ``yfit`` is the expression at ``x`` and the best fit (None when the fit
+        gave no parameters).
+
+    Raises
+    ------
+    MPFitExprError
+        The expression fails ``check``, cannot be compiled safely, uses an unknown
+        name, or ``imports`` names a module the engine does not know.
 
     Examples
     --------
     >>> import numpy as np
     >>> x = np.linspace(0, 1, 20)
-    >>> m = mpfitexpr('p[0] + p[1] * x**2', x, 1 + 4 * x**2, None, [0.0, 0.0], quiet=1)
-    >>> np.round(m.params, 8).tolist()
+    >>> params, yfit = mpfitexpr('p[0] + p[1] * numpy.exp(x)', x, 1 + 4 * np.exp(x), None,
+    ...                          [0.0, 0.0], quiet=1)
+    >>> np.round(params, 8).tolist()
     [1.0, 4.0]
     """
+    _check_imports(imports)
     kw = dict(kw)
     extra = dict(kw.pop("functkw", None) or {})
-    nparams = len(p0) if p0 is not None else len(parinfo or [])
-    try:
-        model = _expression_model(expr, nparams, extra)
-    except (ImproperInput, ExpressionError) as exc:
-        return MPFitResult(status=0, errmsg=f"improper input: {exc}", parinfo=parinfo)
-    return _driver("mpfitexpr", model, x, y, err, p0, parinfo, kw)
+    parinfo = kw.pop("parinfo", None)
+    nparams = len(start_params) if start_params is not None else len(parinfo or [])
+    if check and isinstance(func, str):
+        found = [int(m.group(1)) for m in _BRACKET_REFERENCE.finditer(func)]
+        if not found:
+            raise MPFitExprError(f"mpfitexpr: wrong function format: {func!r} has no p[i]")
+        if max(found) + 1 != nparams:
+            raise MPFitExprError("mpfitexpr: the length of the start_params "
+                                 f"({nparams}) != the length of the parameter vector of "
+                                 f"the function ({max(found) + 1})")
+    model = _expression_model(func, nparams, extra)
+    result = _driver("mpfitexpr", model, x, y, err, start_params, parinfo, kw)
+    yfit = None if result.params is None else model(x, result.params)
+    return (result if full_output else result.params), yfit

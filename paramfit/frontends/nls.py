@@ -63,7 +63,9 @@ def _build_parameters(names: Sequence[str], values: np.ndarray, lower: np.ndarra
     params = Parameters()
     fixed = set(fixed)
     for name, value, lo, hi in zip(names, values, lower, upper, strict=True):
-        params.add(name, value=float(value), vary=name not in fixed, min=lo, max=hi)
+        params.add(name, value=float(value), vary=name not in fixed)
+        # bounds after the value: an infeasible start stays for bmchk to report (seed 001)
+        params[name].set_bounds(lo, hi)
     return params
 
 

@@ -10,6 +10,7 @@ import math
 import pickle
 import warnings
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,11 +21,13 @@ from paramfit.core.exceptions import (
     ExpressionError,
     ExpressionEvaluationError,
     ParameterError,
+    ParamfitWarning,
 )
 from paramfit.core.parameters.parameters import (
     Parameter,
     Parameters,
     ParameterStatus,
+    create_params,
 )
 
 
@@ -86,8 +89,8 @@ def test_add_many_short_tuples_lists_and_parameters():
     assert q["y"].value == 2.0
 
 
-@pytest.mark.parametrize("entry", [(), ("a", 1, True, None, None, None, 7), "abc", 5,
-                                   Parameter(1.0)])
+@pytest.mark.parametrize("entry", [(), ("a", 1, True, None, None, None, 0.5, None, 9),
+                                   "abc", 5, Parameter(1.0)])
 def test_add_many_rejects_bad_entries(entry):
     with pytest.raises(ParameterError):
         Parameters().add_many(entry)
@@ -246,7 +249,8 @@ def test_eval():
 # ------------------------------------------------------------------------ check_bounds
 def test_equal_bounds_with_other_start_is_error():
     p = Parameters()
-    p.add("b1", 200.0, min=196.0, max=196.0)
+    p.add("b1", 200.0)
+    p["b1"].set_bounds(196.0, 196.0)  # bounds set after the value do not move it
     with pytest.raises(BoundsError, match=r"'b1'.*min == max.*196\.0.*200\.0"):
         p.check_bounds()
 
@@ -273,7 +277,8 @@ def test_near_equal_bounds_warn_and_fix():
 @pytest.mark.parametrize(("value", "bound", "side"), [(5.0, 1.0, "upper"), (-2.0, 0.0, "lower")])
 def test_infeasible_start_moved_with_warning(value, bound, side):
     p = Parameters()
-    p.add("x", value, min=0.0, max=1.0)
+    p.add("x", value)
+    p["x"].set_bounds(0.0, 1.0)  # bounds set after the value leave it infeasible
     with pytest.warns(BoundsWarning, match=rf"'x'.*{side} bound"):
         p.check_bounds()
     assert p["x"].value == bound
@@ -281,7 +286,8 @@ def test_infeasible_start_moved_with_warning(value, bound, side):
 
 def test_infeasible_start_raise():
     p = Parameters()
-    p.add("x", 5.0, min=0.0, max=1.0)
+    p.add("x", 5.0)
+    p["x"].set_bounds(0.0, 1.0)
     with pytest.raises(BoundsError, match=r"'x'.*5\.0.*infeasible"):
         p.check_bounds(infeasible="raise")
     assert p["x"].value == 5.0
@@ -386,7 +392,10 @@ def test_json_round_trip_everything():
     assert q["e"].expr == "a * k" and q["e"].value == p["e"].value == 3.75
     assert q.symbols.user_symbols() == {"k": 2.5, "n": 3, "z": 1 + 2j, "flag": True}
     assert type(q.symbols["n"]) is int and type(q.symbols["flag"]) is bool
-    assert q.dumps() == Parameters(symbols={"f": double}).loads(s).dumps()
+    # the user function is written by name only and restored only from funcdefs
+    assert json.loads(s)["symbols"]["f"]["__name__"] == "double"
+    r = Parameters().loads(s, funcdefs={"double": double})
+    assert r.symbols["f"] is double and r.dumps() == s
 
 
 def test_loads_replaces_contents_and_returns_self():
@@ -404,7 +413,9 @@ def test_dump_load_file():
     assert q["a"].value == 1.5
 
 
-@pytest.mark.parametrize("text", ["not json", "[]", '{"params": []}',
+@pytest.mark.parametrize("text", ["not json", "[]", '{"params": [["a", 1.0]]}',
+                                  '{"params": [["1x", 1, true, null, null, null, null, null, '
+                                  'null, null, null]]}',
                                   '{"parameters": [{"value": 1}]}',
                                   '{"parameters": [{"name": "1x"}]}'])
 def test_loads_malformed(text):
@@ -461,10 +472,14 @@ def test_json_round_trip_is_lossless(p):
 def test_pretty_print(seed_table, capsys):
     seed_table.pretty_print()
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["Name", "Value", "Min", "Max", "Stderr", "Vary", "Expr"]
+    assert lines[0].split() == ["Name", "Value", "Min", "Max", "Stderr", "Vary", "Expr",
+                                "Brute_Step"]
     assert len(lines) == 7
-    assert lines[2].split() == ["cen1", "1.2", "0.5", "2", "None", "True", "None"]
-    assert lines[6].split() == ["wid2", "0.5333", "-inf", "inf", "None", "False", "2*wid1/3"]
+    assert lines[2].split() == ["cen1", "1.2", "0.5", "2", "None", "True", "None", "None"]
+    assert lines[6].split() == ["wid2", "0.5333", "-inf", "inf", "None", "False", "2*wid1/3",
+                                "None"]
+    # lmfit 1.3's layout: name column as wide as the longest name, then ' ' + ' %8s'
+    assert lines[1] == "amp1        10     -inf      inf     None     True     None     None"
 
 
 def test_pretty_print_options(seed_table, capsys):
@@ -476,7 +491,7 @@ def test_pretty_print_options(seed_table, capsys):
     assert lines[1].split() == ["amp1", "1.00e+01", "1.23e-01", "free"]
     seed_table.pretty_print(oneline=True)
     out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.startswith("Parameters(<Parameter 'amp1'")
+    assert out.count("\n") == 1 and out.startswith("Parameters([('amp1', <Parameter 'amp1'")
     with pytest.raises(ParameterError, match="column"):
         seed_table.pretty_print(columns=["bogus"])
 
@@ -486,7 +501,7 @@ def test_parameters_repr(seed_table):
     lines = text.splitlines()
     assert lines[0] == "Parameters([" and lines[-1] == "])"
     assert len(lines) == 8
-    assert lines[2].strip() == "<Parameter 'cen1', value=1.2, bounds=[0.5:2]>,"
+    assert lines[2].strip() == "<Parameter 'cen1', value=1.2, bounds=[0.5:2.0]>,"
     assert repr(Parameters()) == "Parameters([])"
 
 
@@ -494,10 +509,221 @@ def test_repr_html(seed_table):
     seed_table.add("q", expr="amp1 if amp1 < 3 else amp2")
     seed_table["amp1"].stderr = 0.5
     text = seed_table._repr_html_()
-    assert text.startswith("<table") and text.endswith("</table>")
+    assert text.startswith('<table class="jp-toc-ignore"><caption>Parameters</caption>')
+    assert text.endswith("</table>")
     assert text.count("<tr>") == len(seed_table) + 1
     for name in seed_table:
-        assert f"<td>{name}</td>" in text
+        assert f"<td style='text-align:left'>{name}</td>" in text
     assert "amp1 &lt; 3" in text and "amp1 < 3" not in text
     assert "(5.00%)" in text  # 0.5 / 10
     assert "tied" in text
+
+
+# ------------------------------------------------------------- lmfit 1.3 compatibility
+def test_add_many_every_tuple_length_and_parameter_objects():
+    full = ("g", 7.0, False, 0.0, 10.0, None, 0.5, {"u": 1})
+    p = Parameters()
+    p.add_many(*(full[:n] for n in range(1, 9)))  # names 'g' repeat: the last one wins
+    g = p["g"]
+    assert (g.value, g.vary, g.min, g.max, g.expr, g.brute_step, g.user_data) == \
+        (7.0, False, 0.0, 10.0, None, 0.5, {"u": 1})
+    q = Parameters()
+    q.add_many(("a", 1.0, None), ("b", 2.0, True, None, None, "2*a", 0.1),
+               Parameter("c", 3.0), Parameter(4.0, name="d"))
+    assert list(q) == ["a", "b", "c", "d"] and q["a"].vary is True  # None vary: default
+    assert q["b"].value == 2.0 and q["b"].brute_step == 0.1 and q["b"].vary is False
+    assert [q[n].value for n in "cd"] == [3.0, 4.0]
+
+
+def test_add_brute_step_user_data_and_parameter_variants():
+    p = Parameters()
+    p.add("b", 1, False, -5.0, 5.0, None, 0.1, "note")  # lmfit 1.3's positional order
+    assert (p["b"].brute_step, p["b"].user_data, p["b"].vary) == (0.1, "note", False)
+    own = Parameter("a", value=3, min=0)
+    p.add(own)  # stored as is
+    assert p["a"] is own
+    template = Parameter("c", value=9, user_data={"form": "square"})
+    p.add("c1", template, min=1)  # a renamed copy; unset attributes filled in
+    assert p["c1"] is not template and p["c1"].name == "c1" and template.name == "c"
+    assert (p["c1"].value, p["c1"].min, p["c1"].user_data) == (9.0, 1.0, {"form": "square"})
+    p.add(Parameter("e", 1.0, min=2.0, max=8.0), min=-1, max=99, vary=False)
+    assert (p["e"].min, p["e"].max, p["e"].vary) == (2.0, 8.0, False)  # bounds were set
+
+
+def test_plus_and_plus_equal_combine_parameters_and_symbols():
+    p = Parameters(usersyms={"half": 0.5, "k": 1.0})
+    p.add("a", 1.0)
+    q = Parameters(symbols={"k": 2.0, "m": 3.0})
+    q.add("b", expr="a * k * m")
+    q.add("a", 10.0)  # q's 'a' wins over p's
+    r = p + q
+    assert list(r) == ["a", "b"] and r["a"].value == 10.0
+    assert r.symbols.user_symbols() == {"half": 0.5, "k": 1.0, "m": 3.0}  # p's k wins
+    assert r["b"].value == 10.0 * 1.0 * 3.0
+    assert r["a"] is not q["a"] and r["a"] is not p["a"]  # copies, both sides
+    assert list(p) == ["a"] and p["a"].value == 1.0  # p unchanged
+    p += q
+    assert list(p) == ["a", "b"] and p["a"].value == 10.0 and p["a"] is not q["a"]
+    with pytest.raises(ParameterError, match="'x' is not a Parameters object"):
+        p + "x"  # noqa: B018
+    with pytest.raises(ParameterError, match="not a Parameters object"):
+        p.update("test")
+
+
+def test_usersyms_positional_and_keyword():
+    p = Parameters({"f": abs}, symbols={"g": 2.0})
+    p.add("a", -3.0)
+    assert p.eval("f(a) * g") == 6.0
+
+
+def test_create_params_and_set():
+    p = create_params(a=8, b=9, c={"value": 3, "min": 0, "max": 10}, d={"expr": "a+b/c"},
+                      e={"value": 10000, "brute_step": 4})
+    assert [p[n].value for n in "abcde"] == [8.0, 9.0, 3.0, 11.0, 10000.0]
+    assert (p["c"].min, p["c"].max, p["d"].vary, p["e"].brute_step) == (0.0, 10.0, False, 4.0)
+    p.set(a=2.0, c={"value": 4.0, "is_init_value": False})
+    assert (p["a"].value, p["a"].init_value, p["c"].value, p["c"].init_value) == \
+        (2.0, 2.0, 4.0, 3.0)
+    with pytest.raises(ParameterError, match="unknown attribute.*'stderr'"):
+        p.set(a={"stderr": 1.0})
+
+
+def test_parameters_as_array():
+    p = create_params(a=1.5, b=-2.0)
+    assert np.asarray(p).tolist() == [1.5, -2.0]
+
+
+def test_pretty_repr_lmfit_forms(seed_table):
+    text = seed_table.pretty_repr()
+    lines = text.split("\n")
+    assert lines[0] == "Parameters({" and lines[-2:] == ["    })", ""]
+    assert lines[1] == "    'amp1': <Parameter 'amp1', value=10.0, bounds=[-inf:inf]>, "
+    one = seed_table.pretty_repr(oneline=True)
+    assert one.startswith("Parameters([('amp1', <Parameter 'amp1'") and "\n" not in one
+
+
+def test_pretty_print_brute_step_and_e_format(capsys):
+    p = create_params(a={"value": 10.0, "min": -100, "max": 100, "brute_step": 5.0})
+    p.pretty_print(fmt="e", precision=2, columns=["value", "min", "max", "brute_step"])
+    lines = capsys.readouterr().out.splitlines()
+    # a one-letter name: lmfit's layout widens nothing, a 8-wide column overflows
+    assert lines == ["Name     Value      Min      Max Brute_Step",
+                     "a  1.00e+01 -1.00e+02 1.00e+02 5.00e+00"]
+
+
+def _pars_for_lmfit_json():
+    p = Parameters()
+    p.add("a", 10.0, min=-100.0, max=100.0, brute_step=5.0, user_data=1)
+    p.add("b", 0.0, min=-250.0, max=250.0, expr="2.0*a")
+    p.add("c", 3.0)
+    p["c"].stderr, p["c"].correl = 0.25, {"a": -0.5}
+    return p
+
+
+def test_loads_reads_lmfit_json_written_by_lmfit():
+    lmfit = pytest.importorskip("lmfit")
+    ref = lmfit.Parameters(usersyms={"k": 2.5})
+    ref.add("a", 10.0, min=-100.0, max=100.0, brute_step=5.0, user_data=1)
+    ref.add("b", 0.0, min=-250.0, max=250.0, expr="2.0*a*k")
+    ref.add("c", 3.0)
+    ref.add("d", 1.0, min=0)
+    ref["c"].stderr, ref["c"].correl = 0.25, {"a": -0.5}
+    q = Parameters().loads(ref.dumps())
+    assert list(q) == ["a", "b", "c", "d"]
+    for name in q:  # lmfit's own values, read back exactly (JSON keeps every digit)
+        mine, theirs = q[name], ref[name]
+        assert (mine.value, mine.vary, mine.min, mine.max, mine.expr, mine.brute_step,
+                mine.stderr, mine.correl, mine.init_value, mine.user_data) == \
+            (theirs.value, theirs.vary, theirs.min, theirs.max, theirs.expr,
+             theirs.brute_step, theirs.stderr, theirs.correl, theirs.init_value,
+             theirs.user_data)
+    assert q.symbols["k"] == 2.5 and "a" not in q.symbols  # lmfit's symtable holds values
+
+
+def test_loads_reads_lmfit_json_by_hand():
+    # lmfit 1.3's layout, written out: Infinity for inf, and null bounds (JSON mangled by
+    # JavaScript) read as no bound; a saved function is restored only from funcdefs
+    text = ('{"unique_symbols": {"a": 10.0, "half": {"__class__": "Callable", '
+            '"__name__": "xhalf", "pyversion": "3.11", "value": "ZGlsbA==", '
+            '"importer": null}}, "params": ['
+            '["a", 10.0, true, null, -Infinity, null, 5.0, null, null, 10.0, 1], '
+            '["b", 20.0, false, "half(a)*4", -250.0, 250.0, null, null, null, 0.0, null]]}')
+    with pytest.warns(ParamfitWarning, match="'half'.*funcdefs"):
+        q = Parameters().loads(text)
+    assert "half" not in q.symbols and q["a"].max == math.inf and q["a"].min == -math.inf
+    r = Parameters().loads(text, funcdefs={"xhalf": lambda x: x / 2})
+    assert r.symbols["half"](4.0) == 2.0 and r["b"].value == 20.0  # half(10) * 4
+    assert r["b"].expr == "half(a)*4" and r["b"].vary is False and r["a"].brute_step == 5.0
+
+
+class _ImportSpy:
+    """A meta-path finder that records any attempt to import the module it watches."""
+
+    def __init__(self, name):
+        self.name, self.asked = name, []
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".")[0] == self.name:
+            self.asked.append(fullname)
+        return None
+
+
+def test_loads_never_imports_what_a_document_names(monkeypatch):
+    import sys
+
+    spy = _ImportSpy("paramfit_test_never_imported")
+    monkeypatch.setattr(sys, "meta_path", [spy, *sys.meta_path])
+    text = ('{"unique_symbols": {"f": {"__class__": "Callable", "__name__": "run", '
+            '"importer": "paramfit_test_never_imported.sub"}}, "params": [["a", 1.0, true, '
+            'null, null, null, null, null, null, null, null]]}')
+    with pytest.warns(ParamfitWarning, match="not restored"):
+        q = Parameters().loads(text)
+    assert spy.asked == [] and "f" not in q.symbols and list(q) == ["a"]
+    __import__("importlib").util.find_spec("paramfit_test_never_imported")
+    assert spy.asked == ["paramfit_test_never_imported"]  # the spy does see imports
+
+
+def test_json_round_trip_keeps_brute_step_and_encoded_user_data():
+    p = _pars_for_lmfit_json()
+    p["a"].user_data = {"arr": np.arange(3.0), "z": 1 + 2j, "t": (1, "x")}
+    q = Parameters().loads(p.dumps())
+    assert q["a"].brute_step == 5.0 and q["b"].vary is False and q["b"].value == 20.0
+    ud = q["a"].user_data
+    assert ud["arr"].tolist() == [0.0, 1.0, 2.0] and ud["z"] == 1 + 2j and ud["t"] == (1, "x")
+
+
+def test_asteval_symtable_spelling_adds_user_symbols():
+    # lmfit 1.3's manual: params._asteval.symtable['f'] = f
+    p = Parameters()
+    p._asteval.symtable["lorentz"] = lambda x, w: 1 / (1 + (x / w) ** 2)
+    p.add("w", 2.0)
+    p.add("y", expr="lorentz(2.0, w)")
+    assert p["y"].value == 0.5 and p._asteval.user_defined_symbols() == {"lorentz"}
+    assert p._asteval.symtable is p.symbols and p._asteval.eval("w * 2") == 4.0
+
+
+def test_setstate_reads_lmfit_parameters_state():
+    lmfit = pytest.importorskip("lmfit")
+    ref = lmfit.Parameters(usersyms={"k": 2.5})
+    ref.add("a", 3.0, min=0.0, brute_step=0.5)
+    ref.add("b", expr="a * k")
+    state = ref.__reduce__()[2]  # {'unique_symbols': {...}, 'params': [lmfit Parameter]}
+    pars = []
+    for lp in state["params"]:  # each lmfit Parameter through its own 11-tuple state
+        par = Parameter.__new__(Parameter)
+        par.__setstate__(lp.__getstate__())
+        pars.append(par)
+    q = Parameters()
+    q.__setstate__({"unique_symbols": state["unique_symbols"], "params": pars})
+    assert q.symbols.user_symbols() == {"k": 2.5}  # not 'a', 'b', nor lmfit's built-ins
+    assert (q["a"].value, q["a"].min, q["a"].brute_step) == (3.0, 0.0, 0.5)
+    assert q["b"].expr == "a * k" and q["b"].value == ref["b"].value == 7.5
+
+
+def test_counting_vary_counts_the_fitted_parameters():
+    # issue 15 #5: tied parameters read vary=False, so this sum is the number of varied
+    # parameters a fit has (as in lmfit 1.3)
+    p = create_params(a=1.0, b={"value": 2.0, "vary": False}, c={"expr": "2*a"}, d=4.0)
+    assert sum(par.vary for par in p.values()) == 2
+    p["c"].vary = True  # freeing the tied parameter drops its expr (issue 15 #3)
+    assert p["c"].expr is None and sum(par.vary for par in p.values()) == 3

@@ -6,6 +6,7 @@ from paramfit.core.parameters.parameter import (
     ParameterStatus,
     check_name,
 )
-from paramfit.core.parameters.parameters import Parameters
+from paramfit.core.parameters.parameters import Parameters, create_params
 
-__all__ = ["BOUNDS_TOLERANCE", "Parameter", "ParameterStatus", "Parameters", "check_name"]
+__all__ = ["BOUNDS_TOLERANCE", "Parameter", "ParameterStatus", "Parameters", "check_name",
+           "create_params"]

@@ -18,24 +18,32 @@ import html
 import json
 import math
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from paramfit.core.exceptions import ParameterError
-from paramfit.core.parameters.parameter import Parameter, ParameterStatus, check_name
+from paramfit.core.exceptions import ParameterError, ParamfitWarning
+from paramfit.core.jsonutils import decode4js, encode4js
+from paramfit.core.parameters.parameter import (
+    DEFAULT_COLUMNS,
+    LMFIT_DEFAULT_SYMBOLS,
+    Parameter,
+    ParameterStatus,
+    check_name,
+)
 
 if TYPE_CHECKING:  # the functions read a Parameters; parameters.py imports this module
     from paramfit.core.parameters.parameters import Parameters
 
-__all__ = ["COLUMNS", "JSON_FORMAT", "number_from_json", "number_to_json",
-           "parameter_from_json", "parameters_html", "parameters_table",
-           "parameters_to_json"]
+__all__ = ["COLUMNS", "JSON_FORMAT", "gformat", "number_from_json", "number_to_json",
+           "parameter_from_json", "parameters_from_json", "parameters_html",
+           "parameters_table", "parameters_to_json"]
 
 JSON_FORMAT = "paramfit.Parameters"
 JSON_VERSION = 1
 
-NUMERIC_COLUMNS = ("value", "min", "max", "stderr", "init_value", "step", "relative_step",
-                   "max_step")
+NUMERIC_COLUMNS = ("value", "min", "max", "stderr", "init_value", "brute_step", "step",
+                   "relative_step", "max_step")
 COLUMNS = (*NUMERIC_COLUMNS, "vary", "expr", "status", "side")
 """Column names accepted by :meth:`Parameters.pretty_print`."""
 
@@ -47,14 +55,17 @@ def _cell(par: Parameter, column: str) -> Any:
 
 
 def parameters_table(params: Parameters, *, colwidth: int = 8, precision: int = 4,
-                     fmt: str = "g", columns: Sequence[str] = (
-                         "value", "min", "max", "stderr", "vary", "expr")) -> str:
+                     fmt: str = "g", columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
     """A plain-text table of ``params``: a header row, then one row per parameter.
+
+    The layout is lmfit 1.3's ``pretty_print``: the name column as wide as the longest
+    name, then one space and each column right-aligned in ``colwidth`` characters
+    after a space; headers are the column names title-cased (``Brute_Step``).
 
     Parameters
     ----------
     params : Parameters
-        What to show.
+        What to show (in their order).
     colwidth : int
         Width of each column after the name column.
     precision : int
@@ -72,57 +83,112 @@ def parameters_table(params: Parameters, *, colwidth: int = 8, precision: int = 
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
         raise ParameterError(f"unknown pretty_print column(s) {unknown}; choose from {COLUMNS}")
-    name_width = max([4, *(len(name) for name in params)])
-    header = f"{'Name':<{name_width}} " + "".join(
-        f" {c.replace('_', ' ').title():>{colwidth}}" for c in columns)
+    name_width = max((len(name) for name in params), default=4)
+    header = f"{'Name':<{name_width}} " + "".join(f" {c.title():>{colwidth}}" for c in columns)
     lines = [header.rstrip()]
     for name, par in params.items():
         row = f"{name:<{name_width}} "
         for column in columns:
             value = _cell(par, column)
             if column in NUMERIC_COLUMNS and value is not None:
-                text = format(value, f".{precision}{fmt}")
+                text = format(value, f">{colwidth}.{precision}{fmt}")
             else:
-                text = str(value)
-            row += f" {text:>{colwidth}}"
+                text = format(str(value), f">{colwidth}")
+            row += f" {text}"
         lines.append(row.rstrip())
     return "\n".join(lines)
 
 
-def _html_number(x: float | None, precision: int = 5) -> str:
-    if x is None:
-        return ""
-    return format(x, f".{precision}g")
+def _html_number(x: float | None) -> str:
+    return "" if x is None else gformat(x)
 
 
 def parameters_html(params: Parameters) -> str:
-    """An HTML table of ``params`` (for Jupyter's ``_repr_html_``).
+    """An HTML table of ``params`` (for Jupyter's ``_repr_html_``), lmfit 1.3's layout.
 
-    Columns: name, value, standard error, relative error, initial value, min, max, vary,
-    expression, status. Text is HTML-escaped.
+    Columns: name, value, standard error and relative error (when any parameter has a
+    stderr), initial value, min, max, vary, expression (when any is tied), brute step
+    (when any has one), then paramfit's status. Text is HTML-escaped; numbers are
+    written with :func:`gformat`.
 
     Examples
     --------
     >>> from paramfit.core.parameters.parameters import Parameters
     >>> p = Parameters(); p.add('amp', 10.0)
-    >>> parameters_html(p).startswith('<table')
+    >>> parameters_html(p).startswith('<table class="jp-toc-ignore"><caption>Parameters')
     True
     """
-    head = ("name", "value", "standard error", "relative error", "initial value", "min",
-            "max", "vary", "expression", "status")
-    rows = ["<table class='paramfit-parameters'>",
-            "<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
-    for name, par in params.items():
-        relative = ""
-        if par.stderr is not None and par.value and math.isfinite(par.value):
-            relative = f"({abs(par.stderr / par.value):.2%})"
-        cells = (name, _html_number(par.value), _html_number(par.stderr), relative,
-                 _html_number(par.init_value), _html_number(par.min), _html_number(par.max),
-                 str(par.vary), par.expr or "", par.status.value)
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
-                    + "</tr>")
+    pars = list(params.values())
+    has_err = any(p.stderr is not None for p in pars)
+    has_expr = any(p.expr is not None for p in pars)
+    has_brute = any(p.brute_step is not None for p in pars)
+    head = ["name", "value"]
+    head += ["standard error", "relative error"] if has_err else []
+    head += ["initial value", "min", "max", "vary"]
+    head += ["expression"] if has_expr else []
+    head += ["brute step"] if has_brute else []
+    head += ["status"]
+    rows = ['<table class="jp-toc-ignore"><caption>Parameters</caption>', _html_row(head, "th")]
+    for par in pars:
+        cells = [par.name, gformat(par.value)]
+        if has_err:
+            cells += [_html_number(par.stderr), _relative(par)]
+        cells += [_html_number(par.init_value), gformat(par.min), gformat(par.max),
+                  str(par.vary)]
+        if has_expr:
+            cells.append(par.expr or "")
+        if has_brute:
+            cells.append("None" if par.brute_step is None else gformat(par.brute_step))
+        cells.append(par.status.value)
+        rows.append(_html_row(cells, "td"))
     rows.append("</table>")
-    return "\n".join(rows)
+    return "".join(rows)
+
+
+def _relative(par: Parameter) -> str:
+    if par.stderr is None or not par.value or not math.isfinite(par.value):
+        return ""
+    return f"({abs(par.stderr / par.value):.2%})"
+
+
+def _html_row(cells: Sequence[str], tag: str) -> str:
+    last = len(cells) - 1
+    out = "".join(
+        f"<{tag} style='text-align:{'right' if i == last else 'left'}'>"
+        f"{html.escape(str(c))}</{tag}>" for i, c in enumerate(cells))
+    return f"<tr>{out}</tr>"
+
+
+def gformat(val: Any, length: int = 11) -> str:
+    """A number in exactly ``length`` characters (lmfit 1.3's ``printfuncs.gformat``).
+
+    Fixed point when the exponent is moderate, else exponent notation, with as many
+    digits as fit (about ``length - 7``), a leading blank for positive numbers and
+    trailing zeros kept; None, booleans and non-numbers are their ``repr``,
+    right-aligned.
+
+    Examples
+    --------
+    >>> gformat(1.25), gformat(-1234567890.123), gformat(12345.6789e150)
+    (' 1.25000000', '-1.2346e+09', ' 1.235e+154')
+    """
+    if val is None or isinstance(val, bool):
+        return f"{val!r:>{length}}"
+    try:
+        expon = int(math.log10(abs(val)))
+    except (OverflowError, ValueError):  # 0, inf, nan
+        expon = 0
+    except TypeError:
+        return f"{val!r:>{length}}"
+    length = max(length, 7)
+    digits = length - 7
+    form = "e"
+    if abs(expon) > 99:
+        digits = max(digits - 1, 0)  # a three-digit exponent takes one more character
+    elif 0 < expon < digits + 4 or (expon <= 0 and -expon < digits - 1):
+        form = "f"
+        digits += 4 - max(expon, 0)
+    return f"{val:{length}.{digits}{form}}"
 
 
 def _jfloat(x: float | None) -> float | str | None:
@@ -188,6 +254,7 @@ def parameters_to_json(params: Parameters) -> dict[str, Any]:
         item = {
             "name": par.name, "value": _jfloat(par.value), "vary": par.vary,
             "min": _jfloat(par.min), "max": _jfloat(par.max), "expr": par.expr,
+            "brute_step": par.brute_step,
             "stderr": _jfloat(par.stderr), "init_value": _jfloat(par.init_value),
             "correl": None if par.correl is None else
             {k: _jfloat(v) for k, v in par.correl.items()},
@@ -196,19 +263,87 @@ def parameters_to_json(params: Parameters) -> dict[str, Any]:
             "fit_status": None if par._fit_status is None else par._fit_status.name,
         }
         if par.user_data is not None:
+            encoded = encode4js(par.user_data)
             try:
-                json.dumps(par.user_data)
-                item["user_data"] = par.user_data
+                json.dumps(encoded, allow_nan=False)
+                item["user_data"] = encoded
             except (TypeError, ValueError):
                 pass
         out.append(item)
     symbols = {}
     for key, obj in params.symbols.user_symbols().items():
         encoded = number_to_json(obj)
-        if encoded is not None:
+        if encoded is None and callable(obj):
+            encoded = encode4js(obj)  # by name only: {'__class__': 'Callable', ...}
+        if isinstance(encoded, dict):
             symbols[key] = encoded
     return {"format": JSON_FORMAT, "version": JSON_VERSION, "parameters": out,
             "symbols": symbols}
+
+
+def parameters_from_json(data: Any, funcdefs: Mapping[str, Any] | None = None
+                         ) -> tuple[list[Parameter], dict[str, Any]]:
+    """The parameters and user symbols of a decoded JSON document.
+
+    Reads paramfit's document (:func:`parameters_to_json`) and lmfit 1.3's
+    (``{"unique_symbols": {...}, "params": [[name, value, vary, expr, min, max,
+    brute_step, stderr, correl, init_value, user_data], ...]}``). Bounds given as
+    ``null`` mean none. A user function is taken from ``funcdefs`` by name, never
+    imported; one that is not there is left out with a ParamfitWarning.
+
+    Examples
+    --------
+    >>> pars, syms = parameters_from_json({'unique_symbols': {'k': 2.0}, 'params': [
+    ...     ['a', 1.0, True, None, 0, None, None, None, None, 1.0, None]]})
+    >>> pars[0], syms
+    (<Parameter 'a', value=1.0, bounds=[0.0:inf]>, {'k': 2.0})
+    """
+    if isinstance(data, dict) and isinstance(data.get("parameters"), list):
+        pars = [parameter_from_json(item) for item in data["parameters"]]
+        encoded = data.get("symbols", {})
+    elif isinstance(data, dict) and isinstance(data.get("params"), list):
+        pars = [_lmfit_parameter(state) for state in data["params"]]
+        skip = {p.name for p in pars} | LMFIT_DEFAULT_SYMBOLS
+        encoded = {k: v for k, v in (data.get("unique_symbols") or {}).items()
+                   if k not in skip}
+    else:
+        raise ParameterError("Parameters.loads: expected a JSON object with a "
+                             "'parameters' list (as written by Parameters.dumps()) or "
+                             "lmfit's 'params' list")
+    return pars, _symbols_from_json(encoded, funcdefs)
+
+
+def _lmfit_parameter(state: Any) -> Parameter:
+    try:
+        par = Parameter.__new__(Parameter)
+        par.__setstate__([decode4js(v) if i == 10 else v for i, v in enumerate(state)])
+    except (ParameterError, TypeError, ValueError, AttributeError) as exc:
+        raise ParameterError(f"Parameters.loads: malformed lmfit parameter state {state!r}; "
+                             "expected [name, value, vary, expr, min, max, brute_step, "
+                             "stderr, correl, init_value, user_data]") from exc
+    check_name(par.name)
+    return par
+
+
+def _symbols_from_json(encoded: Mapping[str, Any], funcdefs: Mapping[str, Any] | None
+                       ) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in encoded.items():
+        if isinstance(value, dict) and value.get("__class__") == "Callable":
+            name = value.get("__name__", key)
+            if funcdefs is not None and name in funcdefs:
+                out[key] = funcdefs[name]
+            else:
+                warnings.warn(
+                    f"Parameters.loads: user function {key!r} ({name!r}) was saved by name "
+                    "only and is not restored (nothing named in a file is imported); pass "
+                    f"funcdefs={{{name!r}: function}} to loads() or set params.symbols"
+                    f"[{key!r}]", ParamfitWarning, stacklevel=4)
+        elif isinstance(value, dict) and "__class__" not in value:
+            out[key] = number_from_json(value)
+        else:
+            out[key] = decode4js(value, funcdefs)
+    return out
 
 
 def parameter_from_json(item: Mapping[str, Any]) -> Parameter:
@@ -225,7 +360,8 @@ def parameter_from_json(item: Mapping[str, Any]) -> Parameter:
                         check_name(item["name"]), item.get("expr"), step=item.get("step"),
                         relative_step=item.get("relative_step"),
                         side=item.get("side", "auto"), max_step=item.get("max_step"),
-                        user_data=item.get("user_data"))
+                        brute_step=item.get("brute_step"),
+                        user_data=decode4js(item.get("user_data")))
         par.stderr = _ufloat(item.get("stderr"))
         par.init_value = _ufloat(item.get("init_value"))
         correl = item.get("correl")

@@ -19,9 +19,12 @@ from __future__ import annotations
 import enum
 import keyword
 import math
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from paramfit.core.exceptions import BoundsError, ParameterError
 from paramfit.core.expressions.compiler import CompiledExpression, compile_expression
@@ -31,8 +34,17 @@ __all__ = ["BOUNDS_TOLERANCE", "SIDES", "Parameter", "ParameterStatus", "check_n
 BOUNDS_TOLERANCE = 1e-10
 """Relative width below which bounds count as equal: ``max - min <= tol * max(1, |min|, |max|)``."""
 
-_TUPLE_FIELDS = ("name", "value", "vary", "min", "max", "expr")
+_TUPLE_FIELDS = ("name", "value", "vary", "min", "max", "expr", "brute_step", "user_data")
+"""Fields of an ``add_many`` tuple, in order (lmfit 1.3; the seed's six come first)."""
 SIDES = ("auto", "forward", "backward", "central")
+LMFIT_DEFAULT_SYMBOLS = frozenset((
+    "True", "False", "None", "inf", "nan", "pi", "e", "little_endian",  # asteval's
+    "gamfcn", "loggammafcn", "betalnfnc", "erf", "erfc", "wofz"))  # lmfit's scipy functions
+"""Symbols every lmfit 1.3 Parameters has and writes into its JSON ``unique_symbols``
+(with the parameters' own values): not user symbols, so not read back."""
+
+DEFAULT_COLUMNS = ("value", "min", "max", "stderr", "vary", "expr", "brute_step")
+"""The columns :meth:`Parameters.pretty_print` shows by default (lmfit 1.3's)."""
 _NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
@@ -115,103 +127,216 @@ def _fmt(x: float | None) -> str:
     return "None" if x is None else format(x, "g")
 
 
+_SEED_ORDER = ("value", "vary", "min", "max", "name", "expr")
+_LMFIT_ORDER = ("name", "value", "vary", "min", "max", "expr", "brute_step", "user_data")
+_KEYWORDS = frozenset((*_LMFIT_ORDER, "step", "relative_step", "side", "max_step"))
+_STATE_FIELDS = ("name", "value", "vary", "expr", "min", "max", "brute_step", "stderr",
+                 "correl", "init_value", "user_data")
+"""lmfit 1.3's pickle / JSON state of a Parameter, in its order (an 11-tuple)."""
+_EXTRA_DEFAULTS = {"step": None, "relative_step": None, "side": "auto", "max_step": None,
+                   "fit_status": None, "status_reason": None}
+"""paramfit's own Parameter attributes beyond lmfit's state, with their defaults."""
+
+
+def _bind(args: tuple, kws: Mapping[str, Any]) -> dict[str, Any]:
+    """Map ``Parameter(*args, **kws)`` onto field names.
+
+    A string in first place is lmfit 1.3's order ``(name, value, vary, min, max, expr,
+    brute_step, user_data)``; anything else is the seed's ``(value, vary, min, max, name,
+    expr)`` (a value is never a string, so the call tells the two apart).
+    """
+    order = _LMFIT_ORDER if args and isinstance(args[0], str) else _SEED_ORDER
+    if len(args) > len(order):
+        raise TypeError(f"Parameter() takes at most {len(order)} positional arguments in "
+                        f"the order {order} ({len(args)} given)")
+    bound = dict(zip(order, args, strict=False))
+    for key, value in kws.items():
+        if key not in _KEYWORDS:
+            raise TypeError(f"Parameter() got an unexpected keyword argument {key!r}")
+        if key in bound:
+            raise TypeError(f"Parameter() got multiple values for argument {key!r}")
+        bound[key] = value
+    return bound
+
+
+def _real(value: Any, name: str | None) -> float:
+    """``value`` as a float (NaN for None), or ParameterError."""
+    if value is None:
+        return math.nan
+    if isinstance(value, (str, bytes)):
+        raise ParameterError(f"{_label(name)}: value must be a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{_label(name)}: value must be a real number, "
+                             f"got {value!r}") from exc
+
+
 class Parameter:
-    """One named fit variable (seed 000 §2.2).
+    """One named fit variable (seed 000 §2.2, lmfit 1.3).
+
+    Two positional orders are accepted, told apart by the first argument: the seed's
+    ``Parameter(value, vary, min, max, name, expr)`` and lmfit 1.3's
+    ``Parameter(name, value, vary, min, max, expr, brute_step, user_data)`` (a string
+    first is a name: values are never strings). Everything may be given by keyword.
+
+    A Parameter behaves as its value in arithmetic and comparisons (``2 * p``,
+    ``p > 0``, ``float(p)``, ``np.asarray(p)``), as in lmfit 1.3; like lmfit's it is
+    therefore not hashable (it compares equal to its value).
 
     Parameters
     ----------
     value : float, optional
-        Start value (NaN when None: tied parameters get theirs from ``expr``).
+        Start value (NaN when None: tied parameters get theirs from ``expr``). A value
+        outside ``[min, max]`` is clipped to the nearest bound, here and on every later
+        assignment to ``value``. ``init_value`` is set to it.
     vary : bool, default True
-        Whether a fit adjusts it.
+        Whether a fit adjusts it. Setting ``vary = True`` on a tied parameter removes
+        its ``expr`` (lmfit 1.3).
     min, max : float, optional
         Bounds; None means none (stored as ``-inf`` / ``inf``). ``min > max`` raises
         :class:`~paramfit.BoundsError`.
     name : str, optional
         Set by :class:`Parameters` when the parameter is stored in it.
     expr : str, optional
-        Constraint expression over other parameters; compiled at once. While set, the
-        parameter is *tied* and ``vary`` is ignored.
-    step, relative_step : float, optional
-        Absolute / relative (to ``|value|``) finite-difference step (> 0).
-    side : {'auto', 'forward', 'backward', 'central'}
-        Finite-difference side; 'auto' is one-sided forward unless a bound is in the way.
-    max_step : float, optional
-        Largest change per Levenberg-Marquardt iteration (MPFIT ``mpmaxstep``), > 0.
+        Constraint expression over other parameters; compiled at once. Setting it
+        makes the parameter *tied* and sets ``vary`` to False; ``''`` removes it.
+    brute_step : float, optional
+        Grid step of the ``brute`` method (> 0).
     user_data : object, optional
         Anything the user wants to carry along.
+    step, relative_step : float, optional (keyword only)
+        Absolute / relative (to ``|value|``) finite-difference step (> 0).
+    side : {'auto', 'forward', 'backward', 'central'} (keyword only)
+        Finite-difference side; 'auto' is one-sided forward unless a bound is in the way.
+    max_step : float, optional (keyword only)
+        Largest change per Levenberg-Marquardt iteration (MPFIT ``mpmaxstep``), > 0.
 
     Examples
     --------
     >>> p = Parameter(10, min=0, name='amp')
     >>> p
-    <Parameter 'amp', value=10.0, bounds=[0:inf]>
-    >>> p.max = 100
-    >>> p.status.value, p.status.bdmsk
-    ('free', 1.0)
+    <Parameter 'amp', value=10.0, bounds=[0.0:inf]>
+    >>> q = Parameter('amp', 50, True, 0, 20)   # lmfit 1.3 order; clipped to max
+    >>> q.value, 2 * q
+    (20.0, 40.0)
     """
 
     __slots__ = (
         "name", "_value", "_vary", "_min", "_max", "_expr", "_compiled", "stderr",
         "correl", "init_value", "_step", "_relative_step", "_side", "_max_step",
-        "user_data", "_fit_status", "status_reason",
+        "user_data", "_fit_status", "status_reason", "_brute_step",
     )
+    __hash__ = None  # type: ignore[assignment]  # equal to its value, as in lmfit
 
-    def __init__(self, value: float | None = None, vary: bool = True,
-                 min: float | None = None, max: float | None = None,  # noqa: A002
-                 name: str | None = None, expr: str | None = None, *,
-                 step: float | None = None, relative_step: float | None = None,
-                 side: str = "auto", max_step: float | None = None,
-                 user_data: Any = None) -> None:
-        self.name = name
+    def __init__(self, *args: Any, **kws: Any) -> None:
+        fields = _bind(args, kws)
+        self.name = fields.get("name")
         self._fit_status: ParameterStatus | None = None
         self.status_reason: str | None = None
         self._min = -math.inf
         self._max = math.inf
-        self.set_bounds(min, max)
-        self.value = value
-        self.vary = vary
         self._expr: str | None = None
         self._compiled: CompiledExpression | None = None
-        self.expr = expr
-        self.step = step
-        self.relative_step = relative_step
-        self.side = side
-        self.max_step = max_step
-        self.user_data = user_data
+        self.set_bounds(fields.get("min"), fields.get("max"))
+        value = fields.get("value")
+        self.value = value
+        self.init_value: float | None = None if value is None else self._value
+        self._vary = bool(fields.get("vary", True))
+        self.expr = fields.get("expr")
+        self.brute_step = fields.get("brute_step")
+        self.step = fields.get("step")
+        self.relative_step = fields.get("relative_step")
+        self.side = fields.get("side", "auto")
+        self.max_step = fields.get("max_step")
+        self.user_data = fields.get("user_data")
         self.stderr: float | None = None
         self.correl: dict[str, float] | None = None
-        self.init_value: float | None = None
 
     # ------------------------------------------------------------------ value
     @property
     def value(self) -> float:
-        """The current value (a float; NaN when never set)."""
+        """The current value (a float; NaN when never set), within ``[min, max]``.
+
+        Assigning a value outside the bounds stores the nearest bound (lmfit 1.3).  The
+        fit itself writes ``_value`` directly (it keeps its iterates inside the bounds).
+        """
         return self._value
 
     @value.setter
     def value(self, value: float | None) -> None:
-        if value is None:
-            self._value = math.nan
-        elif isinstance(value, (str, bytes)):
-            raise ParameterError(f"{_label(self.name)}: value must be a number, got {value!r}")
-        else:
-            try:
-                self._value = float(value)
-            except (TypeError, ValueError) as exc:
-                raise ParameterError(f"{_label(self.name)}: value must be a real number, "
-                                     f"got {value!r}") from exc
+        v = _real(value, self.name)
+        if v < self._min:
+            v = self._min
+        elif v > self._max:
+            v = self._max
+        self._value = v
         self._fit_status = None
 
     @property
+    def _val(self) -> float:
+        """lmfit 1.3's name of the stored value (read by code written for lmfit)."""
+        return self._value
+
+    @property
     def vary(self) -> bool:
-        """Whether a fit adjusts this parameter (ignored while ``expr`` is set)."""
+        """Whether a fit adjusts this parameter; False while ``expr`` is set."""
         return self._vary
 
     @vary.setter
     def vary(self, vary: bool) -> None:
         self._vary = bool(vary)
+        if self._vary and self._expr is not None:
+            self.expr = None
         self._fit_status = None
+
+    def set(self, value: float | None = None, vary: bool | None = None,
+            min: float | None = None, max: float | None = None,  # noqa: A002
+            expr: str | None = None, brute_step: float | None = None,
+            is_init_value: bool = True) -> None:
+        """Change several attributes at once; None leaves an attribute as it is (lmfit 1.3).
+
+        Parameters
+        ----------
+        value : float, optional
+            New value (clipped to the bounds, which are set first); removes ``expr``.
+            Also becomes ``init_value`` when ``is_init_value`` is True or the value
+            was never set.
+        vary : bool, optional
+            ``vary=True`` also removes ``expr``.
+        min, max : float, optional
+            New bounds; use ``-inf`` / ``inf`` (not None) to remove one.
+        expr : str, optional
+            New constraint; ``''`` removes it.
+        brute_step : float, optional
+            New grid step; ``0`` removes it.
+        is_init_value : bool, default True
+            Whether a new ``value`` is also the new ``init_value``.
+
+        Examples
+        --------
+        >>> p = Parameter('a', 10.0, min=0, max=100)
+        >>> p.set(value=500.0, min=400, max=600)
+        >>> p.value, p.min, p.max, p.init_value
+        (500.0, 400.0, 600.0, 500.0)
+        >>> p.set(expr='2*b'); p.vary
+        False
+        """
+        if vary is not None:
+            self.vary = vary
+        if min is not None or max is not None:
+            self.set_bounds(self._min if min is None else min,
+                            self._max if max is None else max)
+        if value is not None:
+            was_unset = not math.isfinite(self._value)
+            self.value = value
+            if is_init_value or was_unset:
+                self.init_value = self._value  # the value stored, after clipping
+            self.expr = None
+        if expr is not None:
+            self.expr = expr
+        if brute_step is not None:
+            self.brute_step = None if brute_step == 0 else brute_step
 
     # ----------------------------------------------------------------- bounds
     @property
@@ -235,6 +360,9 @@ class Parameter:
     def set_bounds(self, min: float | None, max: float | None) -> None:  # noqa: A002
         """Set both bounds at once (None for none); raises BoundsError if ``min > max``.
 
+        The value is not moved: a value left outside new bounds is infeasible, which
+        :meth:`Parameters.check_bounds` (run by every fit) reports and resolves.
+
         Examples
         --------
         >>> p = Parameter(1.0, name='a')
@@ -253,7 +381,11 @@ class Parameter:
     # ------------------------------------------------------------- expression
     @property
     def expr(self) -> str | None:
-        """Constraint expression (None when the parameter is not tied)."""
+        """Constraint expression (None when the parameter is not tied).
+
+        Setting a non-empty expression sets ``vary`` to False (lmfit 1.3); None or
+        ``''`` removes the expression and leaves ``vary`` as it is.
+        """
         return self._expr
 
     @expr.setter
@@ -264,6 +396,8 @@ class Parameter:
         expr = expr.strip() if expr else None
         compiled = compile_expression(expr, owner=self.name) if expr else None
         self._expr, self._compiled = expr, compiled
+        if compiled is not None:
+            self._vary = False
         self._fit_status = None
 
     @property
@@ -275,6 +409,7 @@ class Parameter:
     step = _PositiveOption("absolute finite-difference step")
     relative_step = _PositiveOption("finite-difference step relative to ``|value|``")
     max_step = _PositiveOption("largest change per iteration")
+    brute_step = _PositiveOption("grid step of the brute method")
 
     @property
     def side(self) -> str:
@@ -315,27 +450,142 @@ class Parameter:
         self.status_reason = reason
 
     # ---------------------------------------------------------- copy / pickle
-    def __getstate__(self) -> dict[str, Any]:
-        state = {slot: getattr(self, slot) for slot in self.__slots__ if slot != "_compiled"}
-        return state
+    def _extras(self) -> dict[str, Any]:
+        """paramfit's attributes beyond lmfit's state that differ from their defaults."""
+        now = {"step": self._step, "relative_step": self._relative_step, "side": self._side,
+               "max_step": self._max_step, "status_reason": self.status_reason,
+               "fit_status": None if self._fit_status is None else self._fit_status.name}
+        return {k: v for k, v in now.items() if v != _EXTRA_DEFAULTS[k]}
 
-    def __setstate__(self, state: Mapping[str, Any]) -> None:
-        for slot in self.__slots__:
-            if slot != "_compiled":
-                object.__setattr__(self, slot, state[slot])
-        expr = state["_expr"]
+    def __getstate__(self) -> tuple:
+        """lmfit 1.3's 11-tuple ``(name, value, vary, expr, min, max, brute_step, stderr,
+        correl, init_value, user_data)``, plus a dict of paramfit's own attributes (step,
+        side, fit status, ...) when any differs from its default."""
+        state = (self.name, self._value, self._vary, self._expr, self._min, self._max,
+                 self._brute_step, self.stderr, self.correl, self.init_value, self.user_data)
+        extras = self._extras()
+        return (*state, extras) if extras else state
+
+    def __setstate__(self, state: Sequence[Any] | Mapping[str, Any]) -> None:
+        """Restore from :meth:`__getstate__`'s tuple, lmfit 1.3's 11-tuple (also as a JSON
+        list) or the slot dict of earlier paramfit pickles."""
+        if isinstance(state, Mapping):
+            state = _state_from_slots(state)
+        state = list(state)
+        if len(state) not in (11, 12):
+            raise ParameterError(f"cannot restore a Parameter from a state of {len(state)} "
+                                 "items; expected lmfit's 11 fields (name, value, vary, "
+                                 "expr, min, max, brute_step, stderr, correl, init_value, "
+                                 "user_data), optionally followed by a dict of extras")
+        fields = dict(zip(_STATE_FIELDS, state[:11], strict=True))
+        extras = {**_EXTRA_DEFAULTS, **(state[11] if len(state) == 12 else {})}
+        self.name = fields["name"]
+        self._fit_status = None
+        self._expr, self._compiled = None, None
+        self._min, self._max = -math.inf, math.inf
+        self.set_bounds(fields["min"], fields["max"])
+        self._value = _real(fields["value"], self.name)
+        self._vary = bool(fields["vary"])
+        expr = fields["expr"] or None
+        self._expr = expr
         self._compiled = compile_expression(expr, owner=self.name) if expr else None
+        self.brute_step = fields["brute_step"]
+        self.stderr = None if fields["stderr"] is None else float(fields["stderr"])
+        correl = fields["correl"]
+        self.correl = None if correl is None else {k: float(v) for k, v in correl.items()}
+        init = fields["init_value"]
+        self.init_value = None if init is None else float(init)
+        self.user_data = fields["user_data"]
+        self.step = extras["step"]
+        self.relative_step = extras["relative_step"]
+        self.side = extras["side"]
+        self.max_step = extras["max_step"]
+        self.status_reason = extras["status_reason"]
+        if extras["fit_status"] is not None:
+            self._fit_status = ParameterStatus[extras["fit_status"]]
 
     def __repr__(self) -> str:
         text = f"<Parameter {self.name!r}, value={self._value!r}"
-        if self.stderr is not None:
-            text += f" +/- {self.stderr:.3g}"
         if self._compiled is None and self.is_fixed:
             text += " (fixed)"
-        text += f", bounds=[{_fmt(self._min)}:{_fmt(self._max)}]"
+        elif self.stderr is not None:
+            text += f" +/- {self.stderr:.3g}"
+        text += f", bounds=[{self._min!r}:{self._max!r}]"
         if self._expr is not None:
             text += f", expr={self._expr!r}"
+        if self._brute_step is not None:
+            text += f", brute_step={self._brute_step!r}"
         return text + ">"
+
+    # ------------------------------------------------- the value as a number
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __int__(self) -> int:
+        return int(self.value)
+
+    def __bool__(self) -> bool:
+        return self.value != 0
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return np.asarray(self.value, dtype=dtype)
+
+    def __abs__(self) -> float:
+        return abs(self.value)
+
+    def __neg__(self) -> float:
+        return -self.value
+
+    def __pos__(self) -> float:
+        return +self.value
+
+    def __trunc__(self) -> int:
+        return math.trunc(self.value)
+
+    def __floor__(self) -> int:
+        return math.floor(self.value)
+
+    def __ceil__(self) -> int:
+        return math.ceil(self.value)
+
+    def __round__(self, ndigits: int | None = None) -> float | int:
+        return round(self.value, ndigits)
+
+
+def _state_from_slots(state: Mapping[str, Any]) -> tuple:
+    """The tuple state of a Parameter pickled as a slot dict (paramfit before lmfit's layout)."""
+    status = state.get("_fit_status")
+    extras = {"step": state.get("_step"), "relative_step": state.get("_relative_step"),
+              "side": state.get("_side", "auto"), "max_step": state.get("_max_step"),
+              "status_reason": state.get("status_reason"),
+              "fit_status": None if status is None else ParameterStatus(status).name}
+    return (state["name"], state["_value"], state["_vary"], state["_expr"], state["_min"],
+            state["_max"], state.get("_brute_step"), state.get("stderr"),
+            state.get("correl"), state.get("init_value"), state.get("user_data"), extras)
+
+
+def _binary(op: Callable[[Any, Any], Any], name: str) -> tuple[Callable, Callable]:
+    def forward(self: Parameter, other: Any) -> Any:
+        return op(self.value, other)
+
+    def reflected(self: Parameter, other: Any) -> Any:
+        return op(other, self.value)
+
+    forward.__name__, reflected.__name__ = f"__{name}__", f"__r{name}__"
+    return forward, reflected
+
+
+for _name, _op in (("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
+                   ("truediv", operator.truediv), ("floordiv", operator.floordiv),
+                   ("mod", operator.mod), ("pow", operator.pow), ("divmod", divmod)):
+    _fwd, _rev = _binary(_op, _name)
+    setattr(Parameter, _fwd.__name__, _fwd)
+    setattr(Parameter, _rev.__name__, _rev)
+for _name, _op in (("eq", operator.eq), ("ne", operator.ne), ("lt", operator.lt),
+                   ("le", operator.le), ("gt", operator.gt), ("ge", operator.ge)):
+    _cmp = _binary(_op, _name)[0]
+    setattr(Parameter, _cmp.__name__, _cmp)
+del _name, _op, _fwd, _rev, _cmp
 
 
 def check_name(name: Any) -> str:

@@ -26,6 +26,8 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
+import numpy as np
+
 from paramfit.core.exceptions import (
     BoundsError,
     BoundsWarning,
@@ -40,8 +42,7 @@ from paramfit.core.expressions.compiler import (
 )
 from paramfit.core.mapping import evaluate_tie, update_ties
 from paramfit.core.parameters.formats import (
-    number_from_json,
-    parameter_from_json,
+    parameters_from_json,
     parameters_html,
     parameters_table,
     parameters_to_json,
@@ -49,12 +50,93 @@ from paramfit.core.parameters.formats import (
 from paramfit.core.parameters.parameter import (
     _TUPLE_FIELDS,
     BOUNDS_TOLERANCE,
+    DEFAULT_COLUMNS,
+    LMFIT_DEFAULT_SYMBOLS,
     Parameter,
     ParameterStatus,
     check_name,
 )
 
-__all__ = ["BOUNDS_TOLERANCE", "Parameter", "ParameterStatus", "Parameters", "check_name"]
+__all__ = ["BOUNDS_TOLERANCE", "Parameter", "ParameterStatus", "Parameters", "check_name",
+           "create_params"]
+
+_SET_KEYS = frozenset(("value", "vary", "min", "max", "expr", "brute_step", "is_init_value"))
+"""The attributes ``Parameters.set`` / ``create_params`` accept in a dict (lmfit 1.3)."""
+
+
+def _fill_unset(par: Parameter, value: Any, given: Mapping[str, Any]) -> Parameter:
+    """Give ``par`` the attributes in ``given`` it leaves unset (lmfit 1.3's ``add``).
+
+    Unset means: no value (NaN), no bound, no expr, no brute_step, no user_data;
+    ``vary``, when given, always applies.
+    """
+    if value is not None and math.isnan(par.value):
+        par.value = value
+    lo = par.min if given["min"] is None or par.min != -math.inf else given["min"]
+    hi = par.max if given["max"] is None or par.max != math.inf else given["max"]
+    par.set_bounds(lo, hi)
+    for attr in ("expr", "brute_step", "user_data"):
+        if given[attr] is not None and getattr(par, attr) is None:
+            setattr(par, attr, given[attr])
+    if given["vary"] is not None:
+        par.vary = given["vary"]
+    return par
+
+
+class SymbolsView:
+    """lmfit 1.3's ``Parameters._asteval`` as far as its documentation uses it.
+
+    lmfit's manual adds user functions with ``params._asteval.symtable['f'] = f``; here
+    ``symtable`` is the Parameters' :class:`~paramfit.core.expressions.symbols.SymbolTable`
+    (``params.symbols``), so that spelling adds a user symbol. There is no interpreter:
+    ``eval`` is :meth:`Parameters.eval` (the safe expression compiler).
+
+    Examples
+    --------
+    >>> p = Parameters()
+    >>> p._asteval.symtable['half'] = lambda x: x / 2
+    >>> p.add('a', 3.0); p.add('b', expr='half(a)')
+    >>> p['b'].value, sorted(p._asteval.user_defined_symbols())
+    (1.5, ['half'])
+    """
+
+    def __init__(self, params: Parameters) -> None:
+        self._params = params
+
+    @property
+    def symtable(self) -> SymbolTable:
+        """The symbol table (``params.symbols``)."""
+        return self._params.symbols
+
+    def user_defined_symbols(self) -> set[str]:
+        """Names of the user symbols."""
+        return set(self._params.symbols.user_symbols())
+
+    def eval(self, expression: str) -> Any:
+        """:meth:`Parameters.eval`."""
+        return self._params.eval(expression)
+
+
+def _require_parameters(other: Any) -> None:
+    if not isinstance(other, Parameters):
+        raise ParameterError(f"{other!r} is not a Parameters object: only Parameters can be "
+                             "added to Parameters")
+
+
+def create_params(**kws: float | Mapping[str, Any]) -> Parameters:
+    """A new :class:`Parameters` from keywords (lmfit 1.3): ``name=value`` or
+    ``name={'value': ..., 'min': ..., 'max': ..., 'vary': ..., 'expr': ...,
+    'brute_step': ...}``; see :meth:`Parameters.set`.
+
+    Examples
+    --------
+    >>> p = create_params(amp=2, cen={'value': 3, 'min': 0}, fwhm={'expr': '2*cen'})
+    >>> p['fwhm'].value, p['fwhm'].vary
+    (6.0, False)
+    """
+    params = Parameters()
+    params.set(**kws)
+    return params
 
 
 class Parameters(dict):
@@ -65,9 +147,12 @@ class Parameters(dict):
 
     Parameters
     ----------
+    usersyms : mapping, optional
+        User functions and constants usable in constraint expressions (seed 000 §5.3;
+        lmfit 1.3's name, also accepted positionally); also reachable later as
+        ``params.symbols``.
     symbols : mapping, optional
-        User functions and constants usable in constraint expressions (seed 000 §5.3);
-        also reachable later as ``params.symbols``.
+        The same, by paramfit's keyword (both may be given; ``symbols`` wins a clash).
 
     Examples
     --------
@@ -79,11 +164,18 @@ class Parameters(dict):
     0.533333
     """
 
-    def __init__(self, *, symbols: Mapping[str, object] | None = None) -> None:
+    def __init__(self, usersyms: Mapping[str, object] | None = None, *,
+                 symbols: Mapping[str, object] | None = None) -> None:
         super().__init__()
         self.symbols = SymbolTable()
-        if symbols:
-            self.symbols.update(symbols)
+        for table in (usersyms, symbols):
+            if table:
+                self.symbols.update(table)
+
+    @property
+    def _asteval(self) -> SymbolsView:
+        """lmfit 1.3's spelling for the symbol table: ``params._asteval.symtable``."""
+        return SymbolsView(self)
 
     # ---------------------------------------------------------------- filling
     def __setitem__(self, name: str, par: Parameter) -> None:
@@ -94,44 +186,104 @@ class Parameters(dict):
         par.name = name
         super().__setitem__(name, par)
 
-    def update(self, *args: Any, **kws: Parameter) -> None:  # type: ignore[override]
-        """Add parameters from a mapping (or pairs), checking names and types."""
+    def update(self, *args: Any, **kws: Parameter) -> Parameters:  # type: ignore[override]
+        """Add parameters from a mapping (or pairs), checking names and types; returns self.
+
+        From another :class:`Parameters`, its user symbols that ``self`` lacks come too
+        (lmfit 1.3).
+        """
+        for other in args:
+            if isinstance(other, Parameters):
+                self._merge_symbols(other)
+            elif isinstance(other, (str, bytes)) or not isinstance(other, (Mapping, Iterable)):
+                raise ParameterError(f"{other!r} is not a Parameters object (nor a mapping "
+                                     "or pairs of name and Parameter)")
         for name, par in dict(*args, **kws).items():
             self[name] = par
+        return self
+
+    def _merge_symbols(self, other: Parameters) -> None:
+        for key, obj in other.symbols.user_symbols().items():
+            if key not in self.symbols:
+                self.symbols[key] = obj
+
+    def __add__(self, other: Parameters) -> Parameters:
+        """A new Parameters: copies of ``self``'s parameters, then of ``other``'s (which
+        win on equal names), and the user symbols of both (``self``'s win).
+
+        Examples
+        --------
+        >>> p, q = Parameters(), Parameters()
+        >>> p.add('a', 1.0); q.add('b', expr='2*a')
+        >>> r = p + q
+        >>> list(r), r['b'].value
+        (['a', 'b'], 2.0)
+        """
+        _require_parameters(other)
+        out = self.copy()
+        out += other
+        return out
+
+    def __iadd__(self, other: Parameters) -> Parameters:
+        """Add copies of ``other``'s parameters (and symbols ``self`` lacks) to ``self``."""
+        _require_parameters(other)
+        self._merge_symbols(other)
+        self.add_many(*other.copy().values())
+        return self
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
+        """The values, in order, as a numpy array (lmfit 1.3)."""
+        return np.array([par.value for par in self.values()], dtype=dtype)
 
     def setdefault(self, name: str, par: Parameter) -> Parameter:  # type: ignore[override]
         if name not in self:
             self[name] = par
         return self[name]
 
-    def add(self, name: str | Parameter, value: float | None = None, vary: bool = True,
-            min: float | None = None, max: float | None = None,  # noqa: A002
-            expr: str | None = None, **options: Any) -> None:
+    def add(self, name: str | Parameter, value: float | Parameter | None = None,
+            vary: bool | None = None, min: float | None = None,  # noqa: A002
+            max: float | None = None, expr: str | None = None,  # noqa: A002
+            brute_step: float | None = None, user_data: Any = None,
+            **options: Any) -> None:
         """Add (or replace) one parameter; ``options`` go to :class:`Parameter`.
 
-        A tied parameter's value is computed at once when every name it reads is known.
+        ``add(Parameter)`` stores that object (under its name); ``add(name, Parameter)``
+        stores a copy renamed ``name`` (lmfit 1.3). In both the other arguments given
+        fill attributes the Parameter leaves unset (no bound, no expr, ...), and ``vary``
+        given overrides. A tied parameter's value is computed at once when every name
+        it reads is known.
 
         Examples
         --------
         >>> p = Parameters()
         >>> p.add('myvar', value=1, vary=True)
         >>> p.add(Parameter(2.0, name='other'))
-        >>> list(p)
-        ['myvar', 'other']
+        >>> p.add('copy', p['other'], min=0)
+        >>> list(p), p['copy'].min
+        (['myvar', 'other', 'copy'], 0.0)
         """
+        given = {"min": min, "max": max, "expr": expr, "brute_step": brute_step,
+                 "user_data": user_data, "vary": vary}
         if isinstance(name, Parameter):
             if name.name is None:
                 raise ParameterError("add(Parameter) needs a Parameter with a name")
-            par = name
+            par = _fill_unset(name, value, given)
+        elif isinstance(value, Parameter):
+            par = _copy.deepcopy(value)
+            par.name = check_name(name)
+            par = _fill_unset(par, None, given)
         else:
-            par = Parameter(value, vary, min, max, check_name(name), expr, **options)
+            par = Parameter(value, True if vary is None else vary, min, max,
+                            check_name(name), expr, brute_step=brute_step,
+                            user_data=user_data, **options)
         self[par.name] = par
         if par.compiled_expr is not None:
             self._try_evaluate(par)
 
     def add_many(self, *entries: tuple | Parameter) -> None:
         """Add several parameters given as Parameter objects or tuples
-        ``(name, value, vary, min, max, expr)`` (trailing items may be left out).
+        ``(name, value, vary, min, max, expr, brute_step, user_data)`` (seed 000 §2.3's
+        six fields, then lmfit 1.3's; trailing items may be left out).
         A single list of such entries is accepted too.
 
         Examples
@@ -147,12 +299,16 @@ class Parameters(dict):
         for entry in entries:
             if isinstance(entry, Parameter):
                 self[check_name(entry.name)] = entry
-            elif isinstance(entry, (tuple, list)) and 1 <= len(entry) <= 6:
+            elif isinstance(entry, (tuple, list)) and 1 <= len(entry) <= len(_TUPLE_FIELDS):
                 fields = dict(zip(_TUPLE_FIELDS, entry, strict=False))
+                if fields.get("vary") is None:
+                    fields["vary"] = True
                 self[check_name(entry[0])] = Parameter(**fields)
             else:
-                raise ParameterError(f"add_many entries must be Parameter objects or tuples "
-                                     f"(name, value, vary, min, max, expr); got {entry!r}")
+                raise ParameterError(
+                    "add_many entries must be Parameter objects or tuples "
+                    f"({', '.join(_TUPLE_FIELDS)}) of 1 to {len(_TUPLE_FIELDS)} items; "
+                    f"got {entry!r}")
         for par in self.values():
             if par.compiled_expr is not None:
                 self._try_evaluate(par)
@@ -165,6 +321,35 @@ class Parameters(dict):
             evaluate_tie(self, par)  # with the ties it reads, which may fail in turn
         except Exception:  # noqa: BLE001  (best effort; update_constraints reports errors)
             return
+
+    def set(self, **kws: float | Mapping[str, Any]) -> None:
+        """Set values and attributes by name, adding parameters that are missing (lmfit 1.3).
+
+        Each keyword is a parameter name; its value is a number (the new value) or a
+        dict of :meth:`Parameter.set` arguments (``value``, ``vary``, ``min``, ``max``,
+        ``expr``, ``brute_step``, ``is_init_value``).
+
+        Examples
+        --------
+        >>> p = Parameters()
+        >>> p.set(x=0.8, y={'value': 3, 'min': 0})
+        >>> p['x'].value, p['y'].min
+        (0.8, 0.0)
+        """
+        for name, spec in kws.items():
+            if name not in self:
+                self[check_name(name)] = Parameter(name=name)
+            par = self[name]
+            if isinstance(spec, Mapping):
+                bad = sorted(set(spec) - _SET_KEYS)
+                if bad:
+                    raise ParameterError(f"Parameters.set: unknown attribute(s) {bad} for "
+                                         f"parameter {name!r}; use {sorted(_SET_KEYS)}")
+                par.set(**spec)
+            else:
+                par.set(value=spec)
+            if par.compiled_expr is not None:
+                self._try_evaluate(par)
 
     # ------------------------------------------------------------------ values
     def valuesdict(self) -> dict[str, float]:
@@ -330,9 +515,18 @@ class Parameters(dict):
         return (self.__class__, (), {"symbols": symbols, "params": list(self.values())})
 
     def __setstate__(self, state: Mapping[str, Any]) -> None:
+        """Restore from :meth:`__reduce__`'s state, or lmfit 1.3's (``unique_symbols``:
+        its symbol table, from which the parameters' own values and lmfit's built-in
+        symbols are left out)."""
         if not hasattr(self, "symbols"):
             self.symbols = SymbolTable()
-        self.symbols.update(state["symbols"])
+        if "symbols" in state:
+            self.symbols.update(state["symbols"])
+        else:
+            skip = {par.name for par in state["params"]} | LMFIT_DEFAULT_SYMBOLS
+            for key, obj in (state.get("unique_symbols") or {}).items():
+                if key not in skip and key not in self.symbols:
+                    self.symbols[key] = obj
         for par in state["params"]:
             self[par.name] = par
 
@@ -341,24 +535,32 @@ class Parameters(dict):
         """The parameters as a JSON string (``json_kws`` go to :func:`json.dumps`).
 
         Everything round-trips through :meth:`loads`: names, values (inf and NaN as the
-        strings ``"inf"``, ``"-inf"``, ``"nan"``), vary, bounds, expr, stderr, correl,
-        init_value, finite-difference options, the fit status, ``user_data`` when it is
-        JSON-serialisable (dropped otherwise), and user symbols that are numbers (bool,
-        int, float, complex). User *functions* in ``symbols`` are not saved: add them
-        again after loading.
+        strings ``"inf"``, ``"-inf"``, ``"nan"``), vary, bounds, expr, brute_step,
+        stderr, correl, init_value, finite-difference options, the fit status,
+        ``user_data`` when :func:`paramfit.jsonutils.encode4js` can encode it (dropped
+        otherwise), and user symbols: numbers (bool, int, float, complex) in full,
+        user *functions* by name only (no code is stored: give them again to
+        :meth:`loads` with ``funcdefs`` or add them to ``symbols``).
 
         Examples
         --------
         >>> p = Parameters(); p.add('a', 1.5, min=0)
         >>> Parameters().loads(p.dumps())['a']
-        <Parameter 'a', value=1.5, bounds=[0:inf]>
+        <Parameter 'a', value=1.5, bounds=[0.0:inf]>
         """
         return json.dumps(parameters_to_json(self), **json_kws)
 
-    def loads(self, s: str | bytes) -> Parameters:
-        """Replace the contents with those of a :meth:`dumps` string; returns ``self``.
+    def loads(self, s: str | bytes, funcdefs: Mapping[str, Any] | None = None,
+              **json_kws: Any) -> Parameters:
+        """Replace the contents with those of a JSON string; returns ``self``.
 
-        User symbols in the string are added to ``self.symbols`` (existing ones stay).
+        Reads what :meth:`dumps` writes and what lmfit 1.3's ``Parameters.dumps``
+        writes (``{"unique_symbols": ..., "params": [state, ...]}``; bounds written as
+        ``null`` read as none). User symbols in the string are added to
+        ``self.symbols`` (existing ones stay); a user function named there is restored
+        only from ``funcdefs`` (``{name: function}``): nothing named in a document is
+        imported, and a function not in ``funcdefs`` is left out with a
+        :class:`~paramfit.ParamfitWarning`. ``json_kws`` go to :func:`json.loads`.
 
         Examples
         --------
@@ -367,63 +569,80 @@ class Parameters(dict):
         inf
         """
         try:
-            data = json.loads(s)
+            data = json.loads(s, **json_kws)
         except ValueError as exc:
             raise ParameterError(f"Parameters.loads: not valid JSON ({exc})") from exc
-        if not isinstance(data, dict) or not isinstance(data.get("parameters"), list):
-            raise ParameterError("Parameters.loads: expected a JSON object with a "
-                                 "'parameters' list, as written by Parameters.dumps()")
-        pars = [parameter_from_json(item) for item in data["parameters"]]
+
+        pars, symbols = parameters_from_json(data, funcdefs)
         self.clear()
-        for key, encoded in data.get("symbols", {}).items():
-            self.symbols[key] = number_from_json(encoded)
+        for key, obj in symbols.items():
+            self.symbols[key] = obj
         for par in pars:
             self[par.name] = par
+        for par in pars:
+            if par.compiled_expr is not None:
+                self._try_evaluate(par)
         return self
 
     def dump(self, fp: IO[str], **json_kws: Any) -> None:
         """Write :meth:`dumps` to an open text file."""
         fp.write(self.dumps(**json_kws))
 
-    def load(self, fp: IO[str]) -> Parameters:
-        """Read a file written by :meth:`dump` into ``self``; returns ``self``."""
-        return self.loads(fp.read())
+    def load(self, fp: IO[str], funcdefs: Mapping[str, Any] | None = None,
+             **json_kws: Any) -> Parameters:
+        """Read a file written by :meth:`dump` (or lmfit's) into ``self``; returns ``self``."""
+        return self.loads(fp.read(), funcdefs, **json_kws)
 
     # ------------------------------------------------------------ presentation
-    def pretty_repr(self, oneline: bool = False, colwidth: int = 8, precision: int = 4,
-                    fmt: str = "g", columns: Iterable[str] = (
-                        "value", "min", "max", "stderr", "vary", "expr")) -> str:
-        """The table :meth:`pretty_print` prints, as a string."""
+    def pretty_repr(self, oneline: bool = False) -> str:
+        """lmfit 1.3's text form: one ``'name': <Parameter ...>`` line each, or with
+        ``oneline`` the one-line ``Parameters([('name', <Parameter ...>), ...])``.
+
+        Examples
+        --------
+        >>> p = Parameters(); p.add('a', 1.0)
+        >>> p.pretty_repr(oneline=True)
+        "Parameters([('a', <Parameter 'a', value=1.0, bounds=[-inf:inf]>)])"
+        """
         if oneline:
-            return "Parameters(" + ", ".join(repr(p) for p in self.values()) + ")"
+            return f"{self.__class__.__name__}({list(self.items())!r})"
+        rows = "".join(f"    {name!r}: {par!r}, \n" for name, par in self.items())
+        return f"{self.__class__.__name__}({{\n{rows}    }})\n"
+
+    def pretty_table(self, colwidth: int = 8, precision: int = 4, fmt: str = "g",
+                     columns: Iterable[str] = DEFAULT_COLUMNS) -> str:
+        """The table :meth:`pretty_print` prints, as a string."""
+
         return parameters_table(self, colwidth=colwidth, precision=precision, fmt=fmt,
                                 columns=tuple(columns))
 
     def pretty_print(self, oneline: bool = False, colwidth: int = 8, precision: int = 4,
-                     fmt: str = "g", columns: Iterable[str] = (
-                         "value", "min", "max", "stderr", "vary", "expr")) -> None:
-        """Print a table of the parameters, one row each.
+                     fmt: str = "g", columns: Iterable[str] = DEFAULT_COLUMNS) -> None:
+        """Print a table of the parameters, one row each (lmfit 1.3's layout).
 
         Parameters
         ----------
         oneline : bool
-            Print the compact one-line form instead.
+            Print the one-line form (:meth:`pretty_repr` with ``oneline=True``) instead.
         colwidth : int
             Width of each column.
         precision : int
             Digits for numbers, with format type ``fmt`` ('g', 'e', 'f').
         columns : sequence of str
-            Among value, min, max, stderr, vary, expr, init_value, status, step,
-            relative_step, side, max_step.
+            Among value, min, max, stderr, vary, expr, brute_step (the default set),
+            init_value, status, step, relative_step, side, max_step.
 
         Examples
         --------
         >>> p = Parameters(); p.add('amp', 10.0, min=0)
-        >>> p.pretty_print()
-        Name     Value      Min      Max   Stderr     Vary     Expr
-        amp         10        0      inf     None     True     None
+        >>> p.pretty_print(columns=['value', 'min', 'max', 'stderr', 'vary'])
+        Name     Value      Min      Max   Stderr     Vary
+        amp         10        0      inf     None     True
         """
-        print(self.pretty_repr(oneline, colwidth, precision, fmt, columns))
+        if oneline:
+            print(self.pretty_repr(oneline=True))
+            return
+        print(self.pretty_table(colwidth, precision, fmt, columns))
 
     def __repr__(self) -> str:
         if not self:
