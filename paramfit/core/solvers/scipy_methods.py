@@ -487,6 +487,9 @@ def _ampgo(problem: FitProblem, objective: _Objective, ampgo: Callable, kws: dic
            extras: dict) -> SolverOutcome:
     kws.setdefault("bounds", _finite_box(problem, "ampgo"))
     out = ampgo(objective.chisqr, problem.x0, **kws)
-    extras["ampgo_msg"] = out[-1] if isinstance(out, tuple) else None
-    return objective.outcome(success=True, message="ampgo finished", ier=0,
-                             niter=objective.ev.nfev, extras=extras)
+    # lmfit 1.3's names of AMPGO's (x, fun, nfev, message, tunnel_info)
+    for key, value in zip(("ampgo_x0", "ampgo_fval", "ampgo_eval", "ampgo_msg",
+                           "ampgo_tunnel"), tuple(out)):
+        extras[key] = value
+    return objective.outcome(success=True, message=str(extras.get("ampgo_msg", "")),
+                             ier=0, niter=objective.ev.nfev, extras=extras)
