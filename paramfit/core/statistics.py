@@ -272,7 +272,8 @@ def build_result(
     ndata = resid.size
     active = outcome.active if outcome.active is not None else np.zeros(n, np.int8)
     rtol = RANK_RTOL_ANALYTIC if analytic_jac else RANK_RTOL_FINITE_DIFFERENCE
-    finite = jac.size and bool(np.all(np.isfinite(jac)))
+    # fewer residuals than parameters (a scalar objective of a scalar method): no covariance
+    finite = jac.size and ndata >= n and bool(np.all(np.isfinite(jac)))
     if finite:
         factor = triangular_factor(jac)
         cov = _covariance(factor, active == 0, rtol)

@@ -49,7 +49,9 @@ __all__ = [
     "chi2_prob",
     "conf_interval",
     "conf_interval2d",
+    "confidence_intervals",
     "f_compare",
+    "probability_map",
 ]
 
 
@@ -340,6 +342,8 @@ def confidence_intervals(
     out = ConfidenceIntervals()
     traces: dict[str, dict[str, np.ndarray]] = {}
     for name in _progress(names, show, len(names), "conf_interval"):
+        if verbose:
+            print(f"Calculating CI for {name}")
         profile = _Profile(minimizer, [name], [stderrs[name]])
         rows: list[tuple[float, float]] = []
         for side in (-1, 1):
@@ -388,7 +392,21 @@ def _warn_flags(ci: ConfidenceIntervals) -> None:
 
 
 # ---------------------------------------------------------------------- 2-D
-def conf_interval2d(
+def conf_interval2d(minimizer: Any, *args: Any, **kws: Any) -> Any:
+    """Probability map over a grid of two held parameters.
+
+    ``conf_interval2d(minimizer, x_name, y_name, nx=10, ny=10, limits=None,
+    prob_func=None)`` (seed 000) or ``conf_interval2d(minimizer, result, x_name, ...,
+    nsigma=5)`` (lmfit 1.3: the second argument is a MinimizerResult).  See
+    :func:`probability_map`.
+    """
+    if args and _is_result(args[0]):
+        args = args[1:]
+    kws.pop("result", None)
+    return probability_map(minimizer, *args, **kws)
+
+
+def probability_map(
     minimizer: Any,
     x_name: str,
     y_name: str,
@@ -396,6 +414,7 @@ def conf_interval2d(
     ny: int = 10,
     limits: Sequence[Sequence[float]] | None = None,
     prob_func: ProbFunc | None = None,
+    nsigma: float = 5.0,
     *,
     progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -415,9 +434,11 @@ def conf_interval2d(
         Number of grid points along x and y.
     limits : ((x1, x2), (y1, y2)), optional
         Ranges of the grid, in either order (the seed writes ``(upper, lower)``);
-        default ``value ± 5 stderr``, clipped to the parameters' bounds.
+        default ``value ± nsigma stderr``, clipped to the parameters' bounds.
     prob_func : callable, optional
         As in :func:`conf_interval`; default :func:`f_compare`.
+    nsigma : float, default 5
+        Half-width of the default ranges in standard errors (lmfit 1.3).
     progress : bool, default False
         Show a tqdm progress bar over the grid points.
 
@@ -445,6 +466,7 @@ def conf_interval2d(
     >>> grid.shape
     (3, 5)
     """
+    minimizer = _fitter(minimizer)
     result = _check_fit(minimizer)
     if x_name == y_name:
         raise ParameterError(f"x_name and y_name must differ, both are {x_name!r}")
@@ -454,7 +476,8 @@ def conf_interval2d(
         raise ParameterError(f"nx and ny must be at least 1, got nx={nx}, ny={ny}")
     params = minimizer.params
     if limits is None:
-        limits = [_default_range(params[x_name], sx), _default_range(params[y_name], sy)]
+        limits = [_default_range(params[x_name], sx, nsigma),
+                  _default_range(params[y_name], sy, nsigma)]
     xs = np.linspace(min(limits[0]), max(limits[0]), nx)
     ys = np.linspace(min(limits[1]), max(limits[1]), ny)
     best = FitStatistics(float(result.chisqr), int(result.nvarys), int(result.ndata))
@@ -468,8 +491,8 @@ def conf_interval2d(
     return xs, ys, grid
 
 
-def _default_range(par: Any, stderr: float) -> tuple[float, float]:
-    low, high = par.value - 5.0 * stderr, par.value + 5.0 * stderr
+def _default_range(par: Any, stderr: float, nsigma: float = 5.0) -> tuple[float, float]:
+    low, high = par.value - nsigma * stderr, par.value + nsigma * stderr
     return max(low, par.min), min(high, par.max)
 
 

@@ -51,7 +51,7 @@ from paramfit.core.statistics import (
     tied_stderr,
 )
 from paramfit.core.termination import Termination
-from paramfit.fitting.result import MinimizerResult
+from paramfit.fitting.result import Candidate, MinimizerResult
 from paramfit.report.text import fit_report
 
 try:    # written on another branch; until it is merged, 'ampgo' says what is missing
@@ -59,7 +59,7 @@ try:    # written on another branch; until it is merged, 'ampgo' says what is mi
 except ImportError:  # pragma: no cover - depends on the build
     _ampgo_function = None
 
-__all__ = ["Minimizer", "MinimizerResult", "minimize", "METHODS", "HAS_EMCEE",
+__all__ = ["Minimizer", "MinimizerResult", "Candidate", "minimize", "METHODS", "HAS_EMCEE",
            "SCALAR_METHODS", "coerce_float64"]
 
 _LEASTSQ_NAMES = ("leastsq", "lm", "levenberg_marquardt")
@@ -182,7 +182,9 @@ class Minimizer:
         self.nan_policy = nan_policy
         self.reduce_fcn = reduce_fcn
         self.calc_covar = calc_covar
-        self.max_nfev = max_nfev
+        self._max_nfev = max_nfev
+        self._last_max_nfev: int | None = None
+        self._abort = False
         self.infeasible = infeasible
         if jac is not None and Dfun is not None and jac is not Dfun:
             raise OptionError("Minimizer got jac= and Dfun=, two names of one option (the "
@@ -194,6 +196,18 @@ class Minimizer:
         self.result: FitResult | None = None
         self.last_result: MinimizerResult | None = None
         self.problem: FitProblem | None = None
+
+    @property
+    def max_nfev(self) -> int | None:
+        """The evaluation limit: the one the last fit used when its call gave one
+        (lmfit 1.3 reports it so), else the constructor's.  Setting it sets the
+        constructor's (a call's own ``max_nfev`` holds for that call only)."""
+        return self._last_max_nfev if self._last_max_nfev is not None else self._max_nfev
+
+    @max_nfev.setter
+    def max_nfev(self, value: int | None) -> None:
+        self._max_nfev = value
+        self._last_max_nfev = None
 
     # ------------------------------------------------------------------ symbols
     @property
@@ -369,7 +383,7 @@ class Minimizer:
     def _constructor_options(self) -> dict[str, Any]:
         """The constructor's layer of options (read at each fit: the attributes are
         public and may have been changed since)."""
-        return {"max_nfev": self.max_nfev, "jac": self.jacfcn, "col_deriv": self.col_deriv,
+        return {"max_nfev": self._max_nfev, "jac": self.jacfcn, "col_deriv": self.col_deriv,
                 **self.fit_kws}
 
     def _fit(self, method: str, run: _Solver, kws: Mapping[str, Any]) -> MinimizerResult:
@@ -392,12 +406,20 @@ class Minimizer:
                                   else options.max_nfev)
             self._evaluator = evaluator
             # the solver and the statistics on one BLAS thread (large problems only)
+            self._abort = False
             with sequential_blas(problem.ndata * problem.nvarys):
-                outcome = run(problem, evaluator, options, self._callback(problem))
+                try:
+                    outcome = run(problem, evaluator, options, self._callback(problem))
+                except StopFit:
+                    if evaluator.stopped is None:
+                        raise
+                    outcome = _stopped_at_start(problem, evaluator)
                 if evaluator.stopped is None and evaluator.nfev >= evaluator.limit:
                     # the method stopped at the budget itself: nothing left for errors
                     evaluator.stopped = f"number of function evaluations = {evaluator.limit}"
                 aborted = evaluator.stopped is not None
+                self._abort = aborted and not evaluator.over_budget
+                self._last_max_nfev = options.max_nfev
                 if (aborted or not self.calc_covar or method == "emcee"
                         or not np.all(np.isfinite(outcome.residual))):
                     outcome.jac = np.full((outcome.residual.size, problem.nvarys), np.nan)
@@ -562,6 +584,18 @@ def _run_leastsq(problem: FitProblem, evaluator: Evaluator, options: FitOptions,
         message=("Fit succeeded: " if converged else "Fit did not succeed: ") + message,
         ier=int(sol.user_code if sol.user_code is not None else code),
         termination=sol.termination, user_code=sol.user_code, active=sol.active,
+    )
+
+
+def _stopped_at_start(problem: FitProblem, evaluator: Evaluator) -> SolverOutcome:
+    """The outcome of a fit aborted at its first evaluation: the start values."""
+    start = problem.start_residual()
+    code, _ = Termination.USER_STOP.value
+    return SolverOutcome(
+        x=problem.x0.copy(), residual=start, jac=None, nfev=evaluator.nfev, njev=0,
+        niter=0, success=False, message=f"Fit aborted: {evaluator.stopped}", ier=code,
+        termination=Termination.USER_STOP, user_code=code,
+        active=np.zeros(problem.nvarys, np.int8),
     )
 
 

@@ -244,3 +244,42 @@ def test_emcee_missing_is_a_clear_error():
             minimize(decay, start(bounded=True), method="emcee")
     else:
         pytest.skip("emcee is installed")
+
+
+# ---------------------------------------------------------------- scalar objectives etc.
+def test_a_scalar_objective_is_minimized_as_it_is():
+    """lmfit 1.3: a residual of one value is the objective itself (it may be negative):
+    min of cos(x) + x/10 near x = 3 is at sin(x) = 0.1, x = pi - asin(0.1)."""
+    p = Parameters()
+    p.add("x", value=2.5, min=1.0, max=5.0)
+    out = minimize(lambda p: np.cos(p["x"].value) + p["x"].value / 10, p, method="nelder")
+    expected = math.pi - math.asin(0.1)
+    assert out.params["x"].value == pytest.approx(expected, abs=1e-3)   # Nelder's xatol
+    assert out.residual[0] < 0
+
+
+def test_iter_cb_abort_at_the_first_evaluation_returns_the_start():
+    for method in ("leastsq", "least_squares", "nelder"):
+        out = minimize(decay, start(), method=method, iter_cb=lambda *a, **k: True)
+        assert out.aborted and not out.success and not out.errorbars, method
+        assert out.params["tau"].value == 1.0 and out.nfev == 1, method
+
+
+def test_max_nfev_of_a_call_is_reported_but_not_kept_for_the_next_call(best):
+    mini = Minimizer(decay, start())
+    mini.minimize("leastsq", max_nfev=10)
+    assert mini.max_nfev == 10
+    again = mini.leastsq(params=start())      # no limit: the constructor's (None)
+    assert again.nfev == best.nfev and not again.aborted
+
+
+def test_conf_interval2d_lmfit_call():
+    from paramfit.fitting.confidence import conf_interval2d
+
+    mini = Minimizer(decay, start())
+    result = mini.minimize()
+    gx, gy, grid = conf_interval2d(mini, result, "amp", "tau", 4, 3, nsigma=2)
+    sx, sy = result.params["amp"].stderr, result.params["tau"].stderr
+    assert gx[0] == pytest.approx(result.params["amp"].value - 2 * sx, rel=1e-12)
+    assert gy[-1] == pytest.approx(result.params["tau"].value + 2 * sy, rel=1e-12)
+    assert grid.shape == (3, 4) and np.all((grid >= 0) & (grid <= 1))

@@ -134,6 +134,16 @@ class _Objective:
         self.callback = callback
         self.reduce = _reducer(reduce_fcn)
         self.transform = transform
+        #: the least objective value evaluated, its point and residual
+        self.best: tuple[float, np.ndarray, np.ndarray] | None = None
+        self._last = np.inf
+
+    def value(self, r: np.ndarray) -> float:
+        """The objective of a residual: the sum of squares, ``reduce_fcn(r)``, or a
+        scalar residual itself (minimized as it is, lmfit 1.3)."""
+        if r.size == 1:
+            return float(r[0])
+        return float(r @ r) if self.reduce is None else float(self.reduce(r))
 
     def residual(self, x: np.ndarray) -> np.ndarray:
         x = np.array(x, dtype=float).reshape(-1)     # a copy: scipy reuses its arrays
@@ -141,6 +151,10 @@ class _Objective:
             x = self.transform.external(x)
         f = self.ev.raw(x)
         self.ev.record(x, f.copy())
+        value = self.value(f)
+        self._last = value
+        if np.isfinite(value) and (self.best is None or value < self.best[0]):
+            self.best = (value, x, f.copy())
         if self.callback is not None and self.callback(x, self.ev.nfev, f):
             raise StopFit(-1, "fit stopped by the iteration callback")
         return f
@@ -149,17 +163,19 @@ class _Objective:
         """Sum of squares (or ``reduce_fcn``).  A non-finite residual raises under
         ``nan_policy='raise'`` (as lmfit 1.3); passed on (``'propagate'``) it is a very
         large value, so the method steps away from it instead of ending the fit."""
-        r = self.residual(x)
-        c = float(r @ r) if self.reduce is None else float(self.reduce(r))
+        self.residual(x)
+        c = self._last
         return c if np.isfinite(c) else 1e300
 
     def outcome(self, *, success: bool, message: str, ier: int, niter: int,
                 termination: Any = None, user_code: int | None = None,
                 njev: int = 0, extras: dict | None = None) -> SolverOutcome:
         ev = self.ev
+        if self.best is not None:   # the least objective (not the sum of squares with
+            ev.adopt(self.best[1], self.best[2])    # reduce_fcn or a scalar objective)
         if ev.best_x is None:       # nothing evaluated: the start point
             x = self.problem.x0.copy()
-            ev.adopt(x, ev.raw(x))
+            ev.adopt(x, self.problem.start_residual())
         x = ev.best_x
         return SolverOutcome(
             x=x, residual=ev.best_f, jac=None, nfev=ev.nfev, njev=njev, niter=niter,
@@ -202,7 +218,11 @@ def run_least_squares(problem: FitProblem, evaluator: Evaluator, options: FitOpt
     # the solver's answer, not the least sum of squares seen: with a robust ``loss``
     # the objective is not the sum of squares
     x = np.array(res.x, dtype=float)
-    evaluator.adopt(x, evaluator.raw(x))
+    try:
+        evaluator.adopt(x, evaluator.raw(x))
+    except StopFit as stop:     # max_nfev spent: the least sum of squares seen
+        return objective.stopped(stop)
+    objective.best = None
     return objective.outcome(success=bool(res.success), message=str(res.message),
                            ier=int(res.status), niter=int(res.nfev),
                            njev=int(res.njev or 0))
@@ -393,8 +413,8 @@ def brute_ranges(problem: FitProblem, steps: list[float | None], ns: int) -> lis
         elif step:
             ranges.append(slice(x - (ns // 2) * step, x + (ns // 2) * step, step))
         else:
-            raise FitError(f"method 'brute' needs finite min and max, or a brute_step, for "
-                           f"the varied parameter {name!r}")
+            raise OptionError(f"method 'brute' needs finite min and max, or a brute_step, "
+                              f"for the varied parameter {name!r}")
     return ranges
 
 
