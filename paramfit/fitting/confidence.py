@@ -160,7 +160,8 @@ def _check_fit(fitter: Any) -> Any:
         raise FitError("confidence intervals need a fitted Minimizer: run minimize() first")
     if not result.errorbars:
         raise FitError(
-            "confidence intervals need a fit with error bars (errorbars=False): the "
+            "Cannot determine Confidence Intervals without sensible uncertainty "
+            "estimates: confidence intervals need a fit with error bars (errorbars=False): the "
             "covariance matrix could not be estimated; check the fit and its parameters"
         )
     return result
@@ -182,6 +183,7 @@ def _check_parameter(fitter: Any, name: str) -> float:
     if stderr is None or not math.isfinite(stderr) or stderr <= 0.0:
         reason = par.status_reason or f"stderr = {stderr}"
         raise FitError(
+            "Cannot determine Confidence Intervals without sensible uncertainty estimates: "
             f"parameter {name!r} has no usable standard error ({reason}); its confidence "
             "interval cannot be computed: leave it out of p_names or refit"
         )
@@ -217,6 +219,20 @@ def _fitter(minimizer: Any) -> Any:
     :class:`~paramfit.fitting.result.MinimizerResult` came from (its Parameters are the
     ones the fit updated in place)."""
     return getattr(minimizer, "_minimizer", None) or minimizer
+
+
+class _ResultView:
+    """lmfit 1.3's call ``conf_interval(minimizer, result)``: the result's Parameters
+    (its values and standard errors, as the caller may have edited them) with the
+    minimizer's function and arguments."""
+
+    def __init__(self, minimizer: Any, result: MinimizerResult):
+        self._minimizer = _fitter(minimizer)
+        self.params = result.params
+        self.result = result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["_minimizer"], name)
 
 
 def _is_result(obj: Any) -> bool:
@@ -324,7 +340,7 @@ def confidence_intervals(
     """
     if sigmas is None:
         sigmas = LMFIT_SIGMAS if result is not None else SEED_SIGMAS
-    minimizer = _fitter(result if result is not None else minimizer)
+    minimizer = _ResultView(minimizer, result) if result is not None else _fitter(minimizer)
     result = _check_fit(minimizer)
     names = list(result.var_names) if p_names is None else list(p_names)
     stderrs = {name: _check_parameter(minimizer, name) for name in names}
@@ -386,7 +402,8 @@ def _warn_flags(ci: ConfidenceIntervals) -> None:
                        "reached within maxiter steps of stderr: reported as "
                        f"{flag.value}; raise maxiter")
             else:
-                msg = (f"the {side} {flag.sigma:.4g} confidence limit of {name!r} lies beyond "
+                msg = (f"Bound reached: the {side} {flag.sigma:.4g} confidence limit of "
+                       f"{name!r} lies beyond "
                        f"its {flag.reason} {flag.value!r}: the bound is reported instead")
             warnings.warn(msg, ParamfitWarning, stacklevel=3)
 

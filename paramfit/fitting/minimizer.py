@@ -59,7 +59,11 @@ try:    # written on another branch; until it is merged, 'ampgo' says what is mi
 except ImportError:  # pragma: no cover - depends on the build
     _ampgo_function = None
 
-__all__ = ["Minimizer", "MinimizerResult", "Candidate", "minimize", "METHODS", "HAS_EMCEE",
+#: lmfit 1.3's name of the error a fit raises on purpose
+MinimizerException = FitError
+
+__all__ = ["Minimizer", "MinimizerResult", "MinimizerException", "Candidate", "minimize",
+           "METHODS", "HAS_EMCEE",
            "SCALAR_METHODS", "coerce_float64"]
 
 _LEASTSQ_NAMES = ("leastsq", "lm", "levenberg_marquardt")

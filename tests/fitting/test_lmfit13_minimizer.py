@@ -283,3 +283,19 @@ def test_conf_interval2d_lmfit_call():
     assert gx[0] == pytest.approx(result.params["amp"].value - 2 * sx, rel=1e-12)
     assert gy[-1] == pytest.approx(result.params["tau"].value + 2 * sy, rel=1e-12)
     assert grid.shape == (3, 4) and np.all((grid >= 0) & (grid <= 1))
+
+
+def test_lmfit_conf_interval_reads_the_result_params():
+    """lmfit 1.3's call uses result.params: an edited stderr there is what counts."""
+    from paramfit.core.exceptions import FitError
+
+    mini = Minimizer(decay, start())
+    result = mini.minimize()
+    result.params["tau"].stderr = float("nan")
+    with pytest.raises(FitError, match="sensible uncertainty"):
+        conf_interval(mini, result, p_names=["tau"])
+
+
+def test_a_bad_scipy_keyword_is_a_type_error():
+    with pytest.raises(TypeError, match="basinhopping"):
+        minimize(decay, start(), method="basinhopping", niter="many")

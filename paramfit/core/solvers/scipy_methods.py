@@ -26,9 +26,14 @@ from paramfit.core.problem import FitProblem
 from paramfit.core.solvers.final_phase import Evaluator
 from paramfit.core.statistics import SolverOutcome
 
-__all__ = ["SCALAR_METHODS", "GLOBAL_METHODS", "REDUCE_FUNCTIONS", "run_least_squares",
+__all__ = ["SolverOptionError", "SCALAR_METHODS", "GLOBAL_METHODS", "REDUCE_FUNCTIONS",
+           "run_least_squares",
            "run_scalar_method", "run_global_method", "reduce_negentropy",
            "reduce_neglogcauchy"]
+
+class SolverOptionError(OptionError, TypeError):
+    """scipy rejected a keyword given for its method (a TypeError there, as in lmfit)."""
+
 
 #: paramfit / lmfit 1.3 method name -> scipy.optimize.minimize method name
 SCALAR_METHODS = {
@@ -214,7 +219,7 @@ def run_least_squares(problem: FitProblem, evaluator: Evaluator, options: FitOpt
         return objective.outcome(success=False, message=stop.message, ier=stop.code,
                                niter=evaluator.nfev, user_code=stop.code)
     except TypeError as exc:
-        raise FitError(f"least_squares: {exc}") from exc
+        raise SolverOptionError(f"least_squares: {exc}") from exc
     # the solver's answer, not the least sum of squares seen: with a robust ``loss``
     # the objective is not the sum of squares
     x = np.array(res.x, dtype=float)
@@ -260,7 +265,7 @@ def run_scalar_method(problem: FitProblem, evaluator: Evaluator, options: FitOpt
     except StopFit as stop:
         return objective.stopped(stop)
     except TypeError as exc:
-        raise FitError(f"{method}: {exc}") from exc
+        raise SolverOptionError(f"{method}: {exc}") from exc
     return objective.outcome(success=bool(res.success), message=str(res.message),
                              ier=int(getattr(res, "status", 0) or 0),
                              niter=int(getattr(res, "nit", evaluator.nfev) or 0),
@@ -463,7 +468,7 @@ def run_global_method(problem: FitProblem, evaluator: Evaluator, options: FitOpt
     except StopFit as stop:
         return objective.stopped(stop)
     except TypeError as exc:
-        raise FitError(f"{method}: {exc}") from exc
+        raise SolverOptionError(f"{method}: {exc}") from exc
     for key in ("nit", "nlfev", "nlhev", "nljev", "xl", "funl"):
         if key in res:
             extras[key] = res[key]
