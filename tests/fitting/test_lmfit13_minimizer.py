@@ -299,3 +299,12 @@ def test_lmfit_conf_interval_reads_the_result_params():
 def test_a_bad_scipy_keyword_is_a_type_error():
     with pytest.raises(TypeError, match="basinhopping"):
         minimize(decay, start(), method="basinhopping", niter="many")
+
+
+def test_scipy_result_attributes_under_lmfit_names():
+    out = minimize(decay, start(), method="bfgs")
+    assert out.fun == pytest.approx(out.chisqr, rel=1e-12) and out.nit > 0
+    sh = minimize(decay, start(bounded=True), method="shgo")
+    assert sh.shgo_fun == pytest.approx(sh.chisqr, rel=1e-12)
+    da = minimize(decay, start(bounded=True), method="dual_annealing")
+    assert da.da_fun == pytest.approx(da.chisqr, rel=1e-12)

@@ -259,7 +259,8 @@ def run_scalar_method(problem: FitProblem, evaluator: Evaluator, options: FitOpt
     max_nfev = options.max_nfev
     try:
         if scipy_method == "dual_annealing":
-            res = _dual_annealing(problem, objective, max_nfev, kws)
+            res = _dual_annealing(problem, objective, max_nfev, kws,
+                                  x0=problem.x0 if method == "anneal" else None)
         else:
             res = _minimize(problem, objective, scipy_method, max_nfev, kws)
     except StopFit as stop:
@@ -269,13 +270,25 @@ def run_scalar_method(problem: FitProblem, evaluator: Evaluator, options: FitOpt
     return objective.outcome(success=bool(res.success), message=str(res.message),
                              ier=int(getattr(res, "status", 0) or 0),
                              niter=int(getattr(res, "nit", evaluator.nfev) or 0),
-                             extras=_scipy_extras(res, kws))
+                             extras=_scipy_extras(res, kws, method))
 
 
-def _scipy_extras(res: Any, kws: dict) -> dict:
-    extras = {"call_kws": dict(kws)}
-    for key in ("nit", "njev", "nhev", "status"):
-        if key in res:
+#: scipy result keys that are the fit's own fields (never copied over them)
+_OWN_KEYS = frozenset({"x", "nfev", "success", "message", "status", "jac", "method"})
+#: lmfit 1.3's prefixes of the scipy result attributes of some methods
+_PREFIX = {"shgo": "shgo_", "dual_annealing": "da_"}
+
+
+def _scipy_extras(res: Any, kws: dict, method: str = "") -> dict:
+    """The scipy result's own attributes, under lmfit 1.3's names (``fun``, ``nit``...;
+    ``shgo_<key>`` for shgo, ``da_<key>`` for dual annealing, every key there)."""
+    extras: dict[str, Any] = {"call_kws": dict(kws)}
+    prefix = _PREFIX.get(method)
+    for key in res:
+        if prefix is not None:
+            if key not in ("success", "message"):
+                extras[prefix + key] = res[key]
+        elif key not in _OWN_KEYS:
             extras[key] = res[key]
     return extras
 
@@ -360,7 +373,10 @@ def _gradient(problem: FitProblem, objective: _Objective) -> Callable:
 
 
 def _dual_annealing(problem: FitProblem, objective: _Objective, max_nfev: int | None,
-                    kws: dict) -> Any:
+                    kws: dict, x0: np.ndarray | None) -> Any:
+    """scipy's dual annealing over the finite box; the seed's ``'anneal'`` starts from the
+    start values, lmfit 1.3's ``'dual_annealing'`` from scipy's random start (``x0`` may
+    be given as a keyword)."""
     missing = [name for name, lo, hi in zip(problem.free_names, problem.lower, problem.upper)
                if not (np.isfinite(lo) and np.isfinite(hi))]
     if missing:
@@ -374,8 +390,9 @@ def _dual_annealing(problem: FitProblem, objective: _Objective, max_nfev: int | 
     if "seed" in kws and seed_kw == "rng":
         kws["rng"] = kws.pop("seed")
     kws.setdefault(seed_kw, 0)
+    kws.setdefault("x0", x0)
     return optimize.dual_annealing(
-        objective.chisqr, bounds=list(zip(problem.lower, problem.upper)), x0=problem.x0, **kws
+        objective.chisqr, bounds=list(zip(problem.lower, problem.upper)), **kws
     )
 
 
@@ -418,8 +435,9 @@ def brute_ranges(problem: FitProblem, steps: list[float | None], ns: int) -> lis
         elif step:
             ranges.append(slice(x - (ns // 2) * step, x + (ns // 2) * step, step))
         else:
-            raise OptionError(f"method 'brute' needs finite min and max, or a brute_step, "
-                              f"for the varied parameter {name!r}")
+            raise OptionError(f"Not enough information provided for the brute force method: "
+                              f"give finite min and max, or a brute_step, to the varied "
+                              f"parameter {name!r}")
     return ranges
 
 
@@ -469,9 +487,7 @@ def run_global_method(problem: FitProblem, evaluator: Evaluator, options: FitOpt
         return objective.stopped(stop)
     except TypeError as exc:
         raise SolverOptionError(f"{method}: {exc}") from exc
-    for key in ("nit", "nlfev", "nlhev", "nljev", "xl", "funl"):
-        if key in res:
-            extras[key] = res[key]
+    extras.update(_scipy_extras(res, kws, method))
     return objective.outcome(success=bool(res.success), message=str(res.message),
                              ier=int(getattr(res, "status", 0) or 0),
                              niter=int(getattr(res, "nit", evaluator.nfev) or 0),
