@@ -136,6 +136,16 @@ class MinimizerResult:
     def __setattr__(self, name: str, value: Any) -> None:
         self.__dict__[name] = value
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the fit, not the Minimizer (its compiled problem and the user's function
+        need not pickle); an unpickled result cannot re-run the fit."""
+        state = {k: v for k, v in self.__dict__.items() if k != "_uvars"}
+        state["_minimizer"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
     def __bool__(self) -> bool:
         return bool(self._fit.success)
 

@@ -308,3 +308,12 @@ def test_scipy_result_attributes_under_lmfit_names():
     assert sh.shgo_fun == pytest.approx(sh.chisqr, rel=1e-12)
     da = minimize(decay, start(bounded=True), method="dual_annealing")
     assert da.da_fun == pytest.approx(da.chisqr, rel=1e-12)
+
+
+def test_a_result_pickles_without_its_minimizer():
+    import pickle
+
+    out = minimize(decay, start(bounded=True), method="brute", Ns=5)
+    back = pickle.loads(pickle.dumps(out))
+    assert back.chisqr == out.chisqr and back.brute_x0.tolist() == out.brute_x0.tolist()
+    assert [c.score for c in back.candidates] == [c.score for c in out.candidates]
