@@ -35,6 +35,7 @@ from paramfit.core.solvers.levenberg_marquardt import solve as solve_lm
 from paramfit.core.solvers.mcmc import run_emcee
 from paramfit.core.solvers.scipy_methods import (
     GLOBAL_METHODS,
+    dense_jacobian,
     run_global_method,
     run_least_squares,
     run_scalar_method,
@@ -629,7 +630,8 @@ def _final_jacobian(problem: FitProblem, evaluator: Evaluator, outcome: SolverOu
     if outcome.jac is None or not np.all(np.isfinite(outcome.jac)):
         try:
             if options.jac is not None:
-                outcome.jac = problem.user_jacobian(options.jac, options.col_deriv)(outcome.x)
+                outcome.jac = problem.user_jacobian(dense_jacobian(options.jac),
+                                                    options.col_deriv)(outcome.x)
             else:
                 outcome.jac, _ = accurate_jacobian(evaluator.raw, outcome.x, outcome.residual,
                                                    lower=problem.lower, upper=problem.upper)

@@ -317,3 +317,43 @@ def test_a_result_pickles_without_its_minimizer():
     back = pickle.loads(pickle.dumps(out))
     assert back.chisqr == out.chisqr and back.brute_x0.tolist() == out.brute_x0.tolist()
     assert [c.score for c in back.candidates] == [c.score for c in out.candidates]
+
+
+def test_dual_annealing_with_seed_is_scipys_run():
+    """lmfit 1.3: minimize(method='dual_annealing', seed=7) is scipy's dual_annealing(...,
+    seed=7) on the same objective: the same point, to rounding."""
+    from scipy import optimize
+
+    box = start(bounded=True)
+    lo = np.array([box[n].min for n in box])
+    hi = np.array([box[n].max for n in box])
+
+    def chisqr(v):
+        r = v[0] * np.exp(-X / v[1]) + v[2] - Y
+        return float(r @ r)
+
+    ref = optimize.dual_annealing(chisqr, list(zip(lo, hi)), seed=7, maxiter=50)
+    out = minimize(decay, box, method="dual_annealing", seed=7, maxiter=50)
+    assert [out.params[n].value for n in box] == pytest.approx(ref.x.tolist(), rel=1e-9)
+
+
+def test_least_squares_uses_the_users_jacobian_of_any_scipy_type():
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.linalg import aslinearoperator
+
+    calls = {"n": 0}
+
+    def jac(p):
+        calls["n"] += 1
+        e = np.exp(-X / p["tau"].value)
+        return np.column_stack([e, p["amp"].value * X / p["tau"].value ** 2 * e,
+                                np.ones_like(X)])
+
+    fd = minimize(decay, start(), method="least_squares")
+    for kind in (jac, lambda p: csr_matrix(jac(p)), lambda p: aslinearoperator(jac(p))):
+        calls["n"] = 0
+        out = minimize(decay, start(), method="least_squares", jac=kind)
+        assert calls["n"] > 1 and out.nfev < fd.nfev       # used in the iteration
+        # the analytic and the finite-difference covariance: 1e-6 relative (the
+        # finite-difference Jacobian's accuracy, ~1e-8, squared through the inverse)
+        np.testing.assert_allclose(out.covar, fd.covar, rtol=1e-6)

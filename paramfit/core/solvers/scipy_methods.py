@@ -26,7 +26,7 @@ from paramfit.core.problem import FitProblem
 from paramfit.core.solvers.final_phase import Evaluator
 from paramfit.core.statistics import SolverOutcome
 
-__all__ = ["SolverOptionError", "SCALAR_METHODS", "GLOBAL_METHODS", "REDUCE_FUNCTIONS",
+__all__ = ["SolverOptionError", "dense_jacobian", "SCALAR_METHODS", "GLOBAL_METHODS", "REDUCE_FUNCTIONS",
            "run_least_squares",
            "run_scalar_method", "run_global_method", "reduce_negentropy",
            "reduce_neglogcauchy"]
@@ -201,6 +201,21 @@ def _bounds(problem: FitProblem) -> list[tuple[float | None, float | None]]:
     ]
 
 
+def dense_jacobian(jac: Callable[..., Any]) -> Callable[..., Any]:
+    """The user's Jacobian function, its sparse matrix or LinearOperator results made
+    dense arrays (scipy.optimize.least_squares accepts all three, as lmfit 1.3 does)."""
+
+    def dense(*args: Any, **kws: Any) -> Any:
+        out = jac(*args, **kws)
+        if hasattr(out, "toarray"):                 # scipy.sparse matrix or array
+            return out.toarray()
+        if hasattr(out, "matmat") and hasattr(out, "shape"):   # LinearOperator
+            return out.matmat(np.eye(out.shape[1]))
+        return out
+
+    return dense
+
+
 def run_least_squares(problem: FitProblem, evaluator: Evaluator, options: FitOptions,
                       callback: Callable | None = None) -> SolverOutcome:
     """scipy.optimize.least_squares (trust-region reflective by default, ``loss=`` allowed).
@@ -211,6 +226,8 @@ def run_least_squares(problem: FitProblem, evaluator: Evaluator, options: FitOpt
     kws = {"method": "trf", **options.solver_kws}
     if options.max_nfev is not None:
         kws["max_nfev"] = options.max_nfev
+    if options.jac is not None and "jac" not in kws:     # the user's, in the iteration too
+        kws["jac"] = problem.user_jacobian(dense_jacobian(options.jac), options.col_deriv)
     try:
         res = optimize.least_squares(
             objective.residual, problem.x0, bounds=(problem.lower, problem.upper), **kws
@@ -386,10 +403,7 @@ def _dual_annealing(problem: FitProblem, objective: _Objective, max_nfev: int | 
         )
     if max_nfev is not None:
         kws.setdefault("maxfun", int(max_nfev))
-    seed_kw = "rng" if "rng" in inspect.signature(optimize.dual_annealing).parameters else "seed"
-    if "seed" in kws and seed_kw == "rng":
-        kws["rng"] = kws.pop("seed")
-    kws.setdefault(seed_kw, 0)
+    _seeded(optimize.dual_annealing, kws)
     kws.setdefault("x0", x0)
     return optimize.dual_annealing(
         objective.chisqr, bounds=list(zip(problem.lower, problem.upper)), **kws
@@ -407,14 +421,14 @@ def _finite_box(problem: FitProblem, method: str) -> list[tuple[float, float]]:
 
 
 def _seeded(function: Callable, kws: dict) -> dict:
-    """``seed=0`` (or scipy's newer ``rng``) unless given: the same inputs give the same
-    result (paramfit's determinism rule)."""
+    """``rng=0`` (scipy's older ``seed=0``) unless a seed is given: the same inputs give
+    the same result (paramfit's determinism rule)."""
     names = inspect.signature(function).parameters
     seed_kw = "rng" if "rng" in names else "seed"
-    if "seed" in kws and seed_kw == "rng":
-        kws["rng"] = kws.pop("seed")
-    if seed_kw in names:
-        kws.setdefault(seed_kw, 0)
+    # a given seed= is passed as it is: scipy keeps its legacy stream for it (the same
+    # numbers as scipy called with seed=, as lmfit 1.3 does)
+    if "seed" not in kws and "rng" not in kws and seed_kw in names:
+        kws[seed_kw] = 0
     return kws
 
 
