@@ -26,7 +26,8 @@ from paramfit.core.problem import FitProblem
 from paramfit.core.solvers.final_phase import Evaluator
 from paramfit.core.statistics import SolverOutcome
 
-__all__ = ["SolverOptionError", "dense_jacobian", "SCALAR_METHODS", "GLOBAL_METHODS", "REDUCE_FUNCTIONS",
+__all__ = ["SolverOptionError", "dense_jacobian", "SCALAR_METHODS", "GLOBAL_METHODS",
+           "REDUCE_FUNCTIONS",
            "run_least_squares",
            "run_scalar_method", "run_global_method", "reduce_negentropy",
            "reduce_neglogcauchy"]
