@@ -61,7 +61,7 @@ class ResidualError(FitError):
     a non-numeric value, NaN/inf under ``nan_policy='raise'``, or a length that changed."""
 
 
-class NonFiniteResidualError(ResidualError):
+class NonFiniteResidualError(ResidualError, ValueError):
     """The residual contains NaN or inf (``nan_policy='raise'``).
 
     Solvers catch this at *trial* points of an iteration and treat it as a rejected

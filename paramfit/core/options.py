@@ -246,6 +246,8 @@ class FitOptions:
         # other methods: a Jacobian of the Parameters is the fitter's (the covariance's);
         # every other keyword, ``jac`` of the call included, is scipy's, passed unchanged
         solver_kws = {k: v for k, v in base.items() if k not in _FITTER_OPTIONS}
+        if isinstance(base.get("jac"), str):    # scipy's '2-point', '3-point', 'cs'
+            solver_kws["jac"] = base.pop("jac")
         solver_kws.update((k, v) for k, v in over.items() if k != "max_nfev")
         max_nfev = over["max_nfev"] if "max_nfev" in over else base.get("max_nfev")
         return cls(method=method, max_nfev=_max_nfev("max_nfev", max_nfev),

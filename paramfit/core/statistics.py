@@ -61,6 +61,10 @@ class SolverOutcome:
         The code carried by :class:`~paramfit.StopFit` when the user stopped the fit.
     active : ndarray of int8, shape (n,) or None
         -1 for a parameter held at its lower bound, +1 at its upper bound, else 0.
+    extras : dict
+        What only some solvers have, under lmfit 1.3's result attribute names (brute's
+        ``brute_x0``, ``brute_fval``, ``brute_grid``, ``brute_Jout``; emcee's ``chain``,
+        ``lnprob``, ``acceptance_fraction``...; scipy's ``nit``...) and ``call_kws``.
     """
 
     x: np.ndarray
@@ -75,6 +79,7 @@ class SolverOutcome:
     termination: Any = None
     user_code: int | None = None
     active: np.ndarray | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True, eq=False)
@@ -267,7 +272,8 @@ def build_result(
     ndata = resid.size
     active = outcome.active if outcome.active is not None else np.zeros(n, np.int8)
     rtol = RANK_RTOL_ANALYTIC if analytic_jac else RANK_RTOL_FINITE_DIFFERENCE
-    finite = jac.size and bool(np.all(np.isfinite(jac)))
+    # fewer residuals than parameters (a scalar objective of a scalar method): no covariance
+    finite = jac.size and ndata >= n and bool(np.all(np.isfinite(jac)))
     if finite:
         factor = triangular_factor(jac)
         cov = _covariance(factor, active == 0, rtol)
@@ -284,7 +290,7 @@ def build_result(
         x=x.copy(), residual=resid, jac=jac, nfev=outcome.nfev, njev=outcome.njev,
         niter=outcome.niter, success=bool(outcome.success), message=outcome.message,
         ier=outcome.ier, termination=outcome.termination, user_code=outcome.user_code,
-        active=active, method=method, params=problem.params, var_names=names,
+        active=active, extras=outcome.extras, method=method, params=problem.params, var_names=names,
         init_vals=list(init_vals), errorbars=errorbars, lmdif_message=outcome.message,
         nvarys=n, ndata=ndata, nfree=ndata - n, chisqr=chisqr, redchi=redchi, aic=aic,
         bic=bic, covar=cov, gradient=jac.T @ resid if finite else np.full(n, np.nan),

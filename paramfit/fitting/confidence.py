@@ -40,6 +40,7 @@ from scipy import special
 from paramfit.core.exceptions import FitError, ParameterError, ParamfitWarning
 from paramfit.core.optional import require
 from paramfit.fitting.profile import FitStatistics, ProbFunc, _OneSide, _Profile, _Settings
+from paramfit.fitting.result import MinimizerResult
 
 __all__ = [
     "ConfidenceIntervals",
@@ -48,7 +49,9 @@ __all__ = [
     "chi2_prob",
     "conf_interval",
     "conf_interval2d",
+    "confidence_intervals",
     "f_compare",
+    "probability_map",
 ]
 
 
@@ -157,7 +160,8 @@ def _check_fit(fitter: Any) -> Any:
         raise FitError("confidence intervals need a fitted Minimizer: run minimize() first")
     if not result.errorbars:
         raise FitError(
-            "confidence intervals need a fit with error bars (errorbars=False): the "
+            "Cannot determine Confidence Intervals without sensible uncertainty "
+            "estimates: confidence intervals need a fit with error bars (errorbars=False): the "
             "covariance matrix could not be estimated; check the fit and its parameters"
         )
     return result
@@ -179,6 +183,7 @@ def _check_parameter(fitter: Any, name: str) -> float:
     if stderr is None or not math.isfinite(stderr) or stderr <= 0.0:
         reason = par.status_reason or f"stderr = {stderr}"
         raise FitError(
+            "Cannot determine Confidence Intervals without sensible uncertainty estimates: "
             f"parameter {name!r} has no usable standard error ({reason}); its confidence "
             "interval cannot be computed: leave it out of p_names or refit"
         )
@@ -203,10 +208,55 @@ def _progress(iterable: Iterable, enabled: bool, total: int, desc: str) -> Itera
     return tqdm(iterable, total=total, desc=desc)
 
 
-def conf_interval(
+#: The default levels of the seed's call ``conf_interval(minimizer)`` (probabilities) and
+#: of lmfit 1.3's ``conf_interval(minimizer, result)`` (numbers of sigma).
+SEED_SIGMAS = (0.674, 0.95, 0.997)
+LMFIT_SIGMAS = (1, 2, 3)
+
+
+def _fitter(minimizer: Any) -> Any:
+    """The Minimizer behind a fit: the object itself, or the one a
+    :class:`~paramfit.fitting.result.MinimizerResult` came from (its Parameters are the
+    ones the fit updated in place)."""
+    return getattr(minimizer, "_minimizer", None) or minimizer
+
+
+class _ResultView:
+    """lmfit 1.3's call ``conf_interval(minimizer, result)``: the result's Parameters
+    (its values and standard errors, as the caller may have edited them) with the
+    minimizer's function and arguments."""
+
+    def __init__(self, minimizer: Any, result: MinimizerResult):
+        self._minimizer = _fitter(minimizer)
+        self.params = result.params
+        self.result = result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["_minimizer"], name)
+
+
+def _is_result(obj: Any) -> bool:
+    return isinstance(obj, MinimizerResult)
+
+
+def conf_interval(minimizer: Any, *args: Any, **kws: Any) -> Any:
+    """Confidence intervals of fitted parameters by profiling chi-square.
+
+    ``conf_interval(minimizer, p_names=None, sigmas=(0.674, 0.95, 0.997), trace=False,
+    maxiter=200, verbose=False, prob_func=None)`` (seed 000) or ``conf_interval(minimizer,
+    result, p_names=None, sigmas=(1, 2, 3), ...)`` (lmfit 1.3: the second argument is a
+    :class:`~paramfit.fitting.result.MinimizerResult`).  See :func:`confidence_intervals`.
+    """
+    if (args and _is_result(args[0])) or "result" in kws:
+        return confidence_intervals(minimizer, *args, **kws)
+    return confidence_intervals(minimizer, None, *args, **kws)
+
+
+def confidence_intervals(
     minimizer: Any,
+    result: Any = None,
     p_names: Sequence[str] | None = None,
-    sigmas: Sequence[float] = (0.674, 0.95, 0.997),
+    sigmas: Sequence[float] | None = None,
     trace: bool = False,
     maxiter: int = 200,
     verbose: bool = False,
@@ -221,16 +271,24 @@ def conf_interval(
     (``prob_func``, the F-test by default) is solved for each ``sigma`` on both
     sides of the best fit.  Tied parameters stay tied; bounds are respected.
 
+    Two calls: seed 000's ``conf_interval(minimizer, p_names=None, sigmas=(0.674, 0.95,
+    0.997), ...)`` and lmfit 1.3's ``conf_interval(minimizer, result, p_names=None,
+    sigmas=(1, 2, 3), ...)``, told apart by the second argument (a
+    :class:`~paramfit.fitting.result.MinimizerResult` is lmfit 1.3's ``result``).
+
     Parameters
     ----------
-    minimizer : Minimizer
-        A fitted :class:`~paramfit.Minimizer` (as returned by :func:`paramfit.minimize`).
-        Its Parameters are read, never modified.
+    minimizer : Minimizer or MinimizerResult
+        A fitted :class:`~paramfit.Minimizer` or what :func:`paramfit.minimize`
+        returned.  Its Parameters are read, never modified.
+    result : MinimizerResult, optional
+        lmfit 1.3's second argument: the result of the Minimizer's last fit.
     p_names : sequence of str, optional
         Parameters to profile; default all varied parameters.
-    sigmas : sequence of float, default (0.674, 0.95, 0.997)
+    sigmas : sequence of float, optional
         Probability levels ``1 - alpha``.  A value ``>= 1`` is read as a number of
         standard deviations of a normal law (``1 -> 0.6827``), as lmfit 1.x does.
+        Default (0.674, 0.95, 0.997) in the seed's call, (1, 2, 3) in lmfit 1.3's.
     trace : bool, default False
         Also return every evaluated point (profile traces).
     maxiter : int, default 200
@@ -280,6 +338,9 @@ def conf_interval(
     >>> [round(s, 3) for s, _ in ci['a']]
     [0.95, 0.674, 0.0, 0.674, 0.95]
     """
+    if sigmas is None:
+        sigmas = LMFIT_SIGMAS if result is not None else SEED_SIGMAS
+    minimizer = _ResultView(minimizer, result) if result is not None else _fitter(minimizer)
     result = _check_fit(minimizer)
     names = list(result.var_names) if p_names is None else list(p_names)
     stderrs = {name: _check_parameter(minimizer, name) for name in names}
@@ -297,6 +358,8 @@ def conf_interval(
     out = ConfidenceIntervals()
     traces: dict[str, dict[str, np.ndarray]] = {}
     for name in _progress(names, show, len(names), "conf_interval"):
+        if verbose:
+            print(f"Calculating CI for {name}")
         profile = _Profile(minimizer, [name], [stderrs[name]])
         rows: list[tuple[float, float]] = []
         for side in (-1, 1):
@@ -339,13 +402,28 @@ def _warn_flags(ci: ConfidenceIntervals) -> None:
                        "reached within maxiter steps of stderr: reported as "
                        f"{flag.value}; raise maxiter")
             else:
-                msg = (f"the {side} {flag.sigma:.4g} confidence limit of {name!r} lies beyond "
+                msg = (f"Bound reached: the {side} {flag.sigma:.4g} confidence limit of "
+                       f"{name!r} lies beyond "
                        f"its {flag.reason} {flag.value!r}: the bound is reported instead")
             warnings.warn(msg, ParamfitWarning, stacklevel=3)
 
 
 # ---------------------------------------------------------------------- 2-D
-def conf_interval2d(
+def conf_interval2d(minimizer: Any, *args: Any, **kws: Any) -> Any:
+    """Probability map over a grid of two held parameters.
+
+    ``conf_interval2d(minimizer, x_name, y_name, nx=10, ny=10, limits=None,
+    prob_func=None)`` (seed 000) or ``conf_interval2d(minimizer, result, x_name, ...,
+    nsigma=5)`` (lmfit 1.3: the second argument is a MinimizerResult).  See
+    :func:`probability_map`.
+    """
+    if args and _is_result(args[0]):
+        args = args[1:]
+    kws.pop("result", None)
+    return probability_map(minimizer, *args, **kws)
+
+
+def probability_map(
     minimizer: Any,
     x_name: str,
     y_name: str,
@@ -353,6 +431,7 @@ def conf_interval2d(
     ny: int = 10,
     limits: Sequence[Sequence[float]] | None = None,
     prob_func: ProbFunc | None = None,
+    nsigma: float = 5.0,
     *,
     progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -372,9 +451,11 @@ def conf_interval2d(
         Number of grid points along x and y.
     limits : ((x1, x2), (y1, y2)), optional
         Ranges of the grid, in either order (the seed writes ``(upper, lower)``);
-        default ``value ± 5 stderr``, clipped to the parameters' bounds.
+        default ``value ± nsigma stderr``, clipped to the parameters' bounds.
     prob_func : callable, optional
         As in :func:`conf_interval`; default :func:`f_compare`.
+    nsigma : float, default 5
+        Half-width of the default ranges in standard errors (lmfit 1.3).
     progress : bool, default False
         Show a tqdm progress bar over the grid points.
 
@@ -402,6 +483,7 @@ def conf_interval2d(
     >>> grid.shape
     (3, 5)
     """
+    minimizer = _fitter(minimizer)
     result = _check_fit(minimizer)
     if x_name == y_name:
         raise ParameterError(f"x_name and y_name must differ, both are {x_name!r}")
@@ -411,7 +493,8 @@ def conf_interval2d(
         raise ParameterError(f"nx and ny must be at least 1, got nx={nx}, ny={ny}")
     params = minimizer.params
     if limits is None:
-        limits = [_default_range(params[x_name], sx), _default_range(params[y_name], sy)]
+        limits = [_default_range(params[x_name], sx, nsigma),
+                  _default_range(params[y_name], sy, nsigma)]
     xs = np.linspace(min(limits[0]), max(limits[0]), nx)
     ys = np.linspace(min(limits[1]), max(limits[1]), ny)
     best = FitStatistics(float(result.chisqr), int(result.nvarys), int(result.ndata))
@@ -425,8 +508,8 @@ def conf_interval2d(
     return xs, ys, grid
 
 
-def _default_range(par: Any, stderr: float) -> tuple[float, float]:
-    low, high = par.value - 5.0 * stderr, par.value + 5.0 * stderr
+def _default_range(par: Any, stderr: float, nsigma: float = 5.0) -> tuple[float, float]:
+    low, high = par.value - nsigma * stderr, par.value + nsigma * stderr
     return max(low, par.min), min(high, par.max)
 
 

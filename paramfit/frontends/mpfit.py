@@ -506,7 +506,7 @@ def mpfit(
     nfree = len(_free_indices(specs))
     control = _IterationControl(user, maxiter, iterfunct, nprint, parinfo, quiet,
                                 iterkw or {}, nfree)
-    fitter = Minimizer(user.residual, params, iter_cb=control, scale_covar=False,
+    fitter = Minimizer(user.residual, params, iteration_cb=control, scale_covar=False,
                        nan_policy="propagate", infeasible="raise",
                        jac=None if autoderivative else user.jacobian)
     result = MPFitResult(status=0, errmsg="", names=list(params), parinfo=parinfo,

@@ -23,7 +23,8 @@ from paramfit.core.exceptions import NonFiniteResidualError, StopFit
 from paramfit.core.linalg import gauss_newton_step, pivoted_qr
 from paramfit.core.termination import LMSolution, Termination
 
-__all__ = ["Evaluator", "polish", "REFINEMENT_STEPS", "STATIONARITY_TOL", "POLISH_NOISE"]
+__all__ = ["Evaluator", "BudgetSpent", "polish", "REFINEMENT_STEPS", "STATIONARITY_TOL",
+           "POLISH_NOISE"]
 
 #: Most Gauss-Newton steps of the final phase (usually one is evaluated, or none).
 REFINEMENT_STEPS = 3
@@ -63,6 +64,12 @@ _REFINED = (Termination.FTOL, Termination.XTOL, Termination.BOTH, Termination.GT
             Termination.GTOL_TOO_SMALL)
 
 
+class BudgetSpent(StopFit):
+    """Raised by :meth:`Evaluator.raw` instead of an evaluation beyond the fit's
+    ``max_nfev`` (or after the user's ``iter_cb`` aborted the fit): the fit ends at
+    the best point so far, every solver and the final phase alike."""
+
+
 class Evaluator:
     """Calls the residual function, counts calls, and keeps the best point tried.
 
@@ -71,12 +78,23 @@ class Evaluator:
     (:mod:`paramfit.core.solvers.scipy_methods`) and the Minimizer's final Jacobian
     all call the residual through one :class:`Evaluator`.  Every call is counted,
     also one that raises.
+
+    ``limit`` is the most calls the fit may make (``max_nfev``; infinite by default):
+    a call beyond it raises :class:`BudgetSpent` without calling ``fun``.
+    :meth:`close` sets the limit to the calls made so far (an aborted fit calls
+    nothing more).
     """
 
-    def __init__(self, fun, lower: np.ndarray, upper: np.ndarray):
+    def __init__(self, fun, lower: np.ndarray, upper: np.ndarray,
+                 limit: float = math.inf):
         self.fun = fun
         self.lower, self.upper = lower, upper
         self.nfev = 0
+        self.limit = limit
+        #: why the evaluations were stopped (None while they are not)
+        self.stopped: str | None = None
+        #: whether a call was refused because ``limit`` (max_nfev) was reached
+        self.over_budget = False
         self.best_x: np.ndarray | None = None
         self.best_f: np.ndarray | None = None
         self.best_norm = math.inf
@@ -84,11 +102,25 @@ class Evaluator:
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         """``fun(x)`` as a float array, counted."""
+        if self.nfev >= self.limit:
+            self._spend()
         self.nfev += 1
         out = self.fun(x)
         if type(out) is np.ndarray and out.ndim == 1 and out.dtype == np.float64:
             return out
         return np.asarray(out, dtype=float).reshape(-1)
+
+    def _spend(self) -> None:
+        if self.stopped is None:
+            self.over_budget = True
+            self.stopped = f"number of function evaluations > {self.limit}"
+        raise BudgetSpent(-1, f"Fit aborted: {self.stopped}")
+
+    def close(self, reason: str) -> None:
+        """Allow no further evaluation; ``reason`` is reported as why."""
+        self.limit = self.nfev
+        if self.stopped is None:
+            self.stopped = reason
 
     def first(self, x: np.ndarray, f: np.ndarray | None = None) -> np.ndarray:
         """The residual at the start: evaluated, or ``f`` when the caller already has
@@ -294,7 +326,9 @@ def polish(ev: Evaluator, opt, termination: Termination, njev: int, niter: int,
     8th digit away from the minimum; a Gauss-Newton step with the accurate
     Jacobian removes that error (Moré 1977 notes the same for the
     Gauss-Newton limit of the method).  The evaluations made here are
-    counted in ``nfev`` but not limited by ``max_nfev``.
+    counted in ``nfev`` and limited by the evaluator's ``limit`` (the fit's
+    ``max_nfev``): when it is spent the iteration's termination stands, with no
+    Jacobian (so no error bars).
     """
     x, f = ev.best_x, ev.best_f
     typical = np.abs(x)
@@ -308,12 +342,20 @@ def polish(ev: Evaluator, opt, termination: Termination, njev: int, niter: int,
         if termination in _REFINED:
             x, f, final, final_x, calls = _refine(ev, opt, x, f, final, typical)
             njev += calls
+    except BudgetSpent:
+        nan_jac = np.full((ev.best_f.size, ev.best_x.size), np.nan)
+        return ev.solution(nan_jac, termination, njev, niter)
     except StopFit as stop:
         return ev.user_stop(stop.code, njev, niter, x, None)
     if termination.converged and ev.best_norm > NEGLIGIBLE_RESIDUAL * ev.first_norm:
         if not _stationary(final, x, f, _free_mask(x, final, f, opt)):
             termination = Termination.NOT_STATIONARY
     if not (final_x is ev.best_x or _negligible(ev.best_x, final_x, JACOBIAN_REUSE_STEP)):
-        final, calls = _final_jacobian(ev, opt, ev.best_x, ev.best_f, typical)
+        try:
+            final, calls = _final_jacobian(ev, opt, ev.best_x, ev.best_f, typical)
+        except BudgetSpent:
+            final, calls = np.full((ev.best_f.size, ev.best_x.size), np.nan), 0
+        except StopFit as stop:
+            return ev.user_stop(stop.code, njev, niter, x, None)
         njev += calls
     return ev.solution(final, termination, njev, niter)
