@@ -457,14 +457,24 @@ def outcome(make: Callable) -> tuple[str, str, bool]:
             verdict, text = "error", f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # noqa: BLE001  (what the table is there to find)
             verdict, text = "RAW", f"{type(exc).__name__}: {exc}"
-            if isinstance(exc, _UserError):
+            if isinstance(exc, _UserError) or _raised_by_user_code(exc):
                 verdict, text = "user", (f"the user's own {type(exc).__name__} re-raised "
-                                         "unchanged (the mpfit front end's design, as "
-                                         "classic MPFIT)")
+                                         "as its own type (lmfit 1.3; classic MPFIT), the "
+                                         "parameter values added")
         else:
             verdict, text = _judge(result)
     unchanged = all(_same(b, v) for b, v in zip(before, inputs, strict=True))
     return verdict, " ".join(text.split()), unchanged
+
+
+def _raised_by_user_code(exc: BaseException) -> bool:
+    """The exception came from the user's function (this file), not from paramfit: the
+    innermost Python frame of its traceback is outside the package."""
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last, tb = tb.tb_frame.f_code.co_filename, tb.tb_next
+    return last is not None and os.path.basename(last) == os.path.basename(__file__)
 
 
 def _judge(result: Any) -> tuple[str, str]:
@@ -484,7 +494,7 @@ def _judge(result: Any) -> tuple[str, str]:
                          ids=[f"{front}: {what}" for front, what, _ in CASES])
 def test_bad_input_gets_a_clear_error_and_changes_nothing(front, what, make) -> None:
     verdict, text, unchanged = outcome(make)
-    allowed = ("error", "user") if front == "mpfit" else ("error",)
+    allowed = ("error", "user")  # "user": the user's own exception, as its own type
     assert verdict in allowed, f"{front}: {what}: {verdict} {text}"
     assert unchanged, f"{front}: {what}: the caller's input changed"
     assert "Traceback" not in text

@@ -11,6 +11,7 @@ PUBLIC = {
     "BatchResult", "BoundsError", "BoundsWarning", "CompositeModel", "Differentiable",
     "ExpressionError",
     "ExpressionEvaluationError", "ExpressionModel", "FitError", "FitResult", "Minimizer",
+    "MinimizerException",
     "MissingDependencyError", "Model", "ModelResult", "NonFiniteResidualError", "OptionError",
     "Parameter",
     "ParameterError", "ParameterStatus", "Parameters", "ParamfitError", "ParamfitWarning",

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import special
 
-from paramfit.core.exceptions import FitError, ParamfitWarning
+from paramfit.core.exceptions import FitError, ParamfitWarning, ResidualError
 from paramfit.core.expressions.compiler import make_namespace
 from paramfit.core.optional import require
 from paramfit.core.parameters.parameters import Parameter, Parameters
@@ -727,7 +727,11 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
     evaluate = model._evaluate
 
     def residual(p: Parameters) -> np.ndarray:
-        resid = np.asarray(evaluate({n: p[n]._value for n in names}, indep)) - data
+        value = np.asarray(evaluate({n: p[n]._value for n in names}, indep))
+        if value.dtype.kind not in "biufc":
+            raise ResidualError(f"{model.name} returned values of dtype {value.dtype} "
+                                "(strings or objects); the model function must return numbers")
+        resid = value - data
         if weights is not None:
             resid = resid * weights
         resid = resid.ravel()
