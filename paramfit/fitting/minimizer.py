@@ -10,6 +10,7 @@ exposes the statistics under the seed's attribute names.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
@@ -64,7 +65,7 @@ except ImportError:  # pragma: no cover - depends on the build
 MinimizerException = FitError
 
 __all__ = ["Minimizer", "MinimizerResult", "MinimizerException", "Candidate", "minimize",
-           "METHODS", "HAS_EMCEE",
+           "METHODS", "HAS_EMCEE", "HAS_PANDAS",
            "SCALAR_METHODS", "coerce_float64"]
 
 _LEASTSQ_NAMES = ("leastsq", "lm", "levenberg_marquardt")
@@ -78,11 +79,9 @@ SCALAR_METHODS = {
     **{name: _SCIPY_SCALAR[name] for name in ("trust-constr", "trust-exact",
                                               "trust-krylov")},
 }
-try:
-    import emcee as _emcee  # noqa: F401  (optional extra: paramfit[emcee])
-    HAS_EMCEE = True
-except ImportError:
-    HAS_EMCEE = False
+#: Whether the optional packages are installed (lmfit 1.3's flags; found, not imported)
+HAS_EMCEE = importlib.util.find_spec("emcee") is not None
+HAS_PANDAS = importlib.util.find_spec("pandas") is not None
 _RESULT_FIELDS = frozenset(f.name for f in fields(FitResult))
 #: A solver: ``run(problem, evaluator, options, callback) -> SolverOutcome``.
 _Solver = Callable[[FitProblem, Evaluator, FitOptions, Callable | None], SolverOutcome]
