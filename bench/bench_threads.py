@@ -19,7 +19,8 @@ LAPACK operation the fit makes, at the fit's shapes, default vs one thread, and 
 ``--profile`` a cProfile of whole fits: the functions whose own time grows with BLAS
 threads); and what the limit costs a user model that is itself a large matrix product.
 
-The environment is left alone (no ``OPENBLAS_NUM_THREADS``): run it as it is, e.g.
+The environment is left alone (this script sets no BLAS or thread variable): run it as
+it is, e.g.
 ``python bench/bench_threads.py [--quick] [--profile]``.
 """
 
@@ -392,9 +393,6 @@ def describe_machine() -> None:
         print(f"  {info['internal_api']} {info['version']} ({info['threading_layer']}, "
               f"{info['architecture']}): {info['num_threads']} threads, "
               f"{os.path.basename(info['filepath'])}")
-    blas_env = {k: v for k, v in os.environ.items()
-                if k.startswith(("OPENBLAS", "OMP_", "MKL_"))}
-    print(f"  BLAS environment as found: {blas_env or 'none'}")
 
 
 def main() -> None:
