@@ -18,17 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.core.differentiation.solution import accurate_jacobian
 from paramfit.core.exceptions import (
     FitError,
-    NonFiniteResidualError,
-    ParamfitError,
     ResidualError,
     StopFit,
 )
 from paramfit.core.expressions.compiler import SymbolTable
 from paramfit.core.options import FitOptions, OptionError
-from paramfit.core.parameters.parameters import Parameters, ParameterStatus
+from paramfit.core.parameters.parameters import Parameters
 from paramfit.core.problem import FitProblem, check_fit_size
 from paramfit.core.solvers.blas_threads import sequential_blas
 from paramfit.core.solvers.final_phase import BudgetSpent, Evaluator
@@ -36,7 +33,6 @@ from paramfit.core.solvers.levenberg_marquardt import solve as solve_lm
 from paramfit.core.solvers.mcmc import run_emcee
 from paramfit.core.solvers.scipy_methods import (
     GLOBAL_METHODS,
-    dense_jacobian,
     run_global_method,
     run_least_squares,
     run_scalar_method,
@@ -48,12 +44,12 @@ from paramfit.core.statistics import (
     FitResult,
     SolverOutcome,
     build_result,
-    correlations,
-    standard_errors,
-    tied_stderr,
 )
 from paramfit.core.termination import Termination
+from paramfit.fitting.outcomes import _final_jacobian, _propagated_nan, _stopped_at_start
+from paramfit.fitting.residual_checks import _add_note, _user_exception, coerce_float64
 from paramfit.fitting.result import Candidate, MinimizerResult
+from paramfit.fitting.writeback import _write_parameters
 from paramfit.report.text import fit_report
 
 try:    # written on another branch; until it is merged, 'ampgo' says what is missing
@@ -509,54 +505,6 @@ class Minimizer:
         return fit_report(self, **kws)
 
 
-def coerce_float64(arr: Any, nan_policy: str = "raise", handle_inf: bool = True
-                   ) -> np.ndarray:
-    """A residual as a float64 array under a ``nan_policy`` (lmfit 1.3's helper).
-
-    ``'raise'``: NaN (and, with ``handle_inf``, inf) raise a ValueError
-    (:class:`~paramfit.NonFiniteResidualError`); ``'omit'``: they are dropped;
-    ``'propagate'``: kept.
-    """
-    out = np.asarray(arr, dtype=np.float64)
-    if nan_policy not in ("raise", "omit", "propagate"):
-        raise OptionError(f"nan_policy must be 'propagate', 'omit', or 'raise', got "
-                          f"{nan_policy!r}")
-    bad = ~np.isfinite(out) if handle_inf else np.isnan(out)
-    if nan_policy == "raise" and bad.any():
-        raise NonFiniteResidualError(
-            "NaN values detected in the residual: fitting algorithms cannot handle them; "
-            "use nan_policy='omit' to drop them or 'propagate' to keep them")
-    if nan_policy == "omit":
-        return out[~bad]
-    return out
-
-
-def _user_exception(exc: ResidualError) -> BaseException | None:
-    """The user's own exception behind a ResidualError: one raised inside the call of
-    the residual function (the traceback's first frame is
-    :meth:`FitProblem.residual <paramfit.core.problem.FitProblem.residual>`, whose
-    ``try`` holds only that call), not one of paramfit's checks of its return value."""
-    cause = exc.__cause__
-    if cause is None or isinstance(cause, ParamfitError) or cause.__traceback__ is None:
-        return None
-    if type(cause).__module__.startswith("paramfit."):  # a front end's own signal
-        return None
-    if cause.__traceback__.tb_frame.f_code is not FitProblem.residual.__code__:
-        return None
-    return cause
-
-
-def _add_note(exc: BaseException, text: str) -> None:
-    """Add ``text`` to the exception's message, keeping its type: a note on Python
-    3.11+ (shown under the message), else appended to a single string argument."""
-    if hasattr(exc, "add_note"):
-        exc.add_note(text)
-    elif len(exc.args) == 1 and isinstance(exc.args[0], str):
-        exc.args = (f"{exc.args[0]} ({text})",)
-    else:
-        exc.args = (*exc.args, text)
-
-
 def _run_leastsq(problem: FitProblem, evaluator: Evaluator, options: FitOptions,
                  callback: Callable | None) -> SolverOutcome:
     """paramfit's Levenberg–Marquardt on the problem, reading the resolved options."""
@@ -589,124 +537,6 @@ def _run_leastsq(problem: FitProblem, evaluator: Evaluator, options: FitOptions,
         ier=int(sol.user_code if sol.user_code is not None else code),
         termination=sol.termination, user_code=sol.user_code, active=sol.active,
     )
-
-
-def _stopped_at_start(problem: FitProblem, evaluator: Evaluator) -> SolverOutcome:
-    """The outcome of a fit aborted at its first evaluation: the start values."""
-    start = problem.start_residual()
-    code, _ = Termination.USER_STOP.value
-    return SolverOutcome(
-        x=problem.x0.copy(), residual=start, jac=None, nfev=evaluator.nfev, njev=0,
-        niter=0, success=False, message=f"Fit aborted: {evaluator.stopped}", ier=code,
-        termination=Termination.USER_STOP, user_code=code,
-        active=np.zeros(problem.nvarys, np.int8),
-    )
-
-
-def _propagated_nan(problem: FitProblem, evaluator: Evaluator, start: np.ndarray
-                    ) -> SolverOutcome:
-    """``nan_policy='propagate'`` and NaN/inf residuals at the start: the fit ends there,
-    as MINPACK's ``lmdif`` does under lmfit 1.3 (its cosine test compares NaN and passes:
-    status 4, success), with no error bars."""
-    evaluator.first(problem.x0, start)
-    x = problem.x0.copy()
-    code, message = Termination.GTOL.value
-    return SolverOutcome(
-        x=x, residual=start, jac=np.full((start.size, problem.nvarys), np.nan),
-        nfev=evaluator.nfev, njev=0, niter=0, success=True,
-        message="Fit succeeded (as MINPACK with NaN residuals under nan_policy='propagate': "
-                "the start values, no error bars): " + message,
-        ier=code, termination=Termination.GTOL,
-        active=np.zeros(problem.nvarys, np.int8),
-    )
-
-
-def _final_jacobian(problem: FitProblem, evaluator: Evaluator, outcome: SolverOutcome,
-                    options: FitOptions) -> None:
-    """An accurate Jacobian at the solution where the solver has none (the user's, or
-    Richardson-extrapolated differences through the evaluator), and ``nfev`` from the
-    evaluator, which counted every call of the fit."""
-    if outcome.jac is None or not np.all(np.isfinite(outcome.jac)):
-        try:
-            if options.jac is not None:
-                outcome.jac = problem.user_jacobian(dense_jacobian(options.jac),
-                                                    options.col_deriv)(outcome.x)
-            else:
-                outcome.jac, _ = accurate_jacobian(evaluator.raw, outcome.x, outcome.residual,
-                                                   lower=problem.lower, upper=problem.upper)
-        except StopFit:  # the user stops every evaluation now: no error bars
-            outcome.jac = np.full((outcome.residual.size, problem.nvarys), np.nan)
-    outcome.nfev = evaluator.nfev
-
-
-def _write_parameters(problem: FitProblem, result: FitResult) -> None:
-    """Write the fit into the user's Parameters: the one place that does.
-
-    Values (ties evaluated at the best fit), ``stderr``, ``correl`` and the fit
-    status of every parameter: held at a bound, free, tied (standard error through
-    the tie expressions) or fixed.
-    """
-    problem.set_values(result.x)
-    _write_free(problem, result)
-    _write_tied(problem, result)
-    free = {id(par) for par in problem.free_params}
-    for par in problem.params.values():
-        if not par.expr and id(par) not in free:
-            par._set_fit_status(ParameterStatus.FIXED, None)
-
-
-def _write_free(problem: FitProblem, result: FitResult) -> None:
-    """Status, ``stderr`` and ``correl`` of the varied parameters; one held at a bound
-    gets neither, nor does it appear in the others' correlations."""
-    cov, names, active = result.covar, result.var_names, result.active
-    inactive = (active == 0).tolist()
-    if cov is not None:
-        std_array = standard_errors(cov)
-        corr = correlations(cov, std_array).tolist()
-        std = std_array.tolist()
-    for i, par in enumerate(problem.free_params):
-        par.correl = None
-        par.stderr = None
-        if active[i] < 0:
-            par._set_fit_status(ParameterStatus.AT_LOWER, "held at its lower bound: no stderr")
-            continue
-        if active[i] > 0:
-            par._set_fit_status(ParameterStatus.AT_UPPER, "held at its upper bound: no stderr")
-            continue
-        reason = None if cov is not None else "covariance matrix is singular: no stderr"
-        par._set_fit_status(_bound_status(par), reason)
-        if cov is None:
-            continue
-        par.stderr = std[i]
-        if std[i] > 0:
-            row = corr[i]
-            par.correl = {other: row[j] for j, other in enumerate(names)
-                          if j != i and inactive[j] and std[j] > 0}
-        else:
-            par.correl = {}
-
-
-def _write_tied(problem: FitProblem, result: FitResult) -> None:
-    """Status and ``stderr`` (:func:`~paramfit.core.statistics.tied_stderr`) of the tied
-    parameters."""
-    stderr = tied_stderr(problem, result)
-    for k, par in enumerate(problem.tied_params):
-        par.correl = None
-        if stderr is None:
-            par.stderr = None
-            par._set_fit_status(ParameterStatus.TIED, "covariance unavailable: no stderr")
-        else:
-            par.stderr = stderr[k]
-            par._set_fit_status(ParameterStatus.TIED, None)
-
-
-def _bound_status(par: Any) -> ParameterStatus:
-    v = par._value
-    if v < par.min:
-        return ParameterStatus.BELOW_LOWER
-    if v > par.max:
-        return ParameterStatus.ABOVE_UPPER
-    return ParameterStatus.FREE
 
 
 def minimize(

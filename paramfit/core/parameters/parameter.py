@@ -5,7 +5,9 @@ its bounds, an optional constraint expression tying it to other parameters, fini
 difference options, and, after a fit, its standard error, correlations and status
 (:class:`ParameterStatus`, with seed 001's ``bdmsk`` codes).  The container,
 :class:`~paramfit.core.parameters.parameters.Parameters`, lives in
-:mod:`paramfit.core.parameters.parameters`.
+:mod:`paramfit.core.parameters.parameters`; the Parameter's numeric protocol
+(arithmetic, comparisons, conversions) is the mixin
+:class:`~paramfit.core.parameters.numeric.NumericValue`.
 
 Examples
 --------
@@ -19,15 +21,13 @@ from __future__ import annotations
 import enum
 import keyword
 import math
-import operator
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
-
-import numpy as np
 
 from paramfit.core.exceptions import BoundsError, ParameterError
 from paramfit.core.expressions.compiler import CompiledExpression, compile_expression
+from paramfit.core.parameters.numeric import NumericValue
 
 __all__ = ["BOUNDS_TOLERANCE", "SIDES", "Parameter", "ParameterStatus", "check_name"]
 
@@ -172,7 +172,7 @@ def _real(value: Any, name: str | None) -> float:
                              f"got {value!r}") from exc
 
 
-class Parameter:
+class Parameter(NumericValue):
     """One named fit variable (seed 000 §2.2, lmfit 1.3).
 
     Two positional orders are accepted, told apart by the first argument: the seed's
@@ -517,40 +517,6 @@ class Parameter:
             text += f", brute_step={self._brute_step!r}"
         return text + ">"
 
-    # ------------------------------------------------- the value as a number
-    def __float__(self) -> float:
-        return float(self.value)
-
-    def __int__(self) -> int:
-        return int(self.value)
-
-    def __bool__(self) -> bool:
-        return self.value != 0
-
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        return np.asarray(self.value, dtype=dtype)
-
-    def __abs__(self) -> float:
-        return abs(self.value)
-
-    def __neg__(self) -> float:
-        return -self.value
-
-    def __pos__(self) -> float:
-        return +self.value
-
-    def __trunc__(self) -> int:
-        return math.trunc(self.value)
-
-    def __floor__(self) -> int:
-        return math.floor(self.value)
-
-    def __ceil__(self) -> int:
-        return math.ceil(self.value)
-
-    def __round__(self, ndigits: int | None = None) -> float | int:
-        return round(self.value, ndigits)
-
 
 def _state_from_slots(state: Mapping[str, Any]) -> tuple:
     """The tuple state of a Parameter pickled as a slot dict (paramfit before lmfit's layout)."""
@@ -562,30 +528,6 @@ def _state_from_slots(state: Mapping[str, Any]) -> tuple:
     return (state["name"], state["_value"], state["_vary"], state["_expr"], state["_min"],
             state["_max"], state.get("_brute_step"), state.get("stderr"),
             state.get("correl"), state.get("init_value"), state.get("user_data"), extras)
-
-
-def _binary(op: Callable[[Any, Any], Any], name: str) -> tuple[Callable, Callable]:
-    def forward(self: Parameter, other: Any) -> Any:
-        return op(self.value, other)
-
-    def reflected(self: Parameter, other: Any) -> Any:
-        return op(other, self.value)
-
-    forward.__name__, reflected.__name__ = f"__{name}__", f"__r{name}__"
-    return forward, reflected
-
-
-for _name, _op in (("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
-                   ("truediv", operator.truediv), ("floordiv", operator.floordiv),
-                   ("mod", operator.mod), ("pow", operator.pow), ("divmod", divmod)):
-    _fwd, _rev = _binary(_op, _name)
-    setattr(Parameter, _fwd.__name__, _fwd)
-    setattr(Parameter, _rev.__name__, _rev)
-for _name, _op in (("eq", operator.eq), ("ne", operator.ne), ("lt", operator.lt),
-                   ("le", operator.le), ("gt", operator.gt), ("ge", operator.ge)):
-    _cmp = _binary(_op, _name)[0]
-    setattr(Parameter, _cmp.__name__, _cmp)
-del _name, _op, _fwd, _rev, _cmp
 
 
 def check_name(name: Any) -> str:

@@ -4,6 +4,8 @@
 name (seed 000 §2.2-2.3), with the bound checks of seed 001 (``bmchk``: inadmissible and
 infeasible bounds), constraint evaluation in dependency order, and a JSON round trip.
 ``Parameter`` and ``ParameterStatus`` are re-exported here for convenience.
+What ``add``/``set`` accept is in :mod:`paramfit.core.parameters.entries`, lmfit's
+``_asteval`` view in :mod:`paramfit.core.parameters.symbols_view`.
 
 Examples
 --------
@@ -41,6 +43,7 @@ from paramfit.core.expressions.compiler import (
     make_namespace,
 )
 from paramfit.core.mapping import evaluate_tie, update_ties
+from paramfit.core.parameters.entries import _SET_KEYS, _fill_unset
 from paramfit.core.parameters.formats import (
     load_json_document,
     parameters_from_json,
@@ -57,66 +60,10 @@ from paramfit.core.parameters.parameter import (
     ParameterStatus,
     check_name,
 )
+from paramfit.core.parameters.symbols_view import SymbolsView
 
 __all__ = ["BOUNDS_TOLERANCE", "Parameter", "ParameterStatus", "Parameters", "check_name",
            "create_params"]
-
-_SET_KEYS = frozenset(("value", "vary", "min", "max", "expr", "brute_step", "is_init_value"))
-"""The attributes ``Parameters.set`` / ``create_params`` accept in a dict (lmfit 1.3)."""
-
-
-def _fill_unset(par: Parameter, value: Any, given: Mapping[str, Any]) -> Parameter:
-    """Give ``par`` the attributes in ``given`` it leaves unset (lmfit 1.3's ``add``).
-
-    Unset means: no value (NaN), no bound, no expr, no brute_step, no user_data;
-    ``vary``, when given, always applies.
-    """
-    if value is not None and math.isnan(par.value):
-        par.value = value
-    lo = par.min if given["min"] is None or par.min != -math.inf else given["min"]
-    hi = par.max if given["max"] is None or par.max != math.inf else given["max"]
-    par.set_bounds(lo, hi)
-    for attr in ("expr", "brute_step", "user_data"):
-        if given[attr] is not None and getattr(par, attr) is None:
-            setattr(par, attr, given[attr])
-    if given["vary"] is not None:
-        par.vary = given["vary"]
-    return par
-
-
-class SymbolsView:
-    """lmfit 1.3's ``Parameters._asteval`` as far as its documentation uses it.
-
-    lmfit's manual adds user functions with ``params._asteval.symtable['f'] = f``; here
-    ``symtable`` is the Parameters' :class:`~paramfit.core.expressions.symbols.SymbolTable`
-    (``params.symbols``), so that spelling adds a user symbol. There is no interpreter:
-    ``eval`` is :meth:`Parameters.eval` (the safe expression compiler).
-
-    Examples
-    --------
-    >>> p = Parameters()
-    >>> p._asteval.symtable['half'] = lambda x: x / 2
-    >>> p.add('a', 3.0); p.add('b', expr='half(a)')
-    >>> p['b'].value, sorted(p._asteval.user_defined_symbols())
-    (1.5, ['half'])
-    """
-
-    def __init__(self, params: Parameters) -> None:
-        self._params = params
-
-    @property
-    def symtable(self) -> SymbolTable:
-        """The symbol table (``params.symbols``)."""
-        return self._params.symbols
-
-    def user_defined_symbols(self) -> set[str]:
-        """Names of the user symbols."""
-        return set(self._params.symbols.user_symbols())
-
-    def eval(self, expression: str) -> Any:
-        """:meth:`Parameters.eval`."""
-        return self._params.eval(expression)
-
 
 def _require_parameters(other: Any) -> None:
     if not isinstance(other, Parameters):
