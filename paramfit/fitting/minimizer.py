@@ -10,7 +10,6 @@ exposes the statistics under the seed's attribute names.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
@@ -26,6 +25,7 @@ from paramfit.core.exceptions import (
 from paramfit.core.expressions.compiler import SymbolTable
 from paramfit.core.options import FitOptions, OptionError
 from paramfit.core.parameters.parameters import Parameters
+from paramfit.core.parameters.symbols_view import AstevalView
 from paramfit.core.problem import FitProblem, check_fit_size
 from paramfit.core.solvers.blas_threads import sequential_blas
 from paramfit.core.solvers.final_phase import BudgetSpent, Evaluator
@@ -46,6 +46,13 @@ from paramfit.core.statistics import (
     build_result,
 )
 from paramfit.core.termination import Termination
+from paramfit.fitting.methods import (
+    _LEASTSQ_NAMES,
+    HAS_EMCEE,
+    HAS_PANDAS,
+    METHODS,
+    SCALAR_METHODS,
+)
 from paramfit.fitting.outcomes import _final_jacobian, _propagated_nan, _stopped_at_start
 from paramfit.fitting.residual_checks import _add_note, _user_exception, coerce_float64
 from paramfit.fitting.result import Candidate, MinimizerResult
@@ -64,34 +71,9 @@ __all__ = ["Minimizer", "MinimizerResult", "MinimizerException", "Candidate", "m
            "METHODS", "HAS_EMCEE", "HAS_PANDAS",
            "SCALAR_METHODS", "coerce_float64"]
 
-_LEASTSQ_NAMES = ("leastsq", "lm", "levenberg_marquardt")
-METHODS = (*_LEASTSQ_NAMES, "least_squares", *_SCIPY_SCALAR, *GLOBAL_METHODS, "emcee")
-#: lmfit 1.3's table of ``scalar_minimize`` methods: its name -> scipy's name
-SCALAR_METHODS = {
-    **{name: _SCIPY_SCALAR[name] for name in (
-        "nelder", "powell", "cg", "bfgs", "newton", "lbfgsb", "l-bfgsb", "tnc", "cobyla",
-        "slsqp", "dogleg", "trust-ncg")},
-    "differential_evolution": "differential_evolution",
-    **{name: _SCIPY_SCALAR[name] for name in ("trust-constr", "trust-exact",
-                                              "trust-krylov")},
-}
-#: Whether the optional packages are installed (lmfit 1.3's flags; found, not imported)
-HAS_EMCEE = importlib.util.find_spec("emcee") is not None
-HAS_PANDAS = importlib.util.find_spec("pandas") is not None
 _RESULT_FIELDS = frozenset(f.name for f in fields(FitResult))
 #: A solver: ``run(problem, evaluator, options, callback) -> SolverOutcome``.
 _Solver = Callable[[FitProblem, Evaluator, FitOptions, Callable | None], SolverOutcome]
-
-
-class _AstevalView:
-    """``Minimizer.asteval.symtable``: the user-symbol table of seed 000 §5.3."""
-
-    def __init__(self, minimizer: Minimizer):
-        self._minimizer = minimizer
-
-    @property
-    def symtable(self) -> SymbolTable:
-        return self._minimizer.symbols
 
 
 class Minimizer:
@@ -218,9 +200,9 @@ class Minimizer:
         return self._own_symbols
 
     @property
-    def asteval(self) -> _AstevalView:
+    def asteval(self) -> AstevalView:
         """Seed 000 §5.3 compatibility: ``fitter.asteval.symtable['f'] = f``."""
-        return _AstevalView(self)
+        return AstevalView(self)
 
     # ------------------------------------------------------------------ set-up
     def prepare_fit(self, params: Parameters | None = None) -> FitProblem:

@@ -14,7 +14,7 @@ from paramfit.core.expressions.compiler import SymbolTable
 if TYPE_CHECKING:
     from paramfit.core.parameters.parameters import Parameters
 
-__all__ = ["SymbolsView"]
+__all__ = ["SymbolsView", "AstevalView"]
 
 
 class SymbolsView:
@@ -50,3 +50,15 @@ class SymbolsView:
     def eval(self, expression: str) -> Any:
         """:meth:`Parameters.eval`."""
         return self._params.eval(expression)
+
+
+class AstevalView:
+    """``Minimizer.asteval.symtable`` (seed 000 §5.3): the symbol table of the object
+    given (a Minimizer: its ``symbols``)."""
+
+    def __init__(self, owner: Any):
+        self._owner = owner
+
+    @property
+    def symtable(self) -> SymbolTable:
+        return self._owner.symbols
