@@ -31,11 +31,11 @@ from typing import Any
 
 import numpy as np
 
+from paramfit.core.batch_linalg import batch_dot
 from paramfit.core.compat import vecdot
 from paramfit.core.exceptions import FitError, ParameterError
 from paramfit.core.mapping import ParameterMap
 from paramfit.core.parameters.parameters import Parameters
-from paramfit.core.solvers.batch_levenberg_marquardt import batch_dot
 from paramfit.models.lineshapes import TINY, gaussian, lineshape_for
 
 __all__ = ["ModelSpec", "BatchProblem", "ChunkEvaluator", "GaussianKernel", "KERNEL_BLOCK"]

@@ -17,13 +17,10 @@ from typing import Any
 import numpy as np
 
 from paramfit.batch.single import single_fit
+from paramfit.core.batch_linalg import batch_dot, cholesky_solve
 from paramfit.core.optional import require
 from paramfit.core.parameters.parameters import Parameters, ParameterStatus
-from paramfit.core.solvers.batch_levenberg_marquardt import (
-    BatchLMSolution,
-    batch_dot,
-    cholesky_solve,
-)
+from paramfit.core.solvers.batch_levenberg_marquardt import BatchLMSolution
 from paramfit.core.solvers.levenberg_marquardt import Termination
 
 __all__ = ["BatchResult", "chunk_statistics", "CHUNK_FIELDS", "termination_message",

@@ -4,7 +4,7 @@
 of real arrays is a stacked ``matmul`` of a row by a column, one dot product per output
 element.  Neither is independent of the operand's layout under OpenBLAS (the kernel and
 summation order can follow the stride), so per-dataset sums that must not depend on the
-chunk size use ``batch_dot`` of :mod:`paramfit.core.solvers.batch_levenberg_marquardt`.
+chunk size use ``batch_dot`` of :mod:`paramfit.core.batch_linalg`.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ import pytest
 from _reference import STDERR_RTOL
 
 from paramfit.batch import BatchResult, fit_many
+from paramfit.core.batch_linalg import cholesky_solve
 from paramfit.core.exceptions import BoundsError, BoundsWarning, FitError, ParameterError
-from paramfit.core.solvers.batch_levenberg_marquardt import cholesky_solve
 from paramfit.models.lineshapes import gaussian
 from paramfit.models.model import Model
 

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from paramfit.core import termination
+from paramfit.core.batch_linalg import radius_update
 from paramfit.core.bounds import active_bounds, pegged_columns, truncate_step
-from paramfit.core.solvers.batch_levenberg_marquardt import radius_update
 from paramfit.core.solvers.levenberg_marquardt import _radius_update
 from paramfit.core.termination import (
     FAST_FTOL_MAX,
