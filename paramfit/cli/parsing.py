@@ -13,15 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from paramfit.cli.data import UsageError
-from paramfit.frontends.formula import (
-    CompiledFormula,
+from paramfit.frontends.formula import build_formula, names_in_order
+from paramfit.frontends.formula_compiled import CompiledFormula
+from paramfit.frontends.formula_errors import (
     FormulaError,
     FormulaSyntaxError,
     NoParametersError,
     UnknownFunctionError,
     UnknownNameError,
-    build_formula,
-    names_in_order,
 )
 from paramfit.models.builtin import BUILTIN_MODELS
 

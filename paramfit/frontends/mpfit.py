@@ -72,7 +72,8 @@ from paramfit.core.parameters.parameters import Parameters, ParameterStatus
 from paramfit.core.solvers.levenberg_marquardt import Termination
 from paramfit.core.statistics import FitResult
 from paramfit.fitting.minimizer import Minimizer
-from paramfit.frontends.formula import UnknownNameError, build_formula
+from paramfit.frontends.formula import build_formula
+from paramfit.frontends.formula_errors import UnknownNameError
 from paramfit.frontends.parinfo import (
     MODULE_PREFIXES,
     ImproperInput,
@@ -717,7 +718,7 @@ def mpfitexpr(func: str, x: Any, y: Any, err: Any, start_params: Sequence[float]
     whitelisted functions are dropped (``numpy.exp`` is ``exp``); any other
     attribute is an error.  Names in ``functkw`` are available as constants.
     The fit uses the expression's exact derivatives
-    (:meth:`paramfit.frontends.formula.CompiledFormula.jacobian_function`; central
+    (:meth:`paramfit.frontends.formula_compiled.CompiledFormula.jacobian_function`; central
     differences only for a parameter whose partial has no exact form), so ``nfev``
     counts no finite-difference evaluations.
 

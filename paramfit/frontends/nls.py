@@ -35,7 +35,8 @@ from paramfit.core.exceptions import (
 from paramfit.core.parameters.parameters import Parameters, ParameterStatus
 from paramfit.core.problem import check_numeric_dtype, refuse_masked
 from paramfit.fitting.minimizer import Minimizer
-from paramfit.frontends.formula import UnknownNameError, build_formula
+from paramfit.frontends.formula import build_formula
+from paramfit.frontends.formula_errors import UnknownNameError
 from paramfit.frontends.nls_report import BoundsCheck, NlsResult, OptimrResult
 from paramfit.frontends.optimr import _expand_bounds, _start_items, bmchk, optimr
 

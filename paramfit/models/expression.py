@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from paramfit.core.exceptions import ExpressionError, ParameterError
-from paramfit.frontends.formula import FormulaJacobian, build_formula
+from paramfit.frontends.formula import build_formula
+from paramfit.frontends.formula_compiled import FormulaJacobian
 from paramfit.models.io import register_model_class
 from paramfit.models.model import NAN_POLICIES, Model
 
@@ -43,7 +44,7 @@ class ExpressionModel(Model):
     Parameter names are the names in ``expr`` that are neither independent variables
     nor known symbols, in order of first appearance.  The model has an exact Jacobian
     (:attr:`has_jacobian`), built from the expression by
-    :meth:`paramfit.frontends.formula.CompiledFormula.jacobian_function`: fits pass it to
+    :meth:`paramfit.frontends.formula_compiled.CompiledFormula.jacobian_function`: fits pass it to
     the solver, so they spend no evaluations on finite differences.  A parameter whose
     partial has no exact form (a comparison used as a value, a user symbol that is not a
     :class:`~paramfit.core.expressions.derivatives.Differentiable`) is differenced

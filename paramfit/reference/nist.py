@@ -45,7 +45,8 @@ import numpy as np
 from paramfit.core.exceptions import FitError
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.fitting.minimizer import minimize
-from paramfit.frontends.formula import CompiledFormula, build_formula
+from paramfit.frontends.formula import build_formula
+from paramfit.frontends.formula_compiled import CompiledFormula
 from paramfit.reference.nist_models import NIST_MODELS
 
 __all__ = [
@@ -556,7 +557,7 @@ def run_case(name: str, start: int, *, method: str = "leastsq", start_ulps: int 
     With ``derivatives`` the model is instead the NIST formula as a string
     (:attr:`NistProblem.expression`), built by
     :func:`paramfit.frontends.formula.build_formula`: ``'exact'`` passes its exact
-    Jacobian (:meth:`~paramfit.frontends.formula.CompiledFormula.residual_jacobian`) to
+    Jacobian (:meth:`~paramfit.frontends.formula_compiled.CompiledFormula.residual_jacobian`) to
     the fit, ``'numeric'`` fits the same formula by finite differences (the twin to
     compare with).
 

@@ -18,15 +18,14 @@ from paramfit.core.exceptions import (
     ParamfitError,
 )
 from paramfit.core.parameters.parameters import Parameters
-from paramfit.frontends.formula import (
-    CompiledFormula,
+from paramfit.frontends.formula import build_formula, names_in_order
+from paramfit.frontends.formula_compiled import CompiledFormula
+from paramfit.frontends.formula_errors import (
     FormulaError,
     FormulaSyntaxError,
     NoParametersError,
     UnknownFunctionError,
     UnknownNameError,
-    build_formula,
-    names_in_order,
 )
 
 #: The builder evaluates with the same numpy ufuncs in the same order as the reference

@@ -205,7 +205,7 @@ def test_cli_formula_fit_uses_exact_derivatives(capsys, tmp_path):
 def test_derivative_code_that_cannot_be_built_leaves_finite_differences(monkeypatch):
     """Derivative code larger than MAX_DERIVATIVE_NODES is refused (ExpressionError):
     every front end then fits as before, by finite differences."""
-    import paramfit.frontends.formula as formula_module
+    import paramfit.frontends.formula_compiled as formula_module
 
     def refuse(*args, **kwargs):
         raise formula_module.ExpressionError("derivative code too large (stand-in)")
