@@ -28,9 +28,10 @@ from paramfit.core.exceptions import FitError, ParameterError, ParamfitWarning
 from paramfit.core.parameters.parameters import Parameter, Parameters
 from paramfit.models.common import NAN_POLICIES, _as_data, _current
 from paramfit.models.composite import OPERATORS, Derivatives, combine_derivatives
+from paramfit.models.fit_driver import run_fit
 from paramfit.models.io import dumps_model, loads_model, register_model_class
 from paramfit.models.lineshapes import Lineshape, lineshape_for
-from paramfit.models.result import ModelResult, run_fit
+from paramfit.models.result import ModelResult
 
 __all__ = ["Model", "CompositeModel", "NAN_POLICIES"]
 
