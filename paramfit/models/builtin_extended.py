@@ -354,7 +354,7 @@ class ThermalDistributionModel(_BuiltinModel, lineshape="thermal_distribution"):
 
     def __init__(self, independent_vars: Sequence[str] = ("x",), prefix: str = "",
                  nan_policy: str = "raise", form: str = "bose", **kws: Any):
-        lineshapes.extended._thermal_offset(form)  # an unknown form fails here
+        lineshapes.thermal._thermal_offset(form)  # an unknown form fails here
         independent = [v for v in independent_vars if v != "form"]  # lmfit lists 'form'
         super().__init__(independent, prefix, nan_policy, form=form, **kws)
 
