@@ -55,7 +55,7 @@ _LAZY = {
     "report_fit": "paramfit.report.text",
     "printfuncs": "paramfit.printfuncs",
     "Model": "paramfit.models.model",
-    "CompositeModel": "paramfit.models.model",
+    "CompositeModel": "paramfit.models.composite_model",
     "ExpressionModel": "paramfit.models.expression",
     "ModelResult": "paramfit.models.result",
     "load_model": "paramfit.models.io",

@@ -8,8 +8,9 @@ Re-exports :class:`~paramfit.models.model.Model`, :class:`CompositeModel`,
 
 from importlib.util import find_spec
 
+from paramfit.models.composite_model import CompositeModel
 from paramfit.models.io import load_model, load_modelresult, save_model, save_modelresult
-from paramfit.models.model import CompositeModel, Model
+from paramfit.models.model import Model
 from paramfit.models.reducers import coerce_arraylike, get_reducer, propagate_err
 from paramfit.models.result import ModelResult
 

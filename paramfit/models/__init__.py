@@ -9,7 +9,8 @@ from paramfit.models.builtin import *  # noqa: F403
 from paramfit.models.builtin import __all__ as _builtin_all
 from paramfit.models.builtin_extended import *  # noqa: F403
 from paramfit.models.builtin_extended import __all__ as _extended_all
+from paramfit.models.composite_model import CompositeModel
 from paramfit.models.expression import ExpressionModel
-from paramfit.models.model import CompositeModel, Model
+from paramfit.models.model import Model
 
 __all__ = [*_builtin_all, *_extended_all, "CompositeModel", "ExpressionModel", "Model"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.core.exceptions import FitError, ParameterError
+from paramfit.core.exceptions import NonFiniteResidualError, ParameterError
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.core.statistics import FitResult
 
@@ -22,10 +22,11 @@ __all__ = ["NAN_POLICIES", "STATISTICS", "finite_or_raise"]
 NAN_POLICIES = ("raise", "omit", "propagate")
 
 #: Fit statistics a ModelResult saves (:mod:`paramfit.models.io`): the fields of the core
-#: :class:`~paramfit.FitResult` but its Parameters and the solver's own internals.
+#: :class:`~paramfit.FitResult` but its Parameters and the solver's own internals
+#: (``extras``, the method's own outputs -- a simplex, a grid, a chain -- included).
 STATISTICS = tuple(f.name for f in fields(FitResult)
                    if f.name not in ("params", "x", "termination", "user_code", "active",
-                                     "jac_singular_values"))
+                                     "jac_singular_values", "extras"))
 
 
 def _as_data(value: Any) -> Any:
@@ -48,9 +49,16 @@ def _current(params: Parameters) -> Parameters:
 
 
 def finite_or_raise(name: str, values: np.ndarray, what: str) -> None:
-    """Raise FitError naming ``what`` when ``values`` holds NaN/inf (nan_policy='raise')."""
-    bad = np.flatnonzero(~np.isfinite(np.asarray(values, dtype=float).ravel()))
+    """Raise :class:`~paramfit.core.exceptions.NonFiniteResidualError` (a ValueError, as
+    lmfit's) naming ``what`` when ``values`` holds NaN/inf (nan_policy='raise'); the
+    message ends with lmfit 1.3's sentence for it, which lmfit users match."""
+    values = np.asarray(values)
+    finite = np.isfinite(values) if values.dtype.kind in "fc" else \
+        np.isfinite(np.asarray(values, dtype=float))
+    bad = np.flatnonzero(~finite.ravel())
     if bad.size:
-        raise FitError(
+        raise NonFiniteResidualError(
             f"{what} {name!r} contains {bad.size} NaN/inf value(s) (first at index "
-            f"{bad[0]}); pass nan_policy='omit' to drop those points")
+            f"{bad[0]}); pass nan_policy='omit' to drop those points. NaN values detected "
+            "in your input data or the output of your objective/model function - fitting "
+            "algorithms cannot handle this!")

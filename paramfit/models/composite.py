@@ -1,7 +1,7 @@
 """The algebra of composite models: the operators and the rules for their derivatives.
 
-A :class:`~paramfit.models.model.CompositeModel` (defined in :mod:`paramfit.models.model`,
-next to the ``+ - * /`` of :class:`~paramfit.models.model.Model` that make it) evaluates
+A :class:`~paramfit.models.composite_model.CompositeModel` (made by the ``+ - * /`` of
+:class:`~paramfit.models.model.Model`) evaluates
 both sides on the independent variables each needs and combines the values with one of
 :data:`OPERATORS`.  When both sides have analytic derivatives (see
 :attr:`Model.has_jacobian <paramfit.models.model.Model.has_jacobian>`), its derivatives

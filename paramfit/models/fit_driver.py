@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from paramfit.core.exceptions import FitError, ResidualError
+from paramfit.core.exceptions import FitError, NonFiniteResidualError, ResidualError
 from paramfit.core.parameters.parameters import Parameter, Parameters
 from paramfit.core.problem import FitProblem, refuse_masked
 from paramfit.fitting.minimizer import Minimizer
 from paramfit.models.common import NAN_POLICIES, _as_data, finite_or_raise
+from paramfit.models.reducers import coerce_arraylike
 from paramfit.models.result import ModelResult
 
 if TYPE_CHECKING:  # the model being fitted; model.py imports this module
@@ -46,13 +47,44 @@ def _check_input(what: str, value: Any, *, numeric: bool = True) -> None:
                            "checking how the text was read")
 
 
-def _prepare_data(data: Any, weights: Any, indep: dict[str, Any], policy: str
+def _is_series(value: Any) -> bool:
+    """A pandas Series (or anything with its index alignment), without importing pandas."""
+    return hasattr(value, "index") and hasattr(value, "reindex_like") and \
+        getattr(value, "ndim", None) == 1
+
+
+def _align_on_index(data: Any, weights: Any, kws: Mapping[str, Any],
+                    independent_vars: list[str]) -> tuple[Any, dict[str, Any]]:
+    """lmfit's alignment: when the data is a pandas Series, the independent variables and
+    weights given as Series are taken at the data's index labels (``reindex_like``; labels
+    the data lacks are dropped, as lmfit), so data of 980 points fits against an ``x`` of
+    1000 when their indexes say which points belong together."""
+    if not _is_series(data):
+        return weights, dict(kws)
+    out = dict(kws)
+    try:
+        for name in independent_vars:
+            if _is_series(out.get(name)):
+                out[name] = out[name].reindex_like(data).dropna()
+        if _is_series(weights):
+            weights = weights.reindex_like(data)
+    except ValueError as exc:  # pandas: duplicate labels cannot be aligned
+        raise FitError(f"Model.fit: cannot align the independent variables with the data "
+                       f"on their pandas index ({exc}); give arrays of equal length, or "
+                       "Series with unique index labels") from None
+    return weights, out
+
+
+def _prepare_data(data: Any, weights: Any, indep: dict[str, Any], policy: str,
+                  coerce: bool = True
                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     _check_input("data", data)
     _check_input("weights", weights)
     for name, value in indep.items():
         _check_input(f"independent variable {name!r}", value, numeric=False)
-    data = np.asarray(_as_data(data))
+        if coerce:  # lmfit's coerce_farray: float64 / complex128 arrays
+            indep[name] = coerce_arraylike(value)
+    data = np.asarray(coerce_arraylike(_as_data(data)))
     if data.dtype.kind not in "fc":
         data = data.astype(float)
     if weights is not None:
@@ -128,8 +160,10 @@ def _jacobian(model: Model, indep: dict[str, Any], data: np.ndarray,
 def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, method: str,
             *, nan_policy: str | None, fit_kws: Mapping[str, Any] | None,
             iter_cb: Callable | None, scale_covar: bool, max_nfev: int | None,
-            kws: Mapping[str, Any]) -> ModelResult:
+            calc_covar: bool, coerce_farray: bool, kws: Mapping[str, Any]) -> ModelResult:
     """Implementation of :meth:`Model.fit` (see there)."""
+    given_data, given_weights = data, weights
+    weights, kws = _align_on_index(data, weights, kws, model.independent_vars)
     policy = model.nan_policy if nan_policy is None else nan_policy
     if policy not in NAN_POLICIES:
         raise FitError(f"nan_policy must be one of {NAN_POLICIES}, got {policy!r}")
@@ -139,7 +173,7 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
         raise FitError(f"params must be paramfit.Parameters, got {type(params).__name__}")
     else:
         params = params.copy()
-    indep, values = model._split_kws(kws, params)
+    indep, values = model._split_kws(kws, params, coerce=coerce_farray)
     for name, value in values.items():
         if isinstance(value, Parameter):  # lmfit: a Parameter given by name sets them all
             target = params[name]
@@ -154,7 +188,7 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
         if not par.expr and not math.isfinite(par.value):
             raise FitError(f"parameter {name!r} has no finite initial value ({par.value}); "
                            f"give one, e.g. model.fit(data, ..., {name}=1.0)")
-    data, weights, mask = _prepare_data(data, weights, indep, policy)
+    data, weights, mask = _prepare_data(data, weights, indep, policy, coerce_farray)
     params.update_constraints()
     init_params = params.copy()
     names = model.param_names
@@ -188,10 +222,16 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
         if value is not None or key not in options:
             options[key] = value
     fitter = Minimizer(residual, params, scale_covar=scale_covar, nan_policy=core_policy,
-                       jac=jac, **options)
-    fitter.minimize(method=method)
-    result = ModelResult(model, fitter, data=data, weights=weights, userkws=indep,
+                       calc_covar=calc_covar, jac=jac, **options)
+    try:
+        fitter.minimize(method=method)
+    except NonFiniteResidualError as exc:  # the data are finite here: the model's NaN
+        raise NonFiniteResidualError("The model function generated NaN values and the fit "
+                                     f"aborted! {exc}") from exc
+    result = ModelResult(model, data=data, weights=weights, minimizer=fitter, userkws=indep,
                          init_params=init_params, nan_policy=policy, mask=mask)
+    if not coerce_farray:  # lmfit: the data and weights as given, as the model got x
+        result.userargs = (given_data, given_weights)
     model.post_fit(result)
     _finish_added_ties(result)
     return result

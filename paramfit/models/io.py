@@ -3,9 +3,9 @@
 A model is written as a small tree: built-in models by class name and options
 (``{"kind": "builtin", "class": "StepModel", "options": {"form": "erf"}}``), expression
 models by their formula (recompiled by the safe engine on load), composites by operator
-and operands, and models of user functions by an importable reference
-``"module:qualname"``.  A lambda or a function defined inside another function is refused
-when saving, with a message that says why.
+and operands, and models of user functions by a reference ``"module:qualname"`` (a
+function defined inside another function by ``"module:name"``; loading any of them needs
+``funcdefs``).  A lambda is refused when saving, with a message that says why.
 
 Loading never imports a module because a file names it (a file can come from anyone): a
 function reference is resolved only against paramfit's own lineshapes
@@ -99,9 +99,8 @@ def function_reference(func: Callable, what: str = "model function") -> str:
     if "<lambda>" in qualname:
         raise ParameterError(f"cannot save {label}: it is a lambda; define it with def at "
                              "module level in an importable module")
-    if "<locals>" in qualname:
-        raise ParameterError(f"cannot save {label}: it is defined inside another function; "
-                             "define it at module level in an importable module")
+    if "<locals>" in qualname:  # saved by name: loading needs funcdefs={name: function}
+        return f"{module}:{qualname.rsplit('.', 1)[-1]}"
     if module != "__main__":  # a __main__ function is saved; loading needs funcdefs
         found: Any = sys.modules.get(module)  # looked up, never imported
         for part in qualname.split("."):
@@ -376,6 +375,24 @@ def _unarray(value: Any) -> Any:
     return arr.reshape(value["shape"])
 
 
+#: The run attributes of a ModelResult saved with it (``"run"``; files without them load
+#: with the defaults): lmfit 1.3's ``aborted``, ``max_nfev``, ``calc_covar``, ...
+RUN_ATTRIBUTES = ("aborted", "max_nfev", "calc_covar", "col_deriv", "kws")
+
+
+def _json_value(value: Any) -> Any:
+    """A run attribute as JSON: booleans, integers, finite floats, strings, None, and
+    dicts of them (an option of any other type is left out)."""
+    if isinstance(value, dict):
+        return {str(k): v for k, v in ((k, _json_value(v)) for k, v in value.items())
+                if v is not None}
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    if isinstance(value, float) and np.isfinite(value):
+        return value
+    return None
+
+
 def dumps_modelresult(result: Any, **json_kws: Any) -> str:
     """A :class:`~paramfit.models.result.ModelResult` as JSON (model, data, statistics)."""
     stats = {}
@@ -401,6 +418,7 @@ def dumps_modelresult(result: Any, **json_kws: Any) -> str:
         "userkws": {k: _array(v) for k, v in result.userkws.items()},
         "nan_policy": result.nan_policy,
         "statistics": stats,
+        "run": {name: _json_value(getattr(result, name, None)) for name in RUN_ATTRIBUTES},
     }
     return json.dumps(payload, **json_kws)
 
@@ -437,12 +455,18 @@ def _modelresult_from_dict(data: dict[str, Any], funcdefs: Mapping[str, Callable
             value = _unnumber(value)
         stats[name] = value
     mask = None if data["mask"] is None else np.asarray(data["mask"], dtype=bool)
+    run = _get(data, "run", "$", dict, {})
+    run = {"aborted": _get(run, "aborted", "$.run", bool, False),
+           "max_nfev": _get(run, "max_nfev", "$.run", int, None),
+           "calc_covar": _get(run, "calc_covar", "$.run", bool, True),
+           "col_deriv": _get(run, "col_deriv", "$.run", bool, False),
+           "kws": _get(run, "kws", "$.run", dict, {})}
     model_result = _registered("result")
-    return model_result(model, None, params=params, data=_unarray(data["data"]),
+    return model_result(model, params, data=_unarray(data["data"]),
                         weights=_unarray(data["weights"]),
                         userkws={k: _unarray(v) for k, v in data["userkws"].items()},
                         init_params=init_params, nan_policy=data["nan_policy"], mask=mask,
-                        statistics=stats)
+                        statistics=stats, run=run)
 
 
 def _params(blob: Any, model: Any) -> Parameters:

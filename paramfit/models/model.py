@@ -1,13 +1,14 @@
-"""``Model`` and ``CompositeModel``: fit a model *function* of named parameters to data.
+"""``Model``: fit a model *function* of named parameters to data.
 
 A :class:`Model` wraps a function ``f(x, a, b, ...)``: the first positional argument
 (or those named in ``independent_vars``) are the independent variables, every other
 argument with a numeric (or no) default is a fit parameter.  Models combine with
-``+ - * /`` into a :class:`CompositeModel`.  When every component has analytic
-derivatives (the built-in lineshapes, or a ``jac=`` given for a user function) the
-fit uses them, so no residual evaluation is spent on finite differences.  The composite
-is defined here, after :class:`Model` (whose operators make it); the derivative rules are
-in :mod:`paramfit.models.composite`.
+``+ - * /`` into a :class:`~paramfit.models.composite_model.CompositeModel`.  When every
+component has analytic derivatives (the built-in lineshapes, or a ``jac=`` given for a
+user function) the fit uses them, so no residual evaluation is spent on finite
+differences.  The composite is defined in :mod:`paramfit.models.composite_model`, which
+imports this module and registers itself (:func:`register_composite_class`) as the class
+the operators build; the derivative rules are in :mod:`paramfit.models.composite`.
 
 The fit itself is a thin layer over :func:`paramfit.minimize`: the residual is
 ``(model - data) * weights`` (lmfit's convention) and the answer is a
@@ -27,7 +28,7 @@ import numpy as np
 from paramfit.core.exceptions import FitError, ParameterError, ParamfitWarning
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.models.common import NAN_POLICIES, _as_data, _current
-from paramfit.models.composite import OPERATORS, Derivatives, combine_derivatives
+from paramfit.models.composite import Derivatives
 from paramfit.models.fit_driver import run_fit
 from paramfit.models.io import dumps_model, loads_model, register_model_class
 from paramfit.models.lineshapes import Lineshape, lineshape_for
@@ -43,7 +44,7 @@ from paramfit.models.signature import (
     _refresh_ties,
 )
 
-__all__ = ["Model", "CompositeModel", "NAN_POLICIES"]
+__all__ = ["Model", "NAN_POLICIES", "register_composite_class"]
 
 
 class Model:
@@ -425,7 +426,9 @@ class Model:
             return value, None
         return value, {k: np.broadcast_to(d, value.shape) for k, d in derivs.items()}
 
-    def _independent(self, kws: Mapping[str, Any]) -> dict[str, Any]:
+    def _independent(self, kws: Mapping[str, Any], coerce: bool = True) -> dict[str, Any]:
+        """The independent variables of ``kws`` (lists, tuples, Series made arrays unless
+        ``coerce`` is false: ``fit(coerce_farray=False)`` passes them as given)."""
         indep = {}
         for name in self.independent_vars:
             if name not in kws:
@@ -434,10 +437,10 @@ class Model:
                 raise FitError(f"missing independent variable {name!r} for {self.name}: "
                                f"pass {name}=... (independent variables: "
                                f"{self.independent_vars})")
-            indep[name] = _as_data(kws[name])
+            indep[name] = _as_data(kws[name]) if coerce else kws[name]
         return indep
 
-    def _split_kws(self, kws: Mapping[str, Any], params: Parameters
+    def _split_kws(self, kws: Mapping[str, Any], params: Parameters, coerce: bool = True
                    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Split keyword arguments into independent variables and parameter values."""
         indep, values = {}, {}
@@ -456,7 +459,7 @@ class Model:
                 raise FitError(
                     f"unknown keyword {key!r}: it is neither an independent variable "
                     f"{self.independent_vars} nor a parameter {list(params)} of {self.name}")
-        return self._independent(indep), values
+        return self._independent(indep, coerce), values
 
     def _values(self, params: Parameters) -> dict[str, float]:
         missing = [n for n in self.param_names if n not in params]
@@ -501,7 +504,7 @@ class Model:
     def fit(self, data: Any, params: Parameters | None = None, weights: Any = None,
             method: str = "leastsq", *, nan_policy: str | None = None,
             fit_kws: Mapping[str, Any] | None = None, iter_cb: Callable | None = None,
-            scale_covar: bool = True, max_nfev: int | None = None,
+            scale_covar: bool = True, calc_covar: bool = True, max_nfev: int | None = None,
             coerce_farray: bool = True, verbose: bool = False,
             **kws: Any) -> ModelResult:
         """Fit the model to ``data``.
@@ -521,12 +524,18 @@ class Model:
             Overrides the model's.
         fit_kws : dict, optional
             Passed to the fitting method (``xtol``, ``ftol``...).
-        iter_cb, scale_covar, max_nfev
-            As for :func:`paramfit.minimize`.
-        coerce_farray, verbose : bool
-            Accepted for lmfit's signature: data and independent variables given as
-            lists, tuples or Series are always made float arrays (``coerce_farray``), and
-            nothing is printed while fitting (``verbose``).
+        iter_cb, scale_covar, calc_covar, max_nfev
+            As for :func:`paramfit.minimize` (``calc_covar=False``: no covariance, no
+            error bars; ``max_nfev``: the evaluation limit, reported as
+            ``result.max_nfev``; a fit stopped by it or by ``iter_cb`` has
+            ``result.aborted``).
+        coerce_farray : bool, default True
+            Make the data and the independent variables given as lists, tuples, Series
+            or arrays float64 (complex128 if complex) arrays, as lmfit; False passes the
+            independent variables to the model function as given (``result.userkws``
+            and ``result.userargs`` hold them so; the fit itself computes in float64).
+        verbose : bool
+            Accepted for lmfit's signature: nothing is printed while fitting.
         **kws
             Independent variables (``x=...``) and parameter start values.
 
@@ -542,24 +551,34 @@ class Model:
         """
         return run_fit(self, data, params, weights, method, nan_policy=nan_policy,
                        fit_kws=fit_kws, iter_cb=iter_cb, scale_covar=scale_covar,
-                       max_nfev=max_nfev, kws=kws)
+                       max_nfev=max_nfev, calc_covar=calc_covar,
+                       coerce_farray=coerce_farray, kws=kws)
 
     # ------------------------------------------------------------------ composition
-    def _compose(self, other: Any, op: str, reverse: bool = False) -> CompositeModel:
+    #: The class ``+ - * /`` build, set by :func:`register_composite_class` (the
+    #: composite is defined in :mod:`paramfit.models.composite_model`, which imports this
+    #: module; ``paramfit.models`` imports both).
+    _composite_class: type[Model] | None = None
+
+    def _compose(self, other: Any, op: str, reverse: bool = False) -> Model:
         if not isinstance(other, Model):
             return NotImplemented
-        return CompositeModel(other, self, op) if reverse else CompositeModel(self, other, op)
+        composite = Model._composite_class
+        if composite is None:
+            raise ParameterError("no composite model class is registered: import "
+                                 "paramfit.models (it registers CompositeModel)")
+        return composite(other, self, op) if reverse else composite(self, other, op)
 
-    def __add__(self, other: Model) -> CompositeModel:
+    def __add__(self, other: Model) -> Model:
         return self._compose(other, "+")
 
-    def __sub__(self, other: Model) -> CompositeModel:
+    def __sub__(self, other: Model) -> Model:
         return self._compose(other, "-")
 
-    def __mul__(self, other: Model) -> CompositeModel:
+    def __mul__(self, other: Model) -> Model:
         return self._compose(other, "*")
 
-    def __truediv__(self, other: Model) -> CompositeModel:
+    def __truediv__(self, other: Model) -> Model:
         return self._compose(other, "/")
 
     # ------------------------------------------------------------------ saving
@@ -579,125 +598,9 @@ def _as_result(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
-
-
-class CompositeModel(Model):
-    """Two models combined by ``+``, ``-``, ``*`` or ``/``, made by those operators.
-
-    Parameters
-    ----------
-    left, right : Model
-    op : {'+', '-', '*', '/'}
-
-    Examples
-    --------
-    >>> from paramfit.models.lineshapes import gaussian, linear
-    >>> model = Model(gaussian, prefix='g_') + Model(linear, prefix='bg_')
-    >>> model.param_names
-    ['g_amplitude', 'g_center', 'g_sigma', 'bg_slope', 'bg_intercept']
-    >>> [c.prefix for c in model.components]
-    ['g_', 'bg_']
-    """
-
-    def __init__(self, left: Model, right: Model, op: str | Callable, *,
-                 name: str | None = None):
-        symbols = {function: symbol for symbol, function in OPERATORS.items()}
-        if callable(op):
-            op = symbols.get(op, op)  # operator.add is '+'; np.convolve stays a function
-        elif op not in OPERATORS:
-            raise ParameterError(f"operator must be one of {list(OPERATORS)} or a function "
-                                 f"of two arrays, got {op!r}")
-        if not isinstance(left, Model) or not isinstance(right, Model):
-            raise ParameterError("CompositeModel combines two Model objects")
-        clash = set(left.param_names) & set(right.param_names)
-        if clash:
-            raise ParameterError(
-                f"the two models have parameters with the same name(s) {sorted(clash)}: "
-                "give them different prefixes (Model(..., prefix='p1_'))")
-        self.left, self.right, self.op = left, right, op
-        self._operator = OPERATORS[op] if isinstance(op, str) else op
-        self._name = name
-        self.prefix = ""
-        self.nan_policy = left.nan_policy
-        self.param_hints = {}
-        self.opts = {}
-        self.user_jac = None
-        self.func = None  # type: ignore[assignment]
-        # lmfit: the unique independent variables of both sides, sorted
-        self.independent_vars = sorted(set(left.independent_vars + right.independent_vars))
-        self._roots = list(left.param_names) + list(right.param_names)
-
-    @property
-    def name(self) -> str:
-        """``'left op right'`` from the component names."""
-        return self._name or f"({self.left.name} {self._op_symbol} {self.right.name})"
-
-    @name.setter
-    def name(self, value: str) -> None:
-        self._name = value
-
-    @property
-    def _op_symbol(self) -> str:
-        """``+ - * /``, or the name of the function combining the two sides."""
-        return self.op if isinstance(self.op, str) else _func_name(self.op)
-
-    def _reprstring(self, long: bool = True) -> str:
-        """``(left op right)`` from the components' lmfit-style names."""
-        return (f"({self.left._reprstring(long=long)} {self._op_symbol} "
-                f"{self.right._reprstring(long=long)})")
-
-    @property
-    def param_names(self) -> list[str]:
-        return list(self._roots)
-
-    @property
-    def components(self) -> list[Model]:
-        return [*self.left.components, *self.right.components]
-
-    @property
-    def has_jacobian(self) -> bool:
-        """Both sides have analytic derivatives and the operator is one of ``+ - * /``
-        (a function such as ``np.convolve`` is differentiated numerically)."""
-        return isinstance(self.op, str) and self.left.has_jacobian and \
-            self.right.has_jacobian
-
-    def __repr__(self) -> str:
-        return f"<paramfit.CompositeModel: {self.name}>"
-
-    def set_param_hint(self, name: str, **hints: Any) -> None:
-        """Set a hint on the component that owns ``name``; a name no component has is a
-        new parameter of the composite (give it a value or an ``expr``), as in lmfit."""
-        for comp in self.components:
-            if name in comp.param_names or name in comp.param_hints or \
-                    (comp.prefix and name.startswith(comp.prefix)):
-                comp.set_param_hint(name, **hints)
-                return
-        Model.set_param_hint(self, name, **hints)
-
-    def _symbols(self) -> dict[str, object]:
-        out: dict[str, object] = {}
-        for comp in self.components:
-            out.update(comp._symbols())
-        return out
-
-    def _sub(self, model: Model, indep: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in indep.items() if k in model.independent_vars}
-
-    def _evaluate(self, values: Mapping[str, Any], indep: Mapping[str, Any]) -> Any:
-        # components may return lists (lmfit accepts them): arrays before the operator
-        return self._operator(
-            np.asarray(self.left._evaluate(values, self._sub(self.left, indep))),
-            np.asarray(self.right._evaluate(values, self._sub(self.right, indep))))
-
-    def _value_and_jacobian(self, values: Mapping[str, Any],
-                            indep: Mapping[str, Any]) -> tuple[Any, Derivatives | None]:
-        vl, dl = self.left._value_and_jacobian(values, self._sub(self.left, indep))
-        vr, dr = self.right._value_and_jacobian(values, self._sub(self.right, indep))
-        value = self._operator(np.asarray(vl), np.asarray(vr))
-        if dl is None or dr is None or not isinstance(self.op, str):
-            return value, None
-        return value, combine_derivatives(self.op, value, (vl, dl), (vr, dr))
+def register_composite_class(cls: type[Model]) -> None:
+    """Make ``cls(left, right, op)`` the class that ``Model``'s ``+ - * /`` build."""
+    Model._composite_class = cls
 
 
 register_model_class("function", Model)
-register_model_class("composite", CompositeModel)

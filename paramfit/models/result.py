@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
@@ -28,13 +28,13 @@ from paramfit.core.exceptions import FitError, ParamfitWarning
 from paramfit.core.expressions.compiler import make_namespace
 from paramfit.core.optional import require
 from paramfit.core.parameters.parameters import Parameters
-from paramfit.core.problem import FitProblem
 from paramfit.core.statistics import FitResult
 from paramfit.fitting.confidence import conf_interval
 from paramfit.fitting.minimizer import Minimizer
 from paramfit.models.common import STATISTICS, _current
-from paramfit.models.io import dumps_modelresult, register_model_class
+from paramfit.models.io import dumps_modelresult, loads_modelresult, register_model_class
 from paramfit.models.reducers import get_reducer, propagate_err
+from paramfit.models.uncertainty import _Gradient, _variance
 from paramfit.report.text import ci_report, fit_report
 
 if TYPE_CHECKING:  # the model a result holds; model.py imports this module
@@ -118,46 +118,92 @@ class ModelResult(FitResult):
     dely_comps: dict[str, np.ndarray]
     dely_predicted: np.ndarray | None
 
-    def __init__(self, model: Model, minimizer: Minimizer | None = None, *,
-                 params: Parameters | None = None, data: Any, weights: Any = None,
+    def __init__(self, model: Model, params: Parameters | None = None, data: Any = None,
+                 weights: Any = None, method: str = "leastsq", *,
+                 minimizer: Minimizer | None = None,
                  userkws: Mapping[str, Any] | None = None,
                  init_params: Parameters | None = None, nan_policy: str = "raise",
                  mask: np.ndarray | None = None,
-                 statistics: Mapping[str, Any] | None = None):
+                 statistics: Mapping[str, Any] | None = None,
+                 run: Mapping[str, Any] | None = None, **fit_options: Any):
         self.model = model
         self.minimizer = minimizer
-        self.data = np.asarray(data)
+        self.data = None if data is None else np.asarray(data)
         self.weights = None if weights is None else np.asarray(weights)
         self.mask = mask
         self.userkws = dict(userkws or {})
         if params is None:
             if minimizer is None:
-                raise FitError("ModelResult needs a fitted minimizer or params")
+                raise FitError("ModelResult needs params (ModelResult(model, params, data)) "
+                               "or a fitted minimizer")
             params = minimizer.params
         self.params = params
         self.init_params = init_params if init_params is not None else params.copy()
         self.nan_policy = nan_policy
+        self.ci_out = None
+        self.dely = None
+        self.dely_predicted = None
+        self.dely_comps = {}
+        self.user_options = None  # lmfit's attribute; lmfit sets nothing else there
+        if statistics is None and (minimizer is None or minimizer.result is None):
+            # lmfit's ModelResult(model, params, data=..., method=...): not fitted yet;
+            # .fit() runs it, .loads() fills it from a saved result
+            self._unfitted(method, fit_options)
+            return
         if statistics is None:
-            if minimizer is None or minimizer.result is None:
-                raise FitError("ModelResult needs a fitted minimizer or saved statistics")
             fit = minimizer.result
             statistics = {name: getattr(fit, name) for name in _FIT_FIELDS}
+            run = _run_attributes(minimizer)
         for name in _FIT_FIELDS:
             setattr(self, name, statistics.get(name))
+        if self.extras is None:  # not saved (the method's own outputs)
+            self.extras = {}
+        self.__dict__.update(_run_defaults(run))
         self.init_values = self.model._make_all_args(self.init_params)
         self.init_fit = self._evaluate(self.init_params)
         self.best_fit = self._evaluate(self.params)
         self.rsquared = _rsquared(self.data, self.best_fit)
         self.userargs = (self.data, self.weights)
-        self.ci_out = None
-        self.dely = None
-        self.dely_predicted = None
-        self.dely_comps = {}
+
+    def _unfitted(self, method: str, fit_options: Mapping[str, Any]) -> None:
+        """The state of a result made by ``ModelResult(model, params, ...)`` before a fit:
+        no statistics (None), the fit's options kept for :meth:`fit`."""
+        for name in _FIT_FIELDS:
+            setattr(self, name, None)
+        self.method = method
+        self._fit_options = dict(fit_options)
+        self.__dict__.update(_run_defaults({
+            "calc_covar": fit_options.get("calc_covar", True),
+            "max_nfev": fit_options.get("max_nfev"), "kws": {}}))
+        self.init_values = self.model._make_all_args(self.init_params)
+        self.init_fit = self.best_fit = None
+        self.rsquared = None
+        self.userargs = (self.data, self.weights)
+
+    def loads(self, s: str | bytes, funcdefs: Mapping[str, Callable] | None = None,
+              **kws: Any) -> ModelResult:
+        """Fill this result from :meth:`dumps` output (lmfit's ``ModelResult.loads``).
+
+        The model is rebuilt from the file (functions resolved only from paramfit's
+        lineshapes and ``funcdefs``, see :mod:`paramfit.models.io`); returns ``self``.
+        ``kws`` are accepted for lmfit's signature (its JSON decoder's options).
+        """
+        loaded = loads_modelresult(s, funcdefs=funcdefs)
+        self.__dict__.clear()
+        self.__dict__.update(loaded.__dict__)
+        return self
 
     @property
     def best_values(self) -> dict[str, Any]:
         """Best-fit function arguments by prefixed name (lmfit's ``best_values``)."""
         return self.model._make_all_args(self.params)
+
+    @property
+    def flatchain(self) -> Any:
+        """``emcee``: the chain as a pandas DataFrame (lmfit's attribute); None for the
+        other methods and for a loaded result."""
+        last = None if self.minimizer is None else self.minimizer.last_result
+        return None if last is None else last.flatchain
 
     @property
     def values(self) -> dict[str, float]:
@@ -185,9 +231,12 @@ class ModelResult(FitResult):
             This result, refitted.
         """
         data = self.data if data is None else data
+        if data is None:
+            raise FitError("ModelResult.fit: no data to fit; give data (result.fit(data, "
+                           "x=...)) or ModelResult(model, params, data=...)")
         weights = self.weights if weights is None else weights
         start = (self.params if params is None else params).copy()
-        userkws = {**self.userkws, **kws}
+        userkws = {**self.__dict__.get("_fit_options", {}), **self.userkws, **kws}
         refit = self.model.fit(data, start, weights=weights,
                                method=self.method if method is None else method,
                                nan_policy=self.nan_policy if nan_policy is None
@@ -434,6 +483,12 @@ class ModelResult(FitResult):
         out: dict[str, Any] = {"model": self.model.name}
         out.update({name: _plain(getattr(self, name)) for name in scalars})
         out["var_names"] = list(self.var_names or [])
+        # lmfit 1.3's run attributes (JSON-safe: a solver option that is no plain value
+        # appears as its repr)
+        out.update({name: _jsonable(getattr(self, name)) for name in RUN_DEFAULTS})
+        out["user_options"] = None
+        out["flatchain"] = None if self.flatchain is None else \
+            _jsonable(np.asarray(self.flatchain).tolist())
         # lmfit 1.3's keys: the function arguments at the start and the best fit, the
         # independent variables' names, the ModelResult's own options
         out["init_values"] = {k: _plain(v) for k, v in self.init_values.items()}
@@ -505,6 +560,29 @@ class ModelResult(FitResult):
 
 
 # ---------------------------------------------------------------------- helpers
+#: lmfit 1.3's attributes of a fit's run (not statistics): whether it was aborted, the
+#: evaluation limit it ran under, its options; saved with the result (``"run"``).
+RUN_DEFAULTS: Mapping[str, Any] = {"aborted": False, "max_nfev": None, "calc_covar": True,
+                                   "col_deriv": False, "call_kws": {}, "kws": {}}
+
+
+def _run_attributes(minimizer: Minimizer) -> dict[str, Any]:
+    """The run attributes (:data:`RUN_DEFAULTS`) of the fit ``minimizer`` just ran."""
+    last = minimizer.last_result
+    return {"aborted": bool(last is not None and last.aborted),
+            "max_nfev": minimizer.max_nfev, "calc_covar": bool(minimizer.calc_covar),
+            "col_deriv": bool(minimizer.col_deriv),
+            "call_kws": {} if last is None else dict(last.call_kws),
+            "kws": dict(minimizer.fit_kws)}
+
+
+def _run_defaults(run: Mapping[str, Any] | None) -> dict[str, Any]:
+    """:data:`RUN_DEFAULTS` updated by ``run`` (copies of the dicts)."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in RUN_DEFAULTS.items()}
+    out.update(run or {})
+    return out
+
+
 def _rsquared(data: np.ndarray, best_fit: np.ndarray) -> float:
     """``1 - SS_res/SS_tot`` over all points (any shape; complex: squared moduli)."""
     data = np.asarray(data).ravel()
@@ -513,6 +591,21 @@ def _rsquared(data: np.ndarray, best_fit: np.ndarray) -> float:
         np.broadcast_to(fit, data.shape) if fit.size == 1 else np.full(data.size, np.nan)
     total = float(np.sum(np.abs(data - data.mean()) ** 2)) if data.size else 0.0
     return 1.0 - float(np.sum(np.abs(data - fit) ** 2)) / max(total, 1e-300)
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data: :func:`_plain` scalars, lists and dicts of them,
+    arrays as lists, anything else as its ``repr``."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    value = _plain(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
 
 
 def _plain(value: Any) -> Any:
@@ -531,67 +624,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.bool_):
         return bool(value)
     return value
-
-
-def _variance(g: np.ndarray, covar: np.ndarray) -> np.ndarray:
-    """``g C gᵀ`` per point, clipped at 0; for a complex model, lmfit's definition:
-    ``var(Re) + i var(Im)`` (whose square root ``eval_uncertainty`` returns)."""
-    if np.iscomplexobj(g):
-        return (np.clip(_quadratic(g.real, covar), 0, None)
-                + 1j * np.clip(_quadratic(g.imag, covar), 0, None))
-    return np.clip(_quadratic(g, covar), 0, None)
-
-
-def _quadratic(g: np.ndarray, covar: np.ndarray) -> np.ndarray:
-    """Row-wise ``g C gᵀ`` for ``g`` of shape (..., nvar)."""
-    return np.einsum("...i,ij,...j->...", g, covar, g)
-
-
-class _Gradient:
-    """d(model)/d(varied parameters) at ``params``, analytic when available."""
-
-    def __init__(self, params: Parameters, var_names: list[str]):
-        self.params = params.copy()
-        self.problem = FitProblem(lambda p: None, self.params, infeasible="warn")
-        if list(self.problem.free_names) != list(var_names):
-            raise FitError(f"the varied parameters {self.problem.free_names} differ from "
-                           f"those of the fit {var_names}")
-        self.x = self.problem.x0.copy()
-        self.tied = [p.name for p in self.problem.tied_params]
-        self.tied_jac = self.problem.tied_jacobian(self.x) if self.tied else None
-
-    def __call__(self, model: Model, indep: Mapping[str, Any]) -> np.ndarray:
-        free = self.problem.free_names
-        values = {n: p._value for n, p in self.params.items()}
-        complex_input = any(np.iscomplexobj(v) for v in indep.values())
-        value, derivs = model._value_and_jacobian(values, indep) \
-            if model.has_jacobian and not complex_input else (None, None)
-        if derivs is None or np.iscomplexobj(value):
-            return self._finite_difference(model, indep)
-        value = np.asarray(value, dtype=float)
-        g = np.zeros((*value.shape, len(free)))
-        for i, name in enumerate(free):
-            if name in derivs:
-                g[..., i] = derivs[name]
-        for k, name in enumerate(self.tied):
-            if name in derivs:
-                g += np.asarray(derivs[name])[..., None] * self.tied_jac[k]
-        return g
-
-    def _finite_difference(self, model: Model, indep: Mapping[str, Any]) -> np.ndarray:
-        columns = []
-        for i, par in enumerate(self.problem.free_params):
-            h = 1e-6 * max(abs(self.x[i]), par.stderr or 0.0, 1e-8)
-            sides = []
-            for step in (h, -h):
-                x = self.x.copy()
-                x[i] += step
-                self.problem.set_values(x)
-                values = {n: p._value for n, p in self.params.items()}
-                sides.append(np.asarray(model._evaluate(values, indep)))  # complex stays
-            columns.append((sides[0] - sides[1]) / (2 * h))
-        self.problem.set_values(self.x)
-        return np.stack(columns, axis=-1)
 
 
 register_model_class("result", ModelResult)
