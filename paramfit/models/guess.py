@@ -340,8 +340,10 @@ def guess_step(step: Callable, data: Any, x: Any, *, form: str = "linear") -> di
     amplitude = high - low
     sign = 1.0 if amplitude >= 0 else -1.0
     center, width = _edge(xs, sign * ys, sign * low, abs(amplitude) or 1.0)
-    return {"amplitude": amplitude, "center": center,
-            "sigma": width / _step_width(step, form)}
+    # lmfit's convention: a falling step has a positive amplitude and a negative sigma
+    # (the step then runs from amplitude on the left to 0 on the right)
+    return {"amplitude": abs(amplitude), "center": center,
+            "sigma": sign * width / _step_width(step, form)}
 
 
 @functools.lru_cache(maxsize=64)
