@@ -94,6 +94,8 @@ class _PeakModel(_BuiltinModel):
     #: ``fwhm`` and ``height`` expressions in terms of unprefixed names.
     fwhm_expr: str | None = None
     height_expr: str | None = None
+    #: The lower bound hinted for ``sigma`` (None: unbounded), as lmfit's model has it.
+    sigma_min: float | None = 0.0
 
     def _shape(self, sigma: float) -> dict[str, float]:
         """Shape parameters (not amplitude/center/sigma) assumed by guess()."""
@@ -102,7 +104,8 @@ class _PeakModel(_BuiltinModel):
                 for root in self._roots if root not in ("amplitude", "center", "sigma")}
 
     def _set_hints(self) -> None:
-        self.set_param_hint("sigma", min=0)
+        if self.sigma_min is not None:
+            self.set_param_hint("sigma", min=self.sigma_min)
         for key in ("fwhm", "height"):
             expr = getattr(self, f"{key}_expr")
             if expr:
@@ -311,6 +314,7 @@ class Pearson7Model(_PeakModel, lineshape="pearson7"):
     fwhm_expr = "sqrt(2**(1/{expon})-1)*2*{sigma}"
     height_expr = ("{amplitude}*gamma({expon})/max(" + _TINY
                    + ", (gamma(0.5)*gamma({expon}-0.5)*{sigma}))")
+    sigma_min = None  # lmfit hints no bound on Pearson VII's sigma (issue 16 #4)
 
     def _set_hints(self) -> None:
         super()._set_hints()
@@ -367,10 +371,11 @@ class _FormModel(_BuiltinModel):
 
 
 class StepModel(_FormModel, lineshape="step"):
-    """Step of height ``amplitude`` at ``center``; ``form`` in linear, atan, erf, logistic."""
+    """Step of height ``amplitude`` at ``center``; ``form`` in linear, atan, erf, logistic.
 
-    def _set_hints(self) -> None:
-        self.set_param_hint("sigma", min=0)
+    ``sigma`` is unbounded, as lmfit's: a negative width makes a falling step of positive
+    amplitude (issue 16 #4: a ``min=0`` left a falling step unfittable from such a start).
+    """
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Amplitude from the plateaus, center and sigma from the 25/50/75% crossings."""
@@ -394,9 +399,7 @@ class LogisticModel(StepModel, lineshape="logistic"):
 class RectangleModel(_FormModel, lineshape="rectangle"):
     """Rise at ``center1`` and fall at ``center2``; ``midpoint`` is derived."""
 
-    def _set_hints(self) -> None:
-        self.set_param_hint("sigma1", min=0)
-        self.set_param_hint("sigma2", min=0)
+    def _set_hints(self) -> None:  # sigma1, sigma2 unbounded, as lmfit's (see StepModel)
         self.set_param_hint("midpoint",
                             expr=f"({self.prefix}center1+{self.prefix}center2)/2.0")
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.core.exceptions import NonFiniteResidualError, ParameterError
+from paramfit.core.exceptions import NonFiniteResidualError, OptionError, ParameterError
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.core.statistics import FitResult
 
-__all__ = ["NAN_POLICIES", "STATISTICS", "finite_or_raise"]
+__all__ = ["NAN_POLICIES", "STATISTICS", "check_nan_policy", "finite_or_raise"]
 
 NAN_POLICIES = ("raise", "omit", "propagate")
 
@@ -27,6 +27,14 @@ NAN_POLICIES = ("raise", "omit", "propagate")
 STATISTICS = tuple(f.name for f in fields(FitResult)
                    if f.name not in ("params", "x", "termination", "user_code", "active",
                                      "jac_singular_values", "extras"))
+
+
+def check_nan_policy(policy: Any, error: type[Exception] = OptionError) -> str:
+    """``policy`` if it is one of :data:`NAN_POLICIES`, else ``error`` (a ValueError) with
+    lmfit 1.3's wording."""
+    if policy not in NAN_POLICIES:
+        raise error(f"nan_policy must be 'propagate', 'omit', or 'raise'; got {policy!r}")
+    return policy
 
 
 def _as_data(value: Any) -> Any:

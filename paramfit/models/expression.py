@@ -15,8 +15,9 @@ from typing import Any
 from paramfit.core.exceptions import ExpressionError, ParameterError
 from paramfit.frontends.formula import build_formula
 from paramfit.frontends.formula_compiled import FormulaJacobian
+from paramfit.models.common import check_nan_policy
 from paramfit.models.io import register_model_class
-from paramfit.models.model import NAN_POLICIES, Model
+from paramfit.models.model import Model
 
 __all__ = ["ExpressionModel"]
 
@@ -77,8 +78,7 @@ class ExpressionModel(Model):
         if prefix:
             raise ParameterError("ExpressionModel does not take a prefix: write the "
                                  "parameter names you want in the expression")
-        if nan_policy not in NAN_POLICIES:
-            raise ParameterError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}")
+        check_nan_policy(nan_policy, ParameterError)
         self.expr = str(expr)
         self.user_symbols = dict(symbols or {})
         independent = ["x"] if independent_vars is None else (

@@ -21,7 +21,7 @@ from paramfit.core.exceptions import FitError, NonFiniteResidualError, ResidualE
 from paramfit.core.parameters.parameters import Parameter, Parameters
 from paramfit.core.problem import FitProblem, refuse_masked
 from paramfit.fitting.minimizer import Minimizer
-from paramfit.models.common import NAN_POLICIES, _as_data, finite_or_raise
+from paramfit.models.common import _as_data, check_nan_policy, finite_or_raise
 from paramfit.models.reducers import coerce_arraylike
 from paramfit.models.result import ModelResult
 
@@ -165,8 +165,7 @@ def run_fit(model: Model, data: Any, params: Parameters | None, weights: Any, me
     given_data, given_weights = data, weights
     weights, kws = _align_on_index(data, weights, kws, model.independent_vars)
     policy = model.nan_policy if nan_policy is None else nan_policy
-    if policy not in NAN_POLICIES:
-        raise FitError(f"nan_policy must be one of {NAN_POLICIES}, got {policy!r}")
+    check_nan_policy(policy)
     if params is None:
         params = model.make_params()
     elif not isinstance(params, Parameters):

@@ -43,7 +43,7 @@ from paramfit.models.common import STATISTICS
 __all__ = [
     "dumps_model", "loads_model", "save_model", "load_model", "dumps_modelresult",
     "loads_modelresult", "save_modelresult", "load_modelresult", "FORMAT_VERSION",
-    "register_model_class",
+    "register_model_class", "register_format_reader",
 ]
 
 FORMAT_VERSION = 1
@@ -73,6 +73,32 @@ def register_model_class(kind: str, cls: type) -> None:
         _BUILTIN[cls.__name__] = cls
     else:
         _CLASSES[kind] = cls
+
+
+#: Readers of other programs' files (lmfit 1.3's, :mod:`paramfit.models.lmfit_format`), by
+#: what they read: ``reader(decoded JSON, funcdefs)`` returns the object or None (not its
+#: format).  Tried when a document is not paramfit's own.
+_READERS: dict[str, list[Callable[[Any, Mapping[str, Callable] | None], Any]]] = {
+    "model": [], "modelresult": []}
+
+
+def register_format_reader(what: str, reader: Callable[[Any, Mapping[str, Callable] | None],
+                                                       Any]) -> None:
+    """Let :func:`loads_model` (``what='model'``) or :func:`loads_modelresult`
+    (``'modelresult'``) read another format: ``reader(document, funcdefs)`` returns the
+    object, or None when the document is not in its format."""
+    _READERS[what].append(reader)
+
+
+def _foreign(s: str | bytes, what: str, funcdefs: Mapping[str, Callable] | None) -> Any:
+    """The object a registered reader makes of a document that is not paramfit's, or
+    None."""
+    data = load_json_document(s, f"loading a saved {what}")
+    for reader in _READERS[what]:
+        found = reader(data, funcdefs)
+        if found is not None:
+            return found
+    return None
 
 
 def _registered(kind: str) -> type:
@@ -325,7 +351,12 @@ def dumps_model(model: Any, **json_kws: Any) -> str:
 
 
 def loads_model(s: str | bytes, *, funcdefs: Mapping[str, Callable] | None = None) -> Any:
-    """Rebuild a model from :func:`dumps_model` output."""
+    """Rebuild a model from :func:`dumps_model` output (or an lmfit 1.3 ``save_model``
+    file: :mod:`paramfit.models.lmfit_format`)."""
+    if not _is_paramfit(s, "paramfit_model"):
+        found = _foreign(s, "model", funcdefs)
+        if found is not None:
+            return found
     data = _load_json(s, "paramfit_model")
     return model_from_dict(_get(data, "model", "$", dict), funcdefs)
 
@@ -338,6 +369,13 @@ def save_model(model: Any, path: str | Path) -> None:
 def load_model(path: str | Path, *, funcdefs: Mapping[str, Callable] | None = None) -> Any:
     """Read a model saved by :func:`save_model`."""
     return loads_model(Path(path).read_text(encoding="utf-8"), funcdefs=funcdefs)
+
+
+def _is_paramfit(s: str | bytes, key: str) -> bool:
+    """Whether the text of a document names paramfit's format ``key`` (a cheap test
+    before any parsing; :func:`_load_json` checks properly)."""
+    text = s.decode("utf-8", "replace") if isinstance(s, bytes) else str(s)
+    return f'"{key}"' in text[:200]
 
 
 def _load_json(s: str | bytes, key: str) -> dict[str, Any]:
@@ -428,8 +466,13 @@ def loads_modelresult(s: str | bytes, *, funcdefs: Mapping[str, Callable] | None
     """Rebuild a ModelResult from :func:`dumps_modelresult` output (no refit).
 
     The result has every statistic and evaluates, but holds no fitter, so
-    ``conf_interval`` needs a new fit.
+    ``conf_interval`` needs a new fit.  lmfit 1.3's ``save_modelresult`` files are read
+    too (:mod:`paramfit.models.lmfit_format`).
     """
+    if not _is_paramfit(s, "paramfit_modelresult"):
+        found = _foreign(s, "modelresult", funcdefs)
+        if found is not None:
+            return found
     data = _load_json(s, "paramfit_modelresult")
     try:
         return _modelresult_from_dict(data, funcdefs)

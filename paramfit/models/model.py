@@ -25,13 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.core.exceptions import FitError, ParameterError, ParamfitWarning
+from paramfit.core.exceptions import FitError, OptionError, ParameterError, ParamfitWarning
 from paramfit.core.parameters.parameters import Parameters
-from paramfit.models.common import NAN_POLICIES, _as_data, _current
+from paramfit.models.common import NAN_POLICIES, _as_data, _current, check_nan_policy
 from paramfit.models.composite import Derivatives
 from paramfit.models.fit_driver import run_fit
 from paramfit.models.io import dumps_model, loads_model, register_model_class
 from paramfit.models.lineshapes import Lineshape, lineshape_for
+from paramfit.models.lmfit_format import model_from_state, model_state
 from paramfit.models.result import ModelResult
 from paramfit.models.signature import (
     _FORBIDDEN_NAMES,
@@ -58,6 +59,9 @@ class Model:
         arguments with a non-numeric default (``form='linear'``) are options.
     independent_vars : sequence of str, optional
         Names of the independent variables; default the first argument.
+    param_names : sequence of str, optional
+        Only these arguments are fit parameters (lmfit's option); the others keep the
+        function's defaults.
     prefix : str, default ''
         Prepended to every parameter name (``'g1_'`` gives ``g1_amplitude``).
     nan_policy : {'raise', 'omit', 'propagate'}, default 'raise'
@@ -92,11 +96,11 @@ class Model:
 
     def __init__(self, func: Callable, independent_vars: Sequence[str] | None = None,
                  prefix: str = "", nan_policy: str = "raise", *,
-                 jac: Callable | None = None, name: str | None = None, **hints: Any):
+                 jac: Callable | None = None, name: str | None = None,
+                 param_names: Sequence[str] | None = None, **hints: Any):
         if not callable(func):
             raise ParameterError(f"Model needs a callable, got {type(func).__name__}")
-        if nan_policy not in NAN_POLICIES:
-            raise ParameterError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}")
+        check_nan_policy(nan_policy, ParameterError)
         self.func = func
         self._prefix = "" if prefix is None else str(prefix)
         self.nan_policy = nan_policy
@@ -105,7 +109,7 @@ class Model:
             self._lineshape = lineshape_for(func)
         except ParameterError:
             self._lineshape = None
-        self._setup_names(independent_vars)
+        self._setup_names(independent_vars, param_names)
         self._name = name
         self.param_hints: dict[str, dict[str, Any]] = {}
         self.opts: dict[str, Any] = {}
@@ -119,7 +123,8 @@ class Model:
                 self.set_param_hint(key, value=value)
 
     # ------------------------------------------------------------------ names
-    def _setup_names(self, independent_vars: Sequence[str] | None) -> None:
+    def _setup_names(self, independent_vars: Sequence[str] | None,
+                     param_names: Sequence[str] | None = None) -> None:
         record = self._lineshape
         if record is not None:
             candidates = ["x", *record.param_names]
@@ -150,6 +155,14 @@ class Model:
                     f"{_func_name(self.func)}{inspect.signature(self.func)}")
         self.independent_vars: list[str] = independent
         self._roots = [c for c in candidates if c not in independent]
+        if param_names is not None:  # lmfit: only these are parameters (the rest keep
+            chosen = list(param_names)  # the function's defaults)
+            unknown = [n for n in chosen if n not in self._roots]
+            if unknown:
+                raise ParameterError(
+                    f"param_names {unknown} are not parameter arguments of "
+                    f"{_func_name(self.func)}; its parameters are {self._roots}")
+            self._roots = chosen
         for kind, names in (("independent variable", independent), ("parameter", self._roots)):
             bad = [n for n in names if n in _FORBIDDEN_NAMES]
             if bad:
@@ -434,7 +447,7 @@ class Model:
             if name not in kws:
                 if name in self._options or name in self.opts:  # has a default (lmfit's
                     continue                                    # independent_vars_defvals)
-                raise FitError(f"missing independent variable {name!r} for {self.name}: "
+                raise OptionError(f"missing independent variable {name!r} for {self.name}: "
                                f"pass {name}=... (independent variables: "
                                f"{self.independent_vars})")
             indep[name] = _as_data(kws[name]) if coerce else kws[name]
@@ -456,7 +469,7 @@ class Model:
                               f"model function(s) of {self.name}: it is ignored",
                               ParamfitWarning, stacklevel=3)
             else:
-                raise FitError(
+                raise OptionError(
                     f"unknown keyword {key!r}: it is neither an independent variable "
                     f"{self.independent_vars} nor a parameter {list(params)} of {self.name}")
         return self._independent(indep, coerce), values
@@ -590,6 +603,15 @@ class Model:
     def loads(s: str, *, funcdefs: Mapping[str, Callable] | None = None) -> Model:
         """Rebuild a model from :meth:`dumps`; ``funcdefs`` maps names to functions."""
         return loads_model(s, funcdefs=funcdefs)
+
+    def _get_state(self) -> tuple[Any, Any, Any]:
+        """lmfit 1.3's model state (:func:`paramfit.models.lmfit_format.model_state`)."""
+        return model_state(self)
+
+    def _set_state(self, state: Any, funcdefs: Mapping[str, Callable] | None = None
+                   ) -> Model:
+        """The model an lmfit state describes (a new one, as lmfit's ``_set_state``)."""
+        return model_from_state(state, funcdefs)
 
 
 # ---------------------------------------------------------------------- helpers
