@@ -23,10 +23,12 @@ NAN_POLICIES = ("raise", "omit", "propagate")
 
 #: Fit statistics a ModelResult saves (:mod:`paramfit.models.io`): the fields of the core
 #: :class:`~paramfit.FitResult` but its Parameters and the solver's own internals
-#: (``extras``, the method's own outputs -- a simplex, a grid, a chain -- included).
+#: (``extras``, the method's own outputs -- a simplex, a grid, a chain --, and ``jac``,
+#: the residual's Jacobian, ndata x nvarys numbers: two thirds of a file, read by no
+#: loaded result -- the covariance is saved, bands use the model's own derivatives).
 STATISTICS = tuple(f.name for f in fields(FitResult)
                    if f.name not in ("params", "x", "termination", "user_code", "active",
-                                     "jac_singular_values", "extras"))
+                                     "jac_singular_values", "extras", "jac"))
 
 
 def check_nan_policy(policy: Any, error: type[Exception] = OptionError) -> str:

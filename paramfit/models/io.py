@@ -380,6 +380,9 @@ def _is_paramfit(s: str | bytes, key: str) -> bool:
 
 def _load_json(s: str | bytes, key: str) -> dict[str, Any]:
     data = load_json_document(s, f"loading a saved paramfit object ({key})")
+    if isinstance(data, dict) and key == "paramfit_modelresult" and "paramfit_model" in data:
+        raise ParameterError("load_modelresult needs saved ModelResult: this document holds "
+                             "a saved model; read it with load_model")
     if not isinstance(data, dict) or key not in data:
         raise ParameterError(f"not a saved paramfit object: the JSON has no {key!r} entry")
     version = data[key]

@@ -171,7 +171,18 @@ class ModelResult(FitResult):
         for name in _FIT_FIELDS:
             setattr(self, name, None)
         self.method = method
-        self._fit_options = dict(fit_options)
+        options = dict(fit_options)
+        fcn_args = options.pop("fcn_args", None)
+        if fcn_args:
+            raise FitError("ModelResult: fcn_args (positional arguments of the model "
+                           "function) are not supported; give the independent variables "
+                           "by name, fcn_kws={'x': x} or result.fit(x=x)")
+        self.userkws.update(options.pop("fcn_kws", None) or {})
+        # lmfit: Model.fit's own options by name, every other keyword for the solver
+        self._fit_options = {k: options.pop(k) for k in _FIT_CALL_OPTIONS if k in options}
+        if options:
+            self._fit_options["fit_kws"] = {**self._fit_options.get("fit_kws", {}),
+                                            **options}
         self.__dict__.update(_run_defaults({
             "calc_covar": fit_options.get("calc_covar", True),
             "max_nfev": fit_options.get("max_nfev"), "kws": {}}))
@@ -299,7 +310,8 @@ class ModelResult(FitResult):
         if self.covar is None:
             warnings.warn("the fit has no covariance (no error bars): the uncertainty band "
                           "is zero", ParamfitWarning, stacklevel=2)
-            self.dely = np.zeros(np.shape(self.model.eval(params, **indep)))
+            value = self.model.eval(params, **indep)  # a complex model: a complex band
+            self.dely = np.zeros(np.shape(value), dtype=np.result_type(value, float))
             self.dely_predicted = self.dely
             return self.dely
         prob = sigma if sigma < 1 else math.erf(sigma / math.sqrt(2.0))
@@ -560,6 +572,11 @@ class ModelResult(FitResult):
 
 
 # ---------------------------------------------------------------------- helpers
+#: Options of ``Model.fit`` that ``ModelResult(model, params, ..., **options)`` keeps for
+#: :meth:`ModelResult.fit` (any other keyword is a solver option, lmfit's ``fit_kws``).
+_FIT_CALL_OPTIONS = ("iter_cb", "scale_covar", "calc_covar", "max_nfev", "fit_kws",
+                     "coerce_farray")
+
 #: lmfit 1.3's attributes of a fit's run (not statistics): whether it was aborted, the
 #: evaluation limit it ran under, its options; saved with the result (``"run"``).
 RUN_DEFAULTS: Mapping[str, Any] = {"aborted": False, "max_nfev": None, "calc_covar": True,

@@ -103,3 +103,9 @@ def test_malformed_lmfit_states_are_parameter_errors():
         "m", "", ["x"], ["a"], {}, "raise", {}]}, None, None]}
     with pytest.raises(ParameterError, match="cannot restore the model function"):
         loads_model(json.dumps(doc))
+
+
+def test_a_model_file_given_as_a_result_says_so():
+    saved = M.GaussianModel().dumps()
+    with pytest.raises(ParameterError, match="needs saved ModelResult.*load_model"):
+        loads_modelresult(saved)

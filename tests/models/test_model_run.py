@@ -270,3 +270,13 @@ def test_falling_step_is_guessed_and_fitted_as_lmfit():
     for pname in ("amplitude", "center", "sigma"):
         assert ours.params[pname].value == pytest.approx(
             theirs.params[pname].value, abs=1e-3 * theirs.params[pname].stderr)
+
+
+def test_modelresult_constructor_takes_lmfits_options(peak):
+    x, y, model, params = peak
+    later = ModelResult(model, params, data=y, method="leastsq", fcn_kws={"x": x},
+                        max_nfev=4, xtol=1e-3)
+    later.fit()
+    assert later.max_nfev == 4 and later.aborted and later.kws == {"xtol": 1e-3}
+    with pytest.raises(FitError, match="fcn_args"):
+        ModelResult(model, params, data=y, fcn_args=(x,))
