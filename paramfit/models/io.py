@@ -39,6 +39,7 @@ from paramfit.core.parameters.formats import load_json_document, number_from_jso
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.models import lineshapes as _lineshapes
 from paramfit.models.common import STATISTICS
+from paramfit.models.run import SAVED_RUN_ATTRIBUTES
 
 __all__ = [
     "dumps_model", "loads_model", "save_model", "load_model", "dumps_modelresult",
@@ -95,7 +96,14 @@ def _foreign(s: str | bytes, what: str, funcdefs: Mapping[str, Callable] | None)
     None."""
     data = load_json_document(s, f"loading a saved {what}")
     for reader in _READERS[what]:
-        found = reader(data, funcdefs)
+        try:
+            found = reader(data, funcdefs)
+        except ParamfitError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError,
+                OverflowError) as exc:
+            raise ParameterError(f"$: malformed saved {what} ({type(exc).__name__}: "
+                                 f"{exc})") from exc
         if found is not None:
             return found
     return None
@@ -416,11 +424,6 @@ def _unarray(value: Any) -> Any:
     return arr.reshape(value["shape"])
 
 
-#: The run attributes of a ModelResult saved with it (``"run"``; files without them load
-#: with the defaults): lmfit 1.3's ``aborted``, ``max_nfev``, ``calc_covar``, ...
-RUN_ATTRIBUTES = ("aborted", "max_nfev", "calc_covar", "col_deriv", "kws")
-
-
 def _json_value(value: Any) -> Any:
     """A run attribute as JSON: booleans, integers, finite floats, strings, None, and
     dicts of them (an option of any other type is left out)."""
@@ -459,7 +462,7 @@ def dumps_modelresult(result: Any, **json_kws: Any) -> str:
         "userkws": {k: _array(v) for k, v in result.userkws.items()},
         "nan_policy": result.nan_policy,
         "statistics": stats,
-        "run": {name: _json_value(getattr(result, name, None)) for name in RUN_ATTRIBUTES},
+        "run": {name: _json_value(getattr(result, name, None)) for name in SAVED_RUN_ATTRIBUTES},
     }
     return json.dumps(payload, **json_kws)
 

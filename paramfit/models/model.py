@@ -133,9 +133,13 @@ class Model:
             self._defaults.update({o: signature[o].default for o in record.options})
             self._options = list(record.options)
             self._has_kwargs = False
+            # an argument defaulting to None (voigt's gamma: gamma = sigma) is, by lmfit's
+            # rule, an independent variable keeping that default
+            unset = [n for n, d in zip(record.param_names, record.defaults) if d is None]
         else:
             candidates, self._defaults, self._options, self._has_kwargs = \
                 _parse_signature(self.func)
+            unset = []
         known = set(candidates) | set(self._options)
         if independent_vars is None:
             if not candidates:
@@ -144,7 +148,7 @@ class Model:
                     "the independent variable")
             # lmfit's rule: the first argument, and those with a non-numeric default
             # (``form='linear'``), which keep that default unless given
-            independent = [candidates[0], *self._options]
+            independent = [candidates[0], *self._options, *unset]
         else:
             independent = [independent_vars] if isinstance(independent_vars, str) \
                 else list(independent_vars)
@@ -154,6 +158,7 @@ class Model:
                     f"independent variable(s) {unknown} are not arguments of "
                     f"{_func_name(self.func)}{inspect.signature(self.func)}")
         self.independent_vars: list[str] = independent
+        self._options += [n for n in unset if n in independent]
         self._roots = [c for c in candidates if c not in independent]
         if param_names is not None:  # lmfit: only these are parameters (the rest keep
             chosen = list(param_names)  # the function's defaults)
@@ -266,8 +271,13 @@ class Model:
 
     @property
     def has_jacobian(self) -> bool:
-        """Whether analytic derivatives are available for every parameter."""
-        return self._lineshape is not None or self.user_jac is not None
+        """Whether analytic derivatives are available for every parameter (not for a
+        lineshape one of whose parameters is an independent variable left at None: the
+        lineshape ties it to another, which its derivatives do not carry)."""
+        record = self._lineshape
+        if record is not None:
+            return not any(n in self._options for n in record.param_names)
+        return self.user_jac is not None
 
     def __repr__(self) -> str:
         return f"<paramfit.Model: {self.name}>"
@@ -371,9 +381,11 @@ class Model:
         opts = self._call_opts(indep)
         if record is not None:
             x = indep[self.independent_vars[0]]
-            args = [kws[n] if n in kws else indep[n] if n in indep else self._defaults[n]
+            args = [kws[n] if n in kws else indep[n] if n in indep else
+                    opts.get(n, self._defaults[n])
                     for n in record.param_names]  # gaussian2d's y is an argument too
-            opts = {**opts, **{k: indep[k] for k in record.options if k in indep}}
+            opts = {**{k: v for k, v in opts.items() if k not in record.param_names},
+                    **{k: indep[k] for k in record.options if k in indep}}
             if record.value_and_jacobian is not None and not opts:
                 value, derivs = record.value_and_jacobian(x, *args)
             else:

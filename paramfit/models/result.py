@@ -34,6 +34,7 @@ from paramfit.fitting.minimizer import Minimizer
 from paramfit.models.common import STATISTICS, _current
 from paramfit.models.io import dumps_modelresult, loads_modelresult, register_model_class
 from paramfit.models.reducers import get_reducer, propagate_err
+from paramfit.models.run import FIT_CALL_OPTIONS, RUN_DEFAULTS, run_attributes, run_defaults
 from paramfit.models.uncertainty import _Gradient, _variance
 from paramfit.report.text import ci_report, fit_report
 
@@ -153,12 +154,12 @@ class ModelResult(FitResult):
         if statistics is None:
             fit = minimizer.result
             statistics = {name: getattr(fit, name) for name in _FIT_FIELDS}
-            run = _run_attributes(minimizer)
+            run = run_attributes(minimizer)
         for name in _FIT_FIELDS:
             setattr(self, name, statistics.get(name))
         if self.extras is None:  # not saved (the method's own outputs)
             self.extras = {}
-        self.__dict__.update(_run_defaults(run))
+        self.__dict__.update(run_defaults(run))
         self.init_values = self.model._make_all_args(self.init_params)
         self.init_fit = self._evaluate(self.init_params)
         self.best_fit = self._evaluate(self.params)
@@ -179,11 +180,11 @@ class ModelResult(FitResult):
                            "by name, fcn_kws={'x': x} or result.fit(x=x)")
         self.userkws.update(options.pop("fcn_kws", None) or {})
         # lmfit: Model.fit's own options by name, every other keyword for the solver
-        self._fit_options = {k: options.pop(k) for k in _FIT_CALL_OPTIONS if k in options}
+        self._fit_options = {k: options.pop(k) for k in FIT_CALL_OPTIONS if k in options}
         if options:
             self._fit_options["fit_kws"] = {**self._fit_options.get("fit_kws", {}),
                                             **options}
-        self.__dict__.update(_run_defaults({
+        self.__dict__.update(run_defaults({
             "calc_covar": fit_options.get("calc_covar", True),
             "max_nfev": fit_options.get("max_nfev"), "kws": {}}))
         self.init_values = self.model._make_all_args(self.init_params)
@@ -572,34 +573,6 @@ class ModelResult(FitResult):
 
 
 # ---------------------------------------------------------------------- helpers
-#: Options of ``Model.fit`` that ``ModelResult(model, params, ..., **options)`` keeps for
-#: :meth:`ModelResult.fit` (any other keyword is a solver option, lmfit's ``fit_kws``).
-_FIT_CALL_OPTIONS = ("iter_cb", "scale_covar", "calc_covar", "max_nfev", "fit_kws",
-                     "coerce_farray")
-
-#: lmfit 1.3's attributes of a fit's run (not statistics): whether it was aborted, the
-#: evaluation limit it ran under, its options; saved with the result (``"run"``).
-RUN_DEFAULTS: Mapping[str, Any] = {"aborted": False, "max_nfev": None, "calc_covar": True,
-                                   "col_deriv": False, "call_kws": {}, "kws": {}}
-
-
-def _run_attributes(minimizer: Minimizer) -> dict[str, Any]:
-    """The run attributes (:data:`RUN_DEFAULTS`) of the fit ``minimizer`` just ran."""
-    last = minimizer.last_result
-    return {"aborted": bool(last is not None and last.aborted),
-            "max_nfev": minimizer.max_nfev, "calc_covar": bool(minimizer.calc_covar),
-            "col_deriv": bool(minimizer.col_deriv),
-            "call_kws": {} if last is None else dict(last.call_kws),
-            "kws": dict(minimizer.fit_kws)}
-
-
-def _run_defaults(run: Mapping[str, Any] | None) -> dict[str, Any]:
-    """:data:`RUN_DEFAULTS` updated by ``run`` (copies of the dicts)."""
-    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in RUN_DEFAULTS.items()}
-    out.update(run or {})
-    return out
-
-
 def _rsquared(data: np.ndarray, best_fit: np.ndarray) -> float:
     """``1 - SS_res/SS_tot`` over all points (any shape; complex: squared moduli)."""
     data = np.asarray(data).ravel()

@@ -109,3 +109,14 @@ def test_a_model_file_given_as_a_result_says_so():
     saved = M.GaussianModel().dumps()
     with pytest.raises(ParameterError, match="needs saved ModelResult.*load_model"):
         loads_modelresult(saved)
+
+
+@pytest.mark.parametrize("field, value", [(4, 5), (5, "amplitude"), (7, 3), (8, [1])])
+def test_malformed_lmfit_files_are_parameter_errors(field, value):
+    state = ["gaussian", None, "gaussian", "", ["x"], ["amplitude", "center", "sigma"], {},
+             "raise", {}]
+    state[field] = value
+    doc = {"__class__": "Tuple", "value": [{"__class__": "Tuple", "value": state},
+                                           None, None]}
+    with pytest.raises(ParameterError):
+        loads_model(json.dumps(doc))

@@ -280,3 +280,29 @@ def test_modelresult_constructor_takes_lmfits_options(peak):
     assert later.max_nfev == 4 and later.aborted and later.kws == {"xtol": 1e-3}
     with pytest.raises(FitError, match="fcn_args"):
         ModelResult(model, params, data=y, fcn_args=(x,))
+
+
+def test_lineshape_argument_defaulting_to_none_is_an_independent_variable():
+    # lmfit's rule: Model(voigt)'s gamma (default None: gamma = sigma) is an independent
+    # variable, not a parameter; the fit of the three parameters matches lmfit's
+    lmfit = pytest.importorskip("lmfit")
+    from paramfit.models.lineshapes import voigt
+
+    ours = Model(voigt)
+    theirs = lmfit.Model(lmfit.lineshapes.voigt)
+    assert ours.independent_vars == theirs.independent_vars == ["x", "gamma"]
+    assert ours.param_names == theirs.param_names == ["amplitude", "center", "sigma"]
+    assert ours.independent_vars_defvals == {"gamma": None}
+    x = np.linspace(0, 20, 201)
+    y = voigt(x, 20.0, 9.0, 1.3) + np.random.default_rng(0).normal(0, 0.01, x.size)
+    start = dict(amplitude=25, center=9.5, sigma=1)
+    mine = ours.fit(y, ours.make_params(**start), x=x)  # gamma left at its default
+    ref = theirs.fit(y, theirs.make_params(**start), x=x, gamma=None)  # lmfit needs it
+    assert ours.fit(y, ours.make_params(**start), x=x, gamma=None).chisqr == mine.chisqr
+    for name in ours.param_names:  # one minimum: agree to a small fraction of stderr
+        assert mine.params[name].value == pytest.approx(
+            ref.params[name].value, abs=1e-3 * ref.params[name].stderr)
+    # given explicitly, gamma is used (and saved models keep the rule)
+    params = ours.make_params(**start)
+    np.testing.assert_array_equal(Model(voigt, gamma=0.5).eval(params, x=x),
+                                  voigt(x, 25, 9.5, 1, 0.5))
