@@ -20,6 +20,7 @@ from paramfit.models.io import loads_modelresult
 from paramfit.models.lineshapes import gaussian
 from paramfit.models.model import Model
 from paramfit.models.result import ModelResult
+from paramfit.reference.nist_problems import load_nist
 
 #: Two fits of one problem through code paths that differ only in bookkeeping (array
 #: conversion, index alignment): the same floating-point operations, so equal to rounding.
@@ -306,3 +307,42 @@ def test_lineshape_argument_defaulting_to_none_is_an_independent_variable():
     params = ours.make_params(**start)
     np.testing.assert_array_equal(Model(voigt, gamma=0.5).eval(params, x=x),
                                   voigt(x, 25, 9.5, 1, 0.5))
+
+
+# ---------------------------------------------------------------------- issue 16 #5
+@pytest.mark.xfail(strict=True, reason="issue 16 #5: the bounded Levenberg-Marquardt step "
+                   "lands exactly on g1_sigma's bound 0, where the Gaussian's sigma and "
+                   "center columns of the Jacobian are 0, and stops (core/bounds.py "
+                   "truncate_step; a fix is proposed to the lead)")
+def test_composite_from_lmfits_start_reaches_the_certified_gauss2_minimum():
+    gauss2 = load_nist("Gauss2")  # lmfit's NIST_Gauss2.dat is this file's data
+    x, y = np.asarray(gauss2.x), np.asarray(gauss2.y)
+    model = M.ExponentialModel(prefix="exp_") + M.GaussianModel(prefix="g1_") + \
+        M.GaussianModel(prefix="g2_")
+    params = model.make_params(g1_center=110, g1_amplitude=4000, g1_sigma=25,
+                               g2_center=160, g2_amplitude=2000, g2_sigma=20,
+                               exp_amplitude=50, exp_decay=75)
+    result = model.fit(y, params, x=x)
+    assert result.success
+    # NIST's certified residual sum of squares (11 digits given; the fit reaches ~1e-10)
+    assert result.chisqr == pytest.approx(gauss2.certified_rss, rel=1e-9)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16 #5: peak_amplitude lands on its bound 0 "
+                   "(see the test above)")
+def test_lmfits_iter_callback_example_converges_as_lmfit():
+    lmfit = pytest.importorskip("lmfit")
+    x = np.linspace(0.0, 20, 401)
+    # the example's data: numpy's legacy generator seeded 2021, as it does
+    y = gaussian(x, 24.56, 7.6543, 1.23) - 0.2 * x + 3.333 + \
+        np.random.RandomState(2021).normal(scale=0.23, size=x.size)
+    start = dict(peak_amplitude=dict(value=3.0, min=0),
+                 peak_center=dict(value=6.0, min=0, max=20), peak_sigma=2.0,
+                 bkg_intercept=0, bkg_slope=0)
+    ours = (M.GaussianModel(prefix="peak_") + M.LinearModel(prefix="bkg_"))
+    theirs = lmfit.models.GaussianModel(prefix="peak_") + \
+        lmfit.models.LinearModel(prefix="bkg_")
+    mine = ours.fit(y, ours.make_params(**start), x=x)
+    ref = theirs.fit(y, theirs.make_params(**start), x=x)
+    assert mine.success
+    assert mine.chisqr == pytest.approx(ref.chisqr, rel=1e-6)  # one minimum
