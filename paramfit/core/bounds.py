@@ -47,6 +47,12 @@ def pegged_columns(x: np.ndarray, gradient: np.ndarray, lower: np.ndarray,
     return (at_lower & (gradient > 0.0)) | (at_upper & (gradient < 0.0)) | (at_lower & at_upper)
 
 
+#: A step that reaches a bound from inside after more than this fraction of its length
+#: stops halfway there instead (see :func:`truncate_step`).  Not a rounding threshold:
+#: either branch gives an admissible trial point, and the solver's acceptance test decides.
+BOUND_STEP_BACK_ALPHA = 0.25
+
+
 def truncate_step(x: np.ndarray, step: np.ndarray, lower: np.ndarray, upper: np.ndarray,
                   max_step: np.ndarray | None, xp: Any = np
                   ) -> tuple[np.ndarray, float | np.ndarray]:
@@ -55,6 +61,14 @@ def truncate_step(x: np.ndarray, step: np.ndarray, lower: np.ndarray, upper: np.
     Components of parameters already on a bound that point outwards are set
     to zero first (MPFIT).  Returns the trial point, snapped onto bounds it
     reaches within rounding, and ``alpha``.
+
+    A step that would reach a bound from inside the box only after more than
+    ``BOUND_STEP_BACK_ALPHA`` of its length stops halfway there (``alpha`` halved, the
+    parameter stays interior): landing exactly on a bound where the model degenerates
+    (a width or an amplitude of 0) leaves its Jacobian columns zero and the fit stuck
+    there -- NIST Gauss2 as a composite from lmfit's start ended at chi-square 32,196
+    with a width of 0 (certified 1,247.5).  A short overshoot (an optimum outside the
+    box, approached by such halvings) is snapped onto the bound as MPFIT does.
 
     ``x`` and ``step`` have shape (n,) for one fit (``alpha`` is then a float) or
     (n, B) for B fits, each column on its own (``alpha`` of shape (B,); the bounds
@@ -80,15 +94,28 @@ def truncate_step(x: np.ndarray, step: np.ndarray, lower: np.ndarray, upper: np.
             ratio = xp.where(limited, xp.abs(alpha * step) / xp.where(limited, max_step, 1.0),
                              0.0).max(axis=0)
             alpha = alpha / xp.maximum(ratio, 1.0)      # divided where the ratio exceeds 1
+    # A step that would reach a bound from inside the box, with more than a quarter of
+    # its length, stops halfway instead (the parameter stays interior): landing exactly on
+    # a bound where the model degenerates (a width of 0, an amplitude of 0) leaves the
+    # Jacobian column zero and the fit stuck there.  Shorter overshoots (an optimum
+    # outside the box, approached by halving) are snapped onto the bound as before.
+    crossing = ((below | above) & (x > lower) & (x < upper)).any(axis=0)
+    halve = crossing & (alpha > BOUND_STEP_BACK_ALPHA) & (alpha < 1.0)
     if one_fit:
         alpha = float(alpha)
+        if bool(halve):
+            alpha *= 0.5
+            return x + alpha * step, alpha
         if alpha < 1.0:
             trial = _snap(x + alpha * step, x, lower, upper, below, above, xp)
         return trial, alpha
-    short = alpha < 1.0
+    alpha = xp.where(halve, 0.5 * alpha, alpha)
+    short = (alpha < 1.0) & ~halve
     if short.any():
         trial = xp.where(short, _snap(x + alpha * step, x, lower, upper, below, above, xp),
                          trial)
+    if halve.any():
+        trial = xp.where(halve, x + alpha * step, trial)
     return trial, alpha
 
 

@@ -197,3 +197,23 @@ def test_bounds_functions_on_columns_equal_one_fit_each(seed):
             pegged[:, j], pegged_columns(x[:, j], gradient[:, j], lower[:, 0], upper[:, 0]))
         np.testing.assert_array_equal(active[:, j],
                                       active_bounds(x[:, j], lower[:, 0], upper[:, 0]))
+
+
+def test_long_step_to_a_bound_stops_halfway_and_short_one_snaps():
+    """A step reaching a bound after most of its length stays interior (halfway there);
+    one that overshoots by a lot (reaching the bound in its first quarter) lands on it."""
+    lower, upper = np.array([0.0, -np.inf]), np.array([np.inf, np.inf])
+    x = np.array([1.0, 2.0])
+    # reaches x0 = 0 at alpha = 1 / 1.25 = 0.8: halved to 0.4, x0 = 0.5
+    trial, alpha = truncate_step(x, np.array([-1.25, 1.0]), lower, upper, None)
+    assert alpha == pytest.approx(0.4, rel=1e-15)              # 0.8 / 2, two roundings
+    np.testing.assert_allclose(trial, [0.5, 2.4], rtol=1e-15)
+    assert trial[0] > lower[0]
+    # reaches it at alpha = 0.1 (<= 0.25): snapped exactly onto the bound
+    trial, alpha = truncate_step(x, np.array([-10.0, 1.0]), lower, upper, None)
+    assert alpha == pytest.approx(0.1, rel=1e-15) and trial[0] == 0.0
+    # the batch form does the same column by column
+    xs, steps = np.array([[1.0, 1.0], [2.0, 2.0]]), np.array([[-1.25, -10.0], [1.0, 1.0]])
+    trials, alphas = truncate_step(xs, steps, lower[:, None], upper[:, None], None)
+    np.testing.assert_allclose(alphas, [0.4, 0.1], rtol=1e-15)
+    assert trials[0, 1] == 0.0 and trials[0, 0] == pytest.approx(0.5, rel=1e-15)

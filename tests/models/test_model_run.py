@@ -310,10 +310,9 @@ def test_lineshape_argument_defaulting_to_none_is_an_independent_variable():
 
 
 # ---------------------------------------------------------------------- issue 16 #5
-@pytest.mark.xfail(strict=True, reason="issue 16 #5: the bounded Levenberg-Marquardt step "
-                   "lands exactly on g1_sigma's bound 0, where the Gaussian's sigma and "
-                   "center columns of the Jacobian are 0, and stops (core/bounds.py "
-                   "truncate_step; a fix is proposed to the lead)")
+# Both failed while the bounded step landed a width/amplitude exactly on its bound 0, where
+# the model's Jacobian columns vanish (core/bounds.py truncate_step now stops such a long
+# step halfway).
 def test_composite_from_lmfits_start_reaches_the_certified_gauss2_minimum():
     gauss2 = load_nist("Gauss2")  # lmfit's NIST_Gauss2.dat is this file's data
     x, y = np.asarray(gauss2.x), np.asarray(gauss2.y)
@@ -328,8 +327,6 @@ def test_composite_from_lmfits_start_reaches_the_certified_gauss2_minimum():
     assert result.chisqr == pytest.approx(gauss2.certified_rss, rel=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 #5: peak_amplitude lands on its bound 0 "
-                   "(see the test above)")
 def test_lmfits_iter_callback_example_converges_as_lmfit():
     lmfit = pytest.importorskip("lmfit")
     x = np.linspace(0.0, 20, 401)
