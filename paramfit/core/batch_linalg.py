@@ -126,6 +126,22 @@ class SpdSystem:
                           for row in self._lower]
         return out
 
+    def inverse_norm2(self, q: np.ndarray) -> np.ndarray:
+        """``q^T matrix^-1 q`` (b,): ``||L^-1 q||^2`` by forward substitution alone (the
+        square of MINPACK's ``||R^-T q||`` in ``lmpar``, ``matrix = R^T R``)."""
+        if self._by_adjugate:
+            return batch_dot(q, self.solve(q))
+        lower = self._lower
+        total = None
+        z = [None] * self.size
+        for i in range(self.size):
+            value = q[i]
+            for k in range(i):
+                value = value - lower[i][k] * z[k]
+            z[i] = value / lower[i][i]
+            total = z[i] * z[i] if total is None else total + z[i] * z[i]
+        return self.xp.where(self.ok, total, 0.0)
+
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         """``y (F, b)`` with ``matrix @ y = rhs`` (0 where not :attr:`ok`)."""
         xp = self.xp
@@ -303,8 +319,7 @@ def lm_step(jtj, jtr, scale, delta, par, held, xp: Any = np):
 
     def slope(solver, scale, y, dy):
         # ||R^-T D^2 y / ||D y|| ||^2 (MINPACK's wa1 and its norm)
-        q = scale * y / xp.where(dy > 0.0, dy, 1.0)
-        return batch_dot(q, solver.solve(q))
+        return solver.inverse_norm2(scale * y / xp.where(dy > 0.0, dy, 1.0))
 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         gauss = system(jtj, scale, identity, 0.0)

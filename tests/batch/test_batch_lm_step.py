@@ -254,3 +254,21 @@ def test_generic_composite_flags_a_vanished_column_like_single_fits():
                                        err_msg=str(i))
     np.testing.assert_array_equal(batch.success, flags)
     assert not all(flags)       # the vanished columns are in the sample
+
+
+def test_composite_results_do_not_depend_on_chunks_workers_or_backend():
+    """Gaussian + line through the fused kernel with per-dataset weights, from poor starts
+    (the LM step's Newton iteration, compacted to the fits that need it): bit for bit the
+    same whatever the chunking, working set, threads or processes (each dataset's
+    arithmetic is its own)."""
+    from test_batch import assert_identical
+
+    n = 90
+    data = sloped_data(n, seed=12)
+    weights = np.random.default_rng(12).uniform(0.5, 2.0, data.shape)
+    model = GaussianModel() + LinearModel()
+    whole = fit_many(model, data, x=X, weights=weights)
+    assert whole.success.mean() > 0.9
+    for options in ({"chunk_size": 7}, {"working_set": 5}, {"chunk_size": 31, "n_workers": 2},
+                    {"backend": "processes", "n_workers": 2, "chunk_size": 40}):
+        assert_identical(fit_many(model, data, x=X, weights=weights, **options), whole)
