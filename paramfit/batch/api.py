@@ -284,7 +284,7 @@ def fit_many(model: Any, data: Any, x: Any = None, params: Parameters | None = N
         Per-dataset start values ``{name: (n_datasets,)}`` (fixed parameters too:
         per-dataset fixed values), or an array ``(n_datasets, n_varied)``.  Missing
         ones come from the model's ``guess`` per dataset (for a chunk at once through
-        ``guess_rows``, the built-in peak models), else from the template; ``'params'`` uses the
+        ``guess_rows``: the built-in models), else from the template; ``'params'`` uses the
         template's values for every dataset.
     chunk_size : int, optional
         Datasets handed to a worker at a time; default :func:`default_chunk_size`

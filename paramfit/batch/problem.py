@@ -17,9 +17,10 @@ one map of :mod:`paramfit.core.mapping`, which the single fits use too.
 
 :class:`ChunkEvaluator` is what the solver calls: the sum of squares, ``J^T J``
 and ``J^T r`` of the selected datasets at given free vectors, all in one pass
-over the data (the model and its Jacobian are computed together, the
-exponential of a Gaussian once), with the data compacted to the datasets still
-being fitted.
+over the data (the model and its Jacobian are computed together; a Gaussian, alone or
+on a constant or linear background, by the fused kernel of :mod:`paramfit.batch.kernels`
+without any Jacobian column), with the data compacted to the datasets still being
+fitted.
 """
 
 from __future__ import annotations
@@ -422,14 +423,16 @@ def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``sum(a * b, axis=-1)`` of (b, N) arrays, each row by numpy's own einsum loop over
     the contiguous last axis: no BLAS call, so the order of each row's sum depends on N
     only, not on the rows' number, position or alignment (checked under the Haswell and
-    Prescott kernels of OpenBLAS, whose ``ddot`` differs: see :class:`GaussianKernel`)."""
+    Prescott kernels of OpenBLAS, whose ``ddot`` differs: see
+    :class:`~paramfit.batch.kernels.GaussianKernel`)."""
     return np.einsum("ij,ij->i", a, b)
 
 
 def rows_guess(spec: ModelSpec, data: np.ndarray, x: np.ndarray | None
                ) -> dict[str, np.ndarray] | None:
     """The model's own guess for B datasets at once (its ``guess_rows``: the built-in
-    peak models), ``{parameter name: (B,) array}`` with NaN for datasets that cannot be
+    peaks, lines, polynomials, steps, rectangles, exponentials, power laws, sines),
+    ``{parameter name: (B,) array}`` with NaN for datasets that cannot be
     guessed; None when the model has no such guess or ``x`` is per dataset."""
     guess_rows = getattr(spec.model, "guess_rows", None) if spec.is_model else None
     if guess_rows is None or x is None or x.ndim != 1:
