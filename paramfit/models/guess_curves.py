@@ -281,40 +281,45 @@ _COARSE_PER_POINT, _FINE = 4, 41
 _SINE_BLOCK = 1 << 21
 
 
-def _dots(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """``sum(p * q, axis=-1)`` of broadcastable arrays, each by :func:`_row_dot` (the
-    same bits for a row alone or among others)."""
-    shape = np.broadcast_shapes(p.shape, q.shape)
-    flat = (np.broadcast_to(p, shape).reshape(-1, shape[-1]),
-            np.broadcast_to(q, shape).reshape(-1, shape[-1]))
-    return _row_dot(*flat).reshape(shape[:-1])
-
-
 def _sinusoids(xs: np.ndarray, ys: np.ndarray, omegas: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Least-squares ``a sin(w x) + b cos(w x)`` of every row at the frequencies
     ``omegas`` ((W,) shared, or (B, W) per row): ``(sum of squares, a, b)``, each (B, W),
-    by the 2x2 normal equations; the sum of squares as ``y.y - a s.y - b c.y``.  Rows are
+    by the 2x2 normal equations; the sum of squares as ``y.y - a s.y - b c.y``.
+
+    The sums over the points are numpy's own einsum loops over the contiguous last axis
+    (no BLAS, as :func:`paramfit.models.guess._row_dot`, whose bits they equal): the
+    same bits for a row alone or among others.  Rows with their own frequencies are
     taken in blocks that bound the temporaries."""
     b, m = ys.shape
-    width = omegas.shape[-1]
+    yy = np.einsum("bm,bm->b", ys, ys)[:, None]
+    if omegas.ndim == 1:
+        phase = omegas[:, None] * xs
+        s, c = np.sin(phase), np.cos(phase)
+        ss, cc, sc = (np.einsum("wm,wm->w", p, q) for p, q in ((s, s), (c, c), (s, c)))
+        sy, cy = np.einsum("bm,wm->bw", ys, s), np.einsum("bm,wm->bw", ys, c)
+        return _normal_equations(ss, cc, sc, sy, cy, yy)
+    width = omegas.shape[1]
     out = tuple(np.empty((b, width)) for _ in range(3))
     block = max(1, _SINE_BLOCK // (width * m))
     for lo in range(0, b, block):
-        y = ys[lo:lo + block, None, :]
-        phase = (omegas if omegas.ndim == 1 else omegas[lo:lo + block])[..., None] * xs
+        y = ys[lo:lo + block]
+        phase = omegas[lo:lo + block, :, None] * xs
         s, c = np.sin(phase), np.cos(phase)
-        ss, cc, sc = _dots(s, s), _dots(c, c), _dots(s, c)
-        sy, cy = _dots(s, y), _dots(c, y)
-        with np.errstate(all="ignore"):
-            det = ss * cc - sc * sc
-            a = (cc * sy - sc * cy) / det
-            bb = (ss * cy - sc * sy) / det
-        yy = _dots(y, y)
-        out[0][lo:lo + block] = yy - a * sy - bb * cy
-        out[1][lo:lo + block] = a
-        out[2][lo:lo + block] = bb
+        sums = [np.einsum("bwm,bwm->bw", p, q) for p, q in ((s, s), (c, c), (s, c))]
+        sums += [np.einsum("bwm,bm->bw", s, y), np.einsum("bwm,bm->bw", c, y)]
+        for whole, part in zip(out, _normal_equations(*sums, yy[lo:lo + block])):
+            whole[lo:lo + block] = part
     return out
+
+
+def _normal_equations(ss, cc, sc, sy, cy, yy):
+    """(sum of squares, a, b) of the 2x2 least-squares problems from their sums."""
+    with np.errstate(all="ignore"):
+        det = ss * cc - sc * sc
+        a = (cc * sy - sc * cy) / det
+        b = (ss * cy - sc * sy) / det
+    return yy - a * sy - b * cy, a, b
 
 
 def guess_sines(data: Any, x: Any, errors: str = "raise") -> Rows:
