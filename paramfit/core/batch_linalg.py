@@ -309,7 +309,7 @@ def lm_step(jtj, jtr, scale, delta, par, held, xp: Any = np):
         rhs = xp.where(held, 0.0, rhs)
 
     def system(jtj, scale, identity, damping):
-        matrix = xp.where(eye, jtj + damping * scale, jtj)
+        matrix = jtj if damping is None else xp.where(eye, jtj + damping * scale, jtj)
         if identity is not None:
             matrix = xp.where(identity, xp.where(eye, 1.0, 0.0), matrix)
         return SpdSystem(matrix, xp)
@@ -322,7 +322,7 @@ def lm_step(jtj, jtr, scale, delta, par, held, xp: Any = np):
         return solver.inverse_norm2(scale * y / xp.where(dy > 0.0, dy, 1.0))
 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        gauss = system(jtj, scale, identity, 0.0)
+        gauss = system(jtj, scale, identity, None)                  # par = 0
         y = gauss.solve(rhs)
         dxnorm = xp.where(gauss.ok, norm(scale, y), xp.inf)
         short = gauss.ok & (dxnorm - delta <= 0.1 * delta)
