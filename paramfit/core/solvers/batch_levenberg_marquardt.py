@@ -373,7 +373,10 @@ def _trial(s: _State, opts: _Options):
     gnorm = scaled_gradient(s.jtj, s.jtr, s.chisq,
                             xp.zeros((F, w), dtype=bool) if pegged is None else pegged, xp)
     s.scale = xp.maximum(s.scale, batch_diagonal(s.jtj, xp))
-    step, s.par, _, ok = lm_step(s.jtj, s.jtr, s.scale, s.delta, s.par, pegged, xp)
+    # fresh slots evaluate their start, not a step: an infinite radius keeps them out of
+    # lmpar's Newton iteration (their radius is not set yet)
+    radius = xp.where(s.fresh, xp.inf, s.delta) if s.n_fresh else s.delta
+    step, s.par, _, ok = lm_step(s.jtj, s.jtr, s.scale, radius, s.par, pegged, xp)
     if opts.bounded or opts.max_step is not None:
         trial, alpha = truncate_step(s.x, step, opts.lower, opts.upper, opts.max_step, xp)
     else:
