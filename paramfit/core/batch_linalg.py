@@ -356,6 +356,7 @@ def lm_step(jtj, jtr, scale, delta, par, held, xp: Any = np):
             previous, fp = fp, dxnorm - s_delta
             stop = damped.ok & ((xp.abs(fp) <= 0.1 * s_delta)
                                 | ((parl == 0.0) & (fp <= previous) & (previous < 0.0)))
+            stop = stop | xp.isnan(fp) | xp.isnan(par)      # NaN: nothing to iterate on
             step[:, index] = y
             out_par[index] = par
             out_dx[index] = dxnorm
