@@ -23,7 +23,7 @@ joins in order.
   installed; the model must be picklable (cloudpickle).  Each numpy chunk is
   scattered to a worker (never through the scheduler) and fitted there; a dask
   array is fitted block by block where it lives.  By default the chunks are
-  large (about 16 MiB) and their number a multiple of the workers, so the
+  large (about 64 MiB) and their number a multiple of the workers, so the
   scheduling overhead is small and the workers evenly loaded.
 """
 

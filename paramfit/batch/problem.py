@@ -17,9 +17,10 @@ one map of :mod:`paramfit.core.mapping`, which the single fits use too.
 
 :class:`ChunkEvaluator` is what the solver calls: the sum of squares, ``J^T J``
 and ``J^T r`` of the selected datasets at given free vectors, all in one pass
-over the data (the model and its Jacobian are computed together, the
-exponential of a Gaussian once), with the data compacted to the datasets still
-being fitted.
+over the data (the model and its Jacobian are computed together; a Gaussian, alone or
+on a constant or linear background, by the fused kernel of :mod:`paramfit.batch.kernels`
+without any Jacobian column), with the data compacted to the datasets still being
+fitted.
 """
 
 from __future__ import annotations
@@ -31,16 +32,14 @@ from typing import Any
 
 import numpy as np
 
+from paramfit.batch.kernels import GaussianKernel, fused_kind
 from paramfit.core.batch_linalg import batch_dot
-from paramfit.core.compat import vecdot
 from paramfit.core.exceptions import FitError, ParameterError
 from paramfit.core.mapping import ParameterMap
 from paramfit.core.parameters.parameters import Parameters
-from paramfit.models.lineshapes import TINY, gaussian, lineshape_for
+from paramfit.models.lineshapes import lineshape_for
 
-__all__ = ["ModelSpec", "BatchProblem", "ChunkEvaluator", "GaussianKernel", "KERNEL_BLOCK"]
-
-SQRT2PI = math.sqrt(2.0 * math.pi)
+__all__ = ["ModelSpec", "BatchProblem", "ChunkEvaluator"]
 #: Relative step of the forward differences used for derivatives that the model does
 #: not provide: ``sqrt(eps) max(|p|, 1)``, the single fits' (MINPACK ``lmdif``) scale,
 #: error ~1e-8 relative -- one evaluation per parameter instead of two (measured 1.2x the
@@ -95,8 +94,12 @@ class ModelSpec:
                            f"{type(model).__name__}")
         if not self.param_names:
             raise FitError(f"model {self.label} has no parameters to fit")
-        self.kind = "gaussian" if self.func is gaussian and len(self.param_names) == 3 \
-            and not getattr(model, "opts", None) else "generic"
+        # a Gaussian, alone or on a constant or linear background: a fused kernel
+        # (paramfit.batch.kernels), fed the model's parameters in its own order
+        fused = fused_kind(model)
+        self.background = None if fused is None else fused[0]
+        self.kernel_order = None if fused is None else np.array(
+            [self.param_names.index(n) for n in fused[1]])
 
     @property
     def label(self) -> str:
@@ -293,8 +296,13 @@ class ChunkEvaluator:
         self._need = tuple(
             (n in problem.free_names) or (n in problem.tied_names)
             for n in self.spec.param_names) if not problem._direct else (True,) * P
-        self._kernel = GaussianKernel(data.shape[1]) if self.spec.kind == "gaussian" \
-            else None
+        spec = self.spec
+        self._kernel = None if spec.background is None else GaussianKernel(
+            data.shape[1], background=spec.background)
+        order = spec.kernel_order
+        identity = order is None or np.array_equal(order, np.arange(order.size))
+        self._order = None if identity else order
+        self._unorder = None if identity else np.argsort(order)
 
     def select(self, keep: np.ndarray | None) -> None:
         """Keep the slots ``keep`` (mask or indices into the current slots); None: all."""
@@ -354,8 +362,14 @@ class ChunkEvaluator:
         with np.errstate(all="ignore"):
             values = problem.model_values(x, self.fixed)
             if self._kernel is not None:
-                chisq, jtj, jtr = self._kernel(values, next(iter(self.independent.values())),
-                                               self.data, self.weights)
+                xs = next(iter(self.independent.values()))
+                if self._order is None:
+                    chisq, jtj, jtr = self._kernel(values, xs, self.data, self.weights)
+                else:
+                    chisq, jtj, jtr = self._kernel(values[self._order], xs, self.data,
+                                                   self.weights)
+                    back = self._unorder
+                    jtj, jtr = jtj[back][:, back], jtr[back]
             else:
                 chisq, jtj, jtr = self._generic_moments(values)
             chain = None if problem._selection is not None else \
@@ -409,142 +423,16 @@ def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``sum(a * b, axis=-1)`` of (b, N) arrays, each row by numpy's own einsum loop over
     the contiguous last axis: no BLAS call, so the order of each row's sum depends on N
     only, not on the rows' number, position or alignment (checked under the Haswell and
-    Prescott kernels of OpenBLAS, whose ``ddot`` differs: see :class:`GaussianKernel`)."""
+    Prescott kernels of OpenBLAS, whose ``ddot`` differs: see
+    :class:`~paramfit.batch.kernels.GaussianKernel`)."""
     return np.einsum("ij,ij->i", a, b)
-
-
-#: Datasets per block of the fused Gaussian kernel: its four (block, N) float64
-#: buffers stay in a core's L2 cache (1 MiB here) for N = 128.
-KERNEL_BLOCK = 192
-
-
-class GaussianKernel:
-    """Hand-fused Gaussian: sum of squares, ``J^T J`` and ``J^T r`` in one pass over the data.
-
-    With ``d = x - center``, ``e = exp(-d**2 / (2 sigma**2))`` and the unit-area
-    Gaussian ``g = e / (sqrt(2 pi) sigma)`` (``= d model/d amplitude``),
-    ``d/dcenter = k g z`` and ``d/dsigma = k g (z**2 - 1)`` with ``z = d/sigma``
-    and ``k = amplitude/sigma``.  The normal equations are therefore sums
-    ``S_m = sum(e**2 d**m)`` (m = 0..4) and ``R_m = sum(e r d**m)`` (m = 0..2),
-    nine dot products of rows formed from ``e``, ``e d``, ``e d**2`` and ``r``
-    without any Jacobian column; the per-dataset factors are applied afterwards.
-    Rows are processed in blocks of :data:`KERNEL_BLOCK` datasets into
-    preallocated buffers, so the passes over the data run in cache.  The floor
-    of :func:`paramfit.models.lineshapes.gaussian` on ``sqrt(2 pi) sigma`` is applied.
-
-    The dot products are BLAS calls on rows of the buffers, and every row starts on a
-    64-byte boundary (:func:`_aligned_rows`): OpenBLAS chooses its ``ddot`` kernel, and so
-    the order of the sum, by length, stride *and alignment* (with
-    ``OPENBLAS_CORETYPE=Prescott`` a row 8 bytes off a 16-byte boundary sums otherwise),
-    so identical calls for every row keep each dataset's sums independent of its
-    position in a block, hence of the chunking.
-
-    Parameters
-    ----------
-    n_points : int
-        Points per dataset, N.
-    block : int
-        Datasets per block.
-    """
-
-    def __init__(self, n_points: int, block: int = KERNEL_BLOCK):
-        self.block = block
-        self._buffers = _aligned_rows(4 * block, n_points).reshape(4, block, n_points)
-        self._size = 0
-
-    def _outputs(self, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Output buffers for b datasets (views of the first b columns of larger ones)."""
-        if self._size < b:
-            self._all = (np.empty((9, b)), np.empty((3, 3, b)), np.empty((3, b)))
-            self._size = b
-        moments, jtj, jtr = self._all
-        return moments[:, :b], jtj[:, :, :b], jtr[:, :b]
-
-    def __call__(self, values: np.ndarray, x: np.ndarray, data: np.ndarray,
-                 weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(chisq (b,), JtJ (3, 3, b), Jtr (3, b))`` for model values (3, b)."""
-        amplitude, center, sigma = values
-        b = data.shape[0]
-        mom, jtj, jtr = self._outputs(b)
-        norm = 1.0 / np.maximum(TINY, SQRT2PI * sigma)
-        coef = -0.5 / (sigma * sigma)
-        height = amplitude * norm
-        dot = vecdot
-        for lo in range(0, b, self.block):
-            hi = min(b, lo + self.block)
-            d, e, r, ed = self._buffers[:, :hi - lo]
-            np.subtract(x if x.ndim == 1 else x[lo:hi], center[lo:hi, None], out=d)
-            np.multiply(d, coef[lo:hi, None], out=e)
-            e *= d
-            np.exp(e, out=e)
-            np.multiply(e, height[lo:hi, None], out=r)
-            r -= data[lo:hi]
-            if weights is not None:
-                w = weights if weights.ndim == 1 else weights[lo:hi]
-                r *= w
-                e *= w
-            dot(r, r, out=mom[0, lo:hi])
-            dot(e, e, out=mom[1, lo:hi])
-            dot(e, r, out=mom[6, lo:hi])
-            np.multiply(e, d, out=ed)
-            dot(e, ed, out=mom[2, lo:hi])
-            dot(ed, ed, out=mom[3, lo:hi])
-            dot(ed, r, out=mom[7, lo:hi])
-            edd = np.multiply(ed, d, out=d)
-            dot(ed, edd, out=mom[4, lo:hi])
-            dot(edd, edd, out=mom[5, lo:hi])
-            dot(edd, r, out=mom[8, lo:hi])
-        return _combine(mom, jtj, jtr, amplitude, sigma, norm)
-
-
-#: Alignment of the rows of :class:`GaussianKernel`'s buffers, in bytes (a cache line; more
-#: than any SIMD kernel of OpenBLAS aligns to).
-ROW_ALIGNMENT = 64
-
-
-def _aligned_rows(rows: int, n: int) -> np.ndarray:
-    """Uninitialised float64 array (rows, n) whose every row starts on a
-    :data:`ROW_ALIGNMENT`-byte boundary (rows padded to a multiple of it)."""
-    per_line = ROW_ALIGNMENT // 8
-    stride = -(-n // per_line) * per_line
-    raw = np.empty(rows * stride + per_line)
-    start = (-raw.ctypes.data % ROW_ALIGNMENT) // 8
-    return raw[start:start + rows * stride].reshape(rows, stride)[:, :n]
-
-
-def _combine(moments, jtj, jtr, amplitude, sigma, norm):
-    """``J^T J`` and ``J^T r`` of the Gaussian from the moments ``S_0..S_4``, ``R_0..R_2``."""
-    chisq, s0, s1, s2, s3, s4, r0, r1, r2 = moments
-    inv = 1.0 / sigma
-    inv2 = inv * inv
-    n2 = norm * norm
-    k = amplitude * inv
-    t1 = s1 * inv                       # sum(e**2 z)
-    t2 = s2 * inv2                      # sum(e**2 z**2)
-    t3 = s3 * inv2 * inv                # sum(e**2 z**3)
-    t4 = s4 * inv2 * inv2               # sum(e**2 z**4)
-    kn = k * n2
-    kkn = k * kn
-    jtj[0, 0] = n2 * s0
-    np.multiply(kn, t1, out=jtj[0, 1])
-    np.multiply(kn, t2 - s0, out=jtj[0, 2])
-    np.multiply(kkn, t2, out=jtj[1, 1])
-    np.multiply(kkn, t3 - t1, out=jtj[1, 2])
-    np.multiply(kkn, t4 - 2.0 * t2 + s0, out=jtj[2, 2])
-    jtj[1, 0] = jtj[0, 1]
-    jtj[2, 0] = jtj[0, 2]
-    jtj[2, 1] = jtj[1, 2]
-    kn1 = k * norm
-    np.multiply(norm, r0, out=jtr[0])
-    np.multiply(kn1 * inv, r1, out=jtr[1])
-    np.multiply(kn1, r2 * inv2 - r0, out=jtr[2])
-    return chisq, jtj, jtr
 
 
 def rows_guess(spec: ModelSpec, data: np.ndarray, x: np.ndarray | None
                ) -> dict[str, np.ndarray] | None:
     """The model's own guess for B datasets at once (its ``guess_rows``: the built-in
-    peak models), ``{parameter name: (B,) array}`` with NaN for datasets that cannot be
+    peaks, lines, polynomials, steps, rectangles, exponentials, power laws, sines),
+    ``{parameter name: (B,) array}`` with NaN for datasets that cannot be
     guessed; None when the model has no such guess or ``x`` is per dataset."""
     guess_rows = getattr(spec.model, "guess_rows", None) if spec.is_model else None
     if guess_rows is None or x is None or x.ndim != 1:

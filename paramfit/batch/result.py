@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from paramfit.batch.single import single_fit
-from paramfit.core.batch_linalg import batch_dot, cholesky_solve
+from paramfit.core.batch_linalg import SpdSystem, batch_dot
 from paramfit.core.optional import require
 from paramfit.core.parameters.parameters import Parameters, ParameterStatus
 from paramfit.core.solvers.batch_levenberg_marquardt import BatchLMSolution
@@ -72,10 +72,10 @@ def _covariance(jtj: np.ndarray, active: np.ndarray) -> np.ndarray:
         unit = matrix / scale[:, None] / scale[None, :]
     unit[:, :, singular] = np.eye(F)[:, :, None]
     cov = np.empty((F, F, b))
+    system = SpdSystem(unit, adjugate=False)      # Cholesky, factorised once
+    singular |= ~system.ok
     for k in range(F):
-        column, ok = cholesky_solve(unit, np.broadcast_to(np.eye(F)[:, k:k + 1], (F, b)))
-        singular |= ~ok
-        cov[:, k] = column
+        cov[:, k] = system.solve(np.broadcast_to(np.eye(F)[:, k:k + 1], (F, b)))
     cov /= scale[:, None] * scale[None, :]
     cov[:, :, singular] = np.nan
     for i in range(F):

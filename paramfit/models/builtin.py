@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 import paramfit.models.guess as _guess
+import paramfit.models.guess_curves as _curves
 import paramfit.models.lineshapes as lineshapes
 from paramfit.core.exceptions import ParameterError
 from paramfit.core.parameters.parameters import Parameters
@@ -230,7 +231,11 @@ class ExponentialModel(_BuiltinModel, lineshape="exponential"):
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Amplitude and decay from a log-linear fit."""
-        return self._finish(_guess.guess_exponential(data, x), kws)
+        return self._finish(_one_row(self, data, x), kws)
+
+    def guess_rows(self, data: Any, x: Any, errors: str = "raise") -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once."""
+        return _curves.guess_exponentials(data, x, errors=errors)
 
 
 class PowerLawModel(_BuiltinModel, lineshape="powerlaw"):
@@ -238,7 +243,11 @@ class PowerLawModel(_BuiltinModel, lineshape="powerlaw"):
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Amplitude and exponent from a log-log fit."""
-        return self._finish(_guess.guess_powerlaw(data, x), kws)
+        return self._finish(_one_row(self, data, x), kws)
+
+    def guess_rows(self, data: Any, x: Any, errors: str = "raise") -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once."""
+        return _curves.guess_powerlaws(data, x, errors=errors)
 
 
 class SineModel(_BuiltinModel, lineshape="sine"):
@@ -252,7 +261,11 @@ class SineModel(_BuiltinModel, lineshape="sine"):
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Frequency of the best single sinusoid, then amplitude and shift."""
-        return self._finish(_guess.guess_sine(data, x), kws)
+        return self._finish(_one_row(self, data, x), kws)
+
+    def guess_rows(self, data: Any, x: Any, errors: str = "raise") -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once."""
+        return _curves.guess_sines(data, x, errors=errors)
 
 
 # ---------------------------------------------------------------------- peaks
@@ -351,14 +364,12 @@ class DampedOscillatorModel(_PeakModel, lineshape="damped_oscillator"):
 
     def guess(self, data: Any, x: Any, negative: bool = False, **kws: Any) -> Parameters:
         """Resonance at the peak; ``sigma = FWHM / (2 sqrt(3) center)``."""
-        xs, ys = _guess.sorted_xy(data, x)
-        ys = -ys if negative else ys
-        position, height, fwhm = _guess.measure_peak(xs, ys)
-        sigma = fwhm / (2 * 3**0.5 * max(abs(position), 1e-12))
-        amplitude = 2 * sigma * (height + min(0.0, float(ys.min())))
-        values = {"amplitude": -amplitude if negative else amplitude,
-                  "center": position, "sigma": sigma}
-        return self._finish(values, kws)
+        return self._finish(_one_row(self, data, x, negative=negative), kws)
+
+    def guess_rows(self, data: Any, x: Any, negative: bool = False,
+                   errors: str = "raise") -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once."""
+        return _curves.guess_damped_oscillators(data, x, negative=negative, errors=errors)
 
 
 # ---------------------------------------------------------------------- steps
@@ -379,8 +390,12 @@ class StepModel(_FormModel, lineshape="step"):
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Amplitude from the plateaus, center and sigma from the 25/50/75% crossings."""
-        return self._finish(_guess.guess_step(type(self).function, data, x,
-                                              form=self.opts["form"]), kws)
+        return self._finish(_one_row(self, data, x), kws)
+
+    def guess_rows(self, data: Any, x: Any, errors: str = "raise") -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once."""
+        return _curves.guess_steps(lineshapes.step, data, x,
+                                   form=self.opts.get("form", "logistic"), errors=errors)
 
 
 class LogisticModel(StepModel, lineshape="logistic"):
@@ -392,8 +407,7 @@ class LogisticModel(StepModel, lineshape="logistic"):
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """As :meth:`StepModel.guess` with the logistic form."""
-        return self._finish(_guess.guess_step(lineshapes.step, data, x, form="logistic"),
-                            kws)
+        return self._finish(_one_row(self, data, x), kws)
 
 
 class RectangleModel(_FormModel, lineshape="rectangle"):
@@ -405,8 +419,12 @@ class RectangleModel(_FormModel, lineshape="rectangle"):
 
     def guess(self, data: Any, x: Any, **kws: Any) -> Parameters:
         """Edges from the 25/50/75% crossings on each side of the plateau."""
-        return self._finish(_guess.guess_rectangle(lineshapes.rectangle, data, x,
-                                                   form=self.opts["form"]), kws)
+        return self._finish(_one_row(self, data, x), kws)
+
+    def guess_rows(self, data: Any, x: Any, errors: str = "raise") -> dict[str, np.ndarray]:
+        """:meth:`guess` for every row of ``data`` (B, m) at once."""
+        return _curves.guess_rectangles(lineshapes.rectangle, data, x,
+                                        form=self.opts["form"], errors=errors)
 
 
 #: Every built-in model class by name (used to load saved models).

@@ -7,13 +7,13 @@ itself* (a fine grid at ``amplitude=1, center=0``).  This replaces lmfit's fixed
 factors (which leave Gaussian amplitudes ~40% off) by exact ones for every lineshape,
 including those whose width is not proportional to ``sigma`` (Student's t, an
 exponentially modified Gaussian with fixed ``gamma``), solved for ``sigma`` by Brent's
-method.  Steps use the 25/50/75% crossings the same way; lines and
-polynomials a least-squares fit; exponentials and power laws a log-linear fit.
+method.  Lines and polynomials: a least-squares fit.  The other models' guesses (steps,
+rectangles, exponentials, power laws, the damped oscillator, sines) are in
+:mod:`paramfit.models.guess_curves`.  Every guess is one algorithm for 1 or B rows.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from collections.abc import Callable, Mapping
@@ -30,13 +30,8 @@ __all__ = [
     "measure_peaks",
     "guess_peak",
     "guess_peaks",
-    "guess_step",
-    "guess_rectangle",
     "guess_polynomial",
     "guess_polynomials",
-    "guess_exponential",
-    "guess_powerlaw",
-    "guess_sine",
     "sorted_xy",
 ]
 
@@ -305,72 +300,6 @@ def guess_peak(function: Callable, data: Any, x: Any, *, negative: bool = False,
     return {k: float(v[0]) for k, v in guessed.items()}
 
 
-def _level_crossing(x: np.ndarray, y: np.ndarray, level: float) -> float:
-    """First x where a rising y reaches ``level`` (linear interpolation)."""
-    above = np.flatnonzero(y >= level)
-    if above.size == 0:
-        return float(x[-1])
-    j = int(above[0])
-    if j == 0:
-        return float(x[0])
-    t = (level - y[j - 1]) / (y[j] - y[j - 1])
-    return float(x[j - 1] + t * (x[j] - x[j - 1]))
-
-
-def _edge(x: np.ndarray, y: np.ndarray, low: float, amplitude: float) -> tuple[float, float]:
-    """(50% crossing, 25-75% width) of a rising edge from ``low`` by ``amplitude``."""
-    levels = [low + q * amplitude for q in (0.25, 0.5, 0.75)]
-    x25, x50, x75 = (_level_crossing(x, y, level) for level in levels)
-    return x50, max(x75 - x25, 1e-12 * max(1.0, abs(x50)))
-
-
-@functools.lru_cache(maxsize=64)
-def _step_width(step: Callable, form: str) -> float:
-    """25-75% width of the unit step (model-only work: computed once per step and form)."""
-    grid = np.linspace(-20.0, 20.0, 40001)
-    values = np.asarray(step(grid, 1.0, 0.0, 1.0, form=form), dtype=float)
-    return _edge(grid, values, 0.0, 1.0)[1]
-
-
-def guess_step(step: Callable, data: Any, x: Any, *, form: str = "linear") -> dict[str, float]:
-    """``{'amplitude', 'center', 'sigma'}`` of a step ``step(x, a, c, s, form=)``."""
-    xs, ys = sorted_xy(data, x)
-    k = max(2, xs.size // 30)
-    low, high = float(np.mean(ys[:k])), float(np.mean(ys[-k:]))
-    amplitude = high - low
-    sign = 1.0 if amplitude >= 0 else -1.0
-    center, width = _edge(xs, sign * ys, sign * low, abs(amplitude) or 1.0)
-    # lmfit's convention: a falling step has a positive amplitude and a negative sigma
-    # (the step then runs from amplitude on the left to 0 on the right)
-    return {"amplitude": abs(amplitude), "center": center,
-            "sigma": sign * width / _step_width(step, form)}
-
-
-@functools.lru_cache(maxsize=64)
-def _rectangle_width(rectangle: Callable, form: str) -> float:
-    """25-75% width of the unit rectangle's rising edge (computed once per form)."""
-    grid = np.linspace(-20.0, 20.0, 40001)
-    edge = np.asarray(rectangle(grid, 1.0, 0.0, 1.0, 1e3, 1.0, form=form), dtype=float)
-    return _edge(grid, edge, 0.0, 1.0)[1]
-
-
-def guess_rectangle(rectangle: Callable, data: Any, x: Any, *,
-                    form: str = "linear") -> dict[str, float]:
-    """Rectangle parameters from the rising and the falling edge of
-    ``rectangle(x, amplitude, center1, sigma1, center2, sigma2, form=)``."""
-    xs, ys = sorted_xy(data, x)
-    low = float(min(ys[0], ys[-1]))
-    top = int(np.argmax(ys))
-    amplitude = float(ys[top]) - low
-    if amplitude <= 0:
-        raise FitError("guess(): the data has no rectangle (no point above the ends)")
-    reference = _rectangle_width(rectangle, form)
-    c1, w1 = _edge(xs[:top + 1], ys[:top + 1], low, amplitude)
-    c2, w2 = _edge(-xs[top:][::-1], ys[top:][::-1], low, amplitude)
-    return {"amplitude": amplitude, "center1": c1, "sigma1": w1 / reference,
-            "center2": -c2, "sigma2": w2 / reference}
-
-
 def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row sums of ``a * b`` by numpy's own einsum loop (no BLAS): each row's sum in an
     order set by the row length only, so a row gives the same bits alone or among others."""
@@ -419,50 +348,3 @@ def guess_polynomial(data: Any, x: Any, degree: int) -> list[float]:
     if degree > 0:
         sorted_xy(row[0], x)              # the single guess's checks and messages
     return [float(c) for c in guess_polynomials(row, x, degree)[:, 0]]
-
-
-def guess_exponential(data: Any, x: Any) -> dict[str, float]:
-    """``amplitude * exp(-x / decay)`` by a straight line through ``log|y|``."""
-    xs, ys = sorted_xy(data, x)
-    sign = 1.0 if np.sum(ys) >= 0 else -1.0
-    keep = sign * ys > 0
-    if keep.sum() < 2:
-        raise FitError("guess(): an exponential needs at least 2 points of one sign")
-    slope, intercept = np.polyfit(xs[keep], np.log(sign * ys[keep]), 1)
-    decay = -1.0 / slope if slope != 0 else 1e3 * (xs[-1] - xs[0])
-    return {"amplitude": sign * math.exp(intercept), "decay": float(decay)}
-
-
-def guess_powerlaw(data: Any, x: Any) -> dict[str, float]:
-    """``amplitude * x**exponent`` by a straight line through ``log|y|`` vs ``log x``."""
-    xs, ys = sorted_xy(data, x)
-    sign = 1.0 if np.sum(ys) >= 0 else -1.0
-    keep = (xs > 0) & (sign * ys > 0)
-    if keep.sum() < 2:
-        raise FitError("guess(): a power law needs at least 2 points with x > 0")
-    exponent, intercept = np.polyfit(np.log(xs[keep]), np.log(sign * ys[keep]), 1)
-    return {"amplitude": sign * math.exp(intercept), "exponent": float(exponent)}
-
-
-def guess_sine(data: Any, x: Any) -> dict[str, float]:
-    """``amplitude * sin(frequency * x + shift)``: periodogram peak, then linear fit."""
-    xs, ys = sorted_xy(data, x)
-    span = xs[-1] - xs[0]
-    if span <= 0:
-        raise FitError("guess(): x must span a range")
-    nyquist = math.pi * (xs.size - 1) / span
-    omegas = np.linspace(2 * math.pi / span / 4, nyquist, 4 * xs.size)
-
-    def fit_at(omega: float) -> tuple[float, np.ndarray]:
-        basis = np.column_stack([np.sin(omega * xs), np.cos(omega * xs)])
-        coef, *_ = np.linalg.lstsq(basis, ys, rcond=None)
-        return float(np.sum((basis @ coef - ys) ** 2)), coef
-
-    errors = [fit_at(w)[0] for w in omegas]
-    k = int(np.argmin(errors))
-    step = omegas[1] - omegas[0]
-    fine = np.linspace(omegas[k] - step, omegas[k] + step, 41)
-    omega = float(fine[int(np.argmin([fit_at(w)[0] for w in fine]))])
-    _, (a, b) = fit_at(omega)
-    return {"amplitude": float(math.hypot(a, b)), "frequency": omega,
-            "shift": float(math.atan2(b, a))}

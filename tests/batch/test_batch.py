@@ -387,7 +387,7 @@ def test_refilled_working_set_equals_whole_bit_for_bit():
 
 
 def test_gaussian_kernel_matches_jacobian():
-    from paramfit.batch.problem import GaussianKernel
+    from paramfit.batch.kernels import GaussianKernel
     from paramfit.models.lineshapes import gaussian_value_and_jacobian
 
     rng = np.random.default_rng(17)

@@ -1,8 +1,9 @@
 """The batch solver ends its fits by the single-fit core's tests, in the same priority.
 
-Both solvers take :mod:`paramfit.core.termination`'s tests; their steps differ (Nielsen's
-damping in the batch, Moré's trust-region parameter in the single-fit core), so the
-tests here compare what the rules decide, not trajectories: which code wins when two
+Both solvers take :mod:`paramfit.core.termination`'s tests and Moré's trust-region step
+(the single-fit core from a QR factorisation of ``J``, the batch from the normal
+equations, so their iterates agree to rounding only); the tests here compare what the
+rules decide: which code wins when two
 tests hold at once (MINPACK's priority), what the xtol test measures (the trust radius),
 and how fits end in regimes where one test is active.
 """
@@ -82,10 +83,11 @@ def test_batch_stringent_codes_follow_single_fit_priority():
         assert single_fit(y, max_nfev=n, **STRINGENT_ONLY) == (code, n)
 
 
-class Quadratic:
-    """``r = (x - c, 1)`` for B datasets of one parameter: ``J^T J = 1``, every step's
-    ratio of actual to predicted reduction is 1 (the model is exact), and the trial
-    points are logged."""
+class SquareRoot:
+    """``r = x**2 - c`` for B datasets of one parameter (Newton's square root): from
+    ``x = 1`` every step is taken with a ratio of actual to predicted reduction of at
+    least 0.75 and the steps shrink quadratically, so the relative steps of a run span many
+    decades; the trial points are logged."""
 
     def __init__(self, c):
         self.c = np.asarray(c, dtype=float)
@@ -97,14 +99,14 @@ class Quadratic:
 
     def __call__(self, x):
         self.trials.append((self.rows.copy(), x[0].copy()))
-        e = x[0] - self.c[self.rows]
-        b = e.size
-        return e * e + 1.0, np.ones((1, 1, b)), e[None].copy()
+        r = x[0] * x[0] - self.c[self.rows]
+        j = 2.0 * x[0]
+        return r * r, (j * j)[None, None], (j * r)[None]
 
 
-def run_quadratic(c, xtol):
-    evaluate = Quadratic(c)
-    sol = batch_levenberg_marquardt(evaluate, np.zeros((1, len(c))), lower=np.full(1, -np.inf),
+def run_square_root(c, xtol):
+    evaluate = SquareRoot(c)
+    sol = batch_levenberg_marquardt(evaluate, np.ones((1, len(c))), lower=np.full(1, -np.inf),
                                     upper=np.full(1, np.inf), ftol=0.0, xtol=xtol, gtol=0.0)
     return sol, evaluate.trials
 
@@ -113,29 +115,29 @@ def test_batch_xtol_tests_the_trust_radius():
     """The xtol test compares MINPACK's trust radius delta, not the step, with
     ``xtol ||D x||`` (Moré 1977, section 4; ``lmdif``).
 
-    On an exact quadratic every step has ratio 1, so MINPACK sets ``delta = 2 ||D p||``
-    after it.  xtol is put between the relative step and twice it at one iteration
-    (read from a run's trial points): the step passes ``||D p|| <= xtol ||D x||`` there,
-    the radius does not, so the fit must go on; it stops by XTOL at the first step
-    with ``2 ||D p|| <= xtol ||D x||``.  Before, the batch tested the step and stopped
-    one iteration early.
+    A step with ratio >= 0.75 sets ``delta = 2 ||D p||``.  xtol is put between the
+    relative step and twice it at one iteration (read from a run's trial points): the step
+    passes ``||D p|| <= xtol ||D x||`` there, the radius does not, so the fit must go on;
+    it stops by XTOL at the first step with ``2 ||D p|| <= xtol ||D x||``.  Before, the
+    batch tested the step and stopped one iteration early.
     """
-    c = [1.0, -2.0, 3.5]
-    sol, trials = run_quadratic(c, xtol=0.0)
+    c = [3.0, 7.0, 12.5]
+    sol, trials = run_square_root(c, xtol=0.0)
     assert (sol.termination != Termination.XTOL.code).all()
     points = np.array([x[0] for rows, x in trials if rows.size == len(c) and rows[0] == 0])
-    # points[0] is the start, points[j + 1] the trial of step j (every step is taken:
-    # ratio 1), evaluation j + 2
-    relative = np.abs(np.diff(points)) / np.abs(points[1:])   # ||D p|| / ||D x||, D = 1
+    # points[0] is the start, points[j + 1] the trial of step j (every step is taken),
+    # evaluation j + 2; the scale D (one parameter) cancels in ||D p|| / ||D x||
+    relative = np.abs(np.diff(points)) / np.abs(points[1:])
     k = int(np.flatnonzero(relative < 1e-3)[0])  # a step well inside the iteration
     xtol = 1.5 * relative[k]
     assert relative[k] <= xtol < 2.0 * relative[k]
     stop = int(np.flatnonzero(2.0 * relative <= xtol)[0])
     assert stop > k
-    sol, _ = run_quadratic(c, xtol=xtol)
+    sol, _ = run_square_root(c, xtol=xtol)
     assert sol.termination[0] == Termination.XTOL.code
     # stopped by the test after step ``stop``, at its evaluation
     assert sol.nfev[0] == stop + 2
+    np.testing.assert_allclose(sol.x[0], np.sqrt(c), rtol=1e-12)  # Newton's square root
 
 
 @pytest.mark.parametrize("tolerances, code", [
