@@ -142,6 +142,21 @@ def test_copies_and_pickles_have_live_ties_of_their_own():
     assert p["b"].value == 2.0                        # the original is not tied to them
 
 
+def test_ties_stay_live_after_a_failed_fit_restores_the_parameters():
+    p = Parameters()
+    p.add("a", 1.0)
+    p.add("b", 2.0)
+    p.add("c", expr="a + b")
+
+    def residual(q):
+        raise ZeroDivisionError("user's own error")
+
+    with pytest.raises(ZeroDivisionError):
+        paramfit.minimize(residual, p)
+    p["a"].value = 10.0                               # restored, still tied in p
+    assert p["c"].value == 12.0 and p.valuesdict()["c"] == 12.0
+
+
 def test_unset_value_reads_minus_inf_and_a_fit_refuses_it():
     assert Parameter("a").value == -math.inf           # lmfit 1.3
     assert Parameter("a", min=-10.0).value == -10.0    # clipped to the bound (lmfit 1.3)

@@ -513,7 +513,9 @@ class Parameter(NumericValue):
         fields = dict(zip(_STATE_FIELDS, state[:11], strict=True))
         extras = {**_EXTRA_DEFAULTS, **(state[11] if len(state) == 12 else {})}
         _CHANGES[0] += 1
-        self._owner, self._seen = None, -1
+        # restored in place (a failed fit restores the user's Parameters): it stays in
+        # its Parameters; unpickled or copied: in none until stored
+        self._owner, self._seen = getattr(self, "_owner", None), -1
         self.name = fields["name"]
         self._fit_status = None
         self._expr, self._compiled = None, None
