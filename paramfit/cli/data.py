@@ -213,12 +213,26 @@ def read_matrix(path: str | Path) -> tuple[list[str] | None, np.ndarray]:
     """Read a numeric matrix (one dataset per row) for ``paramfit batch``.
 
     CSV or whitespace separated; a first line that is not all numbers is returned as the
-    header. Returns ``(header or None, array of shape (rows, columns))``.
+    header. Returns ``(header or None, array of shape (rows, columns))``. An empty, NaN or
+    infinite value is a UsageError naming its file line and column (every dataset is
+    fitted at every x).
     """
     table = parse_table(read_text(path), str(path))
     if table.kind == "nist":
         raise UsageError(f"{path} is a NIST StRD file; 'paramfit batch' wants one dataset a row")
     matrix = np.column_stack(list(table.columns.values()))
+    missing = ~np.isfinite(matrix)
+    if missing.any():
+        rows = np.flatnonzero(missing.any(axis=1))
+        shown = "; ".join(
+            f"{table.line_of(int(r))} column{'s' if missing[r].sum() > 1 else ''} "
+            f"{', '.join(str(c + 1) for c in np.flatnonzero(missing[r]))}"
+            for r in rows[:5])
+        more = f" (and {rows.size - 5} more rows)" if rows.size > 5 else ""
+        raise UsageError(f"{path}: empty or non-numeric values at {shown}{more}: 'paramfit "
+                         "batch' fits every dataset at every x value; fill them, or remove "
+                         "those rows (or fit that dataset alone with 'paramfit fit "
+                         "--nan-policy omit')")
     header = table.names if not _default_names(table.names) else None
     return header, matrix
 
