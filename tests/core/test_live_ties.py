@@ -131,6 +131,14 @@ def test_a_removed_parameter_is_a_named_error_where_a_tie_reads_it():
         p.valuesdict()
 
 
+def test_a_waiting_tie_copies_pickles_and_saves():
+    p = Parameters()
+    p.add("cen_2", expr="2.5 * wid_2")                # wid_2 not added yet (seed 000 §5)
+    for q in (p.copy(), pickle.loads(pickle.dumps(p)), Parameters().loads(p.dumps())):
+        q.add("wid_2", 0.4)
+        assert q["cen_2"].value == 1.0                # 2.5 * 0.4, exact
+
+
 def test_copies_and_pickles_have_live_ties_of_their_own():
     p = Parameters()
     p.add("a", 1.0)

@@ -39,7 +39,9 @@ class ParametersPersistence:
                         f"cannot pickle Parameters: user symbol {key!r} ({obj!r}) is not "
                         "picklable; define it at module level or remove it from "
                         "params.symbols") from exc
-        unique = {**self.valuesdict(), **symbols}
+        # lmfit's state: its symbol table held every value too (stored values here: a
+        # tie still waiting for a name must not stop a pickle; ties evaluate when read)
+        unique = {**{name: par._value for name, par in self.items()}, **symbols}
         return (self.__class__, (), {"unique_symbols": unique, "params": list(self.values())})
 
     def __setstate__(self, state: Mapping[str, Any]) -> None:
