@@ -39,6 +39,7 @@ from scipy import special
 
 from paramfit.core.exceptions import FitError, ParameterError, ParamfitWarning
 from paramfit.core.optional import require
+from paramfit.core.statistics import FitResult
 from paramfit.fitting.profile import FitStatistics, ProbFunc, _OneSide, _Profile, _Settings
 from paramfit.fitting.result import MinimizerResult
 
@@ -260,7 +261,10 @@ LMFIT_SIGMAS = (1, 2, 3)
 def _fitter(minimizer: Any) -> Any:
     """The Minimizer behind a fit: the object itself, or the one a
     :class:`~paramfit.fitting.result.MinimizerResult` came from (its Parameters are the
-    ones the fit updated in place)."""
+    ones the fit updated in place), or the one of a ``ModelResult`` (``minimizer``: lmfit
+    1.3's ``ModelResult`` is itself a Minimizer, so ``conf_interval(out, out)`` works)."""
+    if isinstance(minimizer, FitResult) and getattr(minimizer, "minimizer", None) is not None:
+        return minimizer.minimizer
     return getattr(minimizer, "_minimizer", None) or minimizer
 
 
@@ -279,7 +283,9 @@ class _ResultView:
 
 
 def _is_result(obj: Any) -> bool:
-    return isinstance(obj, MinimizerResult)
+    """A fit's result as lmfit 1.3's second argument: a MinimizerResult or a ModelResult
+    (a :class:`~paramfit.core.statistics.FitResult`)."""
+    return isinstance(obj, (MinimizerResult, FitResult))
 
 
 def conf_interval(minimizer: Any, *args: Any, **kws: Any) -> Any:
@@ -482,6 +488,7 @@ def probability_map(
     limits: Sequence[Sequence[float]] | None = None,
     prob_func: ProbFunc | None = None,
     nsigma: float = 5.0,
+    chi2_out: bool = False,
     *,
     progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -506,6 +513,9 @@ def probability_map(
         As in :func:`conf_interval`; default :func:`f_compare`.
     nsigma : float, default 5
         Half-width of the default ranges in standard errors (lmfit 1.3).
+    chi2_out : bool, default False
+        Return the re-fits' chi-square at each grid point instead of the probability
+        (lmfit 1.3).
     progress : bool, default False
         Show a tqdm progress bar over the grid points.
 
@@ -514,7 +524,8 @@ def probability_map(
     x : ndarray, shape (nx,)
     y : ndarray, shape (ny,)
     grid : ndarray, shape (ny, nx)
-        ``grid[j, i]`` is the probability at ``(x[i], y[j])``.  The seed's text says
+        ``grid[j, i]`` is the probability (or with ``chi2_out`` the chi-square) at
+        ``(x[i], y[j])``.  The seed's text says
         ``(nx, ny)``, but its own example ``contourf(x, y, grid)`` needs rows along y,
         which is matplotlib's (and ``numpy.meshgrid``'s) convention, so the grid is
         ``(ny, nx)``.
@@ -554,7 +565,8 @@ def probability_map(
     order = _outward_order(xs, ys, params[x_name].value, params[y_name].value)
     for j, i in _progress(order, progress, nx * ny, "conf_interval2d"):
         chisqr = profile.chisqr([xs[i], ys[j]])
-        grid[j, i] = prob_func(best, FitStatistics(chisqr, best.nvarys - 2, best.ndata))
+        grid[j, i] = chisqr if chi2_out else prob_func(
+            best, FitStatistics(chisqr, best.nvarys - 2, best.ndata))
     return xs, ys, grid
 
 

@@ -448,3 +448,25 @@ def test_profile_reaching_bounds_warns_and_agrees_with_lmfit():
 
 def basic_residual_lmfit(p, x, y):
     return 1 / (p["a"] * x) + p["b"] - y
+
+
+def test_lmfit_call_with_a_model_result_and_chi2_map():
+    # lmfit's doc_confidence_chi2_maps: conf_interval(out, out) and
+    # conf_interval2d(out, out, ..., chi2_out=True) with a ModelResult
+    from paramfit.models.builtin import GaussianModel
+
+    x = np.linspace(-5.0, 5.0, 80)
+    y = 3.0 * np.exp(-x**2 / 2) + 0.05 * np.random.default_rng(7).standard_normal(x.size)
+    model = GaussianModel()
+    out = model.fit(y, model.make_params(amplitude=5, center=0.2, sigma=1.5), x=x)
+    ci = conf_interval(out, out, sigmas=[1])
+    assert ci == out.conf_interval(sigmas=[1])        # the same profiles, same call
+    gx, gy, chi2 = conf_interval2d(out, out, "center", "sigma", 3, 3, chi2_out=True)
+    _, _, prob = conf_interval2d(out, out, "center", "sigma", 3, 3)
+    # the centre of the default grid is the best fit: its re-fit is the fit itself
+    # (chi-square equal to the solver's tolerance, relative 1e-8 here)
+    assert chi2[1, 1] == pytest.approx(out.chisqr, rel=1e-8)
+    best = FitStatistics(out.chisqr, out.nvarys, out.ndata)
+    expected = [[f_compare(best, FitStatistics(c, out.nvarys - 2, out.ndata)) for c in row]
+                for row in chi2]
+    np.testing.assert_allclose(prob, expected, rtol=0, atol=1e-12)  # the same re-fits
