@@ -139,6 +139,18 @@ def test_a_waiting_tie_copies_pickles_and_saves():
         assert q["cen_2"].value == 1.0                # 2.5 * 0.4, exact
 
 
+def test_update_from_parameters_copies_so_each_keeps_its_own_ties():
+    q = Parameters()
+    q.add("a", 1.0)
+    q.add("b", expr="2*a")
+    p = Parameters()
+    p.add("a", 5.0)
+    p.update(q)                                       # q's a replaces p's: a copy
+    p["a"].value = 3.0
+    assert (p["b"].value, q["b"].value) == (6.0, 2.0)
+    assert p["b"] is not q["b"]
+
+
 def test_copies_and_pickles_have_live_ties_of_their_own():
     p = Parameters()
     p.add("a", 1.0)

@@ -231,16 +231,20 @@ class Parameters(ParametersPersistence, dict):
     def update(self, *args: Any, **kws: Parameter) -> Parameters:  # type: ignore[override]
         """Add parameters from a mapping (or pairs), checking names and types; returns self.
 
-        From another :class:`Parameters`, its user symbols that ``self`` lacks come too
-        (lmfit 1.3).
+        From another :class:`Parameters`, copies of its parameters come (each object
+        belongs to one Parameters: its ties are evaluated there), with its user symbols
+        that ``self`` lacks (lmfit 1.3).
         """
+        sources = []
         for other in args:
             if isinstance(other, Parameters):
                 self._merge_symbols(other)
+                other = other.copy()
             elif isinstance(other, (str, bytes)) or not isinstance(other, (Mapping, Iterable)):
                 raise ParameterError(f"{other!r} is not a Parameters object (nor a mapping "
                                      "or pairs of name and Parameter)")
-        for name, par in dict(*args, **kws).items():
+            sources.append(other)
+        for name, par in dict(*sources, **kws).items():
             self[name] = par
         return self
 
