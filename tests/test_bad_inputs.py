@@ -79,10 +79,17 @@ def _changing_length() -> Callable:
     return residual
 
 
-def _big_int_tie() -> Parameters:
+def _big_int_tie():
     p = _params()
     p.symbols["k"] = int("9" * 4001)
-    p.add("c", expr="k**1024 * k**1024")
+    return [p], lambda: (p.add("c", expr="k**1024 * k**1024"), paramfit.minimize(_line, p))
+
+
+def _stored_tie(expr: str) -> Parameters:
+    """A failing tie stored by item assignment, which does not evaluate it (add() and
+    expr assignment refuse it at once): the fit must still refuse it, naming it."""
+    p = _params()
+    p["c"] = paramfit.Parameter(name="c", expr=expr)
     return p
 
 
@@ -109,16 +116,20 @@ MINIMIZE: list[Case] = [
     ("minimize", "params is a dict", lambda: ([], lambda: paramfit.minimize(_line, {"a": 1}))),
     ("minimize", "no varied parameter", lambda: _minimize(_line, _fixed())),
     ("minimize", "fewer residuals than parameters", lambda: _minimize(lambda q: np.zeros(1))),
-    ("minimize", "tie '9**1024'", lambda: _minimize(_line, _params(c="9**1024"))),
-    ("minimize", "tie 'hypot(erf, frexp, 100)'", lambda: _minimize(
-        _line, _params(c="hypot(erf, frexp, 100)"))),
+    ("minimize", "tie '9**1024'", lambda: _add_tie("9**1024")),
+    ("minimize", "tie 'hypot(erf, frexp, 100)'", lambda: _add_tie("hypot(erf, frexp, 100)")),
+    ("minimize", "tie 'hypot(erf, frexp, 100)' stored unevaluated (item assignment)",
+     lambda: _minimize(_line, _stored_tie("hypot(erf, frexp, 100)"))),
     ("minimize", "tie with an unknown name", lambda: _minimize(_line, _params(c="2*zz"))),
     ("minimize", "tie with attribute access 'a.__class__'", lambda: _add_tie("a.__class__")),
-    ("minimize", "ties in a cycle c -> d -> c", lambda: _minimize(_line, _cycle())),
-    ("minimize", "tie k**1024 of a 4001-digit integer symbol", lambda: _minimize(
-        _line, _big_int_tie())),
-    ("minimize", "tie '1 << 100000'", lambda: _minimize(_line, _params(c="1 << 100000"))),
-    ("minimize", "tie 'factorial(1000)'", lambda: _minimize(_line, _params(c="factorial(1000)"))),
+    ("minimize", "ties in a cycle c -> d -> c", lambda: _cycle()),
+    ("minimize", "ties in a cycle stored unevaluated (item assignment)", lambda: _minimize(
+        _line, _stored_cycle())),
+    ("minimize", "tie k**1024 of a 4001-digit integer symbol", lambda: _big_int_tie()),
+    ("minimize", "tie '1 << 100000'", lambda: _add_tie("1 << 100000")),
+    ("minimize", "tie 'factorial(1000)'", lambda: _add_tie("factorial(1000)")),
+    ("minimize", "tie '9**1024' stored unevaluated (item assignment)", lambda: _minimize(
+        _line, _stored_tie("9**1024"))),
     ("minimize", "unknown method name 'levenberg'", lambda: _minimize(_line, method="levenberg")),
     ("minimize", "unknown option foo=1", lambda: _minimize(_line, foo=1)),
     ("minimize", "NaN start value", lambda: _minimize(_line, _nan_start())),
@@ -139,12 +150,23 @@ def _add_tie(expr: str):
     return [p], lambda: (p.add("c", expr=expr), paramfit.minimize(_line, p))
 
 
-def _cycle() -> Parameters:
+def _cycle():
     p = _params()
     p.add("c", 0.0)
     p.add("d", 0.0)
     p["c"].expr = "d + 1"
-    p["d"].expr = "c + 1"
+
+    def close_the_cycle():
+        p["d"].expr = "c + 1"  # refused here (lmfit 1.3), p unchanged
+        return paramfit.minimize(_line, p)
+    return [p], close_the_cycle
+
+
+def _stored_cycle() -> Parameters:
+    p = _params()
+    p.add("c", 0.0)
+    p["c"].expr = "d + 1"
+    p["d"] = paramfit.Parameter(name="d", expr="c + 1")
     return p
 
 
@@ -498,6 +520,16 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(front, what, make) -> 
     assert verdict in allowed, f"{front}: {what}: {verdict} {text}"
     assert unchanged, f"{front}: {what}: the caller's input changed"
     assert "Traceback" not in text
+
+
+def test_bad_input_batch_empty_cell_names_its_file_line() -> None:
+    # issue 20: the dataset on file line 4 (after a comment line) has an empty 3rd value:
+    # it ends failed (exit 1: not every dataset converged) and a warning names the line
+    _, run = _cli("batch", "m.csv", "--x-row", "-m", "y ~ a*x", "--start", "a=1",
+                  files={"m.csv": b"# x then datasets\n1,2,3\n2,4,6\n3,6,\n"})
+    code, err = run()
+    assert code == 1
+    assert "paramfit: warning: m.csv: empty or NaN values at line 4 column 3" in err
 
 
 def test_bad_input_excel_csv_is_read_right(tmp_path) -> None:

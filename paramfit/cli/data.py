@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.core.exceptions import ParamfitError
+from paramfit.core.exceptions import ParamfitError, ParamfitWarning
 from paramfit.reference.nist import log_relative_error, parse_nist
 
 __all__ = [
@@ -213,12 +214,28 @@ def read_matrix(path: str | Path) -> tuple[list[str] | None, np.ndarray]:
     """Read a numeric matrix (one dataset per row) for ``paramfit batch``.
 
     CSV or whitespace separated; a first line that is not all numbers is returned as the
-    header. Returns ``(header or None, array of shape (rows, columns))``.
+    header. Returns ``(header or None, array of shape (rows, columns))``. Empty, NaN or
+    infinite values are read as NaN and named by file line and column in a
+    :class:`~paramfit.ParamfitWarning` (such a dataset ends failed: every dataset is
+    fitted at every x).
     """
     table = parse_table(read_text(path), str(path))
     if table.kind == "nist":
         raise UsageError(f"{path} is a NIST StRD file; 'paramfit batch' wants one dataset a row")
     matrix = np.column_stack(list(table.columns.values()))
+    missing = ~np.isfinite(matrix)
+    if missing.any():  # those datasets end failed (IMPROPER_INPUT): say where, by file line
+        rows = np.flatnonzero(missing.any(axis=1))
+        shown = "; ".join(
+            f"{table.line_of(int(r))} column{'s' if missing[r].sum() > 1 else ''} "
+            f"{', '.join(str(c + 1) for c in np.flatnonzero(missing[r]))}"
+            for r in rows[:5])
+        more = f" (and {rows.size - 5} more rows)" if rows.size > 5 else ""
+        warnings.warn(f"{path}: empty or NaN values at {shown}{more}: 'paramfit batch' "
+                      "fits every dataset at every x value, so those rows cannot be fitted "
+                      "(reported failed); fill the values or remove the rows, or fit such "
+                      "a dataset alone with 'paramfit fit --nan-policy omit'",
+                      ParamfitWarning, stacklevel=2)
     header = table.names if not _default_names(table.names) else None
     return header, matrix
 

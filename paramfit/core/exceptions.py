@@ -23,6 +23,7 @@ __all__ = [
     "ParamfitWarning",
     "BoundsWarning",
     "OptionError",
+    "UnknownNameError",
 ]
 
 
@@ -45,6 +46,11 @@ class ExpressionError(ParamfitError, ValueError):
 
 class ExpressionEvaluationError(ExpressionError, ArithmeticError):
     """A constraint expression failed while being evaluated (``log(-1)``, ``1/0``...)."""
+
+
+class UnknownNameError(ExpressionError, NameError):
+    """A constraint expression reads a name that is neither a parameter nor a symbol
+    (also a ``NameError``, which code written for lmfit catches)."""
 
 
 class FitError(ParamfitError, RuntimeError):

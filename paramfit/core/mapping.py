@@ -273,16 +273,18 @@ def _tie_error(exc: BaseException, code: types.CodeType, ties: tuple[Tie, ...],
 
 
 def _namespace(params: Parameters) -> dict:
+    """User symbols and every stored value (``_value``: reading ``value`` of a tied
+    parameter would evaluate its tie, which is what the caller is about to do)."""
     ns = make_namespace(params.symbols.user_symbols())
     for name, par in params.items():
-        ns[name] = par.value
+        ns[name] = par._value
     return ns
 
 
 # ---------------------------------------------------------------------- Parameters
-def update_ties(params: Parameters) -> None:
+def update_ties(params: Parameters) -> tuple[Tie, ...]:
     """Evaluate every tie of ``params`` from the current values and store the results
-    (``Parameters.update_constraints``).
+    (``Parameters.update_constraints``); returns the ties evaluated, in order.
 
     Raises
     ------
@@ -291,27 +293,39 @@ def update_ties(params: Parameters) -> None:
     ExpressionEvaluationError
         When an evaluation fails; the message names the tie.
     """
-    ties = ties_of(params)
-    if not ties:
-        return
+    ties = _in_order(params, tuple(_tie(name, par) for name, par in params.items()
+                                   if _live(params, par)))
+    if ties:
+        _store_ties(params, ties)
+    return ties
+
+
+def _live(params: Parameters, par: Parameter) -> bool:
+    """Whether ``par`` is a tie evaluated from ``params``: tied and not held (a profile
+    fit's :class:`ParameterMap` detaches a held tied parameter, whose held value is
+    then a given value for the ties reading it)."""
+    return par.compiled_expr is not None and getattr(par, "_owner", params) is params
+
+
+def _store_ties(params: Parameters, ties: tuple[Tie, ...]) -> None:
     ns = _namespace(params)
     for tie in ties:
         ns[_slot(tie.name)] = params[tie.name]
     _run(scalar_code((), ties), ns, ties, 1)
 
 
-def evaluate_tie(params: Parameters, par: Parameter) -> None:
+def evaluate_tie(params: Parameters, par: Parameter) -> tuple[Tie, ...]:
     """Evaluate the tie ``par`` and the ties it reads, from the current values of
-    ``params``, and store them (``Parameters.add``: the other ties may not all be
-    evaluable yet).  The ties ``par`` reads are evaluated again, each clipped as it is
-    evaluated, as in :func:`update_ties`.
+    ``params``, and store them (``Parameters.add``, reading a tied value: the other ties
+    may not all be evaluable); returns the ties evaluated, in order.  The ties ``par``
+    reads are evaluated again, each clipped as it is evaluated, as in :func:`update_ties`.
 
     Raises
     ------
     ExpressionError, ExpressionEvaluationError
         As :func:`update_ties`, for ``par`` and the ties it reads.
     """
-    tied = {name: p for name, p in params.items() if p.compiled_expr is not None}
+    tied = {name: p for name, p in params.items() if _live(params, p)}
     needed, pending = set(), [par.name]
     while pending:
         name = pending.pop()
@@ -319,10 +333,8 @@ def evaluate_tie(params: Parameters, par: Parameter) -> None:
             needed.add(name)
             pending.extend(n for n in tied[name].compiled_expr.names if n in tied)
     ties = _in_order(params, tuple(_tie(n, p) for n, p in tied.items() if n in needed))
-    ns = _namespace(params)
-    for tie in ties:
-        ns[_slot(tie.name)] = params[tie.name]
-    _run(scalar_code((), ties), ns, ties, 1)
+    _store_ties(params, ties)
+    return ties
 
 
 # ---------------------------------------------------------------------- the map
@@ -335,8 +347,10 @@ class ParameterMap:
         Classified once: free (``vary``, not fixed by equal bounds, no ``expr``), tied
         (``expr``; in evaluation order) and fixed (the rest, and ``held``).
     held : mapping, optional
-        ``{name: value}`` of parameters held at ``value`` here only (profile fits):
-        their ``_value`` is set, the Parameter objects keep ``vary``.
+        ``{name: value}`` of parameters held at ``value`` here only (profile fits, on a
+        copy of the user's Parameters): their ``_value`` is set, the Parameter objects
+        keep ``vary``; a held tied parameter stops evaluating its ``expr`` when read
+        (it is detached from its Parameters' live tied values).
 
     Attributes
     ----------
@@ -357,6 +371,8 @@ class ParameterMap:
         for name, par in params.items():
             if name in held:
                 par._value = float(held[name])
+                if par.compiled_expr is not None:
+                    par._owner = None  # a held tie reads its held value, not its expr
                 fixed.append(name)
             elif par.compiled_expr is not None:
                 tied[name] = par

@@ -39,6 +39,7 @@ from scipy import special
 
 from paramfit.core.exceptions import FitError, ParameterError, ParamfitWarning
 from paramfit.core.optional import require
+from paramfit.core.statistics import FitResult
 from paramfit.fitting.profile import FitStatistics, ProbFunc, _OneSide, _Profile, _Settings
 from paramfit.fitting.result import MinimizerResult
 
@@ -50,8 +51,10 @@ __all__ = [
     "conf_interval",
     "conf_interval2d",
     "confidence_intervals",
+    "copy_vals",
     "f_compare",
     "probability_map",
+    "restore_vals",
 ]
 
 
@@ -154,10 +157,15 @@ class ConfidenceIntervals(dict):
         return None
 
 
-def _check_fit(fitter: Any) -> Any:
+def _fitted(fitter: Any) -> Any:
     result = getattr(fitter, "result", None)
     if result is None:
         raise FitError("confidence intervals need a fitted Minimizer: run minimize() first")
+    return result
+
+
+def _check_fit(fitter: Any) -> Any:
+    result = _fitted(fitter)
     if not result.errorbars:
         raise FitError(
             "Cannot determine Confidence Intervals without sensible uncertainty "
@@ -165,6 +173,42 @@ def _check_fit(fitter: Any) -> Any:
             "covariance matrix could not be estimated; check the fit and its parameters"
         )
     return result
+
+
+def _varied_names(fitter: Any, result: Any) -> list[str]:
+    """The parameters of the fit that are still varied, at least two (lmfit 1.3's call:
+    one switched to ``vary=False`` after the fit is not profiled)."""
+    names = [n for n in result.var_names if fitter.params[n].vary]
+    if len(names) < 2:
+        raise FitError(
+            f"Cannot determine Confidence Intervals with < 2 variables (varied now: "
+            f"{names}) in lmfit 1.3's call conf_interval(minimizer, result); the seed's "
+            "call conf_interval(minimizer) also profiles a one-parameter fit")
+    return names
+
+
+def copy_vals(params: Any) -> dict[str, tuple[float, float | None]]:
+    """``{name: (value, stderr)}`` of every parameter (lmfit 1.3's helper).
+
+    Examples
+    --------
+    >>> from paramfit.core.parameters.parameters import Parameters
+    >>> p = Parameters(); p.add('a', 1.5)
+    >>> copy_vals(p)
+    {'a': (1.5, None)}
+    """
+    return {name: (par.value, par.stderr) for name, par in params.items()}
+
+
+def restore_vals(tmp_params: dict[str, tuple[float, float | None]], params: Any) -> None:
+    """Set value and stderr of every parameter in ``params`` from :func:`copy_vals`'s
+    dict (lmfit 1.3's helper); a name missing from it is a ParameterError."""
+    missing = [name for name in params if name not in tmp_params]
+    if missing:
+        raise ParameterError(f"restore_vals: no saved value for {missing}; save them with "
+                             "copy_vals(params) first")
+    for name, par in params.items():
+        par.value, par.stderr = tmp_params[name]
 
 
 def _check_parameter(fitter: Any, name: str) -> float:
@@ -217,7 +261,10 @@ LMFIT_SIGMAS = (1, 2, 3)
 def _fitter(minimizer: Any) -> Any:
     """The Minimizer behind a fit: the object itself, or the one a
     :class:`~paramfit.fitting.result.MinimizerResult` came from (its Parameters are the
-    ones the fit updated in place)."""
+    ones the fit updated in place), or the one of a ``ModelResult`` (``minimizer``: lmfit
+    1.3's ``ModelResult`` is itself a Minimizer, so ``conf_interval(out, out)`` works)."""
+    if isinstance(minimizer, FitResult) and getattr(minimizer, "minimizer", None) is not None:
+        return minimizer.minimizer
     return getattr(minimizer, "_minimizer", None) or minimizer
 
 
@@ -236,7 +283,9 @@ class _ResultView:
 
 
 def _is_result(obj: Any) -> bool:
-    return isinstance(obj, MinimizerResult)
+    """A fit's result as lmfit 1.3's second argument: a MinimizerResult or a ModelResult
+    (a :class:`~paramfit.core.statistics.FitResult`)."""
+    return isinstance(obj, (MinimizerResult, FitResult))
 
 
 def conf_interval(minimizer: Any, *args: Any, **kws: Any) -> Any:
@@ -320,7 +369,8 @@ def confidence_intervals(
     Raises
     ------
     FitError
-        The minimizer was not fitted, has no error bars, or a parameter has no stderr.
+        The minimizer was not fitted, has no error bars, a parameter has no stderr, or
+        (lmfit 1.3's call only) fewer than two parameters are varied.
     ParameterError
         A name is unknown or names a parameter that was not varied.
 
@@ -338,11 +388,17 @@ def confidence_intervals(
     >>> [round(s, 3) for s, _ in ci['a']]
     [0.95, 0.674, 0.0, 0.674, 0.95]
     """
+    lmfit_call = result is not None
     if sigmas is None:
-        sigmas = LMFIT_SIGMAS if result is not None else SEED_SIGMAS
-    minimizer = _ResultView(minimizer, result) if result is not None else _fitter(minimizer)
+        sigmas = LMFIT_SIGMAS if lmfit_call else SEED_SIGMAS
+    minimizer = _ResultView(minimizer, result) if lmfit_call else _fitter(minimizer)
+    if lmfit_call:  # lmfit 1.3's rules: >= 2 varied (checked first, as lmfit), and a
+        # parameter switched to vary=False after the fit is not profiled
+        varied = _varied_names(minimizer, _fitted(minimizer))
     result = _check_fit(minimizer)
-    names = list(result.var_names) if p_names is None else list(p_names)
+    if not lmfit_call:  # the seed's call also profiles a one-parameter fit (no re-fits)
+        varied = list(result.var_names)
+    names = varied if p_names is None else list(p_names)
     stderrs = {name: _check_parameter(minimizer, name) for name in names}
     if maxiter < 1:
         raise ParameterError(f"maxiter must be at least 1, got {maxiter!r}")
@@ -432,6 +488,7 @@ def probability_map(
     limits: Sequence[Sequence[float]] | None = None,
     prob_func: ProbFunc | None = None,
     nsigma: float = 5.0,
+    chi2_out: bool = False,
     *,
     progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -456,6 +513,9 @@ def probability_map(
         As in :func:`conf_interval`; default :func:`f_compare`.
     nsigma : float, default 5
         Half-width of the default ranges in standard errors (lmfit 1.3).
+    chi2_out : bool, default False
+        Return the re-fits' chi-square at each grid point instead of the probability
+        (lmfit 1.3).
     progress : bool, default False
         Show a tqdm progress bar over the grid points.
 
@@ -464,7 +524,8 @@ def probability_map(
     x : ndarray, shape (nx,)
     y : ndarray, shape (ny,)
     grid : ndarray, shape (ny, nx)
-        ``grid[j, i]`` is the probability at ``(x[i], y[j])``.  The seed's text says
+        ``grid[j, i]`` is the probability (or with ``chi2_out`` the chi-square) at
+        ``(x[i], y[j])``.  The seed's text says
         ``(nx, ny)``, but its own example ``contourf(x, y, grid)`` needs rows along y,
         which is matplotlib's (and ``numpy.meshgrid``'s) convention, so the grid is
         ``(ny, nx)``.
@@ -504,7 +565,8 @@ def probability_map(
     order = _outward_order(xs, ys, params[x_name].value, params[y_name].value)
     for j, i in _progress(order, progress, nx * ny, "conf_interval2d"):
         chisqr = profile.chisqr([xs[i], ys[j]])
-        grid[j, i] = prob_func(best, FitStatistics(chisqr, best.nvarys - 2, best.ndata))
+        grid[j, i] = chisqr if chi2_out else prob_func(
+            best, FitStatistics(chisqr, best.nvarys - 2, best.ndata))
     return xs, ys, grid
 
 

@@ -36,8 +36,10 @@ def test_public_surface():
 
 
 def test_parameter_defaults():
-    p = Parameter()
-    assert math.isnan(p.value) and p.vary is True
+    with pytest.raises(TypeError, match="'name'"):
+        Parameter()  # nothing at all: lmfit 1.3's TypeError (the seed's calls give a value)
+    p = Parameter(value=None)
+    assert p.value == -math.inf and p.vary is True  # unset: lmfit 1.3's -inf
     assert p.min == -math.inf and p.max == math.inf
     assert p.name is None and p.expr is None and p.compiled_expr is None
     assert p.stderr is None and p.correl is None and p.init_value is None
@@ -53,8 +55,8 @@ def test_parameter_stores_floats():
     assert type(p.min) is float and (p.min, p.max) == (0.0, 3.0)
     p.value = 7  # clipped to max on assignment (lmfit 1.3; issue 15 #6)
     assert p.value == 3.0
-    p.value = None
-    assert math.isnan(p.value)
+    p.value = None  # unset (-inf), clipped to the lower bound as lmfit 1.3's constructor
+    assert p.value == 0.0
 
 
 @pytest.mark.parametrize("bad", ["1.0", b"1", 1j, [1, 2], object()])

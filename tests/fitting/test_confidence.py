@@ -368,3 +368,105 @@ def test_degenerate_profile_warm_start_does_not_return_best_as_a_limit():
     # at an accepted limit z is within 1e-6 of its level: chisqr within ~2e-8 relative
     # (measured 2e-9); a jump to another basin, the bug, changes it by O(1e-2)
     assert refit.chisqr == pytest.approx(target, rel=1e-6)
+
+
+# ------------------------------------------------ lmfit 1.3's helpers and checks
+def test_copy_vals_and_restore_vals_round_trip(basic):
+    from paramfit.fitting.confidence import copy_vals, restore_vals
+
+    saved = copy_vals(basic.params)
+    assert saved == {n: (p.value, p.stderr) for n, p in basic.params.items()}
+    p = basic.params.copy()
+    p["a"].set(value=1.0)
+    p["b"].stderr = None
+    restore_vals(saved, p)
+    assert {n: (q.value, q.stderr) for n, q in p.items()} == saved
+    with pytest.raises(ParameterError, match="no saved value for \\['c'\\]"):
+        p.add("c", 1.0)
+        restore_vals(saved, p)
+
+
+def test_lmfit_call_needs_two_varied_parameters_the_seed_call_does_not():
+    y = 1 / (0.1 * X) + 2 + 0.1 * np.random.default_rng(1).standard_normal(X.size)
+    params = Parameters()
+    params.add_many(("a", 0.1), ("b", 1.0))
+    fit = minimize(basic_residual, params, args=(X, y))
+    fit.params["a"].vary = False  # switched off after the fit (lmfit's test does this)
+    with pytest.raises(FitError, match="with < 2 variables"):
+        conf_interval(fit, fit)   # lmfit 1.3's call (minimizer, result)
+    one = Parameters()
+    one.add("b", 1.0)
+    fit1 = minimize(lambda p: 1 / (0.1 * X) + p["b"].value - y, one)
+    ci = conf_interval(fit1, sigmas=(0.68,))  # the seed's call profiles one parameter
+    assert ci["b"][0][1] < fit1.params["b"].value < ci["b"][-1][1]
+
+
+def test_profile_reaching_bounds_warns_and_agrees_with_lmfit():
+    # lmfit 1.3's test case: b bounded to [1.97, 2.03], the lower 2- and 3-sigma limits
+    # lie beyond 1.97. Profiling a with b held pins b's re-fit at the bound (every free
+    # column at a bound: a constrained stationary point, no raw error).
+    lmfit = pytest.importorskip("lmfit")
+    y = 1.0 / (0.1 * X) + 2.0 + 0.1 * np.random.default_rng(0).standard_normal(X.size)
+
+    def fit(module):
+        p = module.Parameters()
+        p.add_many(("a", 0.1), ("b", 1))
+        p["a"].max, p["b"].min, p["b"].max = 0.2, 1.97, 2.03
+        mini = module.Minimizer(basic_residual_lmfit, p, fcn_args=(X, y))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the start b = 1 is moved onto 1.97
+            out = mini.leastsq()
+        out.params["a"].stderr, out.params["b"].stderr = 0.01, 0.005
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ci = module.conf_interval(mini, out, sigmas=[1])
+        return ci, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+    ours, ours_warned = fit(__import__("paramfit"))
+    theirs, _ = fit(lmfit)
+    # 1-sigma limits are inside the bounds for both: the same profile, found by two root
+    # finders to their tolerances (lmfit's min_rel_change 1e-5 of the value)
+    for name in ("a", "b"):
+        for (s1, v1), (s2, v2) in zip(ours[name], theirs[name], strict=True):
+            assert s1 == pytest.approx(s2, rel=1e-3)
+            assert v1 == pytest.approx(v2, rel=1e-5)
+    ci, warned = fit(__import__("paramfit"))
+    assert not warned  # 1 sigma reaches no bound
+    p = Parameters()
+    p.add_many(("a", 0.1), ("b", 1))
+    p["a"].max, p["b"].min, p["b"].max = 0.2, 1.97, 2.03
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitter = minimize(basic_residual, p, args=(X, y))
+    fitter.params["b"].stderr = 0.005
+    with pytest.warns(ParamfitWarning, match="Bound reached.*'b'.*bound"):
+        ci = conf_interval(fitter, fitter, sigmas=[1, 2, 3])
+    assert ci.flags["b"]
+    for flag in ci.flags["b"]:  # each flagged limit is reported as the bound it passed
+        assert flag.value in (1.97, 2.03) and (flag.sigma, flag.value) in ci["b"]
+
+
+def basic_residual_lmfit(p, x, y):
+    return 1 / (p["a"] * x) + p["b"] - y
+
+
+def test_lmfit_call_with_a_model_result_and_chi2_map():
+    # lmfit's doc_confidence_chi2_maps: conf_interval(out, out) and
+    # conf_interval2d(out, out, ..., chi2_out=True) with a ModelResult
+    from paramfit.models.builtin import GaussianModel
+
+    x = np.linspace(-5.0, 5.0, 80)
+    y = 3.0 * np.exp(-x**2 / 2) + 0.05 * np.random.default_rng(7).standard_normal(x.size)
+    model = GaussianModel()
+    out = model.fit(y, model.make_params(amplitude=5, center=0.2, sigma=1.5), x=x)
+    ci = conf_interval(out, out, sigmas=[1])
+    assert ci == out.conf_interval(sigmas=[1])        # the same profiles, same call
+    gx, gy, chi2 = conf_interval2d(out, out, "center", "sigma", 3, 3, chi2_out=True)
+    _, _, prob = conf_interval2d(out, out, "center", "sigma", 3, 3)
+    # the centre of the default grid is the best fit: its re-fit is the fit itself
+    # (chi-square equal to the solver's tolerance, relative 1e-8 here)
+    assert chi2[1, 1] == pytest.approx(out.chisqr, rel=1e-8)
+    best = FitStatistics(out.chisqr, out.nvarys, out.ndata)
+    expected = [[f_compare(best, FitStatistics(c, out.nvarys - 2, out.ndata)) for c in row]
+                for row in chi2]
+    np.testing.assert_allclose(prob, expected, rtol=0, atol=1e-12)  # the same re-fits

@@ -184,6 +184,21 @@ def test_brute_grid_and_candidates():
     assert out.candidates[0].params["tau"].value == taus[k[0]]
 
 
+def test_brute_workers_in_this_process_or_a_clear_error():
+    def grid(**kws):
+        p = Parameters()
+        p.add("amp", value=3.0, vary=False)
+        p.add("tau", value=1.0, min=0.5, max=3.0)
+        p.add("off", value=0.5, min=0.0, max=1.0)
+        return p, minimize(decay, p, method="brute", Ns=5, **kws)
+
+    _, plain = grid()
+    _, mapped = grid(workers=map)   # a map-like callable runs here: the same grid
+    assert np.array_equal(mapped.brute_Jout, plain.brute_Jout) and mapped.nfev == plain.nfev
+    with pytest.raises(ValueError, match="workers=-1 would evaluate the grid in other"):
+        grid(workers=-1)
+
+
 def test_reduce_fcn_names_and_callable():
     for reduce_fcn in ("negentropy", "neglogcauchy", lambda r: float(np.sum(np.abs(r)))):
         out = minimize(decay, start(bounded=True), method="nelder", reduce_fcn=reduce_fcn)
@@ -234,6 +249,32 @@ def test_emcee_chain_matches_the_covariance_of_the_fit():
         sigma = best.params[name].stderr
         assert abs(out.params[name].value - best.params[name].value) < 0.3 * sigma
         assert out.params[name].stderr == pytest.approx(sigma, rel=0.2)
+
+
+def test_emcee_continues_a_chain_and_uses_a_pool():
+    pytest.importorskip("emcee")
+    calls = []
+
+    class Pool:  # lmfit 1.3's workers=: any object with map(function, iterable)
+        def map(self, f, iterable):
+            calls.append(1)
+            return map(f, iterable)
+
+    first = minimize(decay, start(bounded=True), method="emcee", nwalkers=12, steps=5)
+    # the chain's last positions are the next run's start (lmfit 1.3's pos=chain)
+    again = minimize(decay, start(bounded=True), method="emcee", nwalkers=12, steps=1,
+                     pos=first.chain, workers=Pool())
+    # emcee's one step moves each half of the walkers from the others: a walker whose
+    # move was rejected stays where the first chain ended
+    end = first.chain[-1]
+    kept = np.all(again.chain[0] == end, axis=1)
+    assert kept.any() and np.array_equal(kept, again.acceptance_fraction == 0.0)
+    assert calls  # emcee evaluated the walkers through the pool's map
+    with pytest.raises(ValueError, match=r"pos must have shape \(nwalkers, nvarys\)"):
+        minimize(decay, start(bounded=True), method="emcee", nwalkers=12, steps=1,
+                 pos=first.chain[-1, :-1])
+    with pytest.raises(ValueError, match="workers=4"):
+        minimize(decay, start(bounded=True), method="emcee", nwalkers=12, steps=1, workers=4)
 
 
 def test_emcee_missing_is_a_clear_error():

@@ -22,7 +22,7 @@ import functools
 import types
 from collections.abc import Collection, Mapping, Sequence
 
-from paramfit.core.exceptions import ExpressionError, ExpressionEvaluationError
+from paramfit.core.exceptions import ExpressionError, ExpressionEvaluationError, UnknownNameError
 from paramfit.core.expressions.functions import LSHIFT_HELPER, POWER_HELPER
 from paramfit.core.expressions.symbols import (
     DEFAULT_SYMBOLS,
@@ -476,9 +476,11 @@ def evaluation_order(
 
     Raises
     ------
-    ExpressionError
+    UnknownNameError
         If an expression reads a name that is not known (the message names it, the
-        parameter and the expression), or if expressions depend on each other in a
+        parameter and the expression; also a ``NameError``).
+    ExpressionError
+        If expressions depend on each other in a
         cycle (the message shows it as ``'a -> b -> a'``).
 
     Examples
@@ -496,10 +498,11 @@ def evaluation_order(
         )
         if unknown:
             listed = ", ".join(repr(n) for n in unknown)
-            raise ExpressionError(
+            raise UnknownNameError(
                 f"unknown name{'s' if len(unknown) > 1 else ''} {listed} in "
-                f"{_where(compiled.source, name)}: not a parameter, a user symbol or a "
-                "built-in function or constant; add it or correct the spelling"
+                f"{_where(compiled.source, name)} (name {listed} is not defined): not a "
+                "parameter, a user symbol or a built-in function or constant; add it or "
+                "correct the spelling"
             )
         dependencies[name] = sorted((n for n in compiled.names if n in position),
                                     key=position.__getitem__)

@@ -18,7 +18,21 @@ from types import MappingProxyType
 from paramfit.core.exceptions import ExpressionError
 from paramfit.core.expressions.functions import CONSTANTS, FUNCTIONS, HELPERS
 
-__all__ = ["DEFAULT_SYMBOLS", "FLOAT_HELPER", "SymbolTable", "make_namespace"]
+__all__ = ["CHANGES", "DEFAULT_SYMBOLS", "FLOAT_HELPER", "SymbolTable", "make_namespace",
+           "mark_changed"]
+
+CHANGES = [0]
+"""One process-wide count of the changes that may make a tied value stale: every change
+through a Parameter's setters (value, bounds, expr, vary, state), to a Parameters'
+contents and to any :class:`SymbolTable`. A tied Parameter re-evaluates its ``expr``
+when read only if the count moved since its last evaluation (``Parameter.value``). The
+fit's hot path writes values directly (free and tied together, by the one tie rule) and
+does not count. A list, so that readers hold the one object."""
+
+
+def mark_changed() -> None:
+    """Count a change that may make tied values stale (see :data:`CHANGES`)."""
+    CHANGES[0] += 1
 
 DEFAULT_SYMBOLS: Mapping[str, object] = MappingProxyType({**CONSTANTS, **FUNCTIONS, **HELPERS})
 """The read-only symbols every expression can use.
@@ -147,10 +161,12 @@ class SymbolTable(MutableMapping):
 
     def __setitem__(self, name: str, value: object) -> None:
         self._user[_check_symbol_name(name)] = value
+        CHANGES[0] += 1
 
     def __delitem__(self, name: str) -> None:
         if name in self._user:
             del self._user[name]
+            CHANGES[0] += 1
         elif name in DEFAULT_SYMBOLS:
             raise KeyError(f"{name!r} is a built-in symbol and cannot be deleted")
         else:

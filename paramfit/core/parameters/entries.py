@@ -23,10 +23,10 @@ _SET_KEYS = frozenset(("value", "vary", "min", "max", "expr", "brute_step", "is_
 def _fill_unset(par: Parameter, value: Any, given: Mapping[str, Any]) -> Parameter:
     """Give ``par`` the attributes in ``given`` it leaves unset (lmfit 1.3's ``add``).
 
-    Unset means: no value (NaN), no bound, no expr, no brute_step, no user_data;
-    ``vary``, when given, always applies.
+    Unset means: no finite value (never given one reads ``-inf``), no bound, no expr,
+    no brute_step, no user_data; ``vary``, when given, always applies.
     """
-    if value is not None and math.isnan(par.value):
+    if value is not None and not math.isfinite(par.value):
         par.value = value
     lo = par.min if given["min"] is None or par.min != -math.inf else given["min"]
     hi = par.max if given["max"] is None or par.max != math.inf else given["max"]

@@ -362,7 +362,7 @@ def parameters_to_json(params: Parameters) -> dict[str, Any]:
     out = []
     for par in params.values():
         item = {
-            "name": par.name, "value": _jfloat(par.value), "vary": par.vary,
+            "name": par.name, "value": _jfloat(par._value), "vary": par.vary,
             "min": _jfloat(par.min), "max": _jfloat(par.max), "expr": par.expr,
             "brute_step": par.brute_step,
             "stderr": _jfloat(par.stderr), "init_value": _jfloat(par.init_value),

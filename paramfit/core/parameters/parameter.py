@@ -27,9 +27,15 @@ from typing import Any
 
 from paramfit.core.exceptions import BoundsError, ParameterError
 from paramfit.core.expressions.compiler import CompiledExpression, compile_expression
+from paramfit.core.expressions.symbols import CHANGES as _CHANGES
 from paramfit.core.parameters.numeric import NumericValue
 
-__all__ = ["BOUNDS_TOLERANCE", "SIDES", "Parameter", "ParameterStatus", "check_name"]
+__all__ = ["BOUNDS_TOLERANCE", "SIDES", "UNSET", "Parameter", "ParameterStatus", "check_name"]
+
+UNSET = -math.inf
+"""The value of a Parameter that was never given one (lmfit 1.3's ``-inf``; the seed's
+``value=None``). A fit refuses a varied parameter whose value is not finite, naming it."""
+
 
 BOUNDS_TOLERANCE = 1e-10
 """Relative width below which bounds count as equal: ``max - min <= tol * max(1, |min|, |max|)``."""
@@ -160,9 +166,9 @@ def _bind(args: tuple, kws: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _real(value: Any, name: str | None) -> float:
-    """``value`` as a float (NaN for None), or ParameterError."""
+    """``value`` as a float (:data:`UNSET` for None), or ParameterError."""
     if value is None:
-        return math.nan
+        return UNSET
     if isinstance(value, (str, bytes)):
         raise ParameterError(f"{_label(name)}: value must be a number, got {value!r}")
     try:
@@ -187,7 +193,8 @@ class Parameter(NumericValue):
     Parameters
     ----------
     value : float, optional
-        Start value (NaN when None: tied parameters get theirs from ``expr``). A value
+        Start value (``-inf``, :data:`UNSET`, when None, as lmfit 1.3: tied parameters get
+        theirs from ``expr``; a fit refuses a varied parameter without a finite value). A value
         outside ``[min, max]`` is clipped to the nearest bound, here and on every later
         assignment to ``value``. ``init_value`` is set to it.
     vary : bool, default True
@@ -225,12 +232,17 @@ class Parameter(NumericValue):
     __slots__ = (
         "name", "_value", "_vary", "_min", "_max", "_expr", "_compiled", "stderr",
         "correl", "init_value", "_step", "_relative_step", "_side", "_max_step",
-        "user_data", "_fit_status", "status_reason", "_brute_step",
+        "user_data", "_fit_status", "status_reason", "_brute_step", "_owner", "_seen",
     )
     __hash__ = None  # type: ignore[assignment]  # equal to its value, as in lmfit
 
     def __init__(self, *args: Any, **kws: Any) -> None:
+        if not args and not kws:
+            raise TypeError("Parameter() missing 1 required positional argument: 'name' "
+                            "(give at least a name or a value)")
         fields = _bind(args, kws)
+        self._owner: Any = None
+        self._seen = -1
         self.name = fields.get("name")
         self._fit_status: ParameterStatus | None = None
         self.status_reason: str | None = None
@@ -256,11 +268,25 @@ class Parameter(NumericValue):
     # ------------------------------------------------------------------ value
     @property
     def value(self) -> float:
-        """The current value (a float; NaN when never set), within ``[min, max]``.
+        """The current value (a float; ``-inf`` when never set), within ``[min, max]``.
 
-        Assigning a value outside the bounds stores the nearest bound (lmfit 1.3).  The
-        fit itself writes ``_value`` directly (it keeps its iterates inside the bounds).
+        A tied parameter stored in a :class:`Parameters` reads its ``expr`` evaluated
+        from the current values (lmfit 1.3): after ``p['a'].value = 5``, ``b = 2*a``
+        reads 10. It is evaluated again only when something changed since it was last
+        evaluated (a fit's own updates keep it current), so reading is as cheap as
+        reading a free value. Assigning a value outside the bounds stores the nearest
+        bound (lmfit 1.3).  The fit itself writes ``_value`` directly (it keeps its
+        iterates inside the bounds).
+
+        Raises
+        ------
+        ExpressionError
+            For a tied parameter whose ``expr`` cannot be evaluated any more (a name it
+            reads was removed, a value makes it fail); the message names it.
         """
+        if self._compiled is not None and self._seen != _CHANGES[0] \
+                and self._owner is not None:
+            self._owner._refresh_tie(self)
         return self._value
 
     @value.setter
@@ -272,6 +298,7 @@ class Parameter(NumericValue):
             v = self._max
         self._value = v
         self._fit_status = None
+        _CHANGES[0] += 1
 
     @property
     def _val(self) -> float:
@@ -377,6 +404,7 @@ class Parameter(NumericValue):
                               f"greater than max={hi!r}; give min <= max")
         self._min, self._max = lo, hi
         self._fit_status = None
+        _CHANGES[0] += 1
 
     # ------------------------------------------------------------- expression
     @property
@@ -395,10 +423,15 @@ class Parameter(NumericValue):
                                  f"got {expr!r}")
         expr = expr.strip() if expr else None
         compiled = compile_expression(expr, owner=self.name) if expr else None
+        if compiled is not None and self._owner is not None:
+            # in a Parameters: unknown names, cycles and failing evaluations are refused
+            # here, naming this parameter, and leave everything as it was (lmfit 1.3)
+            self._owner._check_tie(self, expr, compiled)
         self._expr, self._compiled = expr, compiled
         if compiled is not None:
             self._vary = False
         self._fit_status = None
+        _CHANGES[0] += 1
 
     @property
     def compiled_expr(self) -> CompiledExpression | None:
@@ -479,6 +512,10 @@ class Parameter(NumericValue):
                                  "user_data), optionally followed by a dict of extras")
         fields = dict(zip(_STATE_FIELDS, state[:11], strict=True))
         extras = {**_EXTRA_DEFAULTS, **(state[11] if len(state) == 12 else {})}
+        _CHANGES[0] += 1
+        # restored in place (a failed fit restores the user's Parameters): it stays in
+        # its Parameters; unpickled or copied: in none until stored
+        self._owner, self._seen = getattr(self, "_owner", None), -1
         self.name = fields["name"]
         self._fit_status = None
         self._expr, self._compiled = None, None

@@ -20,13 +20,10 @@ Examples
 from __future__ import annotations
 
 import copy as _copy
-import json
 import math
-import numbers
-import pickle
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +31,7 @@ from paramfit.core.exceptions import (
     BoundsError,
     BoundsWarning,
     ParameterError,
+    UnknownNameError,
 )
 from paramfit.core.expressions.compiler import (
     CompiledExpression,
@@ -42,24 +40,22 @@ from paramfit.core.expressions.compiler import (
     evaluation_error,
     make_namespace,
 )
+from paramfit.core.expressions.symbols import CHANGES, mark_changed
 from paramfit.core.mapping import evaluate_tie, update_ties
 from paramfit.core.parameters.entries import _SET_KEYS, _fill_unset
 from paramfit.core.parameters.formats import (
-    load_json_document,
-    parameters_from_json,
     parameters_html,
     parameters_table,
-    parameters_to_json,
 )
 from paramfit.core.parameters.parameter import (
     _TUPLE_FIELDS,
     BOUNDS_TOLERANCE,
     DEFAULT_COLUMNS,
-    LMFIT_DEFAULT_SYMBOLS,
     Parameter,
     ParameterStatus,
     check_name,
 )
+from paramfit.core.parameters.persistence import ParametersPersistence
 from paramfit.core.parameters.symbols_view import SymbolsView
 
 __all__ = ["BOUNDS_TOLERANCE", "Parameter", "ParameterStatus", "Parameters", "check_name",
@@ -87,7 +83,7 @@ def create_params(**kws: float | Mapping[str, Any]) -> Parameters:
     return params
 
 
-class Parameters(dict):
+class Parameters(ParametersPersistence, dict):
     """An ordered ``dict`` of :class:`Parameter` keyed by name (seed 000 §2.3).
 
     Keys must be valid identifiers (``[a-zA-Z_][a-zA-Z0-9_]*``), not keywords nor
@@ -115,6 +111,7 @@ class Parameters(dict):
     def __init__(self, usersyms: Mapping[str, object] | None = None, *,
                  symbols: Mapping[str, object] | None = None) -> None:
         super().__init__()
+        self._current = -1  # the change count at which every tie was last current
         self.symbols = SymbolTable()
         for table in (usersyms, symbols):
             if table:
@@ -132,21 +129,122 @@ class Parameters(dict):
             raise ParameterError(f"Parameters[{name!r}] must be a Parameter, "
                                  f"got {type(par).__name__}")
         par.name = name
+        par._owner = self
         super().__setitem__(name, par)
+        mark_changed()
+
+    def __delitem__(self, name: str) -> None:
+        self._release(super().pop(name))
+
+    def pop(self, name: str, *default: Any) -> Any:
+        """Remove the parameter ``name`` and return it (``default`` if given and absent)."""
+        if name not in self and default:
+            return default[0]
+        par = super().pop(name)
+        self._release(par)
+        return par
+
+    def popitem(self) -> tuple[str, Parameter]:
+        name, par = super().popitem()
+        self._release(par)
+        return name, par
+
+    def clear(self) -> None:
+        pars = list(self.values())
+        super().clear()
+        for par in pars:
+            self._release(par)
+
+    def _release(self, par: Any) -> None:
+        """A parameter removed from ``self`` no longer evaluates its tie here."""
+        if getattr(par, "_owner", None) is self:
+            par._owner = None
+        mark_changed()
+
+    # ------------------------------------------------------------------ ties
+    def _refresh_tie(self, par: Parameter) -> None:
+        """Evaluate the tie ``par`` (and the ties it reads) from the current values and
+        store them; called when ``par.value`` is read after a change (lmfit 1.3's live
+        tied values)."""
+        if dict.get(self, par.name) is not par:  # stored elsewhere since: not ours
+            par._owner = None
+            return
+        stamp = CHANGES[0]
+        for tie in evaluate_tie(self, par):
+            dict.__getitem__(self, tie.name)._seen = stamp
+
+    def _refresh_ties(self) -> None:
+        """Evaluate every tie from the current values and store them (all or none is
+        marked current)."""
+        stamp = CHANGES[0]
+        for tie in update_ties(self):
+            dict.__getitem__(self, tie.name)._seen = stamp
+
+    def _check_tie(self, par: Parameter, expr: str, compiled: CompiledExpression) -> None:
+        """Refuse ``compiled`` as the new ``expr`` of ``par`` (stored here) as
+        :meth:`_evaluate_new_tie` does; ``par`` and the other values are left as they
+        were on an error."""
+        if dict.get(self, par.name) is not par:
+            return
+        saved = par._expr, par._compiled, par._value
+        par._expr, par._compiled = expr, compiled
+        try:
+            self._evaluate_new_tie(par)
+        except BaseException:
+            par._expr, par._compiled, par._value = saved
+            raise
+        par._expr, par._compiled = saved[:2]
+
+    def _evaluate_new_tie(self, par: Parameter) -> None:
+        """Evaluate a tie being added or changed, raising what lmfit 1.3 raises at
+        ``add()`` when every name it reads is known: a cycle, an evaluation that fails
+        (``9**1024``, ``sqrt(cos)``). A name that is neither a parameter nor a symbol
+        *yet* is allowed, as in the seed (000 §5 adds ``cen_2``, reading ``wid_2``,
+        before ``wid_2``; §5.3 adds functions to ``Minimizer.asteval.symtable`` after
+        the parameters): that tie is evaluated when read, and a name still unknown then
+        is an :class:`UnknownNameError` (also a ``NameError``) naming it."""
+        try:
+            self._refresh_tie(par)
+        except UnknownNameError:
+            return  # a parameter or symbol still to come (seed 000 §5)
+
+    def _store_checked(self, pars: list[Parameter]) -> None:
+        """Store ``pars`` and evaluate the ties among them (:meth:`_evaluate_new_tie`);
+        on any error ``self`` is restored as it was and the error (naming the tie)
+        raised."""
+        before = list(self.items())
+        try:
+            for par in pars:
+                self[par.name] = par
+            for par in pars:
+                if par.compiled_expr is not None:
+                    self._evaluate_new_tie(par)
+        except BaseException:
+            for par in pars:
+                if dict.get(self, par.name) is par:
+                    par._owner = None
+            dict.clear(self)
+            for name, par in before:
+                self[name] = par
+            raise
 
     def update(self, *args: Any, **kws: Parameter) -> Parameters:  # type: ignore[override]
         """Add parameters from a mapping (or pairs), checking names and types; returns self.
 
-        From another :class:`Parameters`, its user symbols that ``self`` lacks come too
-        (lmfit 1.3).
+        From another :class:`Parameters`, copies of its parameters come (each object
+        belongs to one Parameters: its ties are evaluated there), with its user symbols
+        that ``self`` lacks (lmfit 1.3).
         """
+        sources = []
         for other in args:
             if isinstance(other, Parameters):
                 self._merge_symbols(other)
+                other = other.copy()
             elif isinstance(other, (str, bytes)) or not isinstance(other, (Mapping, Iterable)):
                 raise ParameterError(f"{other!r} is not a Parameters object (nor a mapping "
                                      "or pairs of name and Parameter)")
-        for name, par in dict(*args, **kws).items():
+            sources.append(other)
+        for name, par in dict(*sources, **kws).items():
             self[name] = par
         return self
 
@@ -224,9 +322,7 @@ class Parameters(dict):
             par = Parameter(value, True if vary is None else vary, min, max,
                             check_name(name), expr, brute_step=brute_step,
                             user_data=user_data, **options)
-        self[par.name] = par
-        if par.compiled_expr is not None:
-            self._try_evaluate(par)
+        self._store_checked([par])
 
     def add_many(self, *entries: tuple | Parameter) -> None:
         """Add several parameters given as Parameter objects or tuples
@@ -244,31 +340,23 @@ class Parameters(dict):
         if len(entries) == 1 and isinstance(entries[0], list) and all(
                 isinstance(e, (tuple, list, Parameter)) for e in entries[0]):
             entries = tuple(entries[0])
+        pars = []
         for entry in entries:
             if isinstance(entry, Parameter):
-                self[check_name(entry.name)] = entry
+                check_name(entry.name)
+                pars.append(entry)
             elif isinstance(entry, (tuple, list)) and 1 <= len(entry) <= len(_TUPLE_FIELDS):
                 fields = dict(zip(_TUPLE_FIELDS, entry, strict=False))
                 if fields.get("vary") is None:
                     fields["vary"] = True
-                self[check_name(entry[0])] = Parameter(**fields)
+                check_name(entry[0])
+                pars.append(Parameter(**fields))
             else:
                 raise ParameterError(
                     "add_many entries must be Parameter objects or tuples "
                     f"({', '.join(_TUPLE_FIELDS)}) of 1 to {len(_TUPLE_FIELDS)} items; "
                     f"got {entry!r}")
-        for par in self.values():
-            if par.compiled_expr is not None:
-                self._try_evaluate(par)
-
-    def _try_evaluate(self, par: Parameter) -> None:
-        names = par.compiled_expr.names
-        if any(n not in self and n not in self.symbols for n in names):
-            return
-        try:
-            evaluate_tie(self, par)  # with the ties it reads, which may fail in turn
-        except Exception:  # noqa: BLE001  (best effort; update_constraints reports errors)
-            return
+        self._store_checked(pars)  # ties may read parameters added after them
 
     def set(self, **kws: float | Mapping[str, Any]) -> None:
         """Set values and attributes by name, adding parameters that are missing (lmfit 1.3).
@@ -285,35 +373,44 @@ class Parameters(dict):
         (0.8, 0.0)
         """
         for name, spec in kws.items():
-            if name not in self:
-                self[check_name(name)] = Parameter(name=name)
-            par = self[name]
             if isinstance(spec, Mapping):
                 bad = sorted(set(spec) - _SET_KEYS)
                 if bad:
                     raise ParameterError(f"Parameters.set: unknown attribute(s) {bad} for "
                                          f"parameter {name!r}; use {sorted(_SET_KEYS)}")
-                par.set(**spec)
-            else:
-                par.set(value=spec)
-            if par.compiled_expr is not None:
-                self._try_evaluate(par)
+            if name in self:
+                par = self[name]
+                par.set(**spec) if isinstance(spec, Mapping) else par.set(value=spec)
+            else:  # a new parameter: set up alone, then stored and checked as by add()
+                par = Parameter(name=check_name(name))
+                par.set(**spec) if isinstance(spec, Mapping) else par.set(value=spec)
+                self._store_checked([par])
 
     # ------------------------------------------------------------------ values
     def valuesdict(self) -> dict[str, float]:
         """``{name: value}`` for every parameter, in order.
 
-        The values as stored: a tied value is the one the last tie evaluation stored
-        (:meth:`add`, :meth:`update_constraints` or a fit, which all follow the one
-        rule of :mod:`paramfit.core.mapping`: dependency order, then clipped to the
-        bounds); it is not re-evaluated here.
+        Tied values are current (lmfit 1.3): when anything changed since the ties were
+        last evaluated, every tie is evaluated again here, by the one rule of
+        :mod:`paramfit.core.mapping` (dependency order, each clipped to its bounds);
+        otherwise (inside a fit, say) the stored values are returned as they are.
 
         Examples
         --------
         >>> p = Parameters(); p.add('a', 1.5); p.add('b', expr='2*a', max=2.0)
         >>> p.valuesdict()
         {'a': 1.5, 'b': 2.0}
+        >>> p['a'].value = 0.25
+        >>> p.valuesdict()
+        {'a': 0.25, 'b': 0.5}
         """
+        stamp = CHANGES[0]
+        if self._current != stamp:  # something changed since every tie was current
+            for par in self.values():
+                if par._compiled is not None and par._seen != stamp:
+                    self._refresh_ties()
+                    break
+            self._current = stamp
         return {name: par._value for name, par in self.items()}
 
     def _namespace(self) -> dict:
@@ -341,7 +438,7 @@ class Parameters(dict):
         >>> p.update_constraints(); p['b'].value
         10.0
         """
-        update_ties(self)
+        self._refresh_ties()
 
     @staticmethod
     def _evaluate(compiled: CompiledExpression, ns: dict, owner: str | None) -> Any:
@@ -371,7 +468,8 @@ class Parameters(dict):
         * bounds equal within :data:`BOUNDS_TOLERANCE`: treated as fixed, BoundsWarning.
         * start outside the bounds (infeasible): ``infeasible='warn'`` moves it to the
           nearest bound with a BoundsWarning naming it; ``'raise'`` raises BoundsError.
-        * a varying parameter without a start value (NaN): ParameterError.
+        * a varying parameter without a finite start value (never given one: ``-inf``):
+          ParameterError naming it.
 
         Tied parameters are only checked for admissibility (their value is computed).
 
@@ -388,19 +486,19 @@ class Parameters(dict):
         if infeasible not in ("warn", "raise"):
             raise ParameterError(f"infeasible must be 'warn' or 'raise', got {infeasible!r}")
         for name, par in self.items():
-            lo, hi, value = par.min, par.max, par.value
+            lo, hi, value = par.min, par.max, par._value  # tied: not evaluated here
             if lo > hi:
                 raise BoundsError(f"parameter {name!r}: inadmissible bounds, min={lo!r} is "
                                   f"greater than max={hi!r}; give min <= max")
             if par.compiled_expr is not None:
                 continue
-            if math.isnan(value):
+            if not math.isfinite(value):  # never given a value (-inf), or given inf/NaN
                 if lo == hi:
                     par.value = lo
                     continue
                 if par.vary:
-                    raise ParameterError(f"parameter {name!r} has no start value (value is "
-                                         "NaN); give it a value")
+                    raise ParameterError(f"parameter {name!r} has no finite start value "
+                                         f"(value is {value!r}); give it a value")
                 continue
             if lo == hi:
                 if value != lo:
@@ -446,96 +544,10 @@ class Parameters(dict):
         memo[id(self)] = new
         new.symbols.update(self.symbols.user_symbols())
         for name, par in self.items():
-            dict.__setitem__(new, name, _copy.deepcopy(par, memo))
+            copied = _copy.deepcopy(par, memo)
+            copied._owner = new
+            dict.__setitem__(new, name, copied)
         return new
-
-    def __reduce__(self) -> tuple:
-        symbols = self.symbols.user_symbols()
-        for key, obj in symbols.items():
-            if not isinstance(obj, numbers.Number):
-                try:
-                    pickle.dumps(obj)
-                except Exception as exc:
-                    raise ParameterError(
-                        f"cannot pickle Parameters: user symbol {key!r} ({obj!r}) is not "
-                        "picklable; define it at module level or remove it from "
-                        "params.symbols") from exc
-        return (self.__class__, (), {"symbols": symbols, "params": list(self.values())})
-
-    def __setstate__(self, state: Mapping[str, Any]) -> None:
-        """Restore from :meth:`__reduce__`'s state, or lmfit 1.3's (``unique_symbols``:
-        its symbol table, from which the parameters' own values and lmfit's built-in
-        symbols are left out)."""
-        if not hasattr(self, "symbols"):
-            self.symbols = SymbolTable()
-        if "symbols" in state:
-            self.symbols.update(state["symbols"])
-        else:
-            skip = {par.name for par in state["params"]} | LMFIT_DEFAULT_SYMBOLS
-            for key, obj in (state.get("unique_symbols") or {}).items():
-                if key not in skip and key not in self.symbols:
-                    self.symbols[key] = obj
-        for par in state["params"]:
-            self[par.name] = par
-
-    # -------------------------------------------------------------------- JSON
-    def dumps(self, **json_kws: Any) -> str:
-        """The parameters as a JSON string (``json_kws`` go to :func:`json.dumps`).
-
-        Everything round-trips through :meth:`loads`: names, values (inf and NaN as the
-        strings ``"inf"``, ``"-inf"``, ``"nan"``), vary, bounds, expr, brute_step,
-        stderr, correl, init_value, finite-difference options, the fit status,
-        ``user_data`` when :func:`paramfit.jsonutils.encode4js` can encode it (dropped
-        otherwise), and user symbols: numbers (bool, int, float, complex) in full,
-        user *functions* by name only (no code is stored: give them again to
-        :meth:`loads` with ``funcdefs`` or add them to ``symbols``).
-
-        Examples
-        --------
-        >>> p = Parameters(); p.add('a', 1.5, min=0)
-        >>> Parameters().loads(p.dumps())['a']
-        <Parameter 'a', value=1.5, bounds=[0.0:inf]>
-        """
-        return json.dumps(parameters_to_json(self), **json_kws)
-
-    def loads(self, s: str | bytes, funcdefs: Mapping[str, Any] | None = None,
-              **json_kws: Any) -> Parameters:
-        """Replace the contents with those of a JSON string; returns ``self``.
-
-        Reads what :meth:`dumps` writes and what lmfit 1.3's ``Parameters.dumps``
-        writes (``{"unique_symbols": ..., "params": [state, ...]}``; bounds written as
-        ``null`` read as none). User symbols in the string are added to
-        ``self.symbols`` (existing ones stay); a user function named there is restored
-        only from ``funcdefs`` (``{name: function}``): nothing named in a document is
-        imported, and a function not in ``funcdefs`` is left out with a
-        :class:`~paramfit.ParamfitWarning`. ``json_kws`` go to :func:`json.loads`.
-
-        Examples
-        --------
-        >>> p = Parameters().loads('{"parameters": [{"name": "a", "value": "inf"}]}')
-        >>> p['a'].value
-        inf
-        """
-        data = load_json_document(s, "Parameters.loads")  # untrusted: bounded, no raw errors
-        pars, symbols = parameters_from_json(data, funcdefs)  # symbols: finite numbers
-        self.clear()
-        for key, obj in symbols.items():
-            self.symbols[key] = obj
-        for par in pars:
-            self[par.name] = par
-        for par in pars:
-            if par.compiled_expr is not None:
-                self._try_evaluate(par)
-        return self
-
-    def dump(self, fp: IO[str], **json_kws: Any) -> None:
-        """Write :meth:`dumps` to an open text file."""
-        fp.write(self.dumps(**json_kws))
-
-    def load(self, fp: IO[str], funcdefs: Mapping[str, Any] | None = None,
-             **json_kws: Any) -> Parameters:
-        """Read a file written by :meth:`dump` (or lmfit's) into ``self``; returns ``self``."""
-        return self.loads(fp.read(), funcdefs, **json_kws)
 
     # ------------------------------------------------------------ presentation
     def pretty_repr(self, oneline: bool = False) -> str:

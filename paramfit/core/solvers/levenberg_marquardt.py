@@ -465,6 +465,13 @@ class _Iteration:
             if tall is None:
                 gradient = jac.T @ f
             free = self.free_columns(x, gradient)
+            if free is not None and free.size == 0:
+                # every column pinned at a bound, its gradient pointing out: the projected
+                # gradient is 0 (gtol's test; a QR of no columns would fail)
+                if not updates:
+                    return Termination.GTOL
+                jac, new_point, checking = None, False, BROYDEN_CHECK_STEPS
+                continue
             if free is None:
                 qr = pivoted_qr(jac, f) if tall is None else tall.pivoted()
                 sub_norms, sub_gradient = column_norms, gradient

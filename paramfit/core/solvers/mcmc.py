@@ -46,9 +46,15 @@ def _settings(options: FitOptions) -> dict[str, Any]:
     if out["float_behavior"] not in ("posterior", "chi2"):
         raise OptionError("float_behavior must be 'posterior' or 'chi2', got "
                           f"{out['float_behavior']!r}")
-    if int(out["ntemps"]) != 1 or out["reuse_sampler"] or int(out["workers"]) != 1:
-        raise OptionError("emcee: ntemps, reuse_sampler and workers are not supported "
-                          "(one ensemble sampler, one process)")
+    if int(out["ntemps"]) != 1 or out["reuse_sampler"]:
+        raise OptionError("emcee: ntemps and reuse_sampler are not supported (one ensemble "
+                          "sampler per call; pass pos=result.chain to continue a chain)")
+    workers = out["workers"]
+    if not callable(getattr(workers, "map", None)) and int(workers) != 1:
+        raise OptionError(f"emcee: workers={workers!r}: give 1 (this process) or a pool "
+                          "object with a map(function, iterable) method (the residual is "
+                          "evaluated through the fit's own counter, which other processes "
+                          "cannot reach)")
     return out
 
 
@@ -57,11 +63,13 @@ def run_emcee(problem: FitProblem, evaluator: Evaluator, options: FitOptions,
     """Sample the posterior of the free parameters with emcee's ensemble sampler.
 
     Options (``options.solver_kws``): ``steps``, ``nwalkers``, ``burn``, ``thin``,
-    ``pos`` (start positions, shape ``(nwalkers, nvarys)``; default the start values
-    with a relative scatter of 1e-4), ``seed`` (default 0: of the walkers' random
-    numbers and of ``pos``), ``progress``, ``run_mcmc_kwargs``.  ``nfev`` counts every
-    evaluation (the walkers' start positions and the median's included; lmfit 1.3
-    reports ``nwalkers * steps``).
+    ``pos`` (start positions, shape ``(nwalkers, nvarys)``, or a previous chain
+    ``(steps, nwalkers, nvarys)``, continued from its last positions; default the start
+    values with a relative scatter of 1e-4), ``workers`` (1, or a pool object with a
+    ``map`` method, used by emcee for the walkers' evaluations), ``seed`` (default 0:
+    of the walkers' random numbers and of ``pos``), ``progress``, ``run_mcmc_kwargs``.
+    ``nfev`` counts every evaluation (the walkers' start positions and the median's
+    included; lmfit 1.3 reports ``nwalkers * steps``).
     """
     emcee = require("emcee", "emcee", "method 'emcee'")
     cfg = _settings(options)
@@ -76,9 +84,11 @@ def run_emcee(problem: FitProblem, evaluator: Evaluator, options: FitOptions,
         pos = np.clip(pos, lower, upper)
     else:
         pos = np.asarray(cfg["pos"], dtype=float)
+        if pos.ndim == 3 and pos.shape[1:] == (nwalkers, n):
+            pos = pos[-1]  # a previous chain (steps, nwalkers, nvarys): continue from its end
         if pos.shape != (nwalkers, n):
-            raise OptionError(f"pos must have shape (nwalkers, nvarys) = ({nwalkers}, {n}), "
-                              f"got {pos.shape}")
+            raise OptionError(f"pos must have shape (nwalkers, nvarys) = ({nwalkers}, {n}) "
+                              f"or be a chain (steps, {nwalkers}, {n}), got {pos.shape}")
     half = 0.5 if cfg["float_behavior"] == "posterior" else 1.0
 
     def log_prob(theta: np.ndarray) -> float:
@@ -89,7 +99,8 @@ def run_emcee(problem: FitProblem, evaluator: Evaluator, options: FitOptions,
         value = float(r @ r)
         return -half * value if np.isfinite(value) else -np.inf
 
-    sampler = emcee.EnsembleSampler(nwalkers, n, log_prob)
+    pool = cfg["workers"] if callable(getattr(cfg["workers"], "map", None)) else None
+    sampler = emcee.EnsembleSampler(nwalkers, n, log_prob, pool=pool)
     # the walkers' moves from the same seed (paramfit's determinism rule; seed=None: not)
     sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
     try:

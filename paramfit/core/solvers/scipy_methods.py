@@ -519,6 +519,12 @@ def _brute(problem: FitProblem, objective: _Objective, kws: dict, steps: list,
                        "workers, max_nfev")
     ranges = brute_ranges(problem, steps, ns)
     extras["call_kws"] = {"Ns": ns, "full_output": 1, "finish": None, "workers": workers}
+    if not (callable(workers) or workers == 1):
+        raise SolverOptionError(
+            f"brute: workers={workers!r} would evaluate the grid in other processes, but "
+            "the fit's objective (its evaluation counter, best point and compiled ties) "
+            "lives in this one; use workers=1 or a map-like callable f(func, iterable) "
+            "that calls func here (e.g. workers=map)")
     x0, fval, grid, jout = optimize.brute(objective.chisqr, tuple(ranges), Ns=ns,
                                           full_output=True, finish=None, disp=False,
                                           workers=workers)
