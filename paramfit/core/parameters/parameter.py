@@ -45,6 +45,7 @@ _TUPLE_FIELDS = ("name", "value", "vary", "min", "max", "expr", "brute_step", "u
 SIDES = ("auto", "forward", "backward", "central")
 LMFIT_DEFAULT_SYMBOLS = frozenset((
     "True", "False", "None", "inf", "nan", "pi", "e", "little_endian",  # asteval's
+    "NAN", "Inf", "infty", "newaxis",  # older asteval's (in files lmfit 1.0-1.2 wrote)
     "gamfcn", "loggammafcn", "betalnfnc", "erf", "erfc", "wofz"))  # lmfit's scipy functions
 """Symbols every lmfit 1.3 Parameters has and writes into its JSON ``unique_symbols``
 (with the parameters' own values): not user symbols, so not read back."""
