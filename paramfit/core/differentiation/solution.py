@@ -40,7 +40,14 @@ from paramfit.core.differentiation.finite_differences import (
 from paramfit.core.exceptions import NonFiniteResidualError
 
 __all__ = ["accurate_jacobian", "central_jacobian", "CURVATURE_LIMIT", "LINEAR_AGREEMENT",
-           "FIRST_LEVEL_AGREEMENT"]
+           "FIRST_LEVEL_AGREEMENT", "RICHARDSON_STEP", "RICHARDSON_LEVELS"]
+
+#: :func:`accurate_jacobian`'s first step relative to ``|x_j|``: large, so that the
+#: rounding error of the quotients (``eps |F| / h``) is small; the extrapolation removes
+#: the truncation error.
+RICHARDSON_STEP = 2.0**-9
+#: ... and its most extrapolation levels (two evaluations each, one when one-sided).
+RICHARDSON_LEVELS = 6
 
 #: :func:`accurate_jacobian` stops after the first Richardson level when the two lowest-
 #: order quotients agree to this (relative): the extrapolated value is then good to
@@ -211,8 +218,8 @@ def accurate_jacobian(
     lower: np.ndarray | None,
     upper: np.ndarray | None,
     typical_x: np.ndarray | None = None,
-    relative_step: float = 2.0**-9,
-    levels: int = 6,
+    relative_step: float = RICHARDSON_STEP,
+    levels: int = RICHARDSON_LEVELS,
 ) -> tuple[np.ndarray, int]:
     """Jacobian accurate to about 1e-10 relative, by Richardson extrapolation.
 
@@ -340,6 +347,6 @@ def central_jacobian(
                 if math.isfinite(size2) and float(bend @ bend) <= limit * limit * size2:
                     continue
         jac[:, j], calls = _accurate_column(fun, x, f0, j, los[j], his[j], bases[j],
-                                            2.0**-9, 6)
+                                            RICHARDSON_STEP, RICHARDSON_LEVELS)
         nfev += calls
     return jac, nfev
