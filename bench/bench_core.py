@@ -180,9 +180,16 @@ def main() -> None:
     args = parser.parse_args()
     print(f"paramfit {paramfit.__version__}, numpy {np.__version__}, "
           f"lmfit {getattr(lmfit, '__version__', 'absent')}")
+    goals = []
     for constrained, title in ((False, "(a) Gaussian+line, 200 pts, 5 free, FD Jacobian"),
                                (True, "(b) same, 2 bounded + 1 tied")):
         res = bench_small(args.repeats, constrained)
+        if not constrained:
+            goals.append(("(a) paramfit / leastsq", res["paramfit"][0]
+                          / res["scipy.leastsq"][0], "<= 2.5"))
+        elif "lmfit" in res:
+            goals.append(("(b) lmfit / paramfit", res["lmfit"][0] / res["paramfit"][0],
+                          ">= 3"))
         print(f"\n{title}")
         base = res["paramfit"][0]
         for name, (t, nfev, chisqr) in res.items():
@@ -204,6 +211,11 @@ def main() -> None:
     for name, (t, nfev) in big["others"].items():
         print(f"    {name:14s} {t * 1e3:8.1f} ms  nfev={nfev:4d}  "
               f"paramfit/{name}={big['fit_s'] / t:5.2f}x")
+    goals.append(("(c) paramfit / leastsq", big["fit_s"] / big["others"]["scipy.leastsq"][0],
+                  "<= 0.9"))
+    print("\nissue 21's goals (time ratios, interleaved in this run):")
+    for label, ratio, goal in goals:
+        print(f"  {label:24s} {ratio:6.2f}x  (goal {goal})")
 
 
 if __name__ == "__main__":

@@ -178,3 +178,25 @@ def test_no_evaluation_outside_the_bounds(side):
     assert np.all(points >= lower) and np.all(points <= upper)
     np.testing.assert_allclose(relative_stderr(jac), relative_stderr(gauss_line_jac(x)),
                                rtol=STDERR_RTOL)
+
+
+def test_tall_problem_reuses_the_iterations_factorisation():
+    # 4096 points: the iteration factorises J through its Gram matrix (core/linalg.py
+    # is_tall), whose R^T R then feeds the final phase's conditioning test
+    t = np.linspace(-5.0, 5.0, 4096)
+    data = (4.0 * np.exp(-((t - 0.3) ** 2) / (2 * 0.8**2)) + 0.2 * t + 1.0
+            + np.random.default_rng(9).normal(scale=0.05, size=t.size))
+
+    def tall(p):
+        return p[0] * np.exp(-((t - p[1]) ** 2) / (2 * p[2] ** 2)) + p[3] * t + p[4] - data
+
+    x0 = np.array([3.0, 0.0, 1.0, 0.0, 0.5])
+    reuse = levenberg_marquardt(tall, x0)
+    richardson = levenberg_marquardt(tall, x0, final_jacobian="richardson")
+    assert reuse.success and reuse.nfev < richardson.nfev
+    g = np.exp(-((t - reuse.x[1]) ** 2) / (2 * reuse.x[2] ** 2))
+    analytic = np.column_stack([g, reuse.x[0] * g * (t - reuse.x[1]) / reuse.x[2] ** 2,
+                                reuse.x[0] * g * (t - reuse.x[1]) ** 2 / reuse.x[2] ** 3,
+                                t, np.ones_like(t)])
+    np.testing.assert_allclose(relative_stderr(reuse.jac), relative_stderr(analytic),
+                               rtol=STDERR_RTOL)

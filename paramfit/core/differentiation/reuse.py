@@ -83,13 +83,15 @@ class ForwardDifferences:
     ``x``, ``f`` (``fun(x)``), ``jac`` (m, n), ``steps`` (n,): the exact step of each
     plain one-sided column, NaN for the others
     (:func:`~paramfit.core.differentiation.finite_differences.finite_difference_jacobian`'s
-    ``steps_out``).
+    ``steps_out``); ``gram``: ``J^T J`` when the iteration has it (``R^T R`` of its
+    factorisation of a tall Jacobian), else None.
     """
 
     x: np.ndarray
     f: np.ndarray
     jac: np.ndarray
     steps: np.ndarray
+    gram: np.ndarray | None = None
 
 
 def forward_differences(fun: ResidualFunction, x: np.ndarray, f: np.ndarray, *,
@@ -104,11 +106,13 @@ def forward_differences(fun: ResidualFunction, x: np.ndarray, f: np.ndarray, *,
     return ForwardDifferences(x, f, jac, steps)
 
 
-def scaled_inverse_gram(jac: np.ndarray) -> np.ndarray | None:
+def scaled_inverse_gram(jac: np.ndarray, gram: np.ndarray | None = None
+                        ) -> np.ndarray | None:
     """``(J_s^T J_s)^-1`` with ``J_s`` the column-scaled ``jac`` (unit columns): the
     covariance up to the residual variance and the column scales; None when a column
-    is zero or not finite or the matrix is singular."""
-    gram, _ = gram_matrix(np.asfortranarray(jac))
+    is zero or not finite or the matrix is singular.  ``gram``: ``J^T J`` if known."""
+    if gram is None:
+        gram, _ = gram_matrix(np.asfortranarray(jac))
     norms2 = gram.diagonal()
     if not (np.all(norms2 > 0.0) and np.all(np.isfinite(gram))):
         return None
@@ -137,11 +141,13 @@ def stderr_error_bound(inverse_gram: np.ndarray, column_errors: np.ndarray) -> n
     return (np.abs(inverse_gram) @ column_errors) / scale
 
 
-def reuse_pays(jac: np.ndarray, budget: float = STDERR_BUDGET) -> np.ndarray | None:
-    """:func:`scaled_inverse_gram` of ``jac`` when reused columns with the smallest
-    error they can have (:data:`PREDICTED_ERROR`) would meet ``budget``; else None
-    (the reuse would cost evaluations and fail: the problem is too ill-conditioned)."""
-    inverse = scaled_inverse_gram(jac)
+def reuse_pays(jac: np.ndarray, gram: np.ndarray | None = None,
+               budget: float = STDERR_BUDGET) -> np.ndarray | None:
+    """:func:`scaled_inverse_gram` of ``jac`` (``gram``: its ``J^T J`` if known) when
+    reused columns with the smallest error they can have (:data:`PREDICTED_ERROR`)
+    would meet ``budget``; else None (the reuse would cost evaluations and fail: the
+    problem is too ill-conditioned)."""
+    inverse = scaled_inverse_gram(jac, gram)
     if inverse is None:
         return None
     bound = stderr_error_bound(inverse, np.full(jac.shape[1], PREDICTED_ERROR))
@@ -149,11 +155,13 @@ def reuse_pays(jac: np.ndarray, budget: float = STDERR_BUDGET) -> np.ndarray | N
 
 
 def _mirrored_column(fun: ResidualFunction, record: ForwardDifferences, j: int,
-                     lo: float, hi: float, out: np.ndarray, bend: np.ndarray) -> float:
+                     lo: float, hi: float, out: np.ndarray, bend: np.ndarray,
+                     work: np.ndarray) -> float:
     """Central difference of column ``j`` from the iteration's evaluation at
     ``x + s e_j`` and a new one at ``x - s e_j``, written into ``out``; returns its
     estimated relative error (inf when the mirror point is outside the bounds or its
-    residual is not finite)."""
+    residual is not finite).  ``bend`` and ``work`` (length m) are scratch: no
+    temporaries (with a long residual vector the passes over memory are the cost)."""
     x, step = record.x, float(record.steps[j])
     xj = float(x[j])
     mirror = xj - step
@@ -166,13 +174,14 @@ def _mirrored_column(fun: ResidualFunction, record: ForwardDifferences, j: int,
     except NonFiniteResidualError:
         return math.inf
     back = float(xt[j]) - xj        # -step when x - s is exact (it is for |s| << |x|)
-    forward_change = record.jac[:, j] * step          # f(x + s e_j) - f0, to rounding
+    np.multiply(record.jac[:, j], step, out=work)     # f(x + s e_j) - f0, to rounding
     np.subtract(record.f, fm, out=out)                # f0 - f(x - s e_j)
-    np.subtract(forward_change, out, out=bend)        # f(x+s) + f(x-s) - 2 f0
-    out += forward_change                             # f(x+s) - f(x-s)
+    np.subtract(work, out, out=bend)                  # f(x+s) + f(x-s) - 2 f0
+    out += work                                       # f(x+s) - f(x-s)
     out /= step - back
     if step + back != 0.0:                            # remove the linear part
-        bend -= out * (step + back)
+        np.multiply(out, step + back, out=work)
+        bend -= work
     size2 = float(out @ out)
     error = math.sqrt(float(bend @ bend) / size2) / abs(step - back) if size2 > 0 else math.inf
     return error if math.isfinite(error) else math.inf
@@ -215,13 +224,14 @@ def reused_central_jacobian(
     los, his = _bounds_lists(lower, upper, n)
     bases = _bases(x, typical_x)
     jac = np.empty((m, n), order="F")
-    bend = np.empty(m)
+    bend, work = np.empty(m), np.empty(m)
     errors = np.full(n, math.inf)
     nfev = 0
     for j in range(n):
         step = float(record.steps[j])
         if math.isfinite(step) and 0.0 < abs(step) <= LONGEST_STEP * SQRT_EPS * bases[j]:
-            errors[j] = _mirrored_column(fun, record, j, los[j], his[j], jac[:, j], bend)
+            errors[j] = _mirrored_column(fun, record, j, los[j], his[j], jac[:, j], bend,
+                                         work)
             nfev += 1
     # extrapolate columns until the kept ones meet the budget: first those with no
     # estimate, then the largest contribution to the worst standard error

@@ -339,7 +339,7 @@ def _reused_jacobian(ev: Evaluator, opt, x: np.ndarray, typical: np.ndarray,
     (:func:`~paramfit.core.differentiation.reuse.reuse_pays`)."""
     if forward is None or opt.jac is not None or opt.final_jacobian != "reuse":
         return None, None
-    inverse = reuse_pays(forward.jac)
+    inverse = reuse_pays(forward.jac, forward.gram)
     if inverse is None:
         return None, None
     lower, upper = (opt.lower, opt.upper) if opt.bounded else (None, None)

@@ -55,6 +55,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -470,6 +471,11 @@ class _Iteration:
                     np.copyto(self._work, jac)
                     tall = TallFactor(self._work, f, overwrite=True)
                 column_norms, gradient = tall.column_norms, tall.gradient
+                forward = self.forward
+                if forward is not None and forward.jac is jac and forward.gram is None:
+                    # J^T J = R1^T R1: the final phase's conditioning test needs no pass
+                    # over the long Jacobian
+                    self.forward = dataclasses.replace(forward, gram=tall.r.T @ tall.r)
             else:
                 tall = None
                 column_norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
