@@ -50,7 +50,7 @@ from paramfit.core.differentiation.solution import (
     accurate_jacobian,
 )
 from paramfit.core.exceptions import NonFiniteResidualError
-from paramfit.core.linalg import gram_matrix
+from paramfit.core.linalg import gram_matrix, is_tall
 
 __all__ = ["ForwardDifferences", "forward_differences", "reuse_pays",
            "reused_central_jacobian", "stderr_error_bound", "scaled_inverse_gram",
@@ -112,7 +112,9 @@ def scaled_inverse_gram(jac: np.ndarray, gram: np.ndarray | None = None
     covariance up to the residual variance and the column scales; None when a column
     is zero or not finite or the matrix is singular.  ``gram``: ``J^T J`` if known."""
     if gram is None:
-        gram, _ = gram_matrix(np.asfortranarray(jac))
+        # column dot products beat BLAS for tall, narrow Jacobians (core/linalg.py);
+        # for short ones one BLAS call beats n (n + 1) / 2 Python-level dots
+        gram = gram_matrix(np.asfortranarray(jac))[0] if is_tall(*jac.shape) else jac.T @ jac
     norms2 = gram.diagonal()
     if not (np.all(norms2 > 0.0) and np.all(np.isfinite(gram))):
         return None
