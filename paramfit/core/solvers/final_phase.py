@@ -364,10 +364,13 @@ def polish(ev: Evaluator, opt, termination: Termination, njev: int, niter: int,
     ``max_nfev``): when it is spent the iteration's termination stands, with no
     Jacobian (so no error bars).
 
-    ``forward``: the iteration's last forward differences; when they were made within
-    :data:`JACOBIAN_REUSE_STEP` of the best point their evaluations are reused for the
-    final Jacobian (:func:`_reused_jacobian`, about ``n`` evaluations instead of
-    ``2 n`` to ``6 n``) where their error cannot move a standard error by 1e-7.
+    ``forward``: the iteration's last forward differences.  With the default
+    ``final_jacobian='reuse'`` the final Jacobian is central differences on them when
+    they were made within :data:`JACOBIAN_REUSE_STEP` of the best point (``n``
+    evaluations), else on fresh ones there (``2 n``), Richardson-extrapolated in the
+    columns whose error could move a standard error by 1e-7 (:func:`_reused_jacobian`;
+    every column, as ``'richardson'``, for an ill-conditioned problem: ``2 n`` to
+    ``6 n``).
     """
     x, f = ev.best_x, ev.best_f
     typical = np.abs(x)
