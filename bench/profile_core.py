@@ -1,14 +1,15 @@
 """Where the time of one small fit goes: section timers around paramfit's own calls.
 
-Case (a) of bench_core.py (Gaussian + line, 200 points, 5 free parameters, FD Jacobian)
-is fitted many times with timers wrapped around the stages of ``Minimizer._fit``:
+Case (a) of bench_core.py (Gaussian + line, 200 points, 5 free parameters, FD Jacobian;
+with ``--constrained`` case (b): two bounded parameters and one tied) is fitted many
+times with timers wrapped around the stages of ``Minimizer._fit``:
 set-up (``prepare_fit``), the size check (which evaluates the start residual), the
 solver (``levenberg_marquardt``), its final phase (``polish``: accurate Jacobian,
 Gauss-Newton polish, stationarity check) and the statistics (``build_result``), and
 every residual evaluation is timed and charged to the stage that made it.  The timers
 add about 0.3 us per evaluation; the total is printed next to an untimed median.
 
-Run:  python bench/profile_core.py [--fits N]
+Run:  python bench/profile_core.py [--fits N] [--constrained]
 """
 
 from __future__ import annotations
@@ -67,11 +68,13 @@ class SectionTimers:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fits", type=int, default=1000)
+    parser.add_argument("--constrained", action="store_true",
+                        help="case (b): two bounded parameters and one tied")
     args = parser.parse_args()
     x, y = make_data(200)
 
     def fit():
-        return paramfit.minimize(resid_params, pf_params(False), args=(x, y))
+        return paramfit.minimize(resid_params, pf_params(args.constrained), args=(x, y))
 
     for _ in range(100):
         fit()
@@ -99,7 +102,8 @@ def main() -> None:
     total = (time.perf_counter() - start) / args.fits
     n = args.fits
     sec = {k: v / n * 1e6 for k, v in timers.seconds.items()}
-    print(f"case (a), {n} fits: untimed median {statistics.median(untimed) * 1e6:.0f} us, "
+    case = "b" if args.constrained else "a"
+    print(f"case ({case}), {n} fits: untimed median {statistics.median(untimed) * 1e6:.0f} us, "
           f"timed mean {total * 1e6:.0f} us")
     evals = sum(v for k, v in sec.items() if k.startswith("evaluations"))
     calls = sum(v for k, v in timers.calls.items()) / n

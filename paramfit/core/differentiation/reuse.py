@@ -116,14 +116,14 @@ def scaled_inverse_gram(jac: np.ndarray, gram: np.ndarray | None = None
         # for short ones one BLAS call beats n (n + 1) / 2 Python-level dots
         gram = gram_matrix(np.asfortranarray(jac))[0] if is_tall(*jac.shape) else jac.T @ jac
     norms2 = gram.diagonal()
-    if not (np.all(norms2 > 0.0) and np.all(np.isfinite(gram))):
+    if not ((norms2 > 0.0).all() and np.isfinite(gram).all()):
         return None
     norms = np.sqrt(norms2)
     try:
         inverse = np.linalg.inv(gram / np.multiply.outer(norms, norms))
     except np.linalg.LinAlgError:
         return None
-    if not (np.all(np.isfinite(inverse)) and np.all(inverse.diagonal() > 0.0)):
+    if not (np.isfinite(inverse).all() and (inverse.diagonal() > 0.0).all()):
         return None
     return inverse
 

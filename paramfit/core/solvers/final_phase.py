@@ -68,6 +68,7 @@ CENTRAL_CONDITION_LIMIT = 100.0
 STATIONARITY_TOL = 1e-6
 NEGLIGIBLE_RESIDUAL = 1e-10
 EPS = float(np.finfo(float).eps)
+_FLOAT64 = np.dtype(np.float64)
 _REFINED = (Termination.FTOL, Termination.XTOL, Termination.BOTH, Termination.GTOL,
             Termination.FTOL_TOO_SMALL, Termination.XTOL_TOO_SMALL,
             Termination.GTOL_TOO_SMALL)
@@ -115,7 +116,7 @@ class Evaluator:
             self._spend()
         self.nfev += 1
         out = self.fun(x)
-        if type(out) is np.ndarray and out.ndim == 1 and out.dtype == np.float64:
+        if type(out) is np.ndarray and out.ndim == 1 and out.dtype is _FLOAT64:
             return out
         return np.asarray(out, dtype=float).reshape(-1)
 
@@ -257,7 +258,7 @@ def _scaled_condition(jac: np.ndarray) -> float:
     """Condition number of ``jac`` with unit columns: the factor by which relative errors
     of the Jacobian reach the covariance."""
     norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
-    if not np.all(norms > 0.0) or not np.all(np.isfinite(norms)):
+    if not (norms > 0.0).all() or not np.isfinite(norms).all():
         return math.inf
     return float(np.linalg.cond(jac / norms))
 

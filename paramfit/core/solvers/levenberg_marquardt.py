@@ -364,7 +364,7 @@ class _Options:
         self.callback = callback
         self.final_jacobian = final_jacobian
         self.broyden = False
-        self.bounded = bool(np.any(np.isfinite(lower)) or np.any(np.isfinite(upper)))
+        self.bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
         self.limited_step = self.max_step is not None
 
 
@@ -414,7 +414,7 @@ class _Iteration:
         ev = self.ev
         try:
             f = ev.first(x, f0)
-            if f.size < x.size or not np.all(np.isfinite(f)):
+            if f.size < x.size or not np.isfinite(f).all():
                 return ev.improper(x)
         except StopFit as stop:
             return ev.user_stop(stop.code, self.njev, self.niter, self.jac_x, self.jac)
