@@ -3,7 +3,8 @@
 (a) Gaussian + linear background, 200 points, 5 free parameters, FD Jacobian:
     paramfit.minimize vs raw scipy.optimize.leastsq on the same residual, and lmfit.
 (b) the same with two bounded parameters and one tied parameter: paramfit vs lmfit.
-(c) 100,000 points: total fit time vs nfev x bare-residual time.
+(c) 100,000 points: paramfit, scipy.leastsq and lmfit interleaved, and total fit time vs
+    nfev x bare-residual time.
 
 Run:  python bench/bench_core.py [--repeats N]
 Prints medians and ratios.
@@ -134,18 +135,31 @@ class TimedResidual:
 
 
 def bench_large(repeats: int) -> dict:
+    """Case (c): paramfit, scipy.leastsq and lmfit on 100,000 points, timed interleaved
+    (``repeats // 20``, at least 3, rounds), and paramfit's time per evaluation."""
     x, y = make_data(100_000)
     p = pf_params(False)
-    t_fit, out = median_time(lambda: paramfit.minimize(resid_params, pf_params(False),
-                                                       args=(x, y)), max(3, repeats // 20))
-    t_res, _ = median_time(lambda: resid_params(p, x, y), max(20, repeats))
-    timed = TimedResidual()
+    v0 = list(START.values())
+    fns = {"paramfit": lambda: paramfit.minimize(resid_params, pf_params(False), args=(x, y)),
+           "scipy.leastsq": lambda: optimize.leastsq(resid_array, v0, args=(x, y),
+                                                     full_output=True)}
+    if lmfit is not None:
+        fns["lmfit"] = lambda: lmfit.minimize(resid_params, lm_params(False), args=(x, y))
     fits = max(3, repeats // 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        timed = interleaved_medians(fns, fits)
+    t_fit, out = timed["paramfit"]
+    t_res, _ = median_time(lambda: resid_params(p, x, y), max(20, repeats))
+    timed_residual = TimedResidual()
     for _ in range(fits):
-        paramfit.minimize(timed, pf_params(False), args=(x, y))
-    in_fit = timed.seconds / timed.calls
+        paramfit.minimize(timed_residual, pf_params(False), args=(x, y))
+    in_fit = timed_residual.seconds / timed_residual.calls
+    others = {name: (t, o[2]["nfev"] if name == "scipy.leastsq" else o.nfev)
+              for name, (t, o) in timed.items() if name != "paramfit"}
     return {"fit_s": t_fit, "nfev": out.nfev, "resid_s": t_res, "in_fit_s": in_fit,
-            "ratio": t_fit / (out.nfev * t_res), "ratio_in_fit": t_fit / (out.nfev * in_fit)}
+            "ratio": t_fit / (out.nfev * t_res), "ratio_in_fit": t_fit / (out.nfev * in_fit),
+            "others": others}
 
 
 def evaluation_floor(repeats: int) -> dict:
@@ -166,9 +180,16 @@ def main() -> None:
     args = parser.parse_args()
     print(f"paramfit {paramfit.__version__}, numpy {np.__version__}, "
           f"lmfit {getattr(lmfit, '__version__', 'absent')}")
+    goals = []
     for constrained, title in ((False, "(a) Gaussian+line, 200 pts, 5 free, FD Jacobian"),
                                (True, "(b) same, 2 bounded + 1 tied")):
         res = bench_small(args.repeats, constrained)
+        if not constrained:
+            goals.append(("(a) paramfit / leastsq", res["paramfit"][0]
+                          / res["scipy.leastsq"][0], "<= 2.5"))
+        elif "lmfit" in res:
+            goals.append(("(b) lmfit / paramfit", res["lmfit"][0] / res["paramfit"][0],
+                          ">= 3"))
         print(f"\n{title}")
         base = res["paramfit"][0]
         for name, (t, nfev, chisqr) in res.items():
@@ -187,6 +208,14 @@ def main() -> None:
                                                     big["resid_s"] * 1e3, big["ratio"]))
     print("    the same residual timed inside the fits: {:.3f} ms per call; fit / (nfev x "
           "that) = {:.3f}".format(big["in_fit_s"] * 1e3, big["ratio_in_fit"]))
+    for name, (t, nfev) in big["others"].items():
+        print(f"    {name:14s} {t * 1e3:8.1f} ms  nfev={nfev:4d}  "
+              f"paramfit/{name}={big['fit_s'] / t:5.2f}x")
+    goals.append(("(c) paramfit / leastsq", big["fit_s"] / big["others"]["scipy.leastsq"][0],
+                  "<= 0.9"))
+    print("\nissue 21's goals (time ratios, interleaved in this run):")
+    for label, ratio, goal in goals:
+        print(f"  {label:24s} {ratio:6.2f}x  (goal {goal})")
 
 
 if __name__ == "__main__":

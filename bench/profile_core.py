@@ -1,14 +1,16 @@
 """Where the time of one small fit goes: section timers around paramfit's own calls.
 
-Case (a) of bench_core.py (Gaussian + line, 200 points, 5 free parameters, FD Jacobian)
-is fitted many times with timers wrapped around the stages of ``Minimizer._fit``:
+Case (a) of bench_core.py (Gaussian + line, 200 points, 5 free parameters, FD Jacobian;
+with ``--constrained`` case (b): two bounded parameters and one tied) is fitted many
+times with timers wrapped around the stages of ``Minimizer._fit``:
 set-up (``prepare_fit``), the size check (which evaluates the start residual), the
 solver (``levenberg_marquardt``), its final phase (``polish``: accurate Jacobian,
 Gauss-Newton polish, stationarity check) and the statistics (``build_result``), and
 every residual evaluation is timed and charged to the stage that made it.  The timers
-add about 0.3 us per evaluation; the total is printed next to an untimed median.
+add about 0.3 us per evaluation; each row is the median over the fits, printed next to
+an untimed median of the whole fit.
 
-Run:  python bench/profile_core.py [--fits N]
+Run:  python bench/profile_core.py [--fits N] [--constrained]
 """
 
 from __future__ import annotations
@@ -67,11 +69,13 @@ class SectionTimers:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fits", type=int, default=1000)
+    parser.add_argument("--constrained", action="store_true",
+                        help="case (b): two bounded parameters and one tied")
     args = parser.parse_args()
     x, y = make_data(200)
 
     def fit():
-        return paramfit.minimize(resid_params, pf_params(False), args=(x, y))
+        return paramfit.minimize(resid_params, pf_params(args.constrained), args=(x, y))
 
     for _ in range(100):
         fit()
@@ -93,34 +97,45 @@ def main() -> None:
         fit()
     timers.seconds.clear()
     timers.calls.clear()
-    start = time.perf_counter()
+    # every row is a median over the fits (a busy shared machine inflates a mean)
+    per_fit: list[dict[str, float]] = []
+    totals = []
     for _ in range(args.fits):
+        timers.seconds.clear()
+        start = time.perf_counter()
         fit()
-    total = (time.perf_counter() - start) / args.fits
+        totals.append(time.perf_counter() - start)
+        per_fit.append(_rows(timers.seconds, totals[-1]))
     n = args.fits
-    sec = {k: v / n * 1e6 for k, v in timers.seconds.items()}
-    print(f"case (a), {n} fits: untimed median {statistics.median(untimed) * 1e6:.0f} us, "
-          f"timed mean {total * 1e6:.0f} us")
-    evals = sum(v for k, v in sec.items() if k.startswith("evaluations"))
-    calls = sum(v for k, v in timers.calls.items()) / n
-    final_evals = sec.get("evaluations in final phase", 0.0)
-    rows = [
-        (f"{calls:.0f} evaluations", evals),
-        ("iteration, Python/numpy", sec["solver"] - sec["final phase"]
-         - sec.get("evaluations in solver", 0.0)),
-        ("final phase, Python/numpy", sec["final phase"] - final_evals),
-        ("statistics and Parameters update", sec["statistics (build_result)"]),
-        ("set-up and size check (without its evaluation)",
-         sec["set-up (prepare_fit)"] + sec["size check (start residual)"]
-         - sec.get("evaluations in size check (start residual)", 0.0)),
-    ]
-    rows.append(("the rest (Minimizer, snapshot, Parameters built by the bench)",
-                 total * 1e6 - sum(v for _, v in rows)))
-    for label, micro in rows:
-        print(f"  {label:58s} {micro:7.1f} us")
+    case = "b" if args.constrained else "a"
+    print(f"case ({case}), {n} fits: untimed median {statistics.median(untimed) * 1e6:.0f} us, "
+          f"timed median {statistics.median(totals) * 1e6:.0f} us (each row: its median)")
+    calls = sum(timers.calls.values()) / n
+    for label in per_fit[0]:
+        micro = statistics.median(row[label] for row in per_fit) * 1e6
+        shown = f"{calls:.0f} evaluations" if label == "evaluations" else label
+        print(f"  {shown:58s} {micro:7.1f} us")
     for label in sorted(timers.calls):
         print(f"    {label:56s} {timers.calls[label] / n:5.1f} calls")
 
+
+def _rows(sec: dict[str, float], total: float) -> dict[str, float]:
+    """One fit's seconds by stage, from the section timers' sums."""
+    evals = sum(v for k, v in sec.items() if k.startswith("evaluations"))
+    rows = {
+        "evaluations": evals,
+        "iteration, Python/numpy": sec["solver"] - sec["final phase"]
+        - sec.get("evaluations in solver", 0.0),
+        "final phase, Python/numpy": sec["final phase"]
+        - sec.get("evaluations in final phase", 0.0),
+        "statistics and Parameters update": sec["statistics (build_result)"],
+        "set-up and size check (without its evaluation)":
+            sec["set-up (prepare_fit)"] + sec["size check (start residual)"]
+            - sec.get("evaluations in size check (start residual)", 0.0),
+    }
+    rows["the rest (Minimizer, snapshot, Parameters built by the bench)"] = \
+        total - sum(rows.values())
+    return rows
 
 if __name__ == "__main__":
     main()

@@ -119,7 +119,7 @@ def gram_triangle(gram: np.ndarray, condition_limit: float) -> np.ndarray | None
     condition number of ``R`` exceeds ``condition_limit``.
     """
     norms2 = gram.diagonal()
-    if not (np.all(norms2 > 0.0) and np.all(np.isfinite(gram))):
+    if not ((norms2 > 0.0).all() and np.isfinite(gram).all()):
         return None
     norms = np.sqrt(norms2)
     upper, info = _dpotrf(gram / np.multiply.outer(norms, norms), lower=0, clean=1)
@@ -186,12 +186,12 @@ class TallFactor:
             return None
         gram, gradient = gram_matrix(jac, f)
         r = gram_triangle(gram, condition_limit)
-        if r is None or not np.all(np.isfinite(gradient)):
+        if r is None or not np.isfinite(gradient).all():
             return None
         self = cls.__new__(cls)
         self.r = r
         qtf, info = _dtrtrs(r, gradient, lower=0, trans=1)
-        if info != 0 or not np.all(np.isfinite(qtf)):
+        if info != 0 or not np.isfinite(qtf).all():
             return None
         self.qtf = qtf.reshape(-1)
         self.column_norms = np.sqrt(gram.diagonal())

@@ -40,8 +40,11 @@ DEFAULT_XTOL = 1e-12
 DEFAULT_GTOL = 1e-12
 #: MINPACK's ``factor``: the initial trust radius is ``factor * ||D x0||``.
 DEFAULT_FACTOR = 100.0
-#: Schemes of the final (covariance) Jacobian; the first is the default.
-FINAL_JACOBIANS = ("richardson", "central")
+#: Schemes of the final (covariance) Jacobian; the first is the default.  ``'reuse'``:
+#: central differences on the iteration's last forward differences, Richardson where
+#: their error could move a standard error by 1e-7 (issue 21); ``'richardson'``: every
+#: column extrapolated; ``'central'``: checked central differences.
+FINAL_JACOBIANS = ("reuse", "richardson", "central")
 #: Jacobian updates between finite-difference Jacobians.
 JACOBIAN_UPDATES = ("none", "broyden")
 DEFAULT_JACOBIAN_UPDATE = "none"
@@ -136,7 +139,7 @@ class LMOptions:
         Initial trust radius factor.
     diag : ndarray or None
         Fixed scaling ``D`` (MINPACK ``mode = 2``), read-only.
-    final_jacobian : {'richardson', 'central'}
+    final_jacobian : {'reuse', 'richardson', 'central'}
     jacobian_update : {'none', 'broyden'}
 
     Raises

@@ -179,7 +179,7 @@ def _covariance(factor: np.ndarray, inactive: np.ndarray, rtol: float) -> np.nda
             return np.zeros((n, n))
         sub = factor[:, idx]
     norms = np.sqrt(np.einsum("ij,ij->j", sub, sub))
-    if not (np.all(norms > 0.0) and math.isfinite(float(norms.sum()))):
+    if not ((norms > 0.0).all() and math.isfinite(float(norms.sum()))):
         return None     # a zero column, or a non-finite entry somewhere
     scaled = np.asfortranarray(sub / norms)
     limit = max(rtol, max(sub.shape) * EPS)
@@ -273,7 +273,7 @@ def build_result(
     active = outcome.active if outcome.active is not None else np.zeros(n, np.int8)
     rtol = RANK_RTOL_ANALYTIC if analytic_jac else RANK_RTOL_FINITE_DIFFERENCE
     # fewer residuals than parameters (a scalar objective of a scalar method): no covariance
-    finite = jac.size and ndata >= n and bool(np.all(np.isfinite(jac)))
+    finite = jac.size and ndata >= n and bool(np.isfinite(jac).all())
     if finite:
         factor = triangular_factor(jac)
         cov = _covariance(factor, active == 0, rtol)
@@ -282,7 +282,7 @@ def build_result(
         cov, singular = None, np.full(n, np.nan)
     if cov is not None and scale_covar and ndata > n:
         cov *= redchi
-    errorbars = cov is not None and bool(np.all(np.isfinite(cov)))
+    errorbars = cov is not None and bool(np.isfinite(cov).all())
     cov = cov if errorbars else None
     names = list(problem.free_names)
     tvalues, pvalues = _t_statistics(x, cov, active, names, ndata - n)
@@ -317,8 +317,8 @@ def _t_statistics(x: np.ndarray, cov: np.ndarray | None, active: np.ndarray,
     if cov is None:
         return {}, {}
     std = standard_errors(cov)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tvalues = x / std
+    # a zero standard error divides by 1: that parameter is left out below
+    tvalues = x / np.where(std > 0.0, std, 1.0)
     # two-sided Student-t p-value: 2 * t.sf(|t|, nfree) = 2 * stdtr(nfree, -|t|)
     pvalues = (2.0 * special.stdtr(max(nfree, 1), -np.abs(tvalues))).tolist()
     tvalues, std = tvalues.tolist(), std.tolist()

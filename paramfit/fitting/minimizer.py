@@ -403,7 +403,7 @@ class Minimizer:
                 self._abort = aborted and not evaluator.over_budget
                 self._last_max_nfev = options.max_nfev
                 if (aborted or not self.calc_covar or method == "emcee"
-                        or not np.all(np.isfinite(outcome.residual))):
+                        or not np.isfinite(outcome.residual).all()):
                     outcome.jac = np.full((outcome.residual.size, problem.nvarys), np.nan)
                     outcome.nfev = evaluator.nfev
                 else:

@@ -117,6 +117,13 @@ def test_nonfinite_residual_is_its_own_error_type():
         prob.residual(prob.x0)
     big = FitProblem(lambda params: np.array([1e200, 1e200]), make_params())
     assert big.residual(big.x0).tolist() == [1e200, 1e200]  # overflowing sum is no NaN
+    # the first call (which sizes the problem) and the later ones check alike
+    values = iter([np.array([1.0, 2.0]), np.array([np.nan, 2.0]), np.array([3.0, 4.0])])
+    later = FitProblem(lambda params: next(values), make_params())
+    assert later.residual(later.x0).tolist() == [1.0, 2.0]
+    with pytest.raises(NonFiniteResidualError, match="index 0"):
+        later.residual(later.x0)
+    assert later.residual(later.x0).tolist() == [3.0, 4.0]
 
 
 def test_non_numeric_and_none_residuals():

@@ -212,6 +212,7 @@ def finite_difference_jacobian(
     side: np.ndarray | None = None,
     default_relative_step: float | None = None,
     out: np.ndarray | None = None,
+    steps_out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Finite-difference Jacobian of ``fun`` at ``x`` (MINPACK ``fdjac2``, MPFIT ``mpside``).
 
@@ -237,6 +238,12 @@ def finite_difference_jacobian(
     out : ndarray, shape (m, n), Fortran order, optional
         Where to write the Jacobian (the solver reuses one array per fit: a
         fresh large array costs page faults on first touch).
+    steps_out : ndarray, shape (n,), optional
+        Filled with the exact step ``d_j`` of each column that is a plain one-sided
+        difference ``(fun(x + d_j e_j) - f0) / d_j`` (``d_j < 0`` backward), NaN for
+        the others (central or 3-point columns, shortened or fallback steps, no
+        step): the final phase reuses those evaluations
+        (:mod:`paramfit.core.differentiation.reuse`).
 
     Returns
     -------
@@ -278,8 +285,10 @@ def finite_difference_jacobian(
         jac = out
     else:
         jac = np.empty((f0.size, n), order="F")
+    if steps_out is not None:
+        steps_out.fill(math.nan)
     if lower is None and upper is None and side is None:
-        return _forward_unbounded(fun, x, xs, hs, f0, jac)
+        return _forward_unbounded(fun, x, xs, hs, f0, jac, steps_out)
     los = [-math.inf] * n if lower is None else np.asarray(lower, dtype=float).tolist()
     his = [math.inf] * n if upper is None else np.asarray(upper, dtype=float).tolist()
     sides = [SIDE_AUTO] * n if side is None else [int(s) for s in side]
@@ -294,14 +303,19 @@ def finite_difference_jacobian(
                 xt = x.copy()       # a fresh vector per call: ``fun`` may keep its argument
                 xt[j] = xs[j] + (h if used == SIDE_FORWARD else -h)
                 np.subtract(as_residual(fun(xt)), f0, out=column)
-                np.divide(column, float(xt[j]) - xs[j], out=column)
+                step = float(xt[j]) - xs[j]
+                np.divide(column, step, out=column)
                 calls = 1
+                if steps_out is not None and h == hs[j]:
+                    steps_out[j] = step
             else:
                 column[:], calls = _column(fun, x, f0, j, used, h)
         except NonFiniteResidualError:
             nfev += 1
             column[:], calls = _fallback_column(fun, x, f0, j, used, h, los[j], his[j],
                                                 skip_first=used in (SIDE_FORWARD, SIDE_BACKWARD))
+            if steps_out is not None:
+                steps_out[j] = math.nan
         nfev += calls
         # a finite sum of squares proves the column finite (one cheap pass); otherwise
         # look at the elements (a finite column may overflow the sum)
@@ -313,16 +327,19 @@ def finite_difference_jacobian(
             if h != 0.0:
                 jac[:, j], calls = _fallback_column(fun, x, f0, j, used, h, los[j], his[j])
                 nfev += calls
+            if steps_out is not None:
+                steps_out[j] = math.nan
     return jac, nfev
 
 
 def _forward_unbounded(fun: ResidualFunction, x: np.ndarray, xs: list[float],
-                       hs: list[float], f0: np.ndarray, jac: np.ndarray
-                       ) -> tuple[np.ndarray, int]:
+                       hs: list[float], f0: np.ndarray, jac: np.ndarray,
+                       steps_out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """:func:`finite_difference_jacobian` without bounds or side options: forward
     differences, the same arithmetic as the general loop with its bookkeeping left out.
     One finiteness test covers the whole Jacobian; only when it fails are the columns
     looked at one by one (and the non-finite ones recomputed as the general loop does).
+    ``steps_out``: see :func:`finite_difference_jacobian` (NaN on entry).
     """
     n = len(xs)
     nfev = 0
@@ -344,7 +361,10 @@ def _forward_unbounded(fun: ResidualFunction, x: np.ndarray, xs: list[float],
             continue
         nfev += 1
         np.subtract(as_residual(f1), f0, out=column)
-        np.divide(column, float(xt[j]) - xs[j], out=column)
+        step = float(xt[j]) - xs[j]
+        np.divide(column, step, out=column)
+        if steps_out is not None:
+            steps_out[j] = step
     # a finite sum of squares proves every column finite (one cheap pass; jac is
     # Fortran-ordered, so the flat view is free)
     flat = jac.ravel(order="F")
@@ -355,4 +375,6 @@ def _forward_unbounded(fun: ResidualFunction, x: np.ndarray, xs: list[float],
                 column[:], calls = _fallback_column(fun, x, f0, j, SIDE_FORWARD, hs[j],
                                                     -math.inf, math.inf)
                 nfev += calls
+                if steps_out is not None:
+                    steps_out[j] = math.nan
     return jac, nfev

@@ -80,6 +80,7 @@ Examples
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -502,6 +503,30 @@ def differentiate_assignments(
     >>> ns['c']
     10.5
     """
+    items = tuple(items)
+    if not symbols and not isinstance(variables, str) \
+            and all(type(name) is str and type(source) is str for name, source in items) \
+            and all(type(v) is str for v in variables):
+        # without user symbols the code is a function of these strings alone: built once
+        # per text (a fit's tied standard errors need it once per fit: ~150 us each)
+        return _differentiate_text(items, tuple(variables), max_nodes)
+    return _differentiate_assignments(items, variables, symbols=symbols, max_nodes=max_nodes)
+
+
+@functools.lru_cache(maxsize=256)
+def _differentiate_text(items: tuple[tuple[str, str], ...], variables: tuple[str, ...],
+                        max_nodes: int) -> CompiledAssignmentDerivatives:
+    """:func:`differentiate_assignments` of strings without user symbols, remembered as
+    ``compiler._compile`` remembers expressions (the result is immutable; a failure is
+    not remembered and raises again)."""
+    return _differentiate_assignments(items, variables, symbols=None, max_nodes=max_nodes)
+
+
+def _differentiate_assignments(items: Sequence[tuple[str, str | CompiledExpression]],
+                               variables: Sequence[str], *,
+                               symbols: Mapping[str, object] | None,
+                               max_nodes: int) -> CompiledAssignmentDerivatives:
+    """:func:`differentiate_assignments` itself."""
     variables = _check_variables(variables)
     names = tuple(_check_symbol_name(name) for name, _ in items)
     if len(set(names)) != len(names) or set(names) & set(variables):

@@ -2,7 +2,10 @@
 
 :class:`Evaluator` counts calls and remembers the best point ever tried.
 :func:`polish` runs after the iteration: it computes the final Jacobian at
-the best point (Richardson extrapolation,
+the best point (central differences on the iteration's last forward differences with
+Richardson extrapolation where needed,
+:func:`paramfit.core.differentiation.reuse.reused_central_jacobian`, Richardson
+extrapolation of every column,
 :func:`paramfit.core.differentiation.solution.accurate_jacobian`, or checked central differences,
 :func:`paramfit.core.differentiation.solution.central_jacobian`, unless the user gave one), takes
 a Gauss-Newton step with it when that step is not negligible (the
@@ -18,6 +21,12 @@ import math
 import numpy as np
 
 from paramfit.core.bounds import active_bounds, pegged_columns, truncate_step
+from paramfit.core.differentiation.reuse import (
+    ForwardDifferences,
+    forward_differences,
+    reuse_pays,
+    reused_central_jacobian,
+)
 from paramfit.core.differentiation.solution import accurate_jacobian, central_jacobian
 from paramfit.core.exceptions import NonFiniteResidualError, StopFit
 from paramfit.core.linalg import gauss_newton_step, pivoted_qr
@@ -59,6 +68,7 @@ CENTRAL_CONDITION_LIMIT = 100.0
 STATIONARITY_TOL = 1e-6
 NEGLIGIBLE_RESIDUAL = 1e-10
 EPS = float(np.finfo(float).eps)
+_FLOAT64 = np.dtype(np.float64)
 _REFINED = (Termination.FTOL, Termination.XTOL, Termination.BOTH, Termination.GTOL,
             Termination.FTOL_TOO_SMALL, Termination.XTOL_TOO_SMALL,
             Termination.GTOL_TOO_SMALL)
@@ -106,7 +116,7 @@ class Evaluator:
             self._spend()
         self.nfev += 1
         out = self.fun(x)
-        if type(out) is np.ndarray and out.ndim == 1 and out.dtype == np.float64:
+        if type(out) is np.ndarray and out.ndim == 1 and out.dtype is _FLOAT64:
             return out
         return np.asarray(out, dtype=float).reshape(-1)
 
@@ -248,7 +258,7 @@ def _scaled_condition(jac: np.ndarray) -> float:
     """Condition number of ``jac`` with unit columns: the factor by which relative errors
     of the Jacobian reach the covariance."""
     norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
-    if not np.all(norms > 0.0) or not np.all(np.isfinite(norms)):
+    if not (norms > 0.0).all() or not np.isfinite(norms).all():
         return math.inf
     return float(np.linalg.cond(jac / norms))
 
@@ -280,17 +290,17 @@ def _negligible(trial: np.ndarray, x: np.ndarray, tolerance: float) -> bool:
     return all(abs(a - b) <= tolerance * abs(b) for a, b in zip(trial.tolist(), x.tolist()))
 
 
-def _refine(ev: Evaluator, opt, x, f, jac, typical):
+def _refine(ev: Evaluator, opt, x, f, jac, jac_x, typical):
     """Gauss-Newton steps with the final Jacobian while they matter and do not hurt.
 
     A step whose every component is below :data:`POLISH_NOISE` relative is not
     even evaluated.  The Jacobian is recomputed only after a step larger
     than :data:`JACOBIAN_REUSE_STEP` (relative).  Returns x, f, the
     Jacobian, the point it was computed at, and the number of Jacobian
-    evaluations.
+    evaluations.  ``jac_x``: where ``jac`` was computed (within
+    :data:`JACOBIAN_REUSE_STEP` of ``x``).
     """
     calls = 0
-    jac_x = x
     slack = POLISH_NORM_UNITS * (1.0 + math.sqrt(f.size)) * EPS
     for _ in range(REFINEMENT_STEPS):
         trial = _gauss_newton_point(opt, x, f, jac, _free_mask(x, jac, f, opt))
@@ -317,8 +327,33 @@ def _refine(ev: Evaluator, opt, x, f, jac, typical):
     return x, f, jac, jac_x, calls
 
 
+def _reused_jacobian(ev: Evaluator, opt, x: np.ndarray, typical: np.ndarray,
+                    forward: ForwardDifferences | None
+                    ) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+    """The final Jacobian by central differences on forward differences (about ``2 n``
+    evaluations, ``n`` when the iteration's last ones were made within
+    :data:`JACOBIAN_REUSE_STEP` of ``x``: those are reused), with columns Richardson-
+    extrapolated where their error could move a standard error by 1e-7
+    (:func:`~paramfit.core.differentiation.reuse.reused_central_jacobian`), and where it
+    was computed; ``(None, None)`` (nothing evaluated) when the iteration's Jacobian says
+    the problem is too ill-conditioned for that to pay
+    (:func:`~paramfit.core.differentiation.reuse.reuse_pays`)."""
+    if forward is None or opt.jac is not None or opt.final_jacobian != "reuse":
+        return None, None
+    inverse = reuse_pays(forward.jac, forward.gram)
+    if inverse is None:
+        return None, None
+    lower, upper = (opt.lower, opt.upper) if opt.bounded else (None, None)
+    if not _negligible(x, forward.x, JACOBIAN_REUSE_STEP):
+        forward = forward_differences(ev.raw, x, ev.best_f, lower=lower, upper=upper)
+    jac, _ = reused_central_jacobian(ev.raw, forward, lower=lower, upper=upper,
+                                     typical_x=typical, inverse=inverse)
+    return jac, forward.x
+
+
 def polish(ev: Evaluator, opt, termination: Termination, njev: int, niter: int,
-           jac_x: np.ndarray | None, jac: np.ndarray | None) -> LMSolution:
+           jac_x: np.ndarray | None, jac: np.ndarray | None,
+           forward: ForwardDifferences | None = None) -> LMSolution:
     """Final Jacobian, Gauss-Newton refinement and stationarity check at the best point.
 
     The finite-difference iteration stops where the *approximate* gradient
@@ -329,18 +364,30 @@ def polish(ev: Evaluator, opt, termination: Termination, njev: int, niter: int,
     counted in ``nfev`` and limited by the evaluator's ``limit`` (the fit's
     ``max_nfev``): when it is spent the iteration's termination stands, with no
     Jacobian (so no error bars).
+
+    ``forward``: the iteration's last forward differences.  With the default
+    ``final_jacobian='reuse'`` the final Jacobian is central differences on them when
+    they were made within :data:`JACOBIAN_REUSE_STEP` of the best point (``n``
+    evaluations), else on fresh ones there (``2 n``), Richardson-extrapolated in the
+    columns whose error could move a standard error by 1e-7 (:func:`_reused_jacobian`;
+    every column, as ``'richardson'``, for an ill-conditioned problem: ``2 n`` to
+    ``6 n``).
     """
     x, f = ev.best_x, ev.best_f
     typical = np.abs(x)
     try:
+        final_x = x
         if opt.jac is not None and jac_x is not None and np.array_equal(jac_x, x):
             final = jac
         else:
-            final, calls = _final_jacobian(ev, opt, x, f, typical)
-            njev += calls
-        final_x = x
+            final, reused_x = _reused_jacobian(ev, opt, x, typical, forward)
+            if final is None:
+                final, calls = _final_jacobian(ev, opt, x, f, typical)
+                njev += calls
+            else:
+                final_x = reused_x
         if termination in _REFINED:
-            x, f, final, final_x, calls = _refine(ev, opt, x, f, final, typical)
+            x, f, final, final_x, calls = _refine(ev, opt, x, f, final, final_x, typical)
             njev += calls
     except BudgetSpent:
         nan_jac = np.full((ev.best_f.size, ev.best_x.size), np.nan)

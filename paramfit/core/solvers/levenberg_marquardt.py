@@ -17,10 +17,13 @@ variables.
 Additions to MINPACK:
 
 * after the finite-difference iteration has converged, the final Jacobian is
-  computed by Richardson extrapolation
-  (:func:`paramfit.core.differentiation.solution.accurate_jacobian`,
-  the default ``final_jacobian='richardson'``, about ``4 n`` evaluations) or,
-  on request, checked central differences
+  computed by central differences on the iteration's last forward differences
+  (:func:`paramfit.core.differentiation.reuse.reused_central_jacobian`, the default
+  ``final_jacobian='reuse'``, ``n`` to ``2 n`` evaluations), with Richardson
+  extrapolation of the columns whose error could move a standard error by 1e-7
+  (for ill-conditioned problems every column, as ``'richardson'`` does:
+  :func:`paramfit.core.differentiation.solution.accurate_jacobian`, about ``4 n``
+  evaluations) or, on request, checked central differences
   (:func:`paramfit.core.differentiation.solution.central_jacobian`, ``2 n``), a
   Gauss-Newton step is taken with it when it is not negligible, and a
   stationarity check with it downgrades a "converged" status to
@@ -52,6 +55,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -59,6 +63,7 @@ import numpy as np
 
 from paramfit.core.bounds import pegged_columns, truncate_step
 from paramfit.core.differentiation.finite_differences import finite_difference_jacobian
+from paramfit.core.differentiation.reuse import ForwardDifferences
 from paramfit.core.exceptions import StopFit
 from paramfit.core.linalg import TallFactor, is_tall, lm_step, pivoted_qr
 from paramfit.core.options import (
@@ -204,9 +209,10 @@ def levenberg_marquardt(
         included; default ``1000 * (n + 1)``.  As in MINPACK the test is made
         after each trial point, so the iteration may end up to one Jacobian
         past it.  The final phase is not limited by it but is counted in
-        ``nfev``: the final Jacobian (``2 n`` evaluations, more for columns
-        that need extrapolation with ``'central'``, about ``4 n`` with
-        ``'richardson'``; none with ``jac``) and at most
+        ``nfev``: the final Jacobian (``n`` to ``2 n`` evaluations with ``'reuse'``
+        on a well-conditioned problem, ``2 n``, more for columns that need
+        extrapolation, with ``'central'``, about ``4 n`` with ``'richardson'``; none
+        with ``jac``) and at most
         :data:`~paramfit.core.solvers.final_phase.REFINEMENT_STEPS` Gauss-Newton
         evaluations (each followed by a new final Jacobian if it moved ``x``
         by more than 1e-7 relative).
@@ -218,10 +224,15 @@ def levenberg_marquardt(
     callback : callable, optional
         ``callback(x, niter, f)`` at the start of each iteration; a truthy
         return stops the fit with :attr:`Termination.USER_STOP`.
-    final_jacobian : {'richardson', 'central'}
+    final_jacobian : {'reuse', 'richardson', 'central'}
         Finite-difference scheme of the Jacobian returned for the covariance
-        (ignored with ``jac``): Richardson extrapolation of every column (the
-        default; about ``4 n`` to ``12 n`` evaluations, about 1e-10 relative
+        (ignored with ``jac``): central differences with the step
+        ``sqrt(eps) |x|`` that reuse the iteration's last forward differences
+        (the default; each column's rounding error is measured, and where it could
+        move a standard error by more than 1e-7 the column is extrapolated as by
+        ``'richardson'``; the values then lie within ``1e-7 sqrt(m - n)`` of their
+        standard errors of the Richardson answer), Richardson extrapolation of every
+        column (about ``4 n`` to ``12 n`` evaluations, about 1e-10 relative
         error, better on linear columns) or checked central differences
         (``2 n`` evaluations, about 1e-10 relative error but 1e-8 for
         parameters much smaller than their natural scale; extrapolated when
@@ -353,7 +364,7 @@ class _Options:
         self.callback = callback
         self.final_jacobian = final_jacobian
         self.broyden = False
-        self.bounded = bool(np.any(np.isfinite(lower)) or np.any(np.isfinite(upper)))
+        self.bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
         self.limited_step = self.max_step is not None
 
 
@@ -370,6 +381,9 @@ class _Iteration:
         self._buffer: np.ndarray | None = None      # the finite-difference Jacobian
         self._work: np.ndarray | None = None        # its copy destroyed by a tall QR
         self._gram_ok = True                         # tall: try the Gram factorisation
+        #: the last finite-difference Jacobian with its point, residual and steps, while
+        #: it is the current one (for the final phase)
+        self.forward: ForwardDifferences | None = None
 
     def jacobian(self, x: np.ndarray, f: np.ndarray) -> np.ndarray:
         """Jacobian for the iteration: the user's, or forward differences (kept, with
@@ -382,15 +396,17 @@ class _Iteration:
                 raise ValueError(f"jac returned shape {jac.shape}, expected {(f.size, x.size)}")
         else:
             # one array per fit, overwritten by each Jacobian (forget it meanwhile)
-            self.jac_x = self.jac = None
+            self.jac_x = self.jac = self.forward = None
             if self._buffer is None or self._buffer.shape != (f.size, x.size):
                 self._buffer = np.empty((f.size, x.size), order="F")
+            steps = np.empty(x.size)
             # no bounds: None, and the finite differences take their unbounded fast path
             jac, _ = finite_difference_jacobian(
                 self.ev.raw, x, f, lower=opt.lower if opt.bounded else None,
                 upper=opt.upper if opt.bounded else None,
                 absolute_step=opt.absolute_step, relative_step=opt.relative_step,
-                side=opt.side, out=self._buffer)
+                side=opt.side, out=self._buffer, steps_out=steps)
+            self.forward = ForwardDifferences(x, f, jac, steps)
         self.jac_x, self.jac = x, jac
         return jac
 
@@ -398,7 +414,7 @@ class _Iteration:
         ev = self.ev
         try:
             f = ev.first(x, f0)
-            if f.size < x.size or not np.all(np.isfinite(f)):
+            if f.size < x.size or not np.isfinite(f).all():
                 return ev.improper(x)
         except StopFit as stop:
             return ev.user_stop(stop.code, self.njev, self.niter, self.jac_x, self.jac)
@@ -415,7 +431,8 @@ class _Iteration:
             return ev.user_stop(stop.code, self.njev, self.niter, self.jac_x, self.jac)
         if termination is Termination.USER_STOP:
             return ev.user_stop(None, self.njev, self.niter, self.jac_x, self.jac)
-        return polish(ev, self.opt, termination, self.njev, self.niter, self.jac_x, self.jac)
+        return polish(ev, self.opt, termination, self.njev, self.niter, self.jac_x, self.jac,
+                      self.forward)
 
     def iterate(self, x: np.ndarray, f: np.ndarray) -> Termination:
         """Outer loop of ``lmdif``: one Jacobian, then inner loop until a step is taken.
@@ -454,6 +471,11 @@ class _Iteration:
                     np.copyto(self._work, jac)
                     tall = TallFactor(self._work, f, overwrite=True)
                 column_norms, gradient = tall.column_norms, tall.gradient
+                forward = self.forward
+                if forward is not None and forward.jac is jac and forward.gram is None:
+                    # J^T J = R1^T R1: the final phase's conditioning test needs no pass
+                    # over the long Jacobian
+                    self.forward = dataclasses.replace(forward, gram=tall.r.T @ tall.r)
             else:
                 tall = None
                 column_norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
@@ -561,7 +583,7 @@ class _Iteration:
         ds = diag * s
         denominator = float(ds @ ds)
         # the updated matrix is no Jacobian at any point: a user stop gets none
-        self.jac_x = self.jac = None
+        self.jac_x = self.jac = self.forward = None
         if not denominator > 0.0:
             return None
         y -= jac @ s
