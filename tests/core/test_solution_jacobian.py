@@ -112,3 +112,25 @@ def test_accurate_jacobian_slightly_nonlinear_column_is_still_extrapolated():
     # column been taken as linear, the central quotient would still be exact here, so the
     # evaluation count above is what tells the two apart
     np.testing.assert_allclose(jac[:, 0], T + 4e-6, rtol=1e-12, atol=1e-15)
+
+
+def test_tiny_parameter_next_to_its_bound_gets_its_column():
+    """x1 = 1e-23 just inside its bound 0 (where scipy's trust-region-reflective method
+    leaves a parameter held at 0): steps relative to |x1| move nothing, so the column is
+    made again with steps relative to 1 (the x = 0 rule) instead of coming out zero."""
+    t = np.linspace(0.0, 4.0, 30)
+
+    def fun(p):
+        return 3.0 * np.exp(-t / p[0]) + p[1] * (1.0 + t)   # d/dp1 = 1 + t exactly
+
+    p = np.array([1.5, 1e-23])
+    jac, _ = accurate_jacobian(fun, p, fun(p), lower=np.array([-np.inf, 0.0]),
+                               upper=np.array([np.inf, np.inf]))
+    # a linear column: Richardson's first level is exact to rounding of (1 + t) h / h
+    np.testing.assert_allclose(jac[:, 1], 1.0 + t, rtol=AT_BOUND_TOL)
+    exact0 = 3.0 * np.exp(-t / p[0]) * t / p[0] ** 2
+    np.testing.assert_allclose(jac[:, 0], exact0, rtol=RICHARDSON_TOL, atol=1e-15)
+    # a parameter with no effect still gives a zero column
+    jac, _ = accurate_jacobian(lambda q: fun(np.array([q[0], 0.0])), p, fun(p),
+                               lower=None, upper=None)
+    assert not jac[:, 1].any()

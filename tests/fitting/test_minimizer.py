@@ -746,3 +746,31 @@ def test_fit_statistics_are_written_into_the_parameters_by_the_minimizer():
     # central difference of a linear expression (rounding, ~1e-10 relative)
     assert params["slope"].stderr == pytest.approx(0.05 * params["amp"].stderr, rel=1e-8)
     assert params["slope"].status is ParameterStatus.TIED
+
+
+def test_least_squares_with_a_parameter_held_at_zero_keeps_its_error_bars():
+    """scipy's trust-region-reflective method ends a parameter whose bound 0 is active at
+    ~1e-23 inside the box; its finite-difference column must not come out zero (that made
+    the covariance singular: errorbars False, no stderr at all).  The standard errors
+    equal the closed-form ones, inv(J^T J) * redchi with the exact Jacobian at the
+    returned point (STDERR_RTOL: the accurate Jacobian is good to ~1e-9 at a bound)."""
+    t = np.linspace(0.0, 5.0, 60)
+    y = 3.0 * np.exp(-t / 1.5) - 0.5 + np.random.default_rng(3).normal(scale=0.02,
+                                                                        size=t.size)
+
+    def resid(p):
+        return p["a"].value * np.exp(-t / p["tau"].value) + p["c"].value - y
+
+    p = Parameters()
+    p.add("a", value=2.0)
+    p.add("tau", value=1.0)
+    p.add("c", value=0.5, min=0.0)
+    out = minimize(resid, p, method="least_squares")
+    a, tau, c = (out.params[k].value for k in ("a", "tau", "c"))
+    assert 0.0 <= c < 1e-12                        # held at its bound (the optimum is < 0)
+    assert out.errorbars
+    e = np.exp(-t / tau)
+    jac = np.column_stack([e, a * e * t / tau**2, np.ones_like(t)])
+    cov = np.linalg.inv(jac.T @ jac) * out.redchi
+    np.testing.assert_allclose([out.params[k].stderr for k in ("a", "tau", "c")],
+                               np.sqrt(np.diag(cov)), rtol=STDERR_RTOL)

@@ -146,7 +146,28 @@ def _richardson(deltas: Callable[[float, np.ndarray], np.ndarray], h0: float, po
 def _accurate_column(fun: ResidualFunction, x: np.ndarray, f0: np.ndarray, j: int,
                      lo: float, hi: float, base: float, relative_step: float,
                      levels: int) -> tuple[np.ndarray, int]:
-    """One column of :func:`accurate_jacobian`: Ridders' extrapolation at ``x_j``."""
+    """One column of :func:`accurate_jacobian`: Ridders' extrapolation at ``x_j``.
+
+    A column that comes out exactly zero with steps relative to a small ``|x_j|``
+    (``base < 1``) is made again with steps relative to 1, the rule at ``x_j = 0``:
+    steps of ``1e-3 |x_j|`` move nothing when ``x_j`` is tiny next to the scale on which
+    the residual depends on it (scipy's trust-region-reflective method leaves a parameter
+    bounded at 0 at ~1e-23 inside the box: a zero column there made the covariance
+    singular and took every standard error away).  A parameter with no effect gives zero
+    again; only such columns pay the extra evaluations.
+    """
+    column, calls = _extrapolated_column(fun, x, f0, j, lo, hi, base, relative_step, levels)
+    if base < 1.0 and not column.any():
+        column, more = _extrapolated_column(fun, x, f0, j, lo, hi, 1.0, relative_step,
+                                            levels)
+        calls += more
+    return column, calls
+
+
+def _extrapolated_column(fun: ResidualFunction, x: np.ndarray, f0: np.ndarray, j: int,
+                         lo: float, hi: float, base: float, relative_step: float,
+                         levels: int) -> tuple[np.ndarray, int]:
+    """Ridders' extrapolation of the column ``j`` at ``x_j``, steps ``relative_step * base``."""
     xj = float(x[j])
     h0 = relative_step * base
     room = min(hi - xj, xj - lo)
