@@ -97,9 +97,12 @@ class _PeakModel(_BuiltinModel):
     height_expr: str | None = None
     #: The lower bound hinted for ``sigma`` (None: unbounded), as lmfit's model has it.
     sigma_min: float | None = 0.0
+    #: ``(ampscale, sigscale)``: lmfit's factors of the guessed amplitude and sigma.
+    scales: tuple[float, float] = (1.0, 1.0)
 
-    def _shape(self, sigma: float) -> dict[str, float]:
-        """Shape parameters (not amplitude/center/sigma) assumed by guess()."""
+    def _shape(self, sigma: np.ndarray) -> dict[str, Any]:
+        """Shape parameters (not amplitude/center/sigma) the guess gives: their hinted
+        values (or the function's defaults)."""
         hints = self.param_hints
         return {root: float(hints.get(root, {}).get("value", self._defaults[root]))
                 for root in self._roots if root not in ("amplitude", "center", "sigma")}
@@ -113,28 +116,36 @@ class _PeakModel(_BuiltinModel):
                 self.set_param_hint(key, expr=_prefixed(expr, self.prefix, self._roots))
 
     def guess(self, data: Any, x: Any, negative: bool = False, **kws: Any) -> Parameters:
-        """Amplitude, center and sigma from the peak height, position and FWHM.
+        """lmfit's peak guess (:func:`paramfit.models.guess.guess_peaks` with this model's
+        ``scales``); ``sigma`` gets a lower bound 0 (as lmfit's guess sets).
 
         Examples
         --------
+        A Lorentzian of half width 0.8 at 1 sampled every 0.05: the samples above half
+        height run from 0.25 to 1.75, so ``sigma`` is 0.75 and ``center`` their mean:
+
         >>> import numpy as np
         >>> x = np.linspace(-10, 10, 401)
         >>> m = LorentzianModel()
         >>> p = m.guess(m.eval(x=x, amplitude=3, center=1, sigma=0.8), x=x)
-        >>> round(p['sigma'].value, 1)
-        0.8
+        >>> round(p['center'].value, 6), round(p['sigma'].value, 6), p['sigma'].min
+        (1.0, 0.75, 0.0)
         """
         row = np.asarray(data, dtype=float).ravel()[None, :]
         values = {k: float(v[0]) for k, v in self.guess_rows(row, x, negative=negative).items()}
-        return self._finish(values, kws)
+        params = self._finish(values, kws)
+        sigma = params[self.prefix + "sigma"]
+        sigma.set_bounds(0.0, sigma.max)
+        return params
 
     def guess_rows(self, data: Any, x: Any, negative: bool = False,
                    errors: str = "raise") -> dict[str, np.ndarray]:
         """:meth:`guess` for every row of ``data`` (B, m) at once, unprefixed names to (B,)
         arrays; :meth:`guess` is this on one row, bit for bit.  ``errors='nan'``: rows that
         cannot be guessed give NaN instead of raising."""
-        values = _guess.guess_peaks(type(self).function, data, x, negative=negative,
-                                    shape=self._shape, errors=errors)
+        ampscale, sigscale = self.scales
+        values = _guess.guess_peaks(data, x, negative=negative, ampscale=ampscale,
+                                    sigscale=sigscale, errors=errors)
         shape = self._shape(values["sigma"])
         return {**values, **{k: np.broadcast_to(v, values["sigma"].shape)
                              for k, v in shape.items()}}
@@ -279,12 +290,16 @@ class GaussianModel(_PeakModel, lineshape="gaussian"):
 class LorentzianModel(_PeakModel, lineshape="lorentzian"):
     """Lorentzian peak of area ``amplitude``; ``fwhm = 2 sigma``."""
 
+    scales = (1.25, 1.0)
+
     fwhm_expr = "2.0*{sigma}"
     height_expr = "0.3183099*{amplitude}/max(" + _TINY + ", {sigma})"
 
 
 class VoigtModel(_PeakModel, lineshape="voigt"):
     """Voigt peak; ``gamma`` is tied to ``sigma`` by default (as in lmfit)."""
+
+    scales = (1.5, 0.65)
 
     fwhm_expr = "1.0692*{gamma}+sqrt(0.8664*{gamma}**2+5.545083*{sigma}**2)"
     height_expr = "voigt(0.0, {amplitude}, 0.0, {sigma}, {gamma})"
@@ -296,7 +311,7 @@ class VoigtModel(_PeakModel, lineshape="voigt"):
     def _symbols(self) -> dict[str, object]:
         return {"voigt": lineshapes.voigt}
 
-    def _shape(self, sigma: float) -> dict[str, float]:
+    def _shape(self, sigma: np.ndarray) -> dict[str, Any]:
         if self.param_hints.get("gamma", {}).get("expr"):
             return {"gamma": sigma}
         return super()._shape(sigma)
@@ -304,6 +319,8 @@ class VoigtModel(_PeakModel, lineshape="voigt"):
 
 class PseudoVoigtModel(_PeakModel, lineshape="pvoigt"):
     """Weighted sum of a Gaussian and a Lorentzian of the same FWHM ``2 sigma``."""
+
+    scales = (1.25, 1.0)
 
     fwhm_expr = "2.0*{sigma}"
     height_expr = ("(((1-{fraction})*{amplitude})/max(" + _TINY + ", ({sigma}*sqrt(pi/log(2))))"
@@ -316,6 +333,8 @@ class PseudoVoigtModel(_PeakModel, lineshape="pvoigt"):
 
 class MoffatModel(_PeakModel, lineshape="moffat"):
     """Moffat peak of height ``amplitude``."""
+
+    scales = (0.5, 1.0)
 
     fwhm_expr = "2*{sigma}*sqrt(2**(1.0/max(1e-3, {beta}))-1)"
     height_expr = "{amplitude}"
@@ -362,14 +381,7 @@ class DampedOscillatorModel(_PeakModel, lineshape="damped_oscillator"):
 
     height_expr = "0.5*{amplitude}/max(" + _TINY + ", {sigma})"
 
-    def guess(self, data: Any, x: Any, negative: bool = False, **kws: Any) -> Parameters:
-        """Resonance at the peak; ``sigma = FWHM / (2 sqrt(3) center)``."""
-        return self._finish(_one_row(self, data, x, negative=negative), kws)
-
-    def guess_rows(self, data: Any, x: Any, negative: bool = False,
-                   errors: str = "raise") -> dict[str, np.ndarray]:
-        """:meth:`guess` for every row of ``data`` (B, m) at once."""
-        return _curves.guess_damped_oscillators(data, x, negative=negative, errors=errors)
+    scales = (0.1, 0.1)
 
 
 # ---------------------------------------------------------------------- steps

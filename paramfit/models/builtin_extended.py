@@ -8,10 +8,10 @@ BoseModel, FermiModel, ComplexConstantModel and SplineModel (lmfit has the lines
 lineshape of :mod:`paramfit.models.lineshapes` fits with its analytic Jacobian; the spline
 is linear in its coefficients, so its Jacobian is the B-spline basis.
 
-The guesses are lmfit 1.3's heuristics (facts read from lmfit's ``models.py``: the peak
-estimate from the half-maximum crossings, the 2-D estimate from the extremes, the thermal
-estimate from the range), kept in this module -- they are not yet those of
-:mod:`paramfit.models.guess`, where the older built-in models' guesses live.
+The guesses are lmfit 1.3's heuristics (facts read from lmfit's ``models.py``): the peak
+estimate from the points above half height (:func:`paramfit.models.guess.guess_peaks`, the
+one peak guess of every built-in peak model, also for ``fit_many``), the 2-D estimate from
+the extremes, the thermal estimate from the range.
 
 Examples
 --------
@@ -38,6 +38,7 @@ import paramfit.models.lineshapes as lineshapes
 from paramfit.core.exceptions import ParameterError
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.models.builtin import _BuiltinModel
+from paramfit.models.guess import guess_peaks
 from paramfit.models.io import register_model_class
 from paramfit.models.model import Model
 
@@ -84,43 +85,9 @@ COMMON_GUESS_DOC = """Estimate start values for the parameters of the model from
 _TINY = "1e-15"
 
 
-def _sorted_xy(data: Any, x: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``x`` and ``data`` as float arrays sorted by ``x``."""
-    xs = np.asarray(x, dtype=float).ravel()
-    ys = np.asarray(data, dtype=float).ravel()
-    order = np.argsort(xs, kind="stable")
-    return xs[order], ys[order]
-
-
-def _peak_estimate(data: Any, x: Any, negative: bool, ampscale: float = 1.0,
-                   sigscale: float = 1.0) -> dict[str, float]:
-    """lmfit 1.3's peak guess: amplitude, center and sigma from the half-maximum points.
-
-    ``center`` is the position of the maximum and ``sigma`` a sixth of the ``x`` range,
-    unless more than two points lie above half maximum (below, for ``negative``): then the
-    half distance between the first and last of them and their mean position;
-    ``amplitude = 3 (max - min) sigma ampscale`` (negated for ``negative``), ``sigma`` then
-    scaled by ``sigscale``.
-    """
-    xs, ys = _sorted_xy(data, x)
-    top, bottom = float(ys.max()), float(ys.min())
-    center = float(xs[np.argmax(ys)])
-    height = 3.0 * (top - bottom)
-    sigma = (float(xs.max()) - float(xs.min())) / 6.0
-    half = (top + bottom) / 2.0
-    inside = xs[ys > half]
-    if negative:
-        height = -height
-        inside = xs[ys < half]
-    if len(inside) > 2:
-        sigma = (float(inside[-1]) - float(inside[0])) / 2.0
-        center = float(inside.mean())
-    return {"amplitude": height * sigma * ampscale, "center": center,
-            "sigma": sigma * sigscale}
-
-
 class _LmfitPeak(_BuiltinModel):
-    """A peak model whose guess is :func:`_peak_estimate` with ``sigma >= 0``."""
+    """A peak model whose guess is :func:`paramfit.models.guess.guess_peaks` with
+    ``sigma >= 0``."""
 
     #: ``(ampscale, sigscale)`` of the guess.
     scales: tuple[float, float] = (1.0, 1.0)
@@ -131,12 +98,26 @@ class _LmfitPeak(_BuiltinModel):
         names = {root: self.prefix + root for root in roots}
         self.set_param_hint(name, expr=expr.format(**names))
 
-    def _guess_values(self, data: Any, x: Any, negative: bool) -> dict[str, float]:
-        """Start values the guess gives besides amplitude, center, sigma."""
+    def _guess_values(self, sigma: np.ndarray) -> dict[str, Any]:
+        """Start values the guess gives besides amplitude, center, sigma (scalars or
+        (B,) arrays, from the guessed ``sigma``)."""
         return {}
 
+    def guess_rows(self, data: Any, x: Any, negative: bool = False,
+                   errors: str = "raise") -> dict[str, np.ndarray]:
+        """:meth:`guess`'s values for every row of ``data`` (B, m) at once (unprefixed
+        names to (B,) arrays): :func:`paramfit.models.guess.guess_peaks` with this model's
+        ``scales``, and the model's other start values; :meth:`guess` is this on one row.
+        ``errors='nan'``: rows that cannot be guessed give NaN instead of raising."""
+        ampscale, sigscale = self.scales
+        values = guess_peaks(data, x, negative=negative, ampscale=ampscale,
+                             sigscale=sigscale, errors=errors)
+        extra = self._guess_values(values["sigma"])
+        return {**values, **{k: np.broadcast_to(v, values["sigma"].shape)
+                             for k, v in extra.items()}}
+
     def guess(self, data: Any, x: Any, negative: bool = False, **kws: Any) -> Parameters:
-        """lmfit's peak guess (half-maximum points); keywords set values afterwards.
+        """lmfit's peak guess (half-height points); keywords set values afterwards.
 
         Parameters
         ----------
@@ -151,8 +132,8 @@ class _LmfitPeak(_BuiltinModel):
         -------
         Parameters
         """
-        values = _peak_estimate(data, x, negative, *self.scales)
-        values.update(self._guess_values(data, x, negative))
+        row = np.asarray(data, dtype=float).ravel()[None, :]
+        values = {k: float(v[0]) for k, v in self.guess_rows(row, x, negative=negative).items()}
         params = self.make_params(**values)
         params[self.prefix + "sigma"].set_bounds(0.0, params[self.prefix + "sigma"].max)
         return _update_values(params, self.prefix, kws)
@@ -234,13 +215,14 @@ class SplitLorentzianModel(_LmfitPeak, lineshape="split_lorentzian"):
         self._hint("fwhm", "{sigma}+{sigma_r}")
         self._hint("height", "2*{amplitude}/3.1415927/max(0.0000000, ({sigma}+{sigma_r}))")
 
+    def _guess_values(self, sigma: np.ndarray) -> dict[str, Any]:
+        return {"sigma_r": sigma}
+
     def guess(self, data: Any, x: Any, negative: bool = False, **kws: Any) -> Parameters:
         """The peak guess, with ``sigma_r`` as ``sigma`` (value and bounds)."""
         params = super().guess(data, x, negative)
         sigma = params[self.prefix + "sigma"]
-        right = params[self.prefix + "sigma_r"]
-        right.set_bounds(sigma.min, sigma.max)
-        right.value = sigma.value
+        params[self.prefix + "sigma_r"].set_bounds(sigma.min, sigma.max)
         return _update_values(params, self.prefix, kws)
 
 
@@ -260,7 +242,7 @@ class Pearson4Model(_LmfitPeak, lineshape="pearson4"):
     def _symbols(self) -> dict[str, object]:
         return {"pearson4": lineshapes.pearson4}
 
-    def _guess_values(self, data: Any, x: Any, negative: bool) -> dict[str, float]:
+    def _guess_values(self, sigma: np.ndarray) -> dict[str, Any]:
         return {"expon": 1.5, "skew": 0.0}
 
 
@@ -270,7 +252,7 @@ class BreitWignerModel(_LmfitPeak, lineshape="breit_wigner"):
     def _set_hints(self) -> None:
         self.set_param_hint("sigma", min=0.0)
 
-    def _guess_values(self, data: Any, x: Any, negative: bool) -> dict[str, float]:
+    def _guess_values(self, sigma: np.ndarray) -> dict[str, Any]:
         return {"q": 1.0}
 
 
@@ -306,13 +288,15 @@ class DampedHarmonicOscillatorModel(_LmfitPeak, lineshape="dho"):
                              "{sigma}**2)-1/max(" + _TINY + ", (4*{center}**2+{sigma}**2)))")
         self._hint("fwhm", "2.0000000*{sigma}")
 
+    def _guess_values(self, sigma: np.ndarray) -> dict[str, Any]:
+        return {"gamma": 1.0}
+
     def guess(self, data: Any, x: Any, negative: bool = False, **kws: Any) -> Parameters:
         """The peak guess with ``amplitude`` and ``sigma`` scaled by 0.1, ``gamma = 1``
         (``>= 0``)."""
         params = super().guess(data, x, negative)
         gamma = params[self.prefix + "gamma"]
         gamma.set_bounds(0.0, gamma.max)
-        gamma.value = 1.0
         return _update_values(params, self.prefix, kws)
 
 

@@ -2,8 +2,7 @@
 
 Steps and rectangles (the 25/50/75% crossings of their edges, converted by the same
 crossings measured once on the unit lineshape), exponentials and power laws (a straight
-line through ``log|y|``), the damped oscillator (the peak measures of
-:func:`paramfit.models.guess.measure_peaks`) and sines (a periodogram of one-sinusoid
+line through ``log|y|``) and sines (a periodogram of one-sinusoid
 least-squares fits, then a finer scan).
 
 One algorithm for 1 or B rows: each ``guess_*s`` function takes ``data`` of shape (B, m)
@@ -27,12 +26,12 @@ from typing import Any
 import numpy as np
 
 from paramfit.core.exceptions import FitError
-from paramfit.models.guess import _row_dot, _row_sorted, measure_peaks, sorted_xy
+from paramfit.models.guess import _row_dot, _row_sorted, sorted_xy
 
 __all__ = [
     "guess_steps", "guess_step", "guess_rectangles", "guess_rectangle",
     "guess_exponentials", "guess_exponential", "guess_powerlaws", "guess_powerlaw",
-    "guess_damped_oscillators", "guess_sines", "guess_sine",
+    "guess_sines", "guess_sine",
 ]
 
 Rows = dict[str, np.ndarray]
@@ -261,24 +260,7 @@ def guess_powerlaw(data: Any, x: Any) -> dict[str, float]:
     return _one(guess_powerlaws(_row(data), x))
 
 
-# ---------------------------------------------------------------------- oscillators
-def guess_damped_oscillators(data: Any, x: Any, *, negative: bool = False,
-                             errors: str = "raise") -> Rows:
-    """Driven damped oscillator ``amplitude, center, sigma`` for every row: the resonance
-    at the peak, ``sigma = FWHM / (2 sqrt(3) center)``, ``amplitude = 2 sigma height``
-    (height above 0, or above the minimum where the data goes below 0)."""
-
-    def guess(xs, ys):
-        signed = -ys if negative else ys
-        position, height, fwhm = measure_peaks(xs, signed)
-        sigma = fwhm / (2 * 3**0.5 * np.maximum(np.abs(position), 1e-12))
-        amplitude = 2 * sigma * (height + np.minimum(0.0, np.min(signed, axis=1)))
-        return {"amplitude": -amplitude if negative else amplitude, "center": position,
-                "sigma": sigma}, None, ""
-
-    return _by_groups(data, x, ("amplitude", "center", "sigma"), errors, guess)
-
-
+# ---------------------------------------------------------------------- sines
 #: Frequencies of the coarse periodogram per data point, and of the fine scan around its
 #: best one.
 _COARSE_PER_POINT, _FINE = 4, 41

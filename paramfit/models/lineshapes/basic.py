@@ -53,14 +53,35 @@ def _shape(x: ArrayLike, *params: ArrayLike) -> tuple[int, ...]:
     return shape
 
 
-def _empty(x: ArrayLike, *params: ArrayLike, dtype: type = float) -> np.ndarray:
-    """Uninitialised float array of the broadcast shape of ``x`` and the parameters."""
-    return np.empty(_shape(x, *params), dtype=dtype)
+def _dtype(x: ArrayLike) -> type:
+    """The dtype of values computed from ``x``: complex for complex ``x`` (lmfit's
+    lineshapes accept it, e.g. ``eval_uncertainty`` at a complex point), else float."""
+    if isinstance(x, (float, int)):  # the cheap cases first (np.iscomplexobj ~1 us)
+        return float
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None:
+        return complex if dtype.kind == "c" else float
+    return complex if np.iscomplexobj(x) else float
+
+
+def _like(x: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
+    """Uninitialised array of ``shape`` for values computed from ``x`` (:func:`_dtype`)."""
+    dtype = getattr(x, "dtype", None)  # inline _dtype: this is on every evaluation
+    if dtype is not None and dtype.kind != "c" or dtype is None and _dtype(x) is float:
+        return np.empty(shape)  # no dtype keyword: the float path's cost unchanged
+    return np.empty(shape, dtype=complex)
+
+
+def _empty(x: ArrayLike, *params: ArrayLike, dtype: type | None = None) -> np.ndarray:
+    """Uninitialised array of the broadcast shape of ``x`` and the parameters (float, or
+    complex for complex ``x``, unless ``dtype`` is given)."""
+    return np.empty(_shape(x, *params), dtype=dtype or _dtype(x))
 
 
 def _broadcast(value: float | ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
-    """Read-only view of ``value`` broadcast to ``shape`` (no memory per element)."""
-    return np.broadcast_to(np.asarray(value, dtype=float), shape)
+    """Read-only view of ``value`` broadcast to ``shape`` (no memory per element), as
+    float (complex values stay complex)."""
+    return np.broadcast_to(np.asarray(value, dtype=_dtype(value)), shape)
 
 
 def _constant(parts: int, x: ArrayLike, c: ArrayLike = 0.0):
@@ -132,7 +153,7 @@ def _linear(parts: int, x: ArrayLike, slope: ArrayLike = 1.0, intercept: ArrayLi
     shape = _shape(x, slope, intercept)
     value = jacobian = None
     if parts & VALUE:
-        value = np.multiply(x, slope, out=np.empty(shape))
+        value = np.multiply(x, slope, out=_like(x, shape))
         value += intercept
     if parts & JACOBIAN:
         jacobian = (_broadcast(x, shape), _broadcast(1.0, shape))
@@ -195,12 +216,12 @@ def _parabolic(
     shape = _shape(x, a, b, c)
     value = jacobian = None
     if parts & VALUE:
-        value = np.multiply(x, a, out=np.empty(shape))
+        value = np.multiply(x, a, out=_like(x, shape))
         value += b
         value *= x
         value += c
     if parts & JACOBIAN:
-        x = np.asarray(x, dtype=float)
+        x = np.asarray(x, dtype=_dtype(x))
         jacobian = (_broadcast(x * x, shape), _broadcast(x, shape), _broadcast(1.0, shape))
     return value, jacobian
 
@@ -255,13 +276,13 @@ def _polynomial(
     shape = _shape(x, *coefficients)
     value = jacobian = None
     if parts & VALUE:
-        value = np.empty(shape)
+        value = _like(x, shape)
         value[...] = c7
         for coefficient in coefficients[1:]:
             value *= x
             value += coefficient
     if parts & JACOBIAN:
-        x = np.asarray(x, dtype=float)
+        x = np.asarray(x, dtype=_dtype(x))
         powers = [np.ones_like(x), x]
         for _ in range(6):
             powers.append(powers[-1] * x)
@@ -385,7 +406,7 @@ def _powerlaw(parts: int, x: ArrayLike, amplitude: ArrayLike = 1.0, exponent: Ar
     >>> powerlaw([2.0, 3.0], amplitude=2.0, exponent=2.0).tolist()
     [8.0, 18.0]
     """
-    x = np.asarray(x, dtype=float)
+    x = np.asarray(x, dtype=_dtype(x))
     power = _empty(x, amplitude, exponent)  # x**exponent = d/damplitude
     np.power(x, exponent, out=power)
     value = jacobian = None

@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from scipy.special import betaln, digamma, erf, loggamma
 
 from paramfit.models.lineshapes._registry import JACOBIAN, VALUE, derive
-from paramfit.models.lineshapes.basic import TINY, _shape
+from paramfit.models.lineshapes.basic import TINY, _dtype, _shape
 from paramfit.models.lineshapes.peaks import SQRT2, SQRTPI, _gaussian_unit, _voigt
 
 __all__ = [
@@ -36,8 +36,9 @@ __all__ = [
 
 
 def _full(value: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
-    """A writable float array of ``shape`` filled from ``value`` (broadcast)."""
-    out = np.empty(shape)
+    """A writable array of ``shape`` filled from ``value`` (broadcast): float, or complex
+    for complex ``value``."""
+    out = np.empty(shape, dtype=_dtype(value))
     out[...] = value
     return out
 
@@ -289,7 +290,7 @@ def _dho(
     >>> round(float(dho(0.0)), 7)  # sigma/pi * 4/(1+1)**2
     0.3183099
     """
-    x = np.asarray(x, dtype=float)
+    x = np.asarray(x, dtype=_dtype(x))
     shape = _shape(x, amplitude, center, sigma, gamma)
     x = np.broadcast_to(x, shape)
     factor = np.asarray(amplitude) * sigma / np.pi
@@ -352,7 +353,7 @@ def _lognormal(
     >>> round(float(lognormal(1.0)), 7)
     0.3989423
     """
-    xt = np.maximum(TINY, np.asarray(x, dtype=float))
+    xt = np.maximum(TINY, np.asarray(x, dtype=_dtype(x)))
     lx = np.log(xt) - center
     e = np.exp(-lx * lx / np.maximum(TINY, 2.0 * sigma * sigma))
     unit = e / (xt * np.maximum(TINY, sigma * np.sqrt(2.0 * np.pi)))

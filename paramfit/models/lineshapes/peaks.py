@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 from scipy.special import wofz
 
 from paramfit.models.lineshapes._registry import JACOBIAN, VALUE, derive
-from paramfit.models.lineshapes.basic import TINY, _empty, _shape
+from paramfit.models.lineshapes.basic import TINY, _empty, _like, _shape
 
 __all__ = [
     "gaussian",
@@ -44,7 +44,7 @@ def _gaussian_unit(parts, x, amplitude, center, sigma, shape):
     only_value = not parts & JACOBIAN
     two_var = np.maximum(TINY, 2.0 * sigma * sigma)
     width = np.maximum(TINY, SQRT2PI * sigma)
-    d = np.subtract(x, center, out=np.empty(shape))
+    d = np.subtract(x, center, out=_like(x, shape))
     t = np.square(d, out=d if only_value else None)
     t *= -1.0 / two_var  # -z**2/2, z = d/sigma
     z2 = None if only_value else t * -2.0
@@ -70,7 +70,7 @@ def _lorentzian_unit(parts, x, amplitude, center, sigma, shape):
     only_value = not parts & JACOBIAN
     inv_sigma = 1.0 / np.maximum(TINY, sigma)
     width = np.maximum(TINY, np.pi * sigma)
-    u = np.subtract(x, center, out=np.empty(shape))
+    u = np.subtract(x, center, out=_like(x, shape))
     u *= inv_sigma
     q = np.square(u, out=u if only_value else None)
     q += 1.0  # 1 + u**2
@@ -287,8 +287,12 @@ def _voigt(
         gamma = sigma
     k = 1.0 / np.maximum(TINY, SQRT2 * sigma)
     z = np.empty(_shape(x, amplitude, center, sigma, gamma), dtype=complex)
-    np.subtract(x, center, out=z.real)
-    z.imag[...] = gamma
+    if np.iscomplexobj(x):  # lmfit's voigt at complex x: the same z, real part of w
+        np.subtract(x, center, out=z)
+        z += 1j * np.asarray(gamma)
+    else:
+        np.subtract(x, center, out=z.real)
+        z.imag[...] = gamma
     z *= k  # (x - center + i gamma) / (sqrt(2) sigma)
     w = wofz(z, out=None if parts & JACOBIAN else z)
     value = jacobian = None

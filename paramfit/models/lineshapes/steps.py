@@ -26,7 +26,7 @@ from scipy.special import erf, expit
 
 from paramfit.core.exceptions import ParameterError
 from paramfit.models.lineshapes._registry import JACOBIAN, VALUE, derive
-from paramfit.models.lineshapes.basic import TINY, _empty, _shape
+from paramfit.models.lineshapes.basic import TINY, _empty, _like, _shape
 
 __all__ = [
     "step",
@@ -66,13 +66,21 @@ def _sigmoid(u: np.ndarray, form: str) -> np.ndarray:
         u += 1.0
         u *= 0.5
         return u
+    if u.dtype.kind == "c":  # complex x (expit is real only): 1 / (1 + exp(-u))
+        np.negative(u, out=u)
+        np.exp(u, out=u)
+        u += 1.0
+        return np.reciprocal(u, out=u)
     return expit(u, out=u)
 
 
 def _sigmoid_and_slope(u: np.ndarray, form: str) -> tuple[np.ndarray, np.ndarray]:
     """``(F(u), F'(u))``; ``u`` is left untouched."""
     if form == "linear":
-        slope = (np.abs(u) < 0.5).astype(float)
+        if u.dtype.kind == "c":  # where F is not clipped (complex: numpy's ordering)
+            slope = ((u > -0.5) & (u < 0.5)).astype(float)
+        else:
+            slope = (np.abs(u) < 0.5).astype(float)
     elif form == "atan":
         slope = u * u
         slope += 1.0
@@ -84,7 +92,7 @@ def _sigmoid_and_slope(u: np.ndarray, form: str) -> tuple[np.ndarray, np.ndarray
         np.exp(slope, out=slope)
         slope *= _INV_SQRTPI
     else:
-        value = expit(u)
+        value = _sigmoid(u.copy(), form) if u.dtype.kind == "c" else expit(u)
         slope = 1.0 - value
         slope *= value
         return value, slope
@@ -94,7 +102,7 @@ def _sigmoid_and_slope(u: np.ndarray, form: str) -> tuple[np.ndarray, np.ndarray
 def _rise(parts, x, amplitude, center, scale, form, shape):
     """``amplitude F(u)`` and its ``(d/damplitude, d/dcenter, d/dwidth)`` for
     ``u = (x - center) scale`` of a width ``1/scale``, as ``(value, jacobian)``."""
-    u = np.subtract(x, center, out=np.empty(shape))
+    u = np.subtract(x, center, out=_like(x, shape))
     u *= scale
     if not parts & JACOBIAN:
         value = _sigmoid(u, form)
@@ -220,7 +228,7 @@ def _rectangle(
     u1 = _empty(x, amplitude, center1, sigma1, center2, sigma2)
     np.subtract(x, center1, out=u1)
     u1 *= half / width1
-    u2 = np.subtract(center2, x, out=np.empty(u1.shape))
+    u2 = np.subtract(center2, x, out=np.empty_like(u1))
     u2 *= half / width2
     if not parts & JACOBIAN:
         value = _sigmoid(u1, form)

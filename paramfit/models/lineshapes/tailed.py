@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike
 from scipy.special import digamma, erf, erfcx, poch
 
 from paramfit.models.lineshapes._registry import JACOBIAN, VALUE, derive
-from paramfit.models.lineshapes.basic import TINY, _empty, _shape
+from paramfit.models.lineshapes.basic import TINY, _empty, _like, _shape
 from paramfit.models.lineshapes.peaks import SQRT2, SQRTPI, _gaussian_unit
 
 __all__ = [
@@ -259,7 +259,7 @@ def _skewed_gaussian(
     shape = _shape(x, amplitude, center, sigma, gamma)
     value = None
     if parts & VALUE:
-        value = np.subtract(x, center, out=np.empty(shape))
+        value = np.subtract(x, center, out=_like(x, shape))
         value *= gamma / np.maximum(TINY, SQRT2 * sigma)
         erf(value, out=value)
         value += 1.0
@@ -269,7 +269,7 @@ def _skewed_gaussian(
         return value, None
     g, g_center, g_sigma = _gaussian_unit(JACOBIAN, x, None, center, sigma, shape)[1]
     k = 1.0 / np.maximum(TINY, SQRT2 * sigma)
-    w = np.subtract(x, center, out=np.empty(shape))
+    w = np.subtract(x, center, out=_like(x, shape))
     w *= k
     v = w * gamma
     asym = erf(v)
@@ -321,15 +321,18 @@ def _expgaussian_parts(x, center, sigma, gamma, shape):
     """
     k = 1.0 / np.maximum(TINY, SQRT2 * sigma)
     gamma_var = gamma * sigma * sigma
-    d = np.subtract(center, x, out=np.empty(shape))
+    d = np.subtract(center, x, out=_like(x, shape))
     a2 = d + gamma_var
     a2 *= k
     g = d * k
     np.square(g, out=g)
     np.negative(g, out=g)
     np.exp(g, out=g)
-    negative = a2 < 0.0
-    f = np.abs(a2, out=a2)
+    negative = a2 < 0.0  # complex x: by the real part (both forms are analytic)
+    if a2.dtype.kind == "c":
+        f = np.negative(a2, out=a2, where=negative)
+    else:
+        f = np.abs(a2, out=a2)
     erfcx(f, out=f)
     f *= g
     if negative.any():

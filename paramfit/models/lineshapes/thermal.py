@@ -76,7 +76,12 @@ def _thermal_distribution(
     if not parts & JACOBIAN:
         return value, None
     shape = _shape(x, amplitude, center, kt)
-    slope = -(inverse * inverse).real  # d value / d D
+    slope = -(inverse * inverse)  # d(1/D) / dD
+    if np.iscomplexobj(e):  # complex x: d value / dp = Re(slope dD/dp), dD/dp complex
+        return value, (_full((slope * e).real, shape),
+                       _full((-slope * amplitude * e / t).real, shape),
+                       _full((-slope * amplitude * e * u / t).real, shape))
+    slope = slope.real
     return value, (_full(slope * e, shape), _full(-slope * amplitude * e / t, shape),
                    _full(-slope * amplitude * e * u / t, shape))
 
