@@ -24,6 +24,7 @@ __all__ = [
     "BoundsWarning",
     "OptionError",
     "UnknownNameError",
+    "DuplicateNameError",
 ]
 
 
@@ -51,6 +52,11 @@ class ExpressionEvaluationError(ExpressionError, ArithmeticError):
 class UnknownNameError(ExpressionError, NameError):
     """A constraint expression reads a name that is neither a parameter nor a symbol
     (also a ``NameError``, which code written for lmfit catches)."""
+
+
+class DuplicateNameError(ParameterError, NameError):
+    """Two parts of one model name a parameter alike (two unprefixed Gaussians summed);
+    also a ``NameError``, as lmfit raises there."""
 
 
 class FitError(ParamfitError, RuntimeError):

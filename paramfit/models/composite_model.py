@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from paramfit.core.exceptions import ParameterError
+from paramfit.core.exceptions import DuplicateNameError, ParameterError
 from paramfit.models.composite import OPERATORS, Derivatives, combine_derivatives
 from paramfit.models.io import register_model_class
 from paramfit.models.model import Model, register_composite_class
@@ -53,7 +53,7 @@ class CompositeModel(Model):
             raise ParameterError("CompositeModel combines two Model objects")
         clash = set(left.param_names) & set(right.param_names)
         if clash:
-            raise ParameterError(
+            raise DuplicateNameError(
                 f"the two models have parameters with the same name(s) {sorted(clash)}: "
                 "give them different prefixes (Model(..., prefix='p1_'))")
         self.left, self.right, self.op = left, right, op
