@@ -25,6 +25,7 @@ __all__ = [
     "OptionError",
     "UnknownNameError",
     "DuplicateNameError",
+    "ParameterKeyError",
 ]
 
 
@@ -57,6 +58,14 @@ class UnknownNameError(ExpressionError, NameError):
 class DuplicateNameError(ParameterError, NameError):
     """Two parts of one model name a parameter alike (two unprefixed Gaussians summed);
     also a ``NameError``, as lmfit raises there."""
+
+
+class ParameterKeyError(ParameterError, KeyError):
+    """``Parameters[key] = ...`` with a key that cannot name a parameter; also a
+    ``KeyError``, as lmfit 1.3 raises there."""
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)     # KeyError's own would quote the message
 
 
 class FitError(ParamfitError, RuntimeError):

@@ -21,6 +21,7 @@ from paramfit.core.exceptions import (
     ExpressionError,
     ExpressionEvaluationError,
     ParameterError,
+    ParameterKeyError,
     ParamfitWarning,
 )
 from paramfit.core.parameters.parameters import (
@@ -737,3 +738,17 @@ def test_counting_vary_counts_the_fitted_parameters():
     assert sum(par.vary for par in p.values()) == 2
     p["c"].vary = True  # freeing the tied parameter drops its expr (issue 15 #3)
     assert p["c"].expr is None and sum(par.vary for par in p.values()) == 3
+
+
+def test_setitem_with_an_invalid_key_is_a_key_error_naming_it():
+    """lmfit 1.3 raises KeyError for ``Parameters['10'] = ...``; paramfit's error is both
+    a ParameterError and a KeyError, its text unquoted; a value that is no Parameter is
+    a ValueError naming it."""
+    p = Parameters()
+    with pytest.raises(KeyError, match="'10' is not a valid Parameters name") as caught:
+        p["10"] = Parameter("a", 1.0)
+    assert isinstance(caught.value, ParameterKeyError)
+    assert str(caught.value).startswith("'10' is not")          # not KeyError's quoting
+    with pytest.raises(ValueError, match="'text' is not a Parameter"):
+        p["a"] = "text"
+    assert len(p) == 0

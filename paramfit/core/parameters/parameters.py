@@ -31,6 +31,7 @@ from paramfit.core.exceptions import (
     BoundsError,
     BoundsWarning,
     ParameterError,
+    ParameterKeyError,
     UnknownNameError,
 )
 from paramfit.core.expressions.compiler import (
@@ -124,10 +125,14 @@ class Parameters(ParametersPersistence, dict):
 
     # ---------------------------------------------------------------- filling
     def __setitem__(self, name: str, par: Parameter) -> None:
-        check_name(name)
+        try:
+            check_name(name)
+        except ParameterError as exc:
+            raise ParameterKeyError(f"{name!r} is not a valid Parameters name ({exc})"
+                                    ) from None
         if not isinstance(par, Parameter):
-            raise ParameterError(f"Parameters[{name!r}] must be a Parameter, "
-                                 f"got {type(par).__name__}")
+            raise ParameterError(f"{par!r} is not a Parameter: Parameters[{name!r}] must be "
+                                 f"a Parameter, got {type(par).__name__}")
         par.name = name
         par._owner = self
         super().__setitem__(name, par)
