@@ -10,9 +10,10 @@ dicts with a ``"__class__"`` tag), :func:`decode4js` turns that back.  Tags, as 
 Callables are stored **by name only** (``__name__`` and the module it can be found in,
 ``importer``); no code is stored, and decoding never imports anything nor runs code a
 document names: :func:`decode4js` gives the function from ``funcdefs`` (a mapping the
-caller trusts) or else its name as a string.  lmfit 1.3 stores the function's pickled
-code (``dill``) and imports the named module when loading; a document written by lmfit
-is read here with its callables by name (see docs/lmfit.md).
+caller trusts), paramfit's own lineshape of that name when the entry says it is one (see
+:func:`register_known_functions`), or else its name as a string.  lmfit 1.3 stores
+the function's pickled code (``dill``) and imports the named module when loading; a
+document written by lmfit is read here with its callables by name (see docs/lmfit.md).
 
 Examples
 --------
@@ -37,10 +38,32 @@ import numpy as np
 from paramfit.core.exceptions import ParamfitError
 from paramfit.core.optional import require
 
-__all__ = ["decode4js", "encode4js", "find_importer", "import_from", "pyvers"]
+__all__ = ["decode4js", "encode4js", "find_importer", "import_from", "pyvers",
+           "register_known_functions"]
 
 pyvers = f"{sys.version_info.major}.{sys.version_info.minor}"
 """The running Python's ``major.minor``, written with each encoded callable (as lmfit)."""
+
+
+#: Functions a ``Callable`` entry may name and get back without ``funcdefs``: paramfit's
+#: own lineshapes, registered by :mod:`paramfit.models.lineshapes` when it is imported
+#: (nothing is imported here).  An entry gets one only when its ``importer`` is a
+#: lineshapes module of paramfit or lmfit (lmfit's functions of those names are the same
+#: functions: same names, parameters and formulas).
+_KNOWN_FUNCTIONS: dict[str, Callable] = {}
+
+
+def register_known_functions(functions: Mapping[str, Callable]) -> None:
+    """Let :func:`decode4js` resolve these functions by name (see ``_KNOWN_FUNCTIONS``)."""
+    _KNOWN_FUNCTIONS.update(functions)
+
+
+def _known_function(name: str, importer: Any) -> Callable | None:
+    if not isinstance(importer, str) or "lineshapes" not in importer.split("."):
+        return None
+    if importer.split(".", 1)[0] not in ("paramfit", "lmfit"):
+        return None
+    return _KNOWN_FUNCTIONS.get(name)
 
 
 def find_importer(obj: Any) -> str | None:
@@ -201,7 +224,8 @@ def _decode_callable(obj: Mapping[str, Any], funcdefs: Mapping[str, Callable] | 
     name = obj["__name__"]
     if funcdefs is not None and name in funcdefs:
         return funcdefs[name]
-    return name
+    known = _known_function(name, obj.get("importer"))
+    return name if known is None else known
 
 
 def _decode_pandas(obj: Mapping[str, Any], typ: str) -> Any:

@@ -123,3 +123,23 @@ def test_public_path():
     import paramfit.jsonutils as public
 
     assert public.encode4js is encode4js and public.decode4js is decode4js
+
+
+def test_lineshape_callables_decode_to_paramfits_own_functions():
+    """A Callable entry naming one of paramfit's (or lmfit's: the same functions)
+    lineshapes decodes to paramfit's function; anything else stays its name, and nothing
+    is imported (issue 20's rule)."""
+    import sys
+
+    from paramfit.models import lineshapes
+
+    assert decode4js(encode4js(lineshapes.gaussian)) is lineshapes.gaussian
+    entry = {"__class__": "Callable", "__name__": "voigt", "importer": "lmfit.lineshapes"}
+    assert decode4js(entry) is lineshapes.voigt
+    before = set(sys.modules)
+    for importer in ("__main__", "os", "mypackage.lineshapes", None):
+        entry = {"__class__": "Callable", "__name__": "gaussian", "importer": importer}
+        assert decode4js(entry) == "gaussian"
+    assert decode4js({"__class__": "Callable", "__name__": "system",
+                      "importer": "os"}) == "system"
+    assert set(sys.modules) == before

@@ -48,6 +48,7 @@ Examples
 
 from __future__ import annotations
 
+from paramfit.core.jsonutils import register_known_functions as _register_known_functions
 from paramfit.models.lineshapes import basic, extended, peaks, steps, tailed
 from paramfit.models.lineshapes._registry import Lineshape, lineshape_for
 from paramfit.models.lineshapes._registry import records as _records
@@ -68,6 +69,9 @@ functions = ("gaussian", "gaussian2d", "lorentzian", "voigt", "pvoigt", "moffat"
              "students_t", "expgaussian", "doniach", "skewed_gaussian", "skewed_voigt",
              "thermal_distribution", "bose", "fermi", "step", "rectangle", "exponential",
              "powerlaw", "linear", "parabolic", "sine", "expsine", "split_lorentzian")
+
+# decode4js gives back these functions by name (lmfit's jsonutils does, by importing)
+_register_known_functions({name: globals()[name] for name in functions})
 
 #: Alias of :func:`parabolic` (lmfit's ``QuadraticModel``).
 quadratic = parabolic
