@@ -249,7 +249,8 @@ class FitProblem:
         self.set_values(x)
         return out
 
-    def user_jacobian(self, jac: Callable[..., Any], col_deriv: bool = False):
+    def user_jacobian(self, jac: Callable[..., Any], col_deriv: bool = False,
+                      allow_gradient: bool = False):
         """Wrap a user Jacobian ``jac(params, *args, **kws)`` into ``J(x) -> (m, n)``.
 
         The user may return derivatives with respect to the varied parameters
@@ -257,7 +258,8 @@ class FitProblem:
         (columns in Parameters order); in the latter case the columns of tied
         parameters are carried to the free ones by the chain rule and the columns
         of fixed parameters are ignored.  ``col_deriv=True`` means the user returns
-        the transpose.
+        the transpose.  ``allow_gradient``: a 1-D result of length n (the gradient of a
+        scalar method's objective, lmfit 1.3's ``Dfun`` there) is returned as it is.
         """
         names = list(self.params)
         free_idx = [names.index(n) for n in self.free_names]
@@ -279,6 +281,8 @@ class FitProblem:
             J = np.asarray(out)
             check_numeric_dtype(J, f"the value returned by the Jacobian function {_name_of(jac)}")
             J = np.asarray(J, dtype=float)
+            if allow_gradient and J.shape == (n,):
+                return J
             if col_deriv:
                 J = J.T
             J = J.reshape(-1, J.shape[-1]) if J.ndim > 2 else J

@@ -59,10 +59,13 @@ def _final_jacobian(problem: FitProblem, evaluator: Evaluator, outcome: SolverOu
     evaluator, which counted every call of the fit."""
     if outcome.jac is None or not np.all(np.isfinite(outcome.jac)):
         try:
+            user = None
             if options.jac is not None:
-                outcome.jac = problem.user_jacobian(dense_jacobian(options.jac),
-                                                    options.col_deriv)(outcome.x)
-            else:
+                user = problem.user_jacobian(dense_jacobian(options.jac), options.col_deriv,
+                                             allow_gradient=True)(outcome.x)
+            if user is not None and user.ndim == 2:
+                outcome.jac = user
+            else:   # no function, or a scalar method's gradient: no covariance from it
                 outcome.jac, _ = accurate_jacobian(evaluator.raw, outcome.x, outcome.residual,
                                                    lower=problem.lower, upper=problem.upper)
         except StopFit:  # the user stops every evaluation now: no error bars

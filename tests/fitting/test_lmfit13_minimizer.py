@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 from scipy import special
+from scipy.optimize import brentq
 
 from paramfit.core.parameters.parameters import Parameters
 from paramfit.fitting.confidence import conf_interval
@@ -398,3 +399,31 @@ def test_least_squares_uses_the_users_jacobian_of_any_scipy_type():
         # the analytic and the finite-difference covariance: 1e-6 relative (the
         # finite-difference Jacobian's accuracy, ~1e-8, squared through the inverse)
         np.testing.assert_allclose(out.covar, fd.covar, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["gradient", "jacobian"])
+def test_scalar_method_uses_the_users_dfun(kind):
+    """lmfit 1.3's ``Dfun`` for a scalar method: the gradient of the sum of squares (1-D),
+    or the residual's Jacobian (2-D, gradient 2 J^T r); with a bound, chained through the
+    transformation.  Rosenbrock with x1 >= 1.5: x1 ends on the bound and x0 at the root of
+    d/dx0 [100 (1.5 - x0^2)^2 + (1 - x0)^2] (brentq, to 1e-12); CG's gtol leaves ~1e-7."""
+    calls = []
+
+    def resid(params):
+        x0, x1 = params["x0"].value, params["x1"].value
+        return np.array([10 * (x1 - x0 * x0), 1 - x0])
+
+    def dfun(params):
+        calls.append(1)
+        x0 = params["x0"].value
+        jac = np.array([[-20 * x0, 10.0], [-1.0, 0.0]])
+        return 2.0 * jac.T @ resid(params) if kind == "gradient" else jac
+
+    pars = Parameters()
+    pars.add("x0", value=2.0)
+    pars.add("x1", value=2.0, min=1.5)
+    out = minimize(resid, pars, method="CG", Dfun=dfun)
+    x0 = brentq(lambda v: -400 * v * (1.5 - v * v) - 2 * (1 - v), 1.0, 1.4, xtol=1e-14)
+    assert out.success and len(calls) > 5
+    assert out.params["x0"].value == pytest.approx(x0, rel=1e-6)
+    assert out.params["x1"].value == pytest.approx(1.5, rel=1e-6)

@@ -71,6 +71,8 @@ _NATIVE_BOUNDS = frozenset({"L-BFGS-B", "Nelder-Mead", "Powell", "TNC", "SLSQP",
 _NEEDS_GRADIENT = frozenset({"Newton-CG", "dogleg", "trust-ncg", "trust-exact",
                              "trust-krylov"})
 _NEEDS_HESSIAN = frozenset({"dogleg", "trust-ncg", "trust-exact", "trust-krylov"})
+#: methods whose scipy implementation uses a gradient when given one
+_USES_GRADIENT = _NEEDS_GRADIENT | {"CG", "BFGS", "L-BFGS-B", "TNC", "SLSQP", "trust-constr"}
 
 
 def reduce_negentropy(r: np.ndarray) -> float:
@@ -117,6 +119,16 @@ class _Transform:
         x[m] = lo[m] - 1.0 + np.sqrt(u[m] * u[m] + 1.0)
         x[n] = hi[n] + 1.0 - np.sqrt(u[n] * u[n] + 1.0)
         return x
+
+    def derivative(self, u: np.ndarray) -> np.ndarray:
+        """``d external / d internal`` at ``u``, elementwise (the chain rule's factor)."""
+        d = np.ones(u.shape)
+        lo, hi = self.lower, self.upper
+        b, m, n = self.both, self.low, self.high
+        d[b] = (hi[b] - lo[b]) * np.cos(u[b]) / 2.0
+        d[m] = u[m] / np.sqrt(u[m] * u[m] + 1.0)
+        d[n] = -u[n] / np.sqrt(u[n] * u[n] + 1.0)
+        return d
 
     def internal(self, x: np.ndarray) -> np.ndarray:
         u = np.array(x, dtype=float)
@@ -274,6 +286,9 @@ def run_scalar_method(problem: FitProblem, evaluator: Evaluator, options: FitOpt
                  if bounded and scipy_method not in _NATIVE_BOUNDS
                  and scipy_method != "dual_annealing" else None)
     objective = _Objective(problem, evaluator, callback, reduce_fcn, transform)
+    if options.jac is not None and "jac" not in kws and reduce_fcn is None \
+            and scipy_method in _USES_GRADIENT:
+        kws["jac"] = _user_gradient(problem, objective, options)
     max_nfev = options.max_nfev
     try:
         if scipy_method == "dual_annealing":
@@ -380,6 +395,26 @@ def _scalar_hessian(objective: _Objective) -> Callable:
         return 0.5 * (h + h.T)
 
     return hess
+
+
+def _user_gradient(problem: FitProblem, objective: _Objective, options: FitOptions
+                   ) -> Callable:
+    """The gradient of the sum of squares from the user's ``Dfun`` (lmfit 1.3's meaning
+    for the scalar methods): its result of shape (nvarys,) is that gradient; one of shape
+    (ndata, nvarys) is the residual's Jacobian, giving ``2 J^T r``.  In the solver's
+    variables (chained through MINUIT's transformation where one is used)."""
+    user = problem.user_jacobian(dense_jacobian(options.jac), options.col_deriv,
+                                 allow_gradient=True)
+
+    def grad(u: np.ndarray) -> np.ndarray:
+        u = np.array(u, dtype=float).reshape(-1)
+        transform = objective.transform
+        out = user(u if transform is None else transform.external(u))
+        if out.ndim == 2:
+            out = 2.0 * (out.T @ objective.residual(u))
+        return out if transform is None else out * transform.derivative(u)
+
+    return grad
 
 
 def _gradient(problem: FitProblem, objective: _Objective) -> Callable:
