@@ -338,6 +338,10 @@ def evaluate_tie(params: Parameters, par: Parameter) -> tuple[Tie, ...]:
 
 
 # ---------------------------------------------------------------------- the map
+#: Keys of every namespace :func:`make_namespace` builds that are interned strings
+_INTERNED_DEFAULT_KEYS = frozenset(key for key in make_namespace() if sys.intern(key) is key)
+
+
 class ParameterMap:
     """The map from a free vector to every parameter value of one Parameters object.
 
@@ -399,7 +403,10 @@ class ParameterMap:
         # Interned keys: the code's names are interned, so every name it reads or
         # writes is then found by identity (equal strings made elsewhere, say by an
         # earlier Parameters with the same names, would need a comparison each time).
-        self._ns = {sys.intern(key): value for key, value in ns.items()}
+        # The default symbols' keys are interned already (a key equal to one of them
+        # keeps that key object): only the others need sys.intern.
+        self._ns = {key if key in _INTERNED_DEFAULT_KEYS else sys.intern(key): value
+                    for key, value in ns.items()}
         self._first_tie_line = len(free) + 1
         self._exact: CompiledAssignmentDerivatives | None = None
         self._exact_ns: dict = {}
