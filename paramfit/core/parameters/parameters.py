@@ -308,21 +308,25 @@ class Parameters(ParametersPersistence, dict):
         >>> list(p), p['copy'].min
         (['myvar', 'other', 'copy'], 0.0)
         """
-        given = {"min": min, "max": max, "expr": expr, "brute_step": brute_step,
-                 "user_data": user_data, "vary": vary}
-        if isinstance(name, Parameter):
-            if name.name is None:
-                raise ParameterError("add(Parameter) needs a Parameter with a name")
-            par = _fill_unset(name, value, given)
-        elif isinstance(value, Parameter):
-            par = _copy.deepcopy(value)
-            par.name = check_name(name)
-            par = _fill_unset(par, None, given)
+        if isinstance(name, Parameter) or isinstance(value, Parameter):
+            given = {"min": min, "max": max, "expr": expr, "brute_step": brute_step,
+                     "user_data": user_data, "vary": vary}
+            if isinstance(name, Parameter):
+                if name.name is None:
+                    raise ParameterError("add(Parameter) needs a Parameter with a name")
+                par = _fill_unset(name, value, given)
+            else:
+                par = _copy.deepcopy(value)
+                par.name = check_name(name)
+                par = _fill_unset(par, None, given)
         else:
             par = Parameter(value, True if vary is None else vary, min, max,
                             check_name(name), expr, brute_step=brute_step,
                             user_data=user_data, **options)
-        self._store_checked([par])
+        if par.compiled_expr is None:
+            self[par.name] = par    # nothing to evaluate: storing it changes nothing else
+        else:
+            self._store_checked([par])
 
     def add_many(self, *entries: tuple | Parameter) -> None:
         """Add several parameters given as Parameter objects or tuples
