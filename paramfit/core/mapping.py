@@ -66,6 +66,7 @@ from paramfit.core.expressions.derivatives import (
     CompiledAssignmentDerivatives,
     differentiate_assignments,
 )
+from paramfit.core.expressions.symbols import CHANGES
 
 if TYPE_CHECKING:
     from paramfit.core.parameters.parameter import Parameter
@@ -431,6 +432,17 @@ class ParameterMap:
             exec(self._code, ns)  # noqa: S102  (generated from validated trees)
         except EVALUATION_ERRORS as exc:
             raise _tie_error(exc, self._code, self.ties, self._first_tie_line) from exc
+
+    def set_start(self) -> None:
+        """:meth:`set_values` at :attr:`x0`, the free values of the Parameters: every tie
+        is then its expression at the current values, so the live tied parameters are
+        marked current (``_seen``, issue 15) and a read of ``value`` before anything
+        changes does not evaluate them again (the user's first residual call would)."""
+        self.set_values(self.x0)
+        stamp = CHANGES[0]
+        for par in self.tied_params:
+            if par._owner is self.params:
+                par._seen = stamp
 
     def set_held(self, name: str, value: float) -> None:
         """Change the value of a held (or fixed) parameter ``name``."""

@@ -1,9 +1,11 @@
-"""Two shortcuts of the per-fit cost must change nothing.
+"""The shortcuts of the per-fit cost must change nothing.
 
 Parameters.copy clones each Parameter slot by slot (Parameter._clone): the copy must be
 the one lmfit's state round trip (__getstate__ -> __setstate__ on a new object) gives,
 the reference here.  Parameter() skips the setters of options not given: the object must
-be the one the setters give, and every option given is still checked."""
+be the one the setters give, and every option given is still checked.  A fit's start
+evaluation marks the live ties current: a read before any change must not evaluate them
+again, a read after one must."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from paramfit import Parameter, Parameters
 from paramfit.core.exceptions import ParameterError
 from paramfit.core.mapping import ParameterMap
 from paramfit.core.parameters.parameter import ParameterStatus
+from paramfit.core.problem import FitProblem
 
 
 def _round_trip(par: Parameter) -> Parameter:
@@ -122,3 +125,32 @@ def test_every_key_of_the_fit_namespace_is_interned():
     assert all(sys.intern(key) is key for key in mapping._ns)
     mapping.set_values(np.array([2.0]))
     assert p["twice"].value == 2.0 * 2.0 * 3.0
+
+
+def _tied_parameters() -> Parameters:
+    p = Parameters()
+    p.add("slope", value=0.2)
+    p.add("off", value=1.5, vary=False)
+    p.add("icpt", expr="5*slope + off")
+    p.add("capped", expr="10*slope", max=1.0)     # 2.0 clipped to its upper bound
+    return p
+
+
+def test_a_fit_start_leaves_the_ties_current(monkeypatch):
+    p = _tied_parameters()
+    p["slope"].value = 0.25        # a change after the ties were last evaluated
+    refreshed = []
+    original = Parameters._refresh_tie
+    monkeypatch.setattr(Parameters, "_refresh_tie",
+                        lambda self, par: (refreshed.append(par.name), original(self, par)))
+    FitProblem(lambda params: np.zeros(3), p)
+    # closed forms: 5*0.25 + 1.5 and min(10*0.25, 1.0)
+    assert p["icpt"].value == 5 * 0.25 + 1.5
+    assert p["capped"].value == 1.0
+    assert refreshed == []          # the start evaluation made them current
+    # a change after the start is seen (live tied values keep working)
+    p["slope"].value = 0.05
+    assert p["icpt"].value == 5 * 0.05 + 1.5
+    assert p["capped"].value == 10 * 0.05
+    assert sorted(set(refreshed)) == ["capped", "icpt"]
+
