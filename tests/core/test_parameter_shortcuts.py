@@ -154,3 +154,27 @@ def test_a_fit_start_leaves_the_ties_current(monkeypatch):
     assert p["capped"].value == 10 * 0.05
     assert sorted(set(refreshed)) == ["capped", "icpt"]
 
+
+
+class _ParameterWithUnit(Parameter):
+    """A subclass with its own state (an extra field): copies must go through it."""
+
+    __slots__ = ("unit",)
+
+    def __getstate__(self):
+        return {"base": super().__getstate__(), "unit": self.unit}
+
+    def __setstate__(self, state):
+        super().__setstate__(state["base"])
+        self.unit = state["unit"]
+
+
+def test_copy_keeps_a_subclass_state():
+    par = _ParameterWithUnit("amp", 2.0)
+    par.unit = "V"
+    p = Parameters()
+    p["amp"] = par
+    q = p.copy()
+    assert type(q["amp"]) is _ParameterWithUnit
+    assert q["amp"].unit == "V"
+    assert q["amp"].value == 2.0 and q["amp"] is not par

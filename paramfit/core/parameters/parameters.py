@@ -614,11 +614,17 @@ class Parameters(ParametersPersistence, dict):
 
 
 def _copy_parameter(par: Parameter, memo: dict) -> Parameter:
-    """``copy.deepcopy(par, memo)``: the state ``__getstate__`` / ``__setstate__`` would
-    carry (:meth:`Parameter._clone`), ``user_data`` deep-copied."""
+    """``copy.deepcopy(par, memo)``: the state ``__getstate__`` / ``__setstate__`` carry
+    (:meth:`Parameter._clone` makes it slot by slot unless a subclass defines its own
+    state), ``user_data`` deep-copied."""
     if id(par) in memo:
         return memo[id(par)]
-    clone = memo[id(par)] = par._clone()
+    cls = par.__class__
+    if cls.__getstate__ is Parameter.__getstate__ and cls.__setstate__ is Parameter.__setstate__:
+        clone = memo[id(par)] = par._clone()
+    else:
+        clone = memo[id(par)] = cls.__new__(cls)
+        clone.__setstate__(par.__getstate__())
     if clone.user_data is not None:
         clone.user_data = _copy.deepcopy(clone.user_data, memo)
     return clone
