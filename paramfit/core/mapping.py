@@ -66,6 +66,7 @@ from paramfit.core.expressions.derivatives import (
     CompiledAssignmentDerivatives,
     differentiate_assignments,
 )
+from paramfit.core.expressions.symbols import CHANGES
 
 if TYPE_CHECKING:
     from paramfit.core.parameters.parameter import Parameter
@@ -338,6 +339,10 @@ def evaluate_tie(params: Parameters, par: Parameter) -> tuple[Tie, ...]:
 
 
 # ---------------------------------------------------------------------- the map
+#: Keys of every namespace :func:`make_namespace` builds that are interned strings
+_INTERNED_DEFAULT_KEYS = frozenset(key for key in make_namespace() if sys.intern(key) is key)
+
+
 class ParameterMap:
     """The map from a free vector to every parameter value of one Parameters object.
 
@@ -399,7 +404,10 @@ class ParameterMap:
         # Interned keys: the code's names are interned, so every name it reads or
         # writes is then found by identity (equal strings made elsewhere, say by an
         # earlier Parameters with the same names, would need a comparison each time).
-        self._ns = {sys.intern(key): value for key, value in ns.items()}
+        # The default symbols' keys are interned already (a key equal to one of them
+        # keeps that key object): only the others need sys.intern.
+        self._ns = {key if key in _INTERNED_DEFAULT_KEYS else sys.intern(key): value
+                    for key, value in ns.items()}
         self._first_tie_line = len(free) + 1
         self._exact: CompiledAssignmentDerivatives | None = None
         self._exact_ns: dict = {}
@@ -424,6 +432,17 @@ class ParameterMap:
             exec(self._code, ns)  # noqa: S102  (generated from validated trees)
         except EVALUATION_ERRORS as exc:
             raise _tie_error(exc, self._code, self.ties, self._first_tie_line) from exc
+
+    def set_start(self) -> None:
+        """:meth:`set_values` at :attr:`x0`, the free values of the Parameters: every tie
+        is then its expression at the current values, so the live tied parameters are
+        marked current (``_seen``, issue 15) and a read of ``value`` before anything
+        changes does not evaluate them again (the user's first residual call would)."""
+        self.set_values(self.x0)
+        stamp = CHANGES[0]
+        for par in self.tied_params:
+            if par._owner is self.params:
+                par._seen = stamp
 
     def set_held(self, name: str, value: float) -> None:
         """Change the value of a held (or fixed) parameter ``name``."""

@@ -112,7 +112,7 @@ class FitProblem:
         # The hot path is the map's own method: no extra call per evaluation.
         self.set_values = mapping.set_values
         # evaluate once now so a broken expression fails before any user evaluation
-        self.set_values(self.x0)
+        mapping.set_start()
 
     def set_held(self, name: str, value: float) -> None:
         """Change the value of a parameter held fixed through ``fixed=`` (profile fits)."""

@@ -313,21 +313,25 @@ class Parameters(ParametersPersistence, dict):
         >>> list(p), p['copy'].min
         (['myvar', 'other', 'copy'], 0.0)
         """
-        given = {"min": min, "max": max, "expr": expr, "brute_step": brute_step,
-                 "user_data": user_data, "vary": vary}
-        if isinstance(name, Parameter):
-            if name.name is None:
-                raise ParameterError("add(Parameter) needs a Parameter with a name")
-            par = _fill_unset(name, value, given)
-        elif isinstance(value, Parameter):
-            par = _copy.deepcopy(value)
-            par.name = check_name(name)
-            par = _fill_unset(par, None, given)
+        if isinstance(name, Parameter) or isinstance(value, Parameter):
+            given = {"min": min, "max": max, "expr": expr, "brute_step": brute_step,
+                     "user_data": user_data, "vary": vary}
+            if isinstance(name, Parameter):
+                if name.name is None:
+                    raise ParameterError("add(Parameter) needs a Parameter with a name")
+                par = _fill_unset(name, value, given)
+            else:
+                par = _copy.deepcopy(value)
+                par.name = check_name(name)
+                par = _fill_unset(par, None, given)
         else:
             par = Parameter(value, True if vary is None else vary, min, max,
                             check_name(name), expr, brute_step=brute_step,
                             user_data=user_data, **options)
-        self._store_checked([par])
+        if par.compiled_expr is None:
+            self[par.name] = par    # nothing to evaluate: storing it changes nothing else
+        else:
+            self._store_checked([par])
 
     def add_many(self, *entries: tuple | Parameter) -> None:
         """Add several parameters given as Parameter objects or tuples
@@ -615,15 +619,17 @@ class Parameters(ParametersPersistence, dict):
 
 
 def _copy_parameter(par: Parameter, memo: dict) -> Parameter:
-    """``copy.deepcopy(par, memo)`` through the state it would use (``__getstate__`` /
-    ``__setstate__``), without deepcopy's walk over that state: 6 us instead of 21 per
-    parameter.  The state's items are immutable except ``correl`` (rebuilt by
-    ``__setstate__``) and ``user_data`` (deep-copied here)."""
+    """``copy.deepcopy(par, memo)``: the state ``__getstate__`` / ``__setstate__`` carry
+    (:meth:`Parameter._clone` makes it slot by slot unless a subclass defines its own
+    state), ``user_data`` deep-copied."""
     if id(par) in memo:
         return memo[id(par)]
-    state = par.__getstate__()
-    if state[10] is not None:
-        state = (*state[:10], _copy.deepcopy(state[10], memo), *state[11:])
-    clone = memo[id(par)] = par.__class__.__new__(par.__class__)
-    clone.__setstate__(state)
+    cls = par.__class__
+    if cls.__getstate__ is Parameter.__getstate__ and cls.__setstate__ is Parameter.__setstate__:
+        clone = memo[id(par)] = par._clone()
+    else:
+        clone = memo[id(par)] = cls.__new__(cls)
+        clone.__setstate__(par.__getstate__())
+    if clone.user_data is not None:
+        clone.user_data = _copy.deepcopy(clone.user_data, memo)
     return clone
