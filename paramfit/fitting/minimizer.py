@@ -402,7 +402,10 @@ class Minimizer:
                 aborted = evaluator.stopped is not None
                 self._abort = aborted and not evaluator.over_budget
                 self._last_max_nfev = options.max_nfev
+                # fewer residuals than parameters (a scalar objective): no covariance
+                # can come from a Jacobian, so none is computed
                 if (aborted or not self.calc_covar or method == "emcee"
+                        or outcome.residual.size < problem.nvarys
                         or not np.isfinite(outcome.residual).all()):
                     outcome.jac = np.full((outcome.residual.size, problem.nvarys), np.nan)
                     outcome.nfev = evaluator.nfev

@@ -427,3 +427,24 @@ def test_scalar_method_uses_the_users_dfun(kind):
     assert out.success and len(calls) > 5
     assert out.params["x0"].value == pytest.approx(x0, rel=1e-6)
     assert out.params["x1"].value == pytest.approx(1.5, rel=1e-6)
+
+
+def test_scalar_objective_spends_no_evaluations_on_a_covariance():
+    """A scalar objective (one residual, two parameters) has no covariance, so the fit
+    computes no final Jacobian for one: brute's nfev is its grid, Ns**2 (scipy's brute
+    evaluates every grid point once; lmfit 1.3 reports the same count)."""
+    calls = []
+
+    def bowl(p):
+        calls.append(1)
+        return np.array([(p["x"].value - 1) ** 2 + (p["y"].value + 2) ** 2])
+
+    p = Parameters()
+    p.add("x", 0.0, min=-4, max=4)
+    p.add("y", 0.0, min=-4, max=4)
+    out = minimize(bowl, p, method="brute", Ns=10)
+    assert out.nfev == 10 ** 2
+    # beyond the grid only the start residual that sizes the problem (not counted in
+    # nfev for the scipy methods; before, 20 more calls went to a final Jacobian)
+    assert len(calls) == 10 ** 2 + 1
+    assert not out.errorbars and out.params["x"].stderr is None
