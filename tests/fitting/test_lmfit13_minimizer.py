@@ -431,13 +431,15 @@ def test_scalar_method_uses_the_users_dfun(kind):
 
 def test_scalar_objective_spends_no_evaluations_on_a_covariance():
     """A scalar objective (one residual, two parameters) has no covariance, so the fit
-    computes no final Jacobian for one: brute's nfev is its grid, Ns**2 (scipy's brute
-    evaluates every grid point once; lmfit 1.3 reports the same count)."""
+    computes no final Jacobian for one, and the grid's best point is not evaluated again:
+    brute's nfev is its grid, Ns**2 (scipy's brute evaluates every grid point once;
+    lmfit 1.3 reports the same count)."""
     calls = []
 
     def bowl(p):
         calls.append(1)
-        return np.array([(p["x"].value - 1) ** 2 + (p["y"].value + 2) ** 2])
+        # can be negative: minimized as it is, not squared (lmfit 1.3)
+        return (p["x"].value - 1) ** 2 + (p["y"].value + 2) ** 2 - 3.0
 
     p = Parameters()
     p.add("x", 0.0, min=-4, max=4)

@@ -573,9 +573,13 @@ def _brute(problem: FitProblem, objective: _Objective, kws: dict, steps: list,
                   brute_grid=grid, brute_Jout=np.asarray(jout),
                   brute_candidates=[(points[i].copy(), float(scores[i]))
                                     for i in order[:count]])
-    ev = objective.ev
-    ev.adopt(x0, ev.best_f if ev.best_x is not None and np.array_equal(ev.best_x, x0)
-             else objective.residual(x0))
+    ev, best = objective.ev, objective.best
+    if best is not None and np.array_equal(best[1], x0):   # the least objective seen
+        ev.adopt(x0, best[2])       # (a scalar objective is minimized as it is, not its
+    elif ev.best_x is not None and np.array_equal(ev.best_x, x0):   # square): no call
+        ev.adopt(x0, ev.best_f)
+    else:
+        ev.adopt(x0, objective.residual(x0))
     return objective.outcome(success=True, message="brute force grid search completed",
                              ier=0, niter=int(scores.size), extras=extras)
 
