@@ -294,6 +294,9 @@ def finite_difference_jacobian(
     sides = [SIDE_AUTO] * n if side is None else [int(s) for s in side]
     nfev = 0
     bad = []
+    # as in _forward_unbounded: one-sided columns are divided by their steps after the
+    # loop, all in one call (the other columns, already final, by 1.0: unchanged)
+    divisors = [1.0] * n
     for j in range(n):
         used, h = _choose_side(xs[j], hs[j], sides[j], los[j], his[j])
         column = jac[:, j]          # a contiguous view (Fortran order): written in place
@@ -301,10 +304,11 @@ def finite_difference_jacobian(
             if h != 0.0 and (used == SIDE_FORWARD or used == SIDE_BACKWARD):
                 # the common case inline: one evaluation, two passes over the column
                 xt = x.copy()       # a fresh vector per call: ``fun`` may keep its argument
-                xt[j] = xs[j] + (h if used == SIDE_FORWARD else -h)
+                xj = xs[j]
+                shifted = xj + (h if used == SIDE_FORWARD else -h)   # what xt[j] stores
+                xt[j] = shifted
                 np.subtract(as_residual(fun(xt)), f0, out=column)
-                step = float(xt[j]) - xs[j]
-                np.divide(column, step, out=column)
+                divisors[j] = step = shifted - xj
                 calls = 1
                 if steps_out is not None and h == hs[j]:
                     steps_out[j] = step
@@ -314,13 +318,17 @@ def finite_difference_jacobian(
             nfev += 1
             column[:], calls = _fallback_column(fun, x, f0, j, used, h, los[j], his[j],
                                                 skip_first=used in (SIDE_FORWARD, SIDE_BACKWARD))
+            divisors[j] = 1.0
             if steps_out is not None:
                 steps_out[j] = math.nan
         nfev += calls
-        # a finite sum of squares proves the column finite (one cheap pass); otherwise
-        # look at the elements (a finite column may overflow the sum)
-        if not math.isfinite(float(column @ column)) and not np.isfinite(column).all():
-            bad.append(j)
+    np.divide(jac, divisors, out=jac)
+    # a finite sum of squares proves the columns finite (one cheap pass); otherwise look
+    # at each column's (a finite column may overflow the sum), then its elements
+    flat = jac.ravel(order="F")
+    if not math.isfinite(float(flat @ flat)):
+        bad = [j for j in range(n) if not math.isfinite(float(jac[:, j] @ jac[:, j]))
+               and not np.isfinite(jac[:, j]).all()]
     if bad:
         for j in bad:
             used, h = _choose_side(xs[j], hs[j], sides[j], los[j], his[j])
@@ -343,28 +351,34 @@ def _forward_unbounded(fun: ResidualFunction, x: np.ndarray, xs: list[float],
     """
     n = len(xs)
     nfev = 0
+    # each column gets ``f1 - f0`` here and is divided by its step after the loop, all
+    # columns in one call (a column already final is divided by 1.0: unchanged); the
+    # same two IEEE operations per element as a division column by column
+    divisors = [1.0] * n
+    copy, subtract = x.copy, np.subtract
     for j in range(n):
-        column = jac[:, j]          # a contiguous view (Fortran order): written in place
         h = hs[j]
         if h == 0.0:                # as the general loop: no step, no derivative
-            column[:] = 0.0
+            jac[:, j] = 0.0
             continue
-        xt = x.copy()               # a fresh vector per call: ``fun`` may keep its argument
-        xt[j] = xs[j] + h
+        xt = copy()                 # a fresh vector per call: ``fun`` may keep its argument
+        xj = xs[j]
+        shifted = xj + h            # the float64 sum that xt[j] stores
+        xt[j] = shifted
         try:
             f1 = fun(xt)
         except NonFiniteResidualError:
             nfev += 1
-            column[:], calls = _fallback_column(fun, x, f0, j, SIDE_FORWARD, h, -math.inf,
+            jac[:, j], calls = _fallback_column(fun, x, f0, j, SIDE_FORWARD, h, -math.inf,
                                                 math.inf, skip_first=True)
             nfev += calls
             continue
         nfev += 1
-        np.subtract(as_residual(f1), f0, out=column)
-        step = float(xt[j]) - xs[j]
-        np.divide(column, step, out=column)
+        subtract(as_residual(f1), f0, out=jac[:, j])   # a contiguous view (Fortran order)
+        divisors[j] = step = shifted - xj
         if steps_out is not None:
             steps_out[j] = step
+    np.divide(jac, divisors, out=jac)
     # a finite sum of squares proves every column finite (one cheap pass; jac is
     # Fortran-ordered, so the flat view is free)
     flat = jac.ravel(order="F")
