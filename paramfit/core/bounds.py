@@ -80,6 +80,8 @@ def truncate_step(x: np.ndarray, step: np.ndarray, lower: np.ndarray, upper: np.
     below = trial < lower
     above = trial > upper
     one_fit = x.ndim == 1
+    if one_fit and max_step is None and not (below.any() or above.any()):
+        return trial, 1.0       # inside the box, no step limit: what the rest gives
     alpha = 1.0 if one_fit else xp.ones(x.shape[1:])
     # where a component does not leave the box it divides by 1, not by its step
     if below.any():
