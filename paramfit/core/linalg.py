@@ -245,13 +245,9 @@ def _lower_diagonal(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _rank(r: np.ndarray) -> int:
     """Number of leading non-zero diagonal entries (MINPACK ``nsing``)."""
-    diagonal = r.diagonal()
-    if diagonal.all():
-        return r.shape[0]
-    for j, value in enumerate(diagonal.tolist()):
-        if value == 0.0:
-            return j
-    return r.shape[0]
+    diagonal = r.diagonal().tolist()
+    # the first exact zero (== as before: -0.0 too, never NaN), else all of them
+    return diagonal.index(0.0) if 0.0 in diagonal else r.shape[0]
 
 
 def _solve_upper(r: np.ndarray, b: np.ndarray, rank: int, transpose: bool = False
