@@ -158,3 +158,29 @@ def test_zero_default_step_gives_a_zero_column_on_both_paths(bounds):
     jac, nfev = finite_difference_jacobian(model, Q0, model(Q0), default_relative_step=0.0,
                                            **bounds)
     assert nfev == 0 and np.all(jac == 0.0)  # a zero column by definition: exact
+
+
+@BOUNDS
+def test_each_column_is_its_own_difference_quotient_next_to_a_fallback_column(bounds):
+    # the Jacobian is divided by its steps in one call: a fallback column (already
+    # final) must come out as its own quotient, the others as theirs, bit for bit
+    from paramfit.core.exceptions import NonFiniteResidualError
+
+    def fun(p):
+        if p[1] > Q0[1]:
+            raise NonFiniteResidualError("overflow")
+        return model(p)
+
+    f0 = model(Q0)
+    steps = np.empty(Q0.size)
+    jac, nfev = finite_difference_jacobian(fun, Q0, f0, steps_out=steps, **bounds)
+    h = np.sqrt(EPS) * np.abs(Q0)
+    for j in range(Q0.size):
+        d = -h[j] if j == 1 else h[j]       # the forward step of column 1 fails
+        shifted = Q0.copy()
+        shifted[j] += d
+        exact_step = shifted[j] - Q0[j]
+        np.testing.assert_array_equal(jac[:, j], (model(shifted) - f0) / exact_step)
+        # only plain forward columns report their step for reuse (a fallback one: NaN)
+        assert steps[j] == exact_step if j != 1 else np.isnan(steps[j])
+    assert nfev == Q0.size + 1      # one failed call, then the backward step
