@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -95,6 +96,27 @@ def _half_height_rule(x: np.ndarray, y: np.ndarray, negative: bool, ampscale: fl
     return height * sigma * ampscale, center, sigma * sigscale
 
 
+def row_groups(data: Any, x: Any, errors: str
+               ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``(rows, xs, ys)``: the all-finite rows together (x sorted once), then every other
+    row alone on its finite points (:func:`sorted_xy`, with its checks and messages)."""
+    data = np.asarray(data, dtype=float)
+    xs, ys, clean = _row_sorted(data, x)
+    if clean.any():
+        if xs.size >= 3:
+            yield np.flatnonzero(clean), xs, ys[clean]
+        elif errors == "raise":
+            raise FitError("guess() needs at least 3 finite data points")
+    for r in np.flatnonzero(~clean):
+        try:
+            xr, yr = sorted_xy(data[r], x)
+        except FitError:
+            if errors == "raise":
+                raise
+            continue
+        yield np.array([r]), xr, yr[None, :]
+
+
 def guess_peaks(data: Any, x: Any, *, negative: bool = False, ampscale: float = 1.0,
                 sigscale: float = 1.0, errors: str = "raise") -> dict[str, np.ndarray]:
     """``{'amplitude', 'center', 'sigma'}``, each (B,), for the rows of ``data`` (B, m).
@@ -122,25 +144,12 @@ def guess_peaks(data: Any, x: Any, *, negative: bool = False, ampscale: float = 
         A row that cannot be guessed (under 3 finite points) raises FitError, or
         gives NaN.
     """
-    data = np.asarray(data, dtype=float)
-    xs, ys, clean = _row_sorted(data, x)
-    b = data.shape[0]
+    b = np.asarray(data).shape[0]
     amplitude, center, sigma = (np.full(b, math.nan) for _ in range(3))
-    if clean.any() and xs.size >= 3:
-        guessed = _half_height_rule(xs, ys[clean], negative, ampscale, sigscale)
+    for rows, xs, ys in row_groups(data, x, errors):
+        guessed = _half_height_rule(xs, ys, negative, ampscale, sigscale)
         for out, value in zip((amplitude, center, sigma), guessed):
-            out[clean] = value
-    elif clean.any() and errors == "raise":
-        raise FitError("guess() needs at least 3 finite data points")
-    for r in np.flatnonzero(~clean):
-        try:
-            xr, yr = sorted_xy(data[r], x)
-        except FitError:
-            if errors == "raise":
-                raise
-            continue
-        guessed = _half_height_rule(xr, yr[None, :], negative, ampscale, sigscale)
-        amplitude[r], center[r], sigma[r] = (float(v[0]) for v in guessed)
+            out[rows] = value
     return {"amplitude": amplitude, "center": center, "sigma": sigma}
 
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from paramfit.core.exceptions import FitError
-from paramfit.models.guess import _row_dot, _row_sorted, sorted_xy
+from paramfit.models.guess import _row_dot, row_groups
 
 __all__ = [
     "guess_steps", "guess_step", "guess_rectangles", "guess_rectangle",
@@ -37,27 +37,6 @@ __all__ = [
 Rows = dict[str, np.ndarray]
 
 
-def _groups(data: Any, x: Any, errors: str) -> Iterator[tuple[np.ndarray, np.ndarray,
-                                                              np.ndarray]]:
-    """``(rows, xs, ys)``: the all-finite rows together (x sorted once), then every other
-    row alone on its finite points (:func:`sorted_xy`, with its checks and messages)."""
-    data = np.asarray(data, dtype=float)
-    xs, ys, clean = _row_sorted(data, x)
-    if clean.any():
-        if xs.size >= 3:
-            yield np.flatnonzero(clean), xs, ys[clean]
-        elif errors == "raise":
-            raise FitError("guess() needs at least 3 finite data points")
-    for r in np.flatnonzero(~clean):
-        try:
-            xr, yr = sorted_xy(data[r], x)
-        except FitError:
-            if errors == "raise":
-                raise
-            continue
-        yield np.array([r]), xr, yr[None, :]
-
-
 def _by_groups(data: Any, x: Any, names: tuple[str, ...], errors: str,
                guess: Callable[[np.ndarray, np.ndarray], tuple[Rows, np.ndarray | None,
                                                                str]]) -> Rows:
@@ -65,7 +44,7 @@ def _by_groups(data: Any, x: Any, names: tuple[str, ...], errors: str,
     gather the values into (B,) arrays (NaN where not guessed)."""
     b = np.asarray(data).shape[0]
     out = {name: np.full(b, math.nan) for name in names}
-    for rows, xs, ys in _groups(data, x, errors):
+    for rows, xs, ys in row_groups(data, x, errors):
         values, failed, message = guess(xs, ys)
         if failed is not None and failed.any():
             if errors == "raise":
