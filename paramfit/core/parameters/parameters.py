@@ -44,23 +44,20 @@ from paramfit.core.expressions.compiler import (
 from paramfit.core.expressions.symbols import CHANGES, mark_changed
 from paramfit.core.mapping import evaluate_tie, update_ties
 from paramfit.core.parameters.entries import _SET_KEYS, _fill_unset
-from paramfit.core.parameters.formats import (
-    parameters_html,
-    parameters_table,
-)
 from paramfit.core.parameters.parameter import (
     _TUPLE_FIELDS,
     BOUNDS_TOLERANCE,
-    DEFAULT_COLUMNS,
     Parameter,
     ParameterStatus,
     check_name,
 )
 from paramfit.core.parameters.persistence import ParametersPersistence
+from paramfit.core.parameters.presentation import ParametersPresentation
 from paramfit.core.parameters.symbols_view import SymbolsView
 
 __all__ = ["BOUNDS_TOLERANCE", "Parameter", "ParameterStatus", "Parameters", "check_name",
            "create_params"]
+
 
 def _require_parameters(other: Any) -> None:
     if not isinstance(other, Parameters):
@@ -84,7 +81,7 @@ def create_params(**kws: float | Mapping[str, Any]) -> Parameters:
     return params
 
 
-class Parameters(ParametersPersistence, dict):
+class Parameters(ParametersPersistence, ParametersPresentation, dict):
     """An ordered ``dict`` of :class:`Parameter` keyed by name (seed 000 §2.3).
 
     Keys must be valid identifiers (``[a-zA-Z_][a-zA-Z0-9_]*``), not keywords nor
@@ -557,65 +554,6 @@ class Parameters(ParametersPersistence, dict):
             copied._owner = new
             dict.__setitem__(new, name, copied)
         return new
-
-    # ------------------------------------------------------------ presentation
-    def pretty_repr(self, oneline: bool = False) -> str:
-        """lmfit 1.3's text form: one ``'name': <Parameter ...>`` line each, or with
-        ``oneline`` the one-line ``Parameters([('name', <Parameter ...>), ...])``.
-
-        Examples
-        --------
-        >>> p = Parameters(); p.add('a', 1.0)
-        >>> p.pretty_repr(oneline=True)
-        "Parameters([('a', <Parameter 'a', value=1.0, bounds=[-inf:inf]>)])"
-        """
-        if oneline:
-            return f"{self.__class__.__name__}({list(self.items())!r})"
-        rows = "".join(f"    {name!r}: {par!r}, \n" for name, par in self.items())
-        return f"{self.__class__.__name__}({{\n{rows}    }})\n"
-
-    def pretty_table(self, colwidth: int = 8, precision: int = 4, fmt: str = "g",
-                     columns: Iterable[str] = DEFAULT_COLUMNS) -> str:
-        """The table :meth:`pretty_print` prints, as a string."""
-
-        return parameters_table(self, colwidth=colwidth, precision=precision, fmt=fmt,
-                                columns=tuple(columns))
-
-    def pretty_print(self, oneline: bool = False, colwidth: int = 8, precision: int = 4,
-                     fmt: str = "g", columns: Iterable[str] = DEFAULT_COLUMNS) -> None:
-        """Print a table of the parameters, one row each (lmfit 1.3's layout).
-
-        Parameters
-        ----------
-        oneline : bool
-            Print the one-line form (:meth:`pretty_repr` with ``oneline=True``) instead.
-        colwidth : int
-            Width of each column.
-        precision : int
-            Digits for numbers, with format type ``fmt`` ('g', 'e', 'f').
-        columns : sequence of str
-            Among value, min, max, stderr, vary, expr, brute_step (the default set),
-            init_value, status, step, relative_step, side, max_step.
-
-        Examples
-        --------
-        >>> p = Parameters(); p.add('amp', 10.0, min=0)
-        >>> p.pretty_print(columns=['value', 'min', 'max', 'stderr', 'vary'])
-        Name     Value      Min      Max   Stderr     Vary
-        amp         10        0      inf     None     True
-        """
-        if oneline:
-            print(self.pretty_repr(oneline=True))
-            return
-        print(self.pretty_table(colwidth, precision, fmt, columns))
-
-    def __repr__(self) -> str:
-        if not self:
-            return "Parameters([])"
-        return "Parameters([\n" + "".join(f"    {p!r},\n" for p in self.values()) + "])"
-
-    def _repr_html_(self) -> str:
-        return parameters_html(self)
 
 
 def _copy_parameter(par: Parameter, memo: dict) -> Parameter:
