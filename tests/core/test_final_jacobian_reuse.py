@@ -12,11 +12,13 @@ from paramfit.core.differentiation.finite_differences import (
     finite_difference_jacobian,
 )
 from paramfit.core.differentiation.reuse import (
+    SKEWED_MAX_STEP,
     STDERR_BUDGET,
     forward_differences,
     reuse_pays,
     reused_central_jacobian,
     scaled_inverse_gram,
+    skewed_central_jacobian,
     stderr_error_bound,
 )
 from paramfit.core.solvers.levenberg_marquardt import levenberg_marquardt
@@ -200,3 +202,105 @@ def test_tall_problem_reuses_the_iterations_factorisation():
                                 t, np.ones_like(t)])
     np.testing.assert_allclose(relative_stderr(reuse.jac), relative_stderr(analytic),
                                rtol=STDERR_RTOL)
+
+
+def _near_solution(relative_shift):
+    """The fitted x, and forward differences recorded at x - s with ``|s_j| =
+    relative_shift |x_j|`` (signs alternating): the iteration's state after a short
+    last step."""
+    x = levenberg_marquardt(gauss_line, np.array([3.0, 0.0, 1.0, 0.0, 0.5])).x
+    signs = np.where(np.arange(x.size) % 2 == 0, 1.0, -1.0)
+    base = x - relative_shift * signs * np.abs(x)
+    record = forward_differences(gauss_line, base, gauss_line(base), lower=None, upper=None)
+    return x, record
+
+
+@pytest.mark.parametrize("relative_shift", [2e-7, 7e-7])
+def test_skewed_stencil_gives_the_analytic_jacobian_at_x(relative_shift):
+    x, record = _near_solution(relative_shift)
+    calls = []
+
+    def counted(p):
+        calls.append(p.copy())
+        return gauss_line(p)
+
+    jac, nfev = skewed_central_jacobian(counted, record, x, gauss_line(x), lower=None,
+                                        upper=None)
+    # n mirrors, x + s and x + 2 s; no column extrapolated (well conditioned)
+    assert nfev == len(calls) == x.size + 2
+    analytic = gauss_line_jac(x)
+    # each column central at x: truncation ~|s|**2 (<= 5e-13 here) plus rounding
+    # eps |F| / (sqrt(eps) |x J|) ~ 1e-8; 2e-7 of the column norm bounds both with margin
+    error = np.linalg.norm(jac - analytic, axis=0) / np.linalg.norm(analytic, axis=0)
+    assert np.all(error <= 2e-7)
+    truth = relative_stderr(analytic)
+    skewed = np.abs(relative_stderr(jac) / truth - 1.0).max()
+    # the scheme admits a first-order change of STDERR_BUDGET; its columns here are
+    # rounding-limited (~1e-8), so it stays within the budget itself
+    assert skewed <= STDERR_BUDGET
+    # central differences made where the forward differences were (x - s), used at x,
+    # are off by the step to first order (~0.4 |s| / |x| in this model: 8e-8 and 3e-7),
+    # several times the skewed stencil's rounding-level error: what it removes
+    at_base, _ = reused_central_jacobian(gauss_line, record, lower=None, upper=None)
+    assert np.abs(relative_stderr(at_base) / truth - 1.0).max() > 3 * skewed
+
+
+def test_skewed_stencil_refuses_without_evaluating():
+    calls = []
+
+    def counted(p):
+        calls.append(p.copy())
+        return gauss_line(p)
+
+    x, record = _near_solution(10 * SKEWED_MAX_STEP)          # a step too long
+    assert skewed_central_jacobian(counted, record, x, gauss_line(x), lower=None,
+                                   upper=None) is None
+    x, record = _near_solution(5e-7)
+    # x + 2 s beyond a bound on the first parameter (s_0 > 0)
+    upper = np.full(x.size, np.inf)
+    upper[0] = x[0] + 1.5 * (x[0] - record.x[0])
+    assert skewed_central_jacobian(counted, record, x, gauss_line(x), lower=None,
+                                   upper=upper) is None
+    # no step at all: the forward differences are reused as they are elsewhere
+    assert skewed_central_jacobian(counted, record, record.x, record.f, lower=None,
+                                   upper=None) is None
+    assert calls == []
+
+
+def test_skewed_stencil_extrapolates_rounding_limited_columns():
+    # the offset model of test_rounding_limited_columns_are_extrapolated: the third
+    # difference along s shows the ~1e-3 relative rounding of its central quotients
+    t = np.linspace(0.0, 5.0, 60)
+    data = 5e4 + 3.0 * np.exp(-0.7 * t) + np.random.default_rng(5).normal(scale=0.01, size=60)
+
+    def offset_decay(p):
+        return 5e4 + p[0] * np.exp(-p[1] * t) - data
+
+    x = levenberg_marquardt(offset_decay, np.array([2.0, 1.0])).x
+    base = x * (1.0 - 3e-7)
+    record = forward_differences(offset_decay, base, offset_decay(base), lower=None,
+                                 upper=None)
+    analytic = np.column_stack([np.exp(-x[1] * t), -x[0] * t * np.exp(-x[1] * t)])
+    jac, nfev = skewed_central_jacobian(offset_decay, record, x, offset_decay(x),
+                                        lower=None, upper=None)
+    assert nfev > x.size + 2
+    np.testing.assert_allclose(relative_stderr(jac), relative_stderr(analytic),
+                               rtol=STDERR_RTOL)
+
+
+def test_a_fit_ending_with_a_short_step_pays_n_plus_three_in_its_final_phase():
+    # Gaussian + line from the bench start: the last forward differences are made
+    # 6.8e-7 (relative) before the solution, beyond the direct reuse's 1e-7
+    x0 = np.array([3.0, 0.0, 1.0, 0.0, 0.5])
+    reuse = levenberg_marquardt(gauss_line, x0)
+    plain = levenberg_marquardt(gauss_line, x0, final_jacobian="richardson")
+    # MINPACK's iteration makes 31 evaluations here (the same steps as scipy's leastsq);
+    # the final phase adds n + 2 for the Jacobian and one Gauss-Newton polish
+    from scipy.optimize import leastsq
+    minpack = leastsq(gauss_line, x0, full_output=True)[2]["nfev"]
+    assert reuse.nfev == minpack + x0.size + 3
+    analytic = relative_stderr(gauss_line_jac(reuse.x))
+    np.testing.assert_allclose(relative_stderr(reuse.jac), analytic, rtol=STDERR_RTOL)
+    sigma = analytic * np.linalg.norm(reuse.fun) / np.sqrt(T.size - 5)
+    limit = 10 * np.sqrt(T.size - 5) * STDERR_BUDGET * sigma      # as in the test above
+    assert np.all(np.abs(reuse.x - plain.x) <= limit)

@@ -26,6 +26,7 @@ from collections.abc import Callable
 import numpy as np
 
 from paramfit.core.exceptions import NonFiniteResidualError
+from paramfit.core.linalg import is_tall
 
 __all__ = [
     "SIDE_AUTO",
@@ -322,7 +323,7 @@ def finite_difference_jacobian(
             if steps_out is not None:
                 steps_out[j] = math.nan
         nfev += calls
-    np.divide(jac, divisors, out=jac)
+    _divide_columns(jac, divisors)
     # a finite sum of squares proves the columns finite (one cheap pass); otherwise look
     # at each column's (a finite column may overflow the sum), then its elements
     flat = jac.ravel(order="F")
@@ -338,6 +339,28 @@ def finite_difference_jacobian(
             if steps_out is not None:
                 steps_out[j] = math.nan
     return jac, nfev
+
+
+#: Smallest step whose reciprocal multiplies a tall Jacobian's column instead of dividing
+#: it (its reciprocal, at most 1e290, is finite and a quotient then overflows no sooner
+#: than the division would).
+RECIPROCAL_MIN_STEP = 1e-290
+
+
+def _divide_columns(jac: np.ndarray, divisors: list[float]) -> None:
+    """Divide each column of ``jac`` by its step, in place.
+
+    A tall Jacobian (:func:`~paramfit.core.linalg.is_tall`, the iteration's Gram path)
+    is multiplied by the reciprocal steps instead: a division pass over ``m n`` values
+    is compute-bound (about 3x the time of a multiplication at ``m = 1e5``), and the one
+    extra rounding (a relative 1.1e-16 per element) is 8 orders below the difference
+    quotient's own error (about ``sqrt(eps)``).  Small Jacobians keep the division:
+    there the pass costs nothing and their iterations (NIST StRD, MGH) stay as they were.
+    """
+    if is_tall(*jac.shape) and min(abs(d) for d in divisors) >= RECIPROCAL_MIN_STEP:
+        np.multiply(jac, [1.0 / d for d in divisors], out=jac)
+    else:
+        np.divide(jac, divisors, out=jac)
 
 
 def _forward_unbounded(fun: ResidualFunction, x: np.ndarray, xs: list[float],
@@ -378,7 +401,7 @@ def _forward_unbounded(fun: ResidualFunction, x: np.ndarray, xs: list[float],
         divisors[j] = step = shifted - xj
         if steps_out is not None:
             steps_out[j] = step
-    np.divide(jac, divisors, out=jac)
+    _divide_columns(jac, divisors)
     # a finite sum of squares proves every column finite (one cheap pass; jac is
     # Fortran-ordered, so the flat view is free)
     flat = jac.ravel(order="F")

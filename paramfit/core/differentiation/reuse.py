@@ -26,6 +26,14 @@ column can have (:data:`PREDICTED_ERROR`) decides whether the reuse can pay off:
 ill-conditioned problems skip it and cost what they did.  The caller uses the result
 only when ``x_J`` is within ``1e-7`` (relative) of the solution
 (:data:`paramfit.core.solvers.final_phase.JACOBIAN_REUSE_STEP`).
+
+When the solution ``x = x_J + s`` is a little farther (the iteration's last step, up to
+:data:`SKEWED_MAX_STEP`), :func:`skewed_central_jacobian` makes the central differences
+at ``x`` itself on a skewed stencil: the points ``x_J + s_j e_j = x + (s_j e_j - s)`` are
+mirrored through ``x`` and one more point ``x + s`` pairs with ``x_J = x - s``, so ``n + 1``
+evaluations give every column, and a third difference along ``s`` (one more) measures
+the residual's rounding noise that the mirrors' second differences measured above:
+``n + 2`` evaluations instead of ``2 n`` for fresh forward differences and their mirrors.
 """
 
 from __future__ import annotations
@@ -53,8 +61,8 @@ from paramfit.core.exceptions import NonFiniteResidualError
 from paramfit.core.linalg import gram_matrix, is_tall
 
 __all__ = ["ForwardDifferences", "forward_differences", "reuse_pays",
-           "reused_central_jacobian", "stderr_error_bound", "scaled_inverse_gram",
-           "STDERR_BUDGET", "PREDICTED_ERROR"]
+           "reused_central_jacobian", "skewed_central_jacobian", "stderr_error_bound",
+           "scaled_inverse_gram", "STDERR_BUDGET", "PREDICTED_ERROR", "SKEWED_MAX_STEP"]
 
 #: Largest first-order change of any standard error (relative) that the estimated
 #: errors of the reused columns may cause (the issue's 1e-7).  The NIST test asks for 6
@@ -74,6 +82,20 @@ PREDICTED_ERROR = SQRT_EPS / 4.0
 #: step) has a truncation error the second difference does not bound: not reused.
 #: 2: the step as the iteration takes it, plus the rounding of ``x_j + s_j``.
 LONGEST_STEP = 2.0
+#: Largest last step ``s = x - x_J`` (relative, in every component) for which the final
+#: Jacobian at ``x`` is made on the skewed stencil (:func:`skewed_central_jacobian`).
+#: Its truncation error is second order in ``s``: ``|T[e_j, s, s]| / (2 |J_j|)``, about
+#: ``(|s| / L)**2 / 2`` for a residual that varies on a scale ``L``; at ``|s| <= 1e-6 |x|``
+#: that is 5e-13 when ``L ~ |x|`` and still 5e-7 for a parameter whose value is 1000
+#: times the scale it acts on (a peak centre at 1000 with width 1).  Reusing the
+#: forward differences made at ``x_J`` as they are (within 1e-7, the final phase's
+#: :data:`~paramfit.core.solvers.final_phase.JACOBIAN_REUSE_STEP`) errs to first order,
+#: ``|s| / L``, 1e-4 in that example: the skewed stencil is never the worse of the two.
+SKEWED_MAX_STEP = 1e-6
+#: The skewed stencil's error estimate is its expected rounding error times this: the
+#: margin the mirrors' estimate has by construction (:func:`reused_central_jacobian`:
+#: ``sqrt(3)`` times the expected error), so both schemes keep the same columns.
+NOISE_MARGIN = math.sqrt(3.0)
 
 
 @dataclass(frozen=True)
@@ -251,3 +273,128 @@ def reused_central_jacobian(
                                             RICHARDSON_STEP, RICHARDSON_LEVELS)
         nfev += calls
     return jac, nfev
+
+
+def _exactly_mirrored(a: list[float], b: list[float], x: list[float]) -> bool:
+    """Whether ``a - x == x - b`` in every component, in floating point (the differences
+    of such close numbers are exact)."""
+    return all(ai - xi == xi - bi for ai, bi, xi in zip(a, b, x))
+
+
+def skewed_central_jacobian(
+    fun: ResidualFunction,
+    record: ForwardDifferences,
+    x: np.ndarray,
+    f: np.ndarray,
+    *,
+    lower: np.ndarray | None,
+    upper: np.ndarray | None,
+    typical_x: np.ndarray | None = None,
+    inverse: np.ndarray | None = None,
+    budget: float = STDERR_BUDGET,
+) -> tuple[np.ndarray, int] | None:
+    """Jacobian at ``x`` for the covariance from forward differences made at a nearby
+    ``record.x = x - s`` (the iteration's last step ``s``), ``n + 2`` evaluations.
+
+    With ``a_j = f(x - s + h_j e_j)`` (known: ``f(x - s) + h_j J_j``, the recorded forward
+    differences), ``b_j = f(x + s - h_j e_j)`` (the mirror of that point through ``x``),
+    ``p = f(x + s)`` and ``q = f(x - s)`` (recorded):
+
+        ``(a_j - b_j) + (p - q) = 2 J(x) ((h_j e_j - s) + s) + O(h_j |s|**2)``
+
+    so column ``j`` is ``(h_j J_j + p - b_j) / (2 h_j)``, central at ``x`` with a
+    truncation error of second order in ``s`` (:data:`SKEWED_MAX_STEP`).  The residual's
+    rounding noise is measured by the third difference along ``s``,
+    ``f(x + 2 s) - 3 p + 3 f - q``: its cubic part ``T[s, s, s]`` is below rounding for
+    ``|s| <= 1e-6 |x|`` (and a residual that varies fast enough to show there only
+    inflates the estimate, so more columns are extrapolated); its norm over ``sqrt(20)``
+    is the norm ``nu`` of one evaluation's rounding, and ``nu / h_j`` that of column
+    ``j`` (four residuals with weights ``1/2``).  The columns whose estimated errors
+    could move a standard error by more than ``budget`` are Richardson-extrapolated at
+    ``x``, as in :func:`reused_central_jacobian`.
+
+    Returns None, with nothing evaluated, when the stencil does not apply: ``s`` is 0 or
+    larger than :data:`SKEWED_MAX_STEP` somewhere, a point of it lies outside
+    ``[lower, upper]``, a column of ``record`` is not a plain one-sided difference, or
+    the points are not exact mirror images in floating point (a component crossing a
+    power of two).  ``inverse``: as for :func:`reused_central_jacobian`.
+
+    Returns
+    -------
+    jac : ndarray, shape (m, n), Fortran order
+    nfev : int
+        The number of evaluations made.
+    """
+    xs, base_x = x.tolist(), record.x.tolist()
+    n = len(xs)
+    steps = record.steps.tolist()
+    shift = [a - b for a, b in zip(xs, base_x)]            # s, exact (close numbers)
+    bases = _bases(x, typical_x)
+    if not any(shift) or any(abs(si) > SKEWED_MAX_STEP * b for si, b in zip(shift, bases)):
+        return None
+    if any(not (math.isfinite(h) and 0.0 < abs(h) <= LONGEST_STEP * SQRT_EPS * b)
+           for h, b in zip(steps, bases)):
+        return None
+    los, his = _bounds_lists(lower, upper, n)
+    ahead = [xi + si for xi, si in zip(xs, shift)]          # x + s
+    farther = [ai + si for ai, si in zip(ahead, shift)]     # x + 2 s
+    mirrors = []
+    for j in range(n):
+        forward = list(base_x)
+        forward[j] += steps[j]
+        mirror = list(ahead)
+        mirror[j] -= steps[j]
+        if not _exactly_mirrored(forward, mirror, xs):
+            return None
+        mirrors.append(mirror)
+    if not (_exactly_mirrored(base_x, ahead, xs)
+            and all(ai - xi == si for ai, xi, si in zip(farther, ahead, shift))):
+        return None
+    for point in (ahead, farther, *mirrors):
+        if not all(lo <= v <= hi for v, lo, hi in zip(point, los, his)):
+            return None
+    if inverse is None:
+        inverse = scaled_inverse_gram(record.jac)
+        if inverse is None:
+            return None
+    m = f.size
+    jac = np.empty((m, n), order="F")
+    nfev = 0
+    try:
+        nfev += 1
+        p = as_residual(fun(np.array(ahead)))
+        nfev += 1
+        r = as_residual(fun(np.array(farther)))
+        for j in range(n):
+            nfev += 1
+            np.subtract(p, as_residual(fun(np.array(mirrors[j]))), out=jac[:, j])
+    except NonFiniteResidualError:
+        jac, more = accurate_jacobian(fun, x, f, lower=lower, upper=upper,
+                                      typical_x=typical_x)
+        return jac, nfev + more
+    # rounding noise of one evaluation: the third difference along s, over sqrt(20)
+    third = r - 3.0 * p + 3.0 * f - record.f
+    noise = math.sqrt(float(third @ third) / 20.0)
+    errors = np.full(n, math.inf)
+    for j in range(n):
+        column = jac[:, j]                  # p - b_j
+        column += record.jac[:, j] * steps[j]   # + (a_j - q), to rounding
+        column /= 2.0 * steps[j]
+        size = math.sqrt(float(column @ column))
+        if size > 0.0 and math.isfinite(size) and math.isfinite(noise):
+            errors[j] = NOISE_MARGIN * noise / (abs(steps[j]) * size)
+    refine = ~np.isfinite(errors)
+    errors[refine] = 0.0
+    while True:
+        bound = stderr_error_bound(inverse, errors)
+        worst = int(np.argmax(bound))
+        if bound[worst] <= budget:
+            break
+        j = int(np.argmax(np.abs(inverse[worst]) * errors))
+        refine[j], errors[j] = True, 0.0
+    for j in np.flatnonzero(refine).tolist():
+        jac[:, j], calls = _accurate_column(fun, x, f, j, los[j], his[j], bases[j],
+                                            RICHARDSON_STEP, RICHARDSON_LEVELS)
+        nfev += calls
+    return jac, nfev
+

@@ -26,6 +26,7 @@ from paramfit.core.differentiation.reuse import (
     forward_differences,
     reuse_pays,
     reused_central_jacobian,
+    skewed_central_jacobian,
 )
 from paramfit.core.differentiation.solution import accurate_jacobian, central_jacobian
 from paramfit.core.exceptions import NonFiniteResidualError, StopFit
@@ -345,6 +346,12 @@ def _reused_jacobian(ev: Evaluator, opt, x: np.ndarray, typical: np.ndarray,
         return None, None
     lower, upper = (opt.lower, opt.upper) if opt.bounded else (None, None)
     if not _negligible(x, forward.x, JACOBIAN_REUSE_STEP):
+        # a short last step: central differences at x on the skewed stencil (n + 2
+        # evaluations); else fresh forward differences at x and their mirrors (2 n)
+        skewed = skewed_central_jacobian(ev.raw, forward, x, ev.best_f, lower=lower,
+                                         upper=upper, typical_x=typical, inverse=inverse)
+        if skewed is not None:
+            return skewed[0], x
         forward = forward_differences(ev.raw, x, ev.best_f, lower=lower, upper=upper)
     jac, _ = reused_central_jacobian(ev.raw, forward, lower=lower, upper=upper,
                                      typical_x=typical, inverse=inverse)
