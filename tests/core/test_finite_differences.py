@@ -184,3 +184,31 @@ def test_each_column_is_its_own_difference_quotient_next_to_a_fallback_column(bo
         # only plain forward columns report their step for reuse (a fallback one: NaN)
         assert steps[j] == exact_step if j != 1 else np.isnan(steps[j])
     assert nfev == Q0.size + 1      # one failed call, then the backward step
+
+
+@pytest.mark.parametrize("bounds", [False, True])
+@pytest.mark.parametrize("rows", [200, 4096])
+def test_quotients_are_the_differences_over_the_steps(rows, bounds):
+    # small Jacobians divide (bit for bit as a column-by-column division); tall ones
+    # (the Gram path, core/linalg.is_tall) multiply by the reciprocal steps: one more
+    # rounding, at most 1 ulp of each quotient (2 eps relative covers both roundings)
+    t = np.linspace(0.0, 3.0, rows)
+
+    def fun(p):
+        return p[0] * np.exp(-p[1] * t) + p[2] * t
+
+    x = np.array([2.0, 0.7, -0.3])
+    f0 = fun(x)
+    lower = np.full(3, -np.inf) if bounds else None
+    upper = np.full(3, np.inf) if bounds else None
+    steps = np.empty(3)
+    jac, _ = finite_difference_jacobian(fun, x, f0, lower=lower, upper=upper, steps_out=steps)
+    for j in range(3):
+        shifted = x.copy()
+        shifted[j] = x[j] + steps[j]
+        quotient = (fun(shifted) - f0) / steps[j]
+        if rows < 2048:
+            assert jac[:, j].tobytes() == quotient.tobytes()
+        else:
+            np.testing.assert_allclose(jac[:, j], quotient, rtol=2 * np.finfo(float).eps,
+                                       atol=0)
