@@ -275,12 +275,6 @@ def reused_central_jacobian(
     return jac, nfev
 
 
-def _exactly_mirrored(a: list[float], b: list[float], x: list[float]) -> bool:
-    """Whether ``a - x == x - b`` in every component, in floating point (the differences
-    of such close numbers are exact)."""
-    return all(ai - xi == xi - bi for ai, bi, xi in zip(a, b, x))
-
-
 def skewed_central_jacobian(
     fun: ResidualFunction,
     record: ForwardDifferences,
@@ -325,66 +319,68 @@ def skewed_central_jacobian(
     nfev : int
         The number of evaluations made.
     """
-    xs, base_x = x.tolist(), record.x.tolist()
-    n = len(xs)
-    steps = record.steps.tolist()
-    shift = [a - b for a, b in zip(xs, base_x)]            # s, exact (close numbers)
+    n = x.size
+    steps = record.steps
+    shift = x - record.x                       # s (exact: the numbers are this close)
     bases = _bases(x, typical_x)
-    if not any(shift) or any(abs(si) > SKEWED_MAX_STEP * b for si, b in zip(shift, bases)):
+    scale = np.array(bases)
+    if (not shift.any() or not (np.abs(shift) <= SKEWED_MAX_STEP * scale).all()
+            or not (np.isfinite(steps) & (steps != 0.0)
+                    & (np.abs(steps) <= LONGEST_STEP * SQRT_EPS * scale)).all()):
         return None
-    if any(not (math.isfinite(h) and 0.0 < abs(h) <= LONGEST_STEP * SQRT_EPS * b)
-           for h, b in zip(steps, bases)):
+    ahead = x + shift                          # x + s
+    farther = ahead + shift                    # x + 2 s
+    forward = record.x + steps                 # the forward points' shifted components
+    mirrored = ahead - steps                   # ... and their mirrors' through x
+    # exact mirror images in floating point: x - s and x + s, x_J + h_j e_j and its
+    # mirror (component j; the others are those of x - s and x + s), and x + 2 s
+    if not ((record.x + shift == x) & (ahead - x == shift) & (farther - ahead == shift)
+            & (forward - x == x - mirrored)).all():
         return None
     los, his = _bounds_lists(lower, upper, n)
-    ahead = [xi + si for xi, si in zip(xs, shift)]          # x + s
-    farther = [ai + si for ai, si in zip(ahead, shift)]     # x + 2 s
-    mirrors = []
-    for j in range(n):
-        forward = list(base_x)
-        forward[j] += steps[j]
-        mirror = list(ahead)
-        mirror[j] -= steps[j]
-        if not _exactly_mirrored(forward, mirror, xs):
-            return None
-        mirrors.append(mirror)
-    if not (_exactly_mirrored(base_x, ahead, xs)
-            and all(ai - xi == si for ai, xi, si in zip(farther, ahead, shift))):
-        return None
-    for point in (ahead, farther, *mirrors):
-        if not all(lo <= v <= hi for v, lo, hi in zip(point, los, his)):
+    if lower is not None or upper is not None:
+        lo, hi = np.array(los), np.array(his)
+        # x + s - h_j e_j differs from x + s only in component j
+        if not ((lo <= farther) & (farther <= hi) & (lo <= ahead) & (ahead <= hi)
+                & (lo <= mirrored) & (mirrored <= hi)).all():
             return None
     if inverse is None:
         inverse = scaled_inverse_gram(record.jac)
         if inverse is None:
             return None
-    m = f.size
-    jac = np.empty((m, n), order="F")
+    jac = np.empty((f.size, n), order="F")
     nfev = 0
     try:
         nfev += 1
-        p = as_residual(fun(np.array(ahead)))
+        p = as_residual(fun(ahead.copy()))
         nfev += 1
-        r = as_residual(fun(np.array(farther)))
-        for j in range(n):
+        r = as_residual(fun(farther))
+        for j, value in enumerate(mirrored.tolist()):
+            point = ahead.copy()        # a fresh vector per call: ``fun`` may keep it
+            point[j] = value
             nfev += 1
-            np.subtract(p, as_residual(fun(np.array(mirrors[j]))), out=jac[:, j])
+            np.subtract(p, as_residual(fun(point)), out=jac[:, j])     # p - b_j
     except NonFiniteResidualError:
         jac, more = accurate_jacobian(fun, x, f, lower=lower, upper=upper,
                                       typical_x=typical_x)
         return jac, nfev + more
     # rounding noise of one evaluation: the third difference along s, over sqrt(20)
-    third = r - 3.0 * p + 3.0 * f - record.f
+    third = r - record.f
+    third -= 3.0 * (p - f)
     noise = math.sqrt(float(third @ third) / 20.0)
-    errors = np.full(n, math.inf)
-    for j in range(n):
-        column = jac[:, j]                  # p - b_j
-        column += record.jac[:, j] * steps[j]   # + (a_j - q), to rounding
-        column /= 2.0 * steps[j]
-        size = math.sqrt(float(column @ column))
-        if size > 0.0 and math.isfinite(size) and math.isfinite(noise):
-            errors[j] = NOISE_MARGIN * noise / (abs(steps[j]) * size)
-    refine = ~np.isfinite(errors)
-    errors[refine] = 0.0
+    jac += record.jac * steps                  # + (a_j - q), to rounding
+    jac /= 2.0 * steps
+    sizes = np.sqrt(np.einsum("ij,ij->j", jac, jac)).tolist()
+    # per column: its estimated relative error, or 0 and marked for extrapolation where
+    # there is none (a zero or non-finite column, non-finite noise)
+    errors = np.zeros(n)
+    refine = np.zeros(n, dtype=bool)
+    for j, (size, h) in enumerate(zip(sizes, steps.tolist())):
+        error = NOISE_MARGIN * noise / (abs(h) * size) if size > 0.0 else math.inf
+        if math.isfinite(error):
+            errors[j] = error
+        else:
+            refine[j] = True
     while True:
         bound = stderr_error_bound(inverse, errors)
         worst = int(np.argmax(bound))
@@ -392,9 +388,10 @@ def skewed_central_jacobian(
             break
         j = int(np.argmax(np.abs(inverse[worst]) * errors))
         refine[j], errors[j] = True, 0.0
-    for j in np.flatnonzero(refine).tolist():
-        jac[:, j], calls = _accurate_column(fun, x, f, j, los[j], his[j], bases[j],
-                                            RICHARDSON_STEP, RICHARDSON_LEVELS)
-        nfev += calls
+    if refine.any():
+        for j in np.flatnonzero(refine).tolist():
+            jac[:, j], calls = _accurate_column(fun, x, f, j, los[j], his[j], bases[j],
+                                                RICHARDSON_STEP, RICHARDSON_LEVELS)
+            nfev += calls
     return jac, nfev
 
