@@ -82,9 +82,9 @@ def lm_params(constrained: bool):
     return p
 
 
-def interleaved_medians(fns: dict, repeats: int) -> dict:
-    """Median time of each function, the functions timed in turn within every repeat:
-    a change of load on the shared machine hits all of them alike."""
+def interleaved_times(fns: dict, repeats: int) -> tuple[dict, dict]:
+    """Each function timed in turn within every repeat (a change of load on the shared
+    machine hits all of them alike): the times per repeat and the last outputs."""
     outs = {name: fn() for name, fn in fns.items()}
     times = {name: [] for name in fns}
     for _ in range(repeats):
@@ -92,6 +92,12 @@ def interleaved_medians(fns: dict, repeats: int) -> dict:
             t0 = time.perf_counter()
             outs[name] = fn()
             times[name].append(time.perf_counter() - t0)
+    return times, outs
+
+
+def interleaved_medians(fns: dict, repeats: int) -> dict:
+    """Median time of each function, timed interleaved (:func:`interleaved_times`)."""
+    times, outs = interleaved_times(fns, repeats)
     return {name: (statistics.median(times[name]), outs[name]) for name in fns}
 
 
@@ -136,7 +142,7 @@ class TimedResidual:
 
 def bench_large(repeats: int) -> dict:
     """Case (c): paramfit, scipy.leastsq and lmfit on 100,000 points, timed interleaved
-    (``repeats // 20``, at least 3, rounds), and paramfit's time per evaluation."""
+    (``repeats // 10``, at least 5, rounds), and paramfit's time per evaluation."""
     x, y = make_data(100_000)
     p = pf_params(False)
     v0 = list(START.values())
@@ -145,10 +151,14 @@ def bench_large(repeats: int) -> dict:
                                                      full_output=True)}
     if lmfit is not None:
         fns["lmfit"] = lambda: lmfit.minimize(resid_params, lm_params(False), args=(x, y))
-    fits = max(3, repeats // 20)
+    fits = max(5, repeats // 10)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        timed = interleaved_medians(fns, fits)
+        times, outs = interleaved_times(fns, fits)
+    timed = {name: (statistics.median(times[name]), outs[name]) for name in fns}
+    # paramfit / leastsq within each round (paired: the same load), their quartiles
+    paired = sorted(a / b for a, b in zip(times["paramfit"], times["scipy.leastsq"]))
+    quartiles = statistics.quantiles(paired, n=4) if len(paired) >= 2 else paired * 3
     t_fit, out = timed["paramfit"]
     t_res, _ = median_time(lambda: resid_params(p, x, y), max(20, repeats))
     timed_residual = TimedResidual()
@@ -159,7 +169,7 @@ def bench_large(repeats: int) -> dict:
               for name, (t, o) in timed.items() if name != "paramfit"}
     return {"fit_s": t_fit, "nfev": out.nfev, "resid_s": t_res, "in_fit_s": in_fit,
             "ratio": t_fit / (out.nfev * t_res), "ratio_in_fit": t_fit / (out.nfev * in_fit),
-            "others": others}
+            "others": others, "rounds": fits, "paired_quartiles": quartiles}
 
 
 def evaluation_floor(repeats: int) -> dict:
@@ -211,6 +221,9 @@ def main() -> None:
     for name, (t, nfev) in big["others"].items():
         print(f"    {name:14s} {t * 1e3:8.1f} ms  nfev={nfev:4d}  "
               f"paramfit/{name}={big['fit_s'] / t:5.2f}x")
+    low, middle, high = big["paired_quartiles"]
+    print(f"    paramfit / leastsq within each of the {big['rounds']} rounds: median "
+          f"{middle:.2f}x, quartiles {low:.2f}-{high:.2f}x")
     goals.append(("(c) paramfit / leastsq", big["fit_s"] / big["others"]["scipy.leastsq"][0],
                   "<= 0.9"))
     print("\nissue 21's goals (time ratios, interleaved in this run):")
