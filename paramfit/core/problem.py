@@ -87,6 +87,7 @@ class FitProblem:
         self._start_residual: np.ndarray | None = None
         self._omit_mask: np.ndarray | None = None
         self._complex: bool | None = None
+        self._dot_checks = False        # the first check is made without BLAS
         self.nfev = 0
 
     # ------------------------------------------------------------------ set-up
@@ -128,7 +129,32 @@ class FitProblem:
     generated code object, executed once per call)."""
 
     def residual(self, x: np.ndarray) -> np.ndarray:
-        """The residual vector (m,) at free vector ``x`` (n,): the solvers' ``fun``."""
+        """The residual vector (m,) at free vector ``x`` (n,): the solvers' ``fun``.
+
+        With ``nan_policy='raise'`` a residual that is not finite raises
+        :class:`~paramfit.core.exceptions.NonFiniteResidualError` naming the values.
+        """
+        out = self.residual_unchecked(x)
+        if self.nan_policy == "raise":
+            if self._dot_checks:
+                # one BLAS dot: the solver calls this under its one-BLAS-thread limit
+                if not math.isfinite(out.dot(out)):
+                    self._raise_nonfinite(out)
+            else:
+                # the first call sizes the problem before the solver limits BLAS threads
+                # (paramfit.core.solvers.blas_threads): no BLAS call here, since a
+                # threaded dot of 1e5 residuals took 10 ms beside busy cores (10 us on
+                # one thread)
+                self._dot_checks = True
+                if not np.isfinite(out).all():
+                    self._raise_nonfinite(out)
+        return out
+
+    def residual_unchecked(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`residual` without the finiteness check of ``nan_policy='raise'``: for a
+        caller that tests the values itself (the Levenberg-Marquardt iteration: its
+        finite differences test each Jacobian, its trial points their norms, and both
+        treat a value that is not finite as :meth:`residual` raising would make them)."""
         self.set_values(x)
         self.nfev += 1
         try:
@@ -142,17 +168,8 @@ class FitProblem:
             ) from exc
         if type(out) is _NDARRAY and out.dtype is _FLOAT64 and out.ndim == 1 \
                 and out.size == self._ndata and self._omit_mask is None:
-            # one BLAS dot: the solver calls this under its one-BLAS-thread limit
-            if self.nan_policy == "raise" and not math.isfinite(out.dot(out)):
-                self._raise_nonfinite(out)
             return out
-        resid = self._coerce(out)
-        # the first call sizes the problem before the solver limits BLAS threads
-        # (paramfit.core.solvers.blas_threads): no BLAS call here, since a threaded
-        # dot of 1e5 residuals took 10 ms beside busy cores (10 us on one thread)
-        if self.nan_policy == "raise" and not np.isfinite(resid).all():
-            self._raise_nonfinite(resid)
-        return resid
+        return self._coerce(out)
 
     # ------------------------------------------------------------------ checks
     def _coerce(self, out: Any) -> np.ndarray:

@@ -383,9 +383,12 @@ class Minimizer:
                 check_fit_size(problem)
             init_vals = problem.x0.tolist()
             # the fit's one count of evaluations and one best point; max_nfev caps all
-            evaluator = Evaluator(self._residual(problem), problem.lower, problem.upper,
+            residual = self._residual(problem)
+            evaluator = Evaluator(residual, problem.lower, problem.upper,
                                   limit=math.inf if options.max_nfev is None
-                                  else options.max_nfev)
+                                  else options.max_nfev,
+                                  unchecked=problem.residual_unchecked
+                                  if residual == problem.residual else None)
             self._evaluator = evaluator
             # the solver and the statistics on one BLAS thread (large problems only)
             self._abort = False

@@ -45,14 +45,15 @@ def coerce_float64(arr: Any, nan_policy: str = "raise", handle_inf: bool = True
 def _user_exception(exc: ResidualError) -> BaseException | None:
     """The user's own exception behind a ResidualError: one raised inside the call of
     the residual function (the traceback's first frame is
-    :meth:`FitProblem.residual <paramfit.core.problem.FitProblem.residual>`, whose
-    ``try`` holds only that call), not one of paramfit's checks of its return value."""
+    :meth:`FitProblem.residual_unchecked
+    <paramfit.core.problem.FitProblem.residual_unchecked>`, whose ``try`` holds only that
+    call), not one of paramfit's checks of its return value."""
     cause = exc.__cause__
     if cause is None or isinstance(cause, ParamfitError) or cause.__traceback__ is None:
         return None
     if type(cause).__module__.startswith("paramfit."):  # a front end's own signal
         return None
-    if cause.__traceback__.tb_frame.f_code is not FitProblem.residual.__code__:
+    if cause.__traceback__.tb_frame.f_code is not FitProblem.residual_unchecked.__code__:
         return None
     return cause
 

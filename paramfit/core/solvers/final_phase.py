@@ -97,8 +97,12 @@ class Evaluator:
     """
 
     def __init__(self, fun, lower: np.ndarray, upper: np.ndarray,
-                 limit: float = math.inf):
+                 limit: float = math.inf, unchecked=None):
         self.fun = fun
+        #: ``fun`` without its own test for values that are not finite, when it has one
+        #: (:meth:`paramfit.core.problem.FitProblem.residual_unchecked`): what
+        #: :meth:`raw_unchecked` calls
+        self.unchecked = fun if unchecked is None else unchecked
         self.lower, self.upper = lower, upper
         self.nfev = 0
         self.limit = limit
@@ -117,6 +121,19 @@ class Evaluator:
             self._spend()
         self.nfev += 1
         out = self.fun(x)
+        if type(out) is np.ndarray and out.ndim == 1 and out.dtype is _FLOAT64:
+            return out
+        return np.asarray(out, dtype=float).reshape(-1)
+
+    def raw_unchecked(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`raw` through ``unchecked``: the residual may be returned with values
+        that are not finite instead of raising
+        :class:`~paramfit.core.exceptions.NonFiniteResidualError`; for callers that test
+        the values themselves (the iteration's finite differences and trial points)."""
+        if self.nfev >= self.limit:
+            self._spend()
+        self.nfev += 1
+        out = self.unchecked(x)
         if type(out) is np.ndarray and out.ndim == 1 and out.dtype is _FLOAT64:
             return out
         return np.asarray(out, dtype=float).reshape(-1)
@@ -170,7 +187,7 @@ class Evaluator:
         norm = math.sqrt(float(f @ f))
         self.best_norm = norm if math.isfinite(norm) else math.inf
 
-    def trial(self, x: np.ndarray, slack: float = 0.0
+    def trial(self, x: np.ndarray, slack: float = 0.0, unchecked: bool = False
               ) -> tuple[np.ndarray | None, float]:
         """Evaluate a trial point; a non-finite residual counts as an infinite norm.
 
@@ -178,9 +195,11 @@ class Evaluator:
         function is caught: the point is rejected (``f`` is None, the norm
         infinite) and the iteration shrinks its trust region, as MINPACK does
         for a step that increases the sum of squares.  ``slack``: see :meth:`record`.
+        ``unchecked``: evaluate through :meth:`raw_unchecked` (the norm computed here
+        is the test: one pass over the residual instead of two).
         """
         try:
-            f = self.raw(x)
+            f = self.raw_unchecked(x) if unchecked else self.raw(x)
         except NonFiniteResidualError:
             return None, math.inf
         return f, self.record(x, f, slack)

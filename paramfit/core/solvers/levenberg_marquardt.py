@@ -64,7 +64,7 @@ import numpy as np
 from paramfit.core.bounds import pegged_columns, truncate_step
 from paramfit.core.differentiation.finite_differences import finite_difference_jacobian
 from paramfit.core.differentiation.reuse import ForwardDifferences
-from paramfit.core.exceptions import StopFit
+from paramfit.core.exceptions import NonFiniteResidualError, StopFit
 from paramfit.core.linalg import TallFactor, is_tall, lm_step, pivoted_qr
 from paramfit.core.options import (
     DEFAULT_FACTOR,
@@ -400,14 +400,28 @@ class _Iteration:
             if self._buffer is None or self._buffer.shape != (f.size, x.size):
                 self._buffer = np.empty((f.size, x.size), order="F")
             steps = np.empty(x.size)
-            # no bounds: None, and the finite differences take their unbounded fast path
-            jac, _ = finite_difference_jacobian(
-                self.ev.raw, x, f, lower=opt.lower if opt.bounded else None,
-                upper=opt.upper if opt.bounded else None,
-                absolute_step=opt.absolute_step, relative_step=opt.relative_step,
-                side=opt.side, out=self._buffer, steps_out=steps)
+            # unchecked: the differences test the Jacobian's values themselves; when no
+            # perturbation of some parameter gives a finite residual, once more through
+            # the checked residual, whose error names the parameter values
+            try:
+                jac = self.differences(self.ev.raw_unchecked, x, f, steps)
+            except NonFiniteResidualError:
+                jac = self.differences(self.ev.raw, x, f, steps)
             self.forward = ForwardDifferences(x, f, jac, steps)
         self.jac_x, self.jac = x, jac
+        return jac
+
+    def differences(self, fun: ArrayFunction, x: np.ndarray, f: np.ndarray,
+                    steps: np.ndarray) -> np.ndarray:
+        """Forward differences of ``fun`` at ``x`` into the fit's one Jacobian array, with
+        the fit's bounds and step options (``steps``: filled with the steps taken)."""
+        opt = self.opt
+        # no bounds: None, and the finite differences take their unbounded fast path
+        jac, _ = finite_difference_jacobian(
+            fun, x, f, lower=opt.lower if opt.bounded else None,
+            upper=opt.upper if opt.bounded else None,
+            absolute_step=opt.absolute_step, relative_step=opt.relative_step,
+            side=opt.side, out=self._buffer, steps_out=steps)
         return jac
 
     def run(self, x: np.ndarray, f0: np.ndarray | None = None) -> LMSolution:
@@ -525,7 +539,7 @@ class _Iteration:
                     pnorm = _norm(diag * (trial - x))
                 if self.niter == 0:
                     delta = min(delta, pnorm)
-                f1, fnorm1 = ev.trial(trial)
+                f1, fnorm1 = ev.trial(trial, unchecked=True)    # its norm is the test
                 actred = 1.0 - (fnorm1 / fnorm) ** 2 if 0.1 * fnorm1 < fnorm else -1.0
                 # Moré (1977), eq. (5.6): predicted reduction and directional derivative
                 # along alpha * p, free of cancellation since f^T J p = -(|Jp|^2 + par |Dp|^2)
