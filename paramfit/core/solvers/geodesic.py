@@ -34,9 +34,10 @@ from scipy.linalg import solve_triangular
 
 from paramfit.core.exceptions import NonFiniteResidualError
 from paramfit.core.linalg import PivotedQR
+from paramfit.core.solvers.final_phase import POLISH_NORM_UNITS
 
 __all__ = ["accelerated_step", "geodesic_acceleration", "ACCELERATION_PROBE",
-           "ACCELERATION_LIMIT"]
+           "ACCELERATION_LIMIT", "MEASURABLE_UNITS"]
 
 #: The step ``h`` (a fraction of ``v``) of the finite difference that gives ``r_vv``
 #: (Transtrum and Sethna 2012, section 4.2: 0.1).  Its truncation error is about
@@ -50,6 +51,16 @@ ACCELERATION_PROBE = 0.1
 #: correction of the tangent step but the larger part of it, the expansion in ``v`` it
 #: rests on is not to be trusted, and the plain step ``v`` is tried instead.
 ACCELERATION_LIMIT = 0.75
+#: No probe for a step whose predicted relative reduction of the sum of squares is at
+#: most this many rounding units of a computed sum of squares, times ``1 + sqrt(m)``: the
+#: ratio test, which alone decides whether the accelerated step is kept, cannot tell such
+#: a reduction from rounding, so the evaluation cannot pay.  Twice the final phase's
+#: bound on the rounding of a computed norm
+#: (:data:`~paramfit.core.solvers.final_phase.POLISH_NORM_UNITS`, measured), the
+#: relative rounding of its square.  (At the end of a fit the trust region shrinks
+#: through such steps, rejected or accepted by rounding: NIST Kirby2 start 2 tried ten.)
+MEASURABLE_UNITS = 2.0 * POLISH_NORM_UNITS
+EPS = float(np.finfo(float).eps)
 
 
 def geodesic_acceleration(jac: np.ndarray, f: np.ndarray, f_probe: np.ndarray,
@@ -125,18 +136,21 @@ def geodesic_acceleration(jac: np.ndarray, f: np.ndarray, f_probe: np.ndarray,
 
 def accelerated_step(fun, x: np.ndarray, f: np.ndarray, jac: np.ndarray,
                      free: np.ndarray | None, step: np.ndarray, qr: PivotedQR,
-                     diag: np.ndarray, par: float, dxnorm: float,
+                     diag: np.ndarray, par: float, dxnorm: float, prered: float,
                      lower: np.ndarray | None, upper: np.ndarray) -> np.ndarray | None:
     """The step ``v + a / 2`` for the Levenberg-Marquardt step ``v`` (``step``, on the
-    ``free`` columns, None: all), or None (take ``v``): when the probe ``x + h v`` is
-    outside ``[lower, upper]`` (None: no bounds; no evaluation is made outside), its
-    residual is not finite, or the acceleration is too large
-    (:data:`ACCELERATION_LIMIT`).
+    ``free`` columns, None: all), or None (take ``v``): when its predicted relative
+    reduction of the sum of squares ``prered`` is within rounding
+    (:data:`MEASURABLE_UNITS`; nothing is evaluated), the probe ``x + h v`` is outside
+    ``[lower, upper]`` (None: no bounds; no evaluation is made outside), its residual is
+    not finite, or the acceleration is too large (:data:`ACCELERATION_LIMIT`).
 
     ``fun`` is the fit's counted residual (one call); ``qr``, ``diag`` (on the free
     columns), ``par`` and ``dxnorm = ||D v||`` are the step's, from
     :func:`~paramfit.core.linalg.lm_step`.
     """
+    if not prered > MEASURABLE_UNITS * (1.0 + math.sqrt(f.size)) * EPS:
+        return None
     if free is None:
         v = step
     else:

@@ -526,9 +526,12 @@ class _Iteration:
                 if par > 0.0:
                     # cut short by the trust region: the tangent step, corrected for the
                     # curvature along it (the predicted reduction stays the tangent's)
+                    # Moré (1977), eq. (5.6), of the whole step (as prered below)
+                    predicted = ((jpnorm2 + 2.0 * par * dxnorm * dxnorm) / (fnorm * fnorm)
+                                 if fnorm > 0.0 else 0.0)
                     accelerated = accelerated_step(
                         ev.raw, x, f, jac, free, step_free, qr, sub_diag, par, dxnorm,
-                        opt.lower if opt.bounded else None, opt.upper)
+                        predicted, opt.lower if opt.bounded else None, opt.upper)
                     if accelerated is not None:
                         step_free = accelerated
                 if free is None and not (opt.bounded or opt.limited_step):
