@@ -35,8 +35,8 @@ Additions to MINPACK:
   model that overflows far from the solution does not end the fit;
 * with ``ftol <= FAST_FTOL_MAX`` (the default 1e-15 is) the ``ftol`` test
   also passes when an accepted step shows superlinear convergence
-  (relative reduction below :data:`~paramfit.core.termination.FAST_LIMIT` times
-  the previous one)
+  (relative reduction, actual and predicted, below
+  :data:`~paramfit.core.termination.FAST_LIMIT` times the previous one)
   and the reduction still to come, estimated as
   ``actred**2 / actred_previous``, is below ``ftol``.  This keeps ``ftol``
   tight for linearly converging (large-residual) problems without paying
