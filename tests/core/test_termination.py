@@ -56,7 +56,8 @@ def lmdif_info(actred, prered, ratio, delta, xnorm, gnorm, nfev, accepted, last_
     if info != 0:
         return info
     if (accepted and ftol <= FAST_FTOL_MAX and 0.0 < actred <= FAST_LIMIT * last_actred
-            and actred * actred <= ftol * last_actred):
+            and prered <= FAST_LIMIT * last_actred and actred * actred <= ftol * last_actred
+            and prered * prered <= ftol * last_actred):
         return 1
     return None
 
@@ -107,6 +108,26 @@ def test_superlinear_ftol_test_comes_last():
     # the budget outranks it
     assert check_convergence(*args[:-1], MAX_NFEV, True, 1e-3, ftol, XTOL,
                              MAX_NFEV) is Termination.MAX_NFEV
+
+
+def test_superlinear_ftol_test_needs_the_predicted_reduction_to_agree():
+    """A step the model overrated is no sign of superlinear convergence: NIST MGH09 from
+    start 2 (moved by -2 ulps, OpenBLAS Sandybridge kernel) converged linearly (relative
+    reductions 1.6e-11, 7.8e-12, ...) when an accepted step with ratio 2.3e-4 reduced the
+    sum of squares by 2e-15 of a predicted 8.7e-12: ending there left the values 1e-6
+    (relative) from the minimum, 6.01 digits.  The same step with the predicted reduction
+    as small as the actual one (ratio 1) is superlinear convergence."""
+    ftol = 1e-15
+    overrated = (2e-15, 8.72e-12, 2.29e-4, 1.33e-6, 1.0, 2.29e-7, 10)
+    assert lmdif_info(*overrated, True, 7.78e-12, ftol=ftol) is None
+    assert check_convergence(*overrated, True, 7.78e-12, ftol, XTOL, MAX_NFEV) is None
+    agreed = (2e-15, 2e-15, 1.0, 1.33e-6, 1.0, 2.29e-7, 10)
+    assert lmdif_info(*agreed, True, 7.78e-12, ftol=ftol) == 1
+    assert check_convergence(*agreed, True, 7.78e-12, ftol, XTOL,
+                             MAX_NFEV) is Termination.FTOL
+    # a predicted reduction that is not a number is no sign either
+    assert check_convergence(2e-15, math.nan, math.nan, 1.33e-6, 1.0, 2.29e-7, 10, True,
+                             7.78e-12, ftol, XTOL, MAX_NFEV) is None
 
 
 def test_array_tests_equal_the_scalar_ones_elementwise():

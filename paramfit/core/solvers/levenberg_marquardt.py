@@ -35,12 +35,16 @@ Additions to MINPACK:
   model that overflows far from the solution does not end the fit;
 * with ``ftol <= FAST_FTOL_MAX`` (the default 1e-15 is) the ``ftol`` test
   also passes when an accepted step shows superlinear convergence
-  (relative reduction below :data:`~paramfit.core.termination.FAST_LIMIT` times
-  the previous one)
+  (relative reduction, actual and predicted, below
+  :data:`~paramfit.core.termination.FAST_LIMIT` times the previous one)
   and the reduction still to come, estimated as
   ``actred**2 / actred_previous``, is below ``ftol``.  This keeps ``ftol``
   tight for linearly converging (large-residual) problems without paying
-  two extra iterations where convergence is quadratic.
+  two extra iterations where convergence is quadratic;
+* geodesic acceleration (Transtrum and Sethna 2012) of the steps that the trust
+  region cuts short (``par > 0``): one more evaluation along the step gives the
+  curvature of the residual, and the step follows a curved valley instead of its
+  tangent (:mod:`paramfit.core.solvers.geodesic`; the batch solver goes without it).
 
 References
 ----------
@@ -76,6 +80,7 @@ from paramfit.core.options import (
 )
 from paramfit.core.solvers.blas_threads import sequential_blas
 from paramfit.core.solvers.final_phase import Evaluator, polish
+from paramfit.core.solvers.geodesic import accelerated_step
 from paramfit.core.termination import (
     LMSolution,
     Termination,
@@ -531,8 +536,21 @@ class _Iteration:
             sub_diag = diag if free is None else diag[free]
             while True:
                 step_free, par, dxnorm, jpnorm2 = lm_step(qr, sub_diag, delta, par)
+                accelerated = None
+                if par > 0.0:
+                    # cut short by the trust region: the tangent step, corrected for the
+                    # curvature along it (the predicted reduction stays the tangent's)
+                    # Moré (1977), eq. (5.6), of the whole step (as prered below)
+                    predicted = ((jpnorm2 + 2.0 * par * dxnorm * dxnorm) / (fnorm * fnorm)
+                                 if fnorm > 0.0 else 0.0)
+                    accelerated = accelerated_step(
+                        ev.raw, x, f, jac, free, step_free, qr, sub_diag, par, dxnorm,
+                        predicted, opt.lower if opt.bounded else None, opt.upper)
+                    if accelerated is not None:
+                        step_free = accelerated
                 if free is None and not (opt.bounded or opt.limited_step):
-                    trial, alpha, pnorm = x + step_free, 1.0, dxnorm
+                    trial, alpha = x + step_free, 1.0
+                    pnorm = dxnorm if accelerated is None else _norm(diag * step_free)
                 else:
                     step = step_free if free is None else _expand(step_free, free, x.size)
                     trial, alpha = truncate_step(x, step, opt.lower, opt.upper, opt.max_step)
