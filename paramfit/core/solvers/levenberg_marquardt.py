@@ -210,10 +210,10 @@ def levenberg_marquardt(
         of the sum of squares of 1e-10 still leaves ``x`` wrong in the 5th
         digit (NIST StRD ENSO, Thurber).
     max_nfev : int, optional
-        Most residual evaluations of the iteration, finite differences
-        included; default ``1000 * (n + 1)``.  As in MINPACK the test is made
-        after each trial point, so the iteration may end up to one Jacobian
-        past it.  The final phase is not limited by it but is counted in
+        Most residual evaluations of the iteration, finite differences and the
+        probes of the geodesic acceleration included; default ``1000 * (n + 1)``.
+        As in MINPACK the test is made after each trial point, so the iteration
+        may end up to one Jacobian past it.  The final phase is not limited by it but is counted in
         ``nfev``: the final Jacobian (``n`` to ``2 n`` evaluations with ``'reuse'``
         on a well-conditioned problem, ``2 n``, more for columns that need
         extrapolation, with ``'central'``, about ``4 n`` with ``'richardson'``; none
