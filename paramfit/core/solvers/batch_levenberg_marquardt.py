@@ -35,7 +35,11 @@ Jacobian (the caller's ``J^T J`` and ``J^T r``, no finite differences, hence ``n
 counts fused evaluations and ``max_nfev`` limits those), and the end (no final phase: no
 accurate Jacobian and Gauss-Newton polish; a converged status is downgraded to
 ``NOT_STATIONARY`` by the single fits' stationarity test, from the iteration's own
-``J^T J`` and gradient).  Before, the batch damped its steps by Nielsen's rule, which
+``J^T J`` and gradient), and the single fits' geodesic acceleration of cut-short steps
+(:mod:`paramfit.core.solvers.geodesic`: it needs ``J(x)^T r`` at a probe point, which the
+fused evaluators do not provide), so from the same start the two may take different
+paths in a curved valley (in the agreement tests' samples, where they differ the batch
+reports ``NOT_STATIONARY``, never success at a worse point).  Before, the batch damped its steps by Nielsen's rule, which
 followed other paths than the single fits from poor starts: 1 in 200 Gaussian + line
 fits from the models' default starts reached another (worse) minimum than the single
 fit and reported success.
