@@ -39,10 +39,10 @@ accurate Jacobian and Gauss-Newton polish; a converged status is downgraded to
 (:mod:`paramfit.core.solvers.geodesic`: it needs ``J(x)^T r`` at a probe point, which the
 fused evaluators do not provide), so from the same start the two may take different
 paths in a curved valley (in the agreement tests' samples, where they differ the batch
-reports ``NOT_STATIONARY``, never success at a worse point).  Before, the batch damped its steps by Nielsen's rule, which
-followed other paths than the single fits from poor starts: 1 in 200 Gaussian + line
-fits from the models' default starts reached another (worse) minimum than the single
-fit and reported success.
+reports ``NOT_STATIONARY``, never success at a worse point).  Before, the batch damped
+its steps by Nielsen's rule, which followed other paths than the single fits from poor
+starts: 1 in 200 Gaussian + line fits from the models' default starts reached another
+(worse) minimum than the single fit and reported success.
 
 The datasets are fitted through a *working set* of fixed size: when datasets
 finish, their slots are refilled with the next datasets of the batch (whose
