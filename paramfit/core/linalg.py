@@ -173,7 +173,8 @@ class TallFactor:
 
     @classmethod
     def from_gram(cls, jac: np.ndarray, f: np.ndarray,
-                  condition_limit: float = GRAM_CONDITION_LIMIT) -> TallFactor | None:
+                  condition_limit: float = GRAM_CONDITION_LIMIT,
+                  gram: np.ndarray | None = None) -> TallFactor | None:
         """The same factor from the Cholesky factorisation of ``J^T J`` (``J`` untouched).
 
         ``J^T J = R1^T R1`` and ``Q1^T f = R1^{-T} J^T f`` with ``Q1 = J R1^{-1}``:
@@ -181,10 +182,14 @@ class TallFactor:
         is zero or not finite, or when the column-scaled condition number exceeds
         ``condition_limit`` (the squared condition number of the normal equations
         would then cost digits): the caller falls back to :class:`TallFactor`.
+        ``gram``: ``J^T J`` when the caller has it (:func:`gram_matrix` of ``jac``).
         """
         if not jac.flags.f_contiguous:
             return None
-        gram, gradient = gram_matrix(jac, f)
+        if gram is None:
+            gram, gradient = gram_matrix(jac, f)
+        else:
+            gradient = np.array([jac[:, j] @ f for j in range(jac.shape[1])])
         r = gram_triangle(gram, condition_limit)
         if r is None or not np.isfinite(gradient).all():
             return None
@@ -206,15 +211,17 @@ class TallFactor:
         return _pivoted_qr(sub, self.qtf, True, sub.shape[1])
 
 
-def pivoted_qr(jac: np.ndarray, f: np.ndarray, overwrite: bool = False) -> PivotedQR:
+def pivoted_qr(jac: np.ndarray, f: np.ndarray, overwrite: bool = False,
+               gram: np.ndarray | None = None) -> PivotedQR:
     """Factorise ``jac`` (m, n), m >= n, with column pivoting and form ``Q^T f``.
 
     With ``overwrite`` a Fortran-ordered ``jac`` is destroyed (no copy).  Tall
-    matrices (:func:`is_tall`) go through :class:`TallFactor`.
+    matrices (:func:`is_tall`) go through :class:`TallFactor` (``gram``: their ``J^T J``
+    when the caller has it).
     """
     m, n = jac.shape
     if is_tall(m, n):
-        factor = TallFactor.from_gram(jac, f)
+        factor = TallFactor.from_gram(jac, f, gram=gram)
         if factor is None:
             factor = TallFactor(jac, f, overwrite)
         return factor.pivoted()

@@ -65,6 +65,9 @@ class SolverOutcome:
         What only some solvers have, under lmfit 1.3's result attribute names (brute's
         ``brute_x0``, ``brute_fval``, ``brute_grid``, ``brute_Jout``; emcee's ``chain``,
         ``lnprob``, ``acceptance_fraction``...; scipy's ``nit``...) and ``call_kws``.
+    jac_gram : ndarray, shape (n, n), or None
+        ``jac.T @ jac`` when the solver formed it for ``jac`` (a tall Jacobian), so that
+        the covariance does not pass over the Jacobian again; None otherwise.
     """
 
     x: np.ndarray
@@ -80,6 +83,7 @@ class SolverOutcome:
     user_code: int | None = None
     active: np.ndarray | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    jac_gram: np.ndarray | None = None
 
 
 @dataclass(kw_only=True, eq=False)
@@ -208,11 +212,13 @@ def _covariance(factor: np.ndarray, inactive: np.ndarray, rtol: float) -> np.nda
 COVARIANCE_GRAM_LIMIT = 1e3
 
 
-def triangular_factor(jac: np.ndarray) -> np.ndarray:
-    """``R`` of ``J = Q R`` (shape (n, n)): all the covariance needs (``J^T J = R^T R``)."""
+def triangular_factor(jac: np.ndarray, gram: np.ndarray | None = None) -> np.ndarray:
+    """``R`` of ``J = Q R`` (shape (n, n)): all the covariance needs (``J^T J = R^T R``).
+    ``gram``: ``J^T J`` of a tall ``jac`` when the solver formed it."""
     m, n = jac.shape
     if is_tall(m, n) and jac.flags.f_contiguous:
-        r = gram_triangle(gram_matrix(jac)[0], COVARIANCE_GRAM_LIMIT)
+        r = gram_triangle(gram_matrix(jac)[0] if gram is None else gram,
+                          COVARIANCE_GRAM_LIMIT)
         if r is not None:
             return r
     if m < n:
@@ -275,7 +281,7 @@ def build_result(
     # fewer residuals than parameters (a scalar objective of a scalar method): no covariance
     finite = jac.size and ndata >= n and bool(np.isfinite(jac).all())
     if finite:
-        factor = triangular_factor(jac)
+        factor = triangular_factor(jac, outcome.jac_gram)
         cov = _covariance(factor, active == 0, rtol)
         singular = _singular_values(factor)
     else:

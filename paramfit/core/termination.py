@@ -118,6 +118,9 @@ class LMSolution:
         ``StopFit.code`` when the user stopped the fit.
     active : ndarray of int8, shape (n,)
         -1 at the lower bound, +1 at the upper bound, 0 interior.
+    jac_gram : ndarray, shape (n, n), or None
+        ``jac.T @ jac`` when the final phase formed it (a tall Jacobian's Gauss-Newton
+        step, :func:`~paramfit.core.linalg.gram_matrix`), for the covariance.
     """
 
     x: np.ndarray
@@ -129,6 +132,7 @@ class LMSolution:
     termination: Termination
     user_code: int | None
     active: np.ndarray
+    jac_gram: np.ndarray | None = None
 
     @property
     def success(self) -> bool:

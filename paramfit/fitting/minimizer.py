@@ -524,6 +524,7 @@ def _run_leastsq(problem: FitProblem, evaluator: Evaluator, options: FitOptions,
         message=("Fit succeeded: " if converged else "Fit did not succeed: ") + message,
         ier=int(sol.user_code if sol.user_code is not None else code),
         termination=sol.termination, user_code=sol.user_code, active=sol.active,
+        jac_gram=sol.jac_gram,
     )
 
 

@@ -58,6 +58,7 @@ def _final_jacobian(problem: FitProblem, evaluator: Evaluator, outcome: SolverOu
     Richardson-extrapolated differences through the evaluator), and ``nfev`` from the
     evaluator, which counted every call of the fit."""
     if outcome.jac is None or not np.all(np.isfinite(outcome.jac)):
+        outcome.jac_gram = None         # whatever Jacobian comes next, not of this one
         try:
             user = None
             if options.jac is not None:

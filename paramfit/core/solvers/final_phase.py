@@ -30,7 +30,7 @@ from paramfit.core.differentiation.reuse import (
 )
 from paramfit.core.differentiation.solution import accurate_jacobian, central_jacobian
 from paramfit.core.exceptions import NonFiniteResidualError, StopFit
-from paramfit.core.linalg import gauss_newton_step, pivoted_qr
+from paramfit.core.linalg import gauss_newton_step, gram_matrix, is_tall, pivoted_qr
 from paramfit.core.termination import LMSolution, Termination
 
 __all__ = ["Evaluator", "BudgetSpent", "polish", "REFINEMENT_STEPS", "STATIONARITY_TOL",
@@ -209,11 +209,13 @@ class Evaluator:
             return None, math.inf
         return f, self.record(x, f, slack)
 
-    def solution(self, jac, termination, njev, niter, user_code=None) -> LMSolution:
+    def solution(self, jac, termination, njev, niter, user_code=None,
+                 jac_gram=None) -> LMSolution:
         x = self.best_x
         return LMSolution(x=x, fun=self.best_f, jac=jac, nfev=self.nfev, njev=njev,
                           niter=niter, termination=termination, user_code=user_code,
-                          active=active_bounds(x, self.lower, self.upper))
+                          active=active_bounds(x, self.lower, self.upper),
+                          jac_gram=jac_gram)
 
     def improper(self, x: np.ndarray) -> LMSolution:
         if self.best_x is None:
@@ -230,16 +232,18 @@ class Evaluator:
         return self.solution(jac, Termination.USER_STOP, njev, niter, user_code=code)
 
 
-def _stationary(jac: np.ndarray, x: np.ndarray, f: np.ndarray, free: np.ndarray) -> bool:
+def _stationary(jac: np.ndarray, x: np.ndarray, f: np.ndarray, free: np.ndarray,
+                gram: np.ndarray | None = None) -> bool:
     """Whether ``x`` is a stationary point for the free parameters.
 
     False when the largest |cosine| between ``f`` and a free column of ``jac``
     (MINPACK's ``gnorm``) exceeds :data:`STATIONARITY_TOL`, or when a free
     parameter has no effect on the residuals to rounding (e.g. an exponential
     rate driven so high that ``exp(-b x)`` underflows: a zero gradient there is
-    no minimum).  One pass over ``jac`` for the column norms.
+    no minimum).  One pass over ``jac`` for the column norms (none with ``gram``, its
+    ``J^T J``).
     """
-    norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
+    norms = np.sqrt(np.einsum("ij,ij->j", jac, jac) if gram is None else gram.diagonal())
     fnorm = math.sqrt(float(f @ f))
     if fnorm == 0.0:
         return True
@@ -294,10 +298,12 @@ def _free_mask(x: np.ndarray, jac: np.ndarray, f: np.ndarray, opt) -> np.ndarray
     return ~pegged_columns(x, jac.T @ f, opt.lower, opt.upper)
 
 
-def _gauss_newton_point(opt, x, f, jac, free: np.ndarray) -> np.ndarray:
-    """The point of one Gauss-Newton step on the free columns (inside the box)."""
+def _gauss_newton_point(opt, x, f, jac, free: np.ndarray,
+                        gram: np.ndarray | None = None) -> np.ndarray:
+    """The point of one Gauss-Newton step on the free columns (inside the box).
+    ``gram``: ``J^T J`` of a tall ``jac`` (:func:`_tall_gram`)."""
     if free.all():
-        step = gauss_newton_step(pivoted_qr(np.asfortranarray(jac), f))
+        step = gauss_newton_step(pivoted_qr(np.asfortranarray(jac), f, gram=gram))
     else:
         step = np.zeros(x.size)
         columns = np.flatnonzero(free)
@@ -348,7 +354,15 @@ def _within_rounding(ev: Evaluator, opt, x: np.ndarray, f: np.ndarray, trial: np
     return math.isfinite(noise) and increase <= ROUNDING_BOUND * norm * noise - predicted
 
 
-def _refine(ev: Evaluator, opt, x, f, jac, jac_x, typical):
+def _tall_gram(jac: np.ndarray) -> np.ndarray | None:
+    """``J^T J`` of a tall Fortran-ordered Jacobian (:func:`~paramfit.core.linalg.is_tall`),
+    formed once for the polish, the stationarity test and the covariance; else None."""
+    if is_tall(*jac.shape) and jac.flags.f_contiguous:
+        return gram_matrix(jac)[0]
+    return None
+
+
+def _refine(ev: Evaluator, opt, x, f, jac, jac_x, typical, gram=None):
     """Gauss-Newton steps with the final Jacobian while they matter and do not hurt.
 
     A step whose every component is below :data:`POLISH_NOISE` relative is not
@@ -356,12 +370,13 @@ def _refine(ev: Evaluator, opt, x, f, jac, jac_x, typical):
     than :data:`JACOBIAN_REUSE_STEP` (relative).  Returns x, f, the
     Jacobian, the point it was computed at, and the number of Jacobian
     evaluations.  ``jac_x``: where ``jac`` was computed (within
-    :data:`JACOBIAN_REUSE_STEP` of ``x``).
+    :data:`JACOBIAN_REUSE_STEP` of ``x``).  ``gram``: ``J^T J`` of a tall ``jac``
+    (:func:`_tall_gram`), returned last, for the Jacobian returned.
     """
     calls = 0
     slack = POLISH_NORM_UNITS * (1.0 + math.sqrt(f.size)) * EPS
     for _ in range(REFINEMENT_STEPS):
-        trial = _gauss_newton_point(opt, x, f, jac, _free_mask(x, jac, f, opt))
+        trial = _gauss_newton_point(opt, x, f, jac, _free_mask(x, jac, f, opt), gram)
         if _negligible(trial, x, POLISH_NOISE):
             break
         # at the minimum the sum of squares is flat to rounding, and the Gauss-Newton
@@ -385,9 +400,10 @@ def _refine(ev: Evaluator, opt, x, f, jac, jac_x, typical):
         if _negligible(trial, jac_x, JACOBIAN_REUSE_STEP):
             break
         jac, count = _final_jacobian(ev, opt, x, f, typical)
+        gram = _tall_gram(jac)
         jac_x = x
         calls += count
-    return x, f, jac, jac_x, calls
+    return x, f, jac, jac_x, calls, gram
 
 
 def _reused_jacobian(ev: Evaluator, opt, x: np.ndarray, typical: np.ndarray,
@@ -455,8 +471,10 @@ def polish(ev: Evaluator, opt, termination: Termination, njev: int, niter: int,
                 njev += calls
             else:
                 final_x = reused_x
+        gram = _tall_gram(final)        # one pass for the polish, the tests, the covariance
         if termination in _REFINED:
-            x, f, final, final_x, calls = _refine(ev, opt, x, f, final, final_x, typical)
+            x, f, final, final_x, calls, gram = _refine(ev, opt, x, f, final, final_x,
+                                                        typical, gram)
             njev += calls
     except BudgetSpent:
         nan_jac = np.full((ev.best_f.size, ev.best_x.size), np.nan)
@@ -464,7 +482,7 @@ def polish(ev: Evaluator, opt, termination: Termination, njev: int, niter: int,
     except StopFit as stop:
         return ev.user_stop(stop.code, njev, niter, x, None)
     if termination.converged and ev.best_norm > NEGLIGIBLE_RESIDUAL * ev.first_norm:
-        if not _stationary(final, x, f, _free_mask(x, final, f, opt)):
+        if not _stationary(final, x, f, _free_mask(x, final, f, opt), gram):
             termination = Termination.NOT_STATIONARY
     if not (final_x is ev.best_x or _negligible(ev.best_x, final_x, JACOBIAN_REUSE_STEP)):
         try:
@@ -474,4 +492,5 @@ def polish(ev: Evaluator, opt, termination: Termination, njev: int, niter: int,
         except StopFit as stop:
             return ev.user_stop(stop.code, njev, niter, x, None)
         njev += calls
-    return ev.solution(final, termination, njev, niter)
+        gram = None                     # of the Jacobian replaced
+    return ev.solution(final, termination, njev, niter, jac_gram=gram)
