@@ -61,11 +61,24 @@ class PivotedQR:
     made with this factorisation.
     """
 
-    __slots__ = ("r", "pivots", "qtf", "rank", "_gn", "_grad", "_stack")
+    __slots__ = ("r", "pivots", "qtf", "rank", "_gn", "_grad", "_stack", "_damped")
 
     def __init__(self, r: np.ndarray, pivots: np.ndarray, qtf: np.ndarray, rank: int):
         self.r, self.pivots, self.qtf, self.rank = r, pivots, qtf, rank
-        self._gn = self._grad = self._stack = None
+        self._gn = self._grad = self._stack = self._damped = None
+
+    def damped_solve(self, diag_p: np.ndarray, par: float, rhs: np.ndarray
+                     ) -> np.ndarray | None:
+        """``y`` with ``(R^T R + par D_P^2) y = rhs`` (pivoted order) from the factor of
+        the last damped system solved with this ``diag_p`` and ``par``
+        (:func:`lm_step`); None when there is none or it is singular."""
+        damped = self._damped
+        if damped is None or damped[0] != par or not np.array_equal(damped[1], diag_p):
+            return None
+        s, rank = damped[2], damped[3]
+        if rank < s.shape[0]:
+            return None
+        return _solve_upper(s, _solve_upper(s, rhs, rank, transpose=True), rank)
 
     @property
     def gauss_newton(self) -> np.ndarray:
@@ -289,6 +302,7 @@ def _damped_step(qr: PivotedQR, diag_p: np.ndarray, par: float
     factor, _, _, _ = _dgeqrf(stacked, overwrite_a=1)
     s = factor[:n, :n]
     rank = _rank(s)
+    qr._damped = (par, diag_p, s, rank)     # for a second right-hand side (damped_solve)
     return _solve_upper(s, factor[:n, n].copy(), rank), s, rank
 
 

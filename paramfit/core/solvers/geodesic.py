@@ -121,6 +121,14 @@ def geodesic_acceleration(jac: np.ndarray, f: np.ndarray, f_probe: np.ndarray,
         return None
     perm = qr.pivots
     k = perm.size
+    # the factor of the step's own damped system, when lm_step left it (the usual case)
+    solved = qr.damped_solve(diag[perm], par, -rhs[perm])
+    if solved is not None:
+        if not np.isfinite(solved).all():
+            return None
+        out = np.empty_like(solved)
+        out[perm] = solved
+        return out
     stacked = np.vstack([qr.r, np.diag(math.sqrt(par) * diag[perm])])
     triangle = np.linalg.qr(stacked, mode="r")
     if not (np.isfinite(triangle).all() and np.abs(np.diagonal(triangle)).min() > 0.0):
