@@ -53,7 +53,8 @@ DEFAULT_JACOBIAN_UPDATE = "none"
 SYNONYMS = MappingProxyType({"maxfev": "max_nfev", "Dfun": "jac"})
 #: Canonical names of the options of ``leastsq`` (their synonyms are accepted too).
 LEASTSQ_OPTIONS = frozenset({"max_nfev", "ftol", "xtol", "gtol", "factor", "diag", "epsfcn",
-                             "jac", "col_deriv", "final_jacobian", "jacobian_update"})
+                             "jac", "col_deriv", "final_jacobian", "jacobian_update",
+                             "geodesic"})
 #: Options of the fit itself whatever the method: ``max_nfev`` reaches every solver;
 #: ``jac``/``col_deriv`` (a Jacobian of the Parameters) the covariance of every method.
 _FITTER_OPTIONS = ("max_nfev", "jac", "col_deriv")
@@ -141,6 +142,9 @@ class LMOptions:
         Fixed scaling ``D`` (MINPACK ``mode = 2``), read-only.
     final_jacobian : {'reuse', 'richardson', 'central'}
     jacobian_update : {'none', 'broyden'}
+    geodesic : bool
+        Geodesic acceleration of the steps the trust region cuts short
+        (:mod:`paramfit.core.solvers.geodesic`); False: MINPACK's steps alone.
 
     Raises
     ------
@@ -156,6 +160,7 @@ class LMOptions:
     diag: np.ndarray | None = None
     final_jacobian: str = FINAL_JACOBIANS[0]
     jacobian_update: str = DEFAULT_JACOBIAN_UPDATE
+    geodesic: bool = True
 
     def __post_init__(self) -> None:
         fix = object.__setattr__
@@ -168,6 +173,7 @@ class LMOptions:
         if self.jacobian_update is None:
             fix(self, "jacobian_update", DEFAULT_JACOBIAN_UPDATE)
         _choice("jacobian_update", self.jacobian_update, JACOBIAN_UPDATES)
+        fix(self, "geodesic", _flag("geodesic", self.geodesic))
 
     def max_nfev_for(self, n: int) -> int:
         """The evaluation limit of a problem with ``n`` free parameters (MINPACK's
@@ -277,6 +283,7 @@ class FitOptions:
             factor=merged.get("factor", DEFAULT_FACTOR), diag=merged.get("diag"),
             final_jacobian=merged.get("final_jacobian", FINAL_JACOBIANS[0]),
             jacobian_update=merged.get("jacobian_update", DEFAULT_JACOBIAN_UPDATE),
+            geodesic=merged.get("geodesic", True),
         )
         return cls(method="leastsq", max_nfev=max_nfev,
                    jac=_callable("jac", merged.get("jac")),

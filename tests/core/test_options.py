@@ -1,5 +1,7 @@
 """FitOptions: a fit's options resolved and validated in one place (issue 14, change 3)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from paramfit.core.options import (
     OptionError,
 )
 from paramfit.core.solvers.levenberg_marquardt import levenberg_marquardt
+from paramfit.reference.nist import run_case
 
 
 def jac(params):
@@ -83,6 +86,7 @@ def test_options_are_frozen():
     ({"jacobian_update": "bfgs"}, "'jacobian_update' must be one of 'none', 'broyden'"),
     ({"jac": 3.0}, "'jac' must be a function"),
     ({"col_deriv": 2}, "'col_deriv' must be True or False"),
+    ({"geodesic": "yes"}, "'geodesic' must be True or False"),
     ({"diag": "abc"}, "'diag' must be positive scale factors"),
     ({"epsfcn": -1e-10}, "'epsfcn' must be >= 0"),
 ])
@@ -109,3 +113,19 @@ def test_the_array_level_solver_validates_through_the_same_class():
     # a number of the right type outside MINPACK's range stays MINPACK's improper input
     sol = levenberg_marquardt(lambda p: p - 1.0, [0.0], gtol=-1.0)
     assert sol.termination.code == 0
+
+
+def test_geodesic_acceleration_can_be_turned_off():
+    # NIST Bennett5 from start 1: a curved valley MINPACK crawls along (lmfit's lmdif
+    # needs ~3,000 evaluations); with the acceleration (the default) far fewer.  Both
+    # reach the certified values (6 digits, the NIST suite's criterion).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        default = run_case("Bennett5", 1)
+        minpack = run_case("Bennett5", 1, geodesic=False)
+    assert default.success and minpack.success
+    assert min(default.digits_values, minpack.digits_values) >= 6
+    assert resolve(call={"geodesic": False}).lm.geodesic is False
+    assert resolve().lm.geodesic is True
+    # measured 353 and 3,036: a factor 3 leaves room for other paths
+    assert 3 * default.nfev < minpack.nfev

@@ -81,6 +81,7 @@ from paramfit.core.options import (
 from paramfit.core.solvers.blas_threads import sequential_blas
 from paramfit.core.solvers.final_phase import Evaluator, polish
 from paramfit.core.solvers.geodesic import accelerated_step
+from paramfit.core.solvers.lm_setup import IterationOptions, as_vector, improper_input
 from paramfit.core.termination import (
     LMSolution,
     Termination,
@@ -106,27 +107,6 @@ _JACOBIAN_TESTS = frozenset({"FTOL", "XTOL", "BOTH", "GTOL", "FTOL_TOO_SMALL",
                              "XTOL_TOO_SMALL", "GTOL_TOO_SMALL"})
 
 ArrayFunction = Callable[[np.ndarray], np.ndarray]
-
-
-def _as_vector(values: object, n: int, fill: float) -> np.ndarray:
-    if values is None:
-        return np.full(n, fill)
-    out = np.array(values, dtype=float).reshape(-1)
-    if out.size != n:
-        raise ValueError(f"expected {n} values, got {out.size}")
-    return out
-
-
-def _improper(x0: np.ndarray, n: int, lower: np.ndarray, upper: np.ndarray,
-              ftol: float, xtol: float, gtol: float, factor: float,
-              diag: np.ndarray | None, max_nfev: int) -> bool:
-    """MINPACK's input checks, plus feasibility of the start."""
-    if n == 0 or ftol < 0.0 or xtol < 0.0 or gtol < 0.0 or factor <= 0.0 or max_nfev <= 0:
-        return True
-    if diag is not None and not (diag > 0.0).all():
-        return True
-    # lower <= x0 <= upper (false for NaN, and for any x0 when lower > upper), x0 finite
-    return not (((lower <= x0) & (x0 <= upper)).all() and np.isfinite(x0).all())
 
 
 def _radius_update(ratio: float, actred: float, dirder: float, fnorm: float,
@@ -181,6 +161,7 @@ def levenberg_marquardt(
     callback: Callable[[np.ndarray, int, np.ndarray], object] | None = None,
     final_jacobian: str = FINAL_JACOBIANS[0],
     jacobian_update: str | None = None,
+    geodesic: bool = True,
     f0: np.ndarray | None = None,
 ) -> LMSolution:
     """Minimise ``sum(fun(x)**2)`` by Levenberg-Marquardt, with bounds.
@@ -255,6 +236,10 @@ def levenberg_marquardt(
         any convergence test is believed (every converged termination is
         declared with a finite-difference Jacobian at the current point).
         Default :data:`~paramfit.core.options.DEFAULT_JACOBIAN_UPDATE`.
+    geodesic : bool
+        Geodesic acceleration of the steps the trust region cuts short (one probe
+        evaluation each, :mod:`paramfit.core.solvers.geodesic`); False takes MINPACK's
+        steps alone (its path, evaluation for evaluation, up to the final phase).
     f0 : ndarray, shape (m,), optional
         ``fun(x0)`` when the caller has already evaluated it (counted in ``nfev``
         all the same); ``fun`` is then not called at ``x0`` again.
@@ -295,11 +280,11 @@ def levenberg_marquardt(
     """
     x = np.array(x0, dtype=float).reshape(-1)
     n = x.size
-    lower = _as_vector(lower, n, -np.inf)
-    upper = _as_vector(upper, n, np.inf)
+    lower = as_vector(lower, n, -np.inf)
+    upper = as_vector(upper, n, np.inf)
     options = LMOptions(ftol=ftol, xtol=xtol, gtol=gtol, max_nfev=max_nfev, factor=factor,
                         diag=diag, final_jacobian=final_jacobian,
-                        jacobian_update=jacobian_update)
+                        jacobian_update=jacobian_update, geodesic=geodesic)
     return solve(Evaluator(fun, lower, upper), x, options, jac=jac,
                  absolute_step=absolute_step, relative_step=relative_step, side=side,
                  max_step=max_step, callback=callback, f0=f0)
@@ -328,55 +313,27 @@ def solve(
     x = np.array(x0, dtype=float).reshape(-1)
     n = x.size
     lower, upper = evaluator.lower, evaluator.upper
-    steps = [None if v is None else _as_vector(v, n, np.nan)
+    steps = [None if v is None else as_vector(v, n, np.nan)
              for v in (absolute_step, relative_step, max_step)]
     side = None if side is None else np.asarray(side, dtype=int).reshape(-1)
-    diag = None if options.diag is None else _as_vector(options.diag, n, 1.0)
+    diag = None if options.diag is None else as_vector(options.diag, n, 1.0)
     max_nfev = options.max_nfev_for(n)
-    if _improper(x, n, lower, upper, options.ftol, options.xtol, options.gtol,
-                 options.factor, diag, max_nfev):
+    if improper_input(x, n, lower, upper, options.ftol, options.xtol, options.gtol,
+                      options.factor, diag, max_nfev):
         return evaluator.improper(x)
-    opt = _Options(jac, lower, upper, steps[0], steps[1], side, steps[2], options.ftol,
-                   options.xtol, options.gtol, max_nfev, options.factor, diag, callback,
-                   options.final_jacobian)
+    opt = IterationOptions(jac, lower, upper, steps[0], steps[1], side, steps[2],
+                           options.ftol, options.xtol, options.gtol, max_nfev,
+                           options.factor, diag, callback, options.final_jacobian)
     # rank-one updates replace finite differences only: a user's Jacobian is exact
     opt.broyden = options.jacobian_update == "broyden" and jac is None
+    opt.geodesic = options.geodesic
     return _Iteration(evaluator, opt).run(x, f0)
-
-
-def _if_set(values: np.ndarray | None) -> np.ndarray | None:
-    """Per-parameter option (NaN or <= 0: not set), or None when set for no parameter."""
-    if values is None or not (np.isfinite(values) & (values > 0)).any():
-        return None
-    return values
-
-
-class _Options:
-    """The iteration's view of one fit: the values of its
-    :class:`~paramfit.core.options.LMOptions` (validated there) and the problem's
-    arrays, as plain attributes for fast access."""
-
-    def __init__(self, jac, lower, upper, absolute_step, relative_step, side, max_step,
-                 ftol, xtol, gtol, max_nfev, factor, diag, callback, final_jacobian):
-        self.jac, self.lower, self.upper = jac, lower, upper
-        # options nobody set become None: the finite differences then take their fast path
-        self.absolute_step = _if_set(absolute_step)
-        self.relative_step = _if_set(relative_step)
-        self.side = None if side is None or not side.any() else side
-        self.max_step = _if_set(max_step)
-        self.ftol, self.xtol, self.gtol = float(ftol), float(xtol), float(gtol)
-        self.max_nfev, self.factor, self.diag = max_nfev, float(factor), diag
-        self.callback = callback
-        self.final_jacobian = final_jacobian
-        self.broyden = False
-        self.bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
-        self.limited_step = self.max_step is not None
 
 
 class _Iteration:
     """MINPACK's outer/inner iteration over one :class:`Evaluator`."""
 
-    def __init__(self, evaluator: Evaluator, options: _Options):
+    def __init__(self, evaluator: Evaluator, options: IterationOptions):
         self.ev = evaluator
         self.opt = options
         self.niter = 0
@@ -537,7 +494,7 @@ class _Iteration:
             while True:
                 step_free, par, dxnorm, jpnorm2 = lm_step(qr, sub_diag, delta, par)
                 accelerated = None
-                if par > 0.0:
+                if par > 0.0 and opt.geodesic:
                     # cut short by the trust region: the tangent step, corrected for the
                     # curvature along it (the predicted reduction stays the tangent's)
                     # Moré (1977), eq. (5.6), of the whole step (as prered below)
