@@ -213,6 +213,73 @@ class GaussianKernel:
                                 uu if shared else None)
         return chisq, jtj, jtr
 
+    def cross(self, values: np.ndarray, probe: np.ndarray, x: np.ndarray,
+              data: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+        """``J(values)^T r(probe)`` (P, b), a new array: the Jacobian at the model values
+        ``values`` (P, b), the residual at ``probe`` (P, b), both in the kernel's order
+        (the batch's geodesic acceleration, :mod:`paramfit.core.solvers.batch_geodesic`).
+
+        The sums are those of :meth:`__call__`'s ``J^T r`` (``R_0..R_2`` and ``sum(u r)``,
+        the same calls on the same aligned buffers), with ``r`` taken at ``probe``: at
+        ``probe = values`` the result is :meth:`__call__`'s ``J^T r``, bit for bit."""
+        nb = self.background
+        b = data.shape[0]
+        out = np.empty((3 + nb, b))
+        moments = np.empty((3, b))
+        amplitude, center, sigma = values[:3]
+        norm = 1.0 / np.maximum(TINY, SQRT2PI * sigma)
+        coef = -0.5 / (sigma * sigma)
+        at_probe = probe[:3]
+        probe_coef = -0.5 / (at_probe[2] * at_probe[2])
+        probe_height = at_probe[0] * (1.0 / np.maximum(TINY, SQRT2PI * at_probe[2]))
+        dot = vecdot
+        shared = nb > 0 and x.ndim == 1 and (weights is None or weights.ndim == 1)
+        if shared:
+            self._shared[-1] = 1.0 if weights is None else weights
+            if nb == 2:
+                np.copyto(self._shared[0], x)
+                if weights is not None:
+                    self._shared[0] *= weights
+        for lo in range(0, b, self.block):
+            hi = min(b, lo + self.block)
+            d, e, r, ed = self._buffers[:4, :hi - lo]
+            xb = x if x.ndim == 1 else x[lo:hi]
+            # the residual at the probe (as __call__ forms it at its point)
+            np.subtract(xb, at_probe[1, lo:hi, None], out=d)
+            np.multiply(d, probe_coef[lo:hi, None], out=e)
+            e *= d
+            np.exp(e, out=e)
+            np.multiply(e, probe_height[lo:hi, None], out=r)
+            r -= data[lo:hi]
+            if nb == 2:
+                np.multiply(xb, probe[3, lo:hi, None], out=ed)
+                ed += probe[4, lo:hi, None]
+                r += ed
+            elif nb == 1:
+                r += probe[3, lo:hi, None]
+            # the Jacobian's factors at the point
+            np.subtract(xb, center[lo:hi, None], out=d)
+            np.multiply(d, coef[lo:hi, None], out=e)
+            e *= d
+            np.exp(e, out=e)
+            if weights is not None:
+                w = weights if weights.ndim == 1 else weights[lo:hi]
+                r *= w
+                e *= w
+            if nb:
+                u = self._columns(x, weights, lo, hi, shared)
+                for j in range(nb):
+                    dot(r, u[j], out=out[3 + j, lo:hi])
+            dot(e, r, out=moments[0, lo:hi])
+            np.multiply(e, d, out=ed)
+            dot(ed, r, out=moments[1, lo:hi])
+            edd = np.multiply(ed, d, out=d)
+            dot(edd, r, out=moments[2, lo:hi])
+        inv = 1.0 / sigma
+        _gaussian_gradient(moments[0], moments[1], moments[2], amplitude * inv, inv,
+                           inv * inv, norm, out)
+        return out
+
 
 def _combine(moments, jtj, jtr, amplitude, sigma, norm):
     """``J^T J`` and ``J^T r`` of the Gaussian from the moments ``S_0..S_4``, ``R_0..R_2``
@@ -237,11 +304,17 @@ def _combine(moments, jtj, jtr, amplitude, sigma, norm):
     jtj[1, 0] = jtj[0, 1]
     jtj[2, 0] = jtj[0, 2]
     jtj[2, 1] = jtj[1, 2]
+    _gaussian_gradient(r0, r1, r2, k, inv, inv2, norm, jtr)
+    return chisq
+
+
+def _gaussian_gradient(r0, r1, r2, k, inv, inv2, norm, jtr):
+    """The Gaussian's rows of ``J^T r`` (into ``jtr`` (3, b)) from ``R_m = sum(e r d**m)``
+    (m = 0..2), with ``k = amplitude / sigma``, ``inv = 1 / sigma``, ``inv2 = inv**2``."""
     kn1 = k * norm
     np.multiply(norm, r0, out=jtr[0])
     np.multiply(kn1 * inv, r1, out=jtr[1])
     np.multiply(kn1, r2 * inv2 - r0, out=jtr[2])
-    return chisq
 
 
 def _combine_background(cross, jtj, jtr, amplitude, sigma, norm, shared_uu):

@@ -387,6 +387,64 @@ class ChunkEvaluator:
                 jtj = batch_dot(inner[:, :, None], chain[:, None])       # (F, G, b)
         return chisq, jtj, jtr
 
+    @property
+    def n_residuals(self) -> int:
+        """Residuals per dataset, N."""
+        return self.data.shape[1]
+
+    def cross(self, x: np.ndarray, probe: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """``J(x)^T r(probe)`` (F, k) of the slots ``slots`` (k indices): the Jacobian (of
+        the free parameters) at the free vectors ``x`` (F, k), the residual at ``probe``
+        (F, k); a new array.  What the batch's geodesic acceleration needs
+        (:mod:`paramfit.core.solvers.batch_geodesic`): at ``probe = x`` it is the ``J^T r``
+        of :meth:`__call__`, bit for bit (the same Jacobian, from the same calls, and the
+        same sums, each dataset's on its own)."""
+        problem = self.problem
+        data = self.data[slots]
+        independent = {k: v[slots] if v.ndim == 2 else v for k, v in self.independent.items()}
+        weights = self.weights
+        if weights is not None and weights.ndim == 2:
+            weights = weights[slots]
+        fixed = self.fixed[:, slots]
+        with np.errstate(all="ignore"):
+            values = problem.model_values(x, fixed)
+            probe_values = problem.model_values(probe, fixed)
+            if self._kernel is not None:
+                xs = next(iter(independent.values()))
+                if self._order is None:
+                    jtr = self._kernel.cross(values, probe_values, xs, data, weights)
+                else:
+                    order = self._order
+                    jtr = self._kernel.cross(values[order], probe_values[order], xs, data,
+                                             weights)[self._unorder]
+            else:
+                jtr = self._generic_cross(values, probe_values, data, independent, weights)
+            if problem._selection is not None and not problem._direct:
+                jtr = jtr[problem._selection]
+            elif not problem._direct:
+                chain = problem.chain_rule(x, fixed)
+                jtr = batch_dot(chain, jtr[:, None])
+        return jtr
+
+    def _generic_cross(self, values, probe_values, data, independent, weights):
+        """``J^T r`` (P, k) of the model's parameters: the Jacobian of the model's own
+        ``value_and_jacobian`` at ``values``, the residual at ``probe_values``."""
+        names = self.spec.param_names
+        named = {n: v[:, None] for n, v in zip(names, values)}
+        _, derivs = self.spec.value_and_jacobian(named, independent, self._need)
+        # the residual as the evaluation forms it (the same value, no derivative)
+        at_probe = {n: v[:, None] for n, v in zip(names, probe_values)}
+        value, _ = self.spec.value_and_jacobian(at_probe, independent, (False,) * len(names))
+        resid = np.subtract(value, data)
+        if weights is not None:
+            resid *= weights
+            derivs = [None if d is None else d * weights for d in derivs]
+        jtr = np.zeros((len(names), resid.shape[0]))
+        for i, deriv in enumerate(derivs):
+            if deriv is not None:
+                jtr[i] = _row_dot(deriv, resid)
+        return jtr
+
     def residual(self, x: np.ndarray) -> np.ndarray:
         """Residual (b, N) at free vectors ``x`` (F, b)."""
         values = self.problem.model_values(x, self.fixed)

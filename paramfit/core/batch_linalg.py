@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["batch_dot", "cholesky_solve", "solve_spd3", "SpdSystem", "lm_step",
+__all__ = ["batch_dot", "cholesky_solve", "solve_spd3", "SpdSystem", "damped_system",
+           "held_pairs", "lm_step",
            "batch_diagonal", "scaled_gradient", "radius_update", "parameter_update"]
 
 #: Smallest positive normal float (MINPACK's ``dwarf``, as in :mod:`paramfit.core.linalg`).
@@ -258,6 +259,27 @@ def parameter_update(ratio, actred, dirder, fnorm, fnorm1, par, xp: Any = np):
                     xp.where((par == 0.0) | (ratio >= 0.75), 0.5 * par, par))
 
 
+def held_pairs(held: np.ndarray) -> np.ndarray:
+    """The entries (F, F, b) of ``J^T J`` in the row or the column of a held parameter
+    (``held`` (F, b)): :func:`damped_system` replaces them by the identity's."""
+    return held[:, None] | held[None, :]
+
+
+def damped_system(jtj: np.ndarray, scale: np.ndarray, damping: np.ndarray | None,
+                  identity: np.ndarray | None = None, xp: Any = np) -> SpdSystem:
+    """The factorised systems ``J^T J + damping D^2`` (``scale = D^2`` (F, b), ``damping``
+    (b,); None: ``J^T J`` itself) with the rows and columns ``identity``
+    (:func:`held_pairs`, None: none) those of the identity: the Levenberg-Marquardt
+    systems of :func:`lm_step`, and of the geodesic acceleration at the step's ``par``
+    (:mod:`paramfit.core.solvers.batch_geodesic`)."""
+    F = jtj.shape[0]
+    eye = xp.eye(F, dtype=bool)[:, :, None]
+    matrix = jtj if damping is None else xp.where(eye, jtj + damping * scale, jtj)
+    if identity is not None:
+        matrix = xp.where(identity, xp.where(eye, 1.0, 0.0), matrix)
+    return SpdSystem(matrix, xp)
+
+
 #: Most iterations of the safeguarded Newton method of :func:`lm_step` (MINPACK's).
 LM_STEP_ITERATIONS = 10
 
@@ -300,19 +322,14 @@ def lm_step(jtj, jtr, scale, delta, par, held, xp: Any = np):
     ok : ndarray of bool, shape (b,)
         False where no step could be computed (a system not positive definite).
     """
-    F = jtr.shape[0]
-    eye = xp.eye(F, dtype=bool)[:, :, None]
     rhs = -jtr
     identity = None
     if held is not None:
-        identity = held[:, None] | held[None, :]
+        identity = held_pairs(held)
         rhs = xp.where(held, 0.0, rhs)
 
     def system(jtj, scale, identity, damping):
-        matrix = jtj if damping is None else xp.where(eye, jtj + damping * scale, jtj)
-        if identity is not None:
-            matrix = xp.where(identity, xp.where(eye, 1.0, 0.0), matrix)
-        return SpdSystem(matrix, xp)
+        return damped_system(jtj, scale, damping, identity, xp)
 
     def norm(scale, y):
         return xp.sqrt(batch_dot(scale * y, y))                       # ||D y||

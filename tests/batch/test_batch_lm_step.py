@@ -21,7 +21,6 @@ from paramfit.batch.problem import BatchProblem, ChunkEvaluator, ModelSpec
 from paramfit.core.batch_linalg import lm_step, parameter_update
 from paramfit.core.linalg import lm_step as single_lm_step
 from paramfit.core.linalg import pivoted_qr
-from paramfit.core.termination import Termination
 from paramfit.models.builtin import ConstantModel, GaussianModel, LinearModel, LorentzianModel
 from paramfit.models.lineshapes import gaussian
 
@@ -239,35 +238,25 @@ def test_generic_composite_flags_a_vanished_column_like_single_fits():
     """A Lorentzian + line (no fused kernel, the models' own columns) from the defaults:
     where sigma ends on its bound 0 the Lorentzian's columns vanish and the single fit
     reports NOT_STATIONARY (a parameter with no effect); the batch applies the same test
-    (both fail there; where both succeed, the same sums of squares to 1e-9 as above).
+    (same success flags; where they succeed, the same sums of squares to 1e-9 as above:
+    a failed fit's last point is no minimum, and its chisq depends on the path).
 
-    The one other way they may differ is a path: the single fit accelerates the steps that
-    its trust region cuts short (geodesic acceleration, paramfit.core.solvers.
-    levenberg_marquardt), which the batch cannot (it sees J^T J and J^T r, not J and r),
-    and in a curved valley it can reach a minimum where the batch stops short.  The batch
-    must then say so (NOT_STATIONARY, never a false success) at a sum of squares no lower
-    than the single fit's (1e-9: both are converged to rounding where the single one
-    succeeds), and that must stay rare: measured 1 fit of 120, the bar 5 %."""
+    Both accelerate the steps their trust region cuts short by the same rule (geodesic
+    acceleration: paramfit.core.solvers.geodesic and batch_geodesic), so they take the
+    same paths (measured: max relative difference 4e-15 where both succeed)."""
     n = 120
     data = sloped_data(n, seed=6)
     model = LorentzianModel() + LinearModel()
     batch = fit_many(model, data, x=X)
-    vanished = paths = 0
+    flags = []
     for i in range(n):
         single = model.fit(data[i], model.make_params(), x=X)
-        if single.params["sigma"].value == 0.0 or batch.values["sigma"][i] == 0.0:
-            assert not single.success and not batch.success[i], i
-            vanished += 1
-        elif single.success and batch.success[i]:
+        flags.append(single.success)
+        if single.success:
             np.testing.assert_allclose(batch.chisqr[i], single.chisqr, rtol=1e-9,
                                        err_msg=str(i))
-        else:
-            assert single.success, i
-            assert batch.termination[i] == Termination.NOT_STATIONARY.code, i
-            assert single.chisqr <= batch.chisqr[i] * (1.0 + 1e-9), i
-            paths += 1
-    assert vanished >= 1        # the vanished columns are in the sample
-    assert paths <= 0.05 * n
+    np.testing.assert_array_equal(batch.success, flags)
+    assert not all(flags)       # the vanished columns are in the sample
 
 
 def test_composite_results_do_not_depend_on_chunks_workers_or_backend():

@@ -27,22 +27,25 @@ batch only shares the array calls.  The method is the single-fit core's
    (8 > 7 > 6 > 5), with the same defaults and
    :class:`~paramfit.core.termination.Termination` codes.
 
+The single fits' geodesic acceleration of the steps the trust region cuts short
+(``par > 0``) is applied by the same rule and constants, between steps 2 and 3
+(:mod:`paramfit.core.solvers.batch_geodesic`): one probe ``x + h v`` per such step,
+through the evaluator's cross evaluation ``evaluate.cross(x, probe, slots) = J(x)^T
+r(probe)``, gives ``J^T r_vv`` from the moments the batch has; an evaluator without
+``cross`` (the example below) gets plain steps.
+
 What differs from the single-fit core: the linear algebra (the normal equations instead
 of a QR factorisation of ``J``: where ``J^T J`` is singular in floating point, e.g. a
 peak's width driven onto its bound 0, the Gauss-Newton step does not exist and the step
 is damped, ``par > 0``, and a trial with no computable step counts as a failed one), the
 Jacobian (the caller's ``J^T J`` and ``J^T r``, no finite differences, hence ``nfev``
-counts fused evaluations and ``max_nfev`` limits those), and the end (no final phase: no
-accurate Jacobian and Gauss-Newton polish; a converged status is downgraded to
-``NOT_STATIONARY`` by the single fits' stationarity test, from the iteration's own
-``J^T J`` and gradient), and the single fits' geodesic acceleration of cut-short steps
-(:mod:`paramfit.core.solvers.geodesic`: it needs ``J(x)^T r`` at a probe point, which the
-fused evaluators do not provide), so from the same start the two may take different
-paths in a curved valley (in the agreement tests' samples, where they differ the batch
-reports ``NOT_STATIONARY``, never success at a worse point).  Before, the batch damped
-its steps by Nielsen's rule, which followed other paths than the single fits from poor
-starts: 1 in 200 Gaussian + line fits from the models' default starts reached another
-(worse) minimum than the single fit and reported success.
+counts fused evaluations, a probe among them, and ``max_nfev`` limits those), and the end
+(no final phase: no accurate Jacobian and Gauss-Newton polish; a converged status is
+downgraded to ``NOT_STATIONARY`` by the single fits' stationarity test, from the
+iteration's own ``J^T J`` and gradient).  Before, the batch damped its steps by
+Nielsen's rule, which followed other paths than the single fits from poor starts: 1 in
+200 Gaussian + line fits from the models' default starts reached another (worse) minimum
+than the single fit and reported success.
 
 The datasets are fitted through a *working set* of fixed size: when datasets
 finish, their slots are refilled with the next datasets of the batch (whose
@@ -89,6 +92,7 @@ from paramfit.core.batch_linalg import (
     scaled_gradient,
 )
 from paramfit.core.bounds import active_bounds, pegged_columns, truncate_step
+from paramfit.core.solvers.batch_geodesic import accelerate
 from paramfit.core.solvers.final_phase import EPS, STATIONARITY_TOL
 from paramfit.core.termination import (
     RUNNING,
@@ -247,6 +251,11 @@ def batch_levenberg_marquardt(
         datasets.  With ``evaluate.load(slots, rows)`` (put datasets ``rows``
         into ``slots``) the working set is refilled; without it every dataset
         has a slot from the start.  Non-finite results mark a failed evaluation.
+        With ``evaluate.cross(x, probe, slots)`` (``J(x)^T r(probe)`` (F, k) of the
+        slots ``slots``: the Jacobian at their points ``x`` (F, k), the residual at
+        ``probe``) and ``evaluate.n_residuals`` (residuals per dataset) the steps cut
+        short by the trust region are accelerated
+        (:mod:`paramfit.core.solvers.batch_geodesic`).
     x0 : ndarray, shape (F, B)
         Start points, inside the bounds.
     lower, upper : ndarray, shape (F,)
@@ -261,8 +270,8 @@ def batch_levenberg_marquardt(
         largest cosine between residual and Jacobian columns.
     max_nfev : int, optional
         Most evaluations per dataset (each gives the sum of squares, ``J^T J`` and
-        ``J^T r``; the single-fit core counts every residual, finite differences
-        included); default ``1000 * (F + 1)``.
+        ``J^T r``, or a probe's ``J(x)^T r(probe)``; the single-fit core counts every
+        residual, finite differences included); default ``1000 * (F + 1)``.
     working_set : int, optional
         Datasets fitted side by side (default :data:`WORKING_SET`; needs
         ``evaluate.load``).  As datasets converge their slots are given to the
@@ -361,11 +370,11 @@ class _Options:
         self.xp = xp
 
 
-def _trial(s: _State, opts: _Options):
+def _step(s: _State, opts: _Options):
     """Levenberg-Marquardt step of every slot for its trust radius (MINPACK's ``lmpar``,
-    :func:`~paramfit.core.batch_linalg.lm_step`), projected on the box.
+    :func:`~paramfit.core.batch_linalg.lm_step`).
 
-    Returns ``(trial (F, w), step (F, w), alpha (w,), ok (w,), gnorm (w,), gtol (w,))``;
+    Returns ``(step (F, w), ok (w,), gnorm (w,), gtol (w,), pegged (F, w) or None)``;
     ``gtol`` marks the slots that MINPACK's gtol test stops before their step.  The slots'
     LM parameters ``par`` become those of their steps.
     """
@@ -381,34 +390,54 @@ def _trial(s: _State, opts: _Options):
     # lmpar's Newton iteration (their radius is not set yet)
     radius = xp.where(s.fresh, xp.inf, s.delta) if s.n_fresh else s.delta
     step, s.par, _, ok = lm_step(s.jtj, s.jtr, s.scale, radius, s.par, pegged, xp)
-    if opts.bounded or opts.max_step is not None:
-        trial, alpha = truncate_step(s.x, step, opts.lower, opts.upper, opts.max_step, xp)
-    else:
-        trial, alpha = s.x + step, xp.ones(w)
-    return trial, step, alpha, ok, gnorm, gradient_converged(gnorm, opts.gtol)
+    return step, ok, gnorm, gradient_converged(gnorm, opts.gtol), pegged
 
 
 def _iterate(evaluate, s: _State, opts: _Options) -> np.ndarray:
     """One outer iteration of every slot; returns their codes (RUNNING or done).
 
     Fresh slots evaluate their start point instead of a trial point.  The order is the
-    single-fit core's: gtol test, step, first-iteration bound on ``delta``, evaluation,
-    radius update, acceptance, then the tests of :mod:`paramfit.core.termination`.
+    single-fit core's: gtol test, step, its geodesic acceleration where the trust region
+    cut it short (:mod:`paramfit.core.solvers.batch_geodesic`), its projection on the
+    box, first-iteration bound on ``delta``, evaluation, radius update, acceptance, then
+    the tests of :mod:`paramfit.core.termination`.
     """
     xp = opts.xp
-    trial, step, alpha, ok, gnorm, gtol = _trial(s, opts)
+    step, ok, gnorm, gtol, pegged = _step(s, opts)
+    w = s.x.shape[1]
     done = xp.where(gtol, xp.asarray(Termination.GTOL.code, dtype=xp.int8),
                     xp.asarray(RUNNING, dtype=xp.int8))
     fresh = s.fresh if s.n_fresh else None
+    # the tangent step's ||D p||^2, J^T J p and ||J p||^2 (the predicted reduction's)
+    with np.errstate(all="ignore"):
+        dp = batch_dot(s.scale * step, step)
+        jtj_step = batch_dot(s.jtj.transpose(1, 0, 2), step[:, None])
+        jp = batch_dot(step, jtj_step)
+    taken, accelerated = step, None
+    cross = getattr(evaluate, "cross", None)
+    if cross is not None:
+        candidates = ok & (s.par > 0.0) & ~gtol & (s.nfev + 2 <= opts.max_nfev)
+        if fresh is not None:
+            candidates = candidates & ~fresh
+        if xp.any(candidates):
+            taken, accelerated = accelerate(
+                cross, evaluate.n_residuals, s.x, s.chisq, s.jtj, s.jtr, s.scale, s.par,
+                step, jtj_step, dp, jp, candidates, pegged, opts.lower, opts.upper,
+                opts.bounded, s.nfev, xp)
+    if opts.bounded or opts.max_step is not None:
+        trial, alpha = truncate_step(s.x, taken, opts.lower, opts.upper, opts.max_step, xp)
+    else:
+        trial, alpha = s.x + taken, xp.ones(w)
     if fresh is not None:
         trial = xp.where(fresh, s.x, trial)
-    dp = batch_dot(s.scale * step, step)
     if opts.bounded or opts.max_step is not None:
         # the step taken, as the single-fit core (cut short, snapped onto bounds)
-        taken = trial - s.x
-        pnorm = xp.sqrt(batch_dot(s.scale * taken, taken))
+        moved = trial - s.x
+        pnorm = xp.sqrt(batch_dot(s.scale * moved, moved))
     else:
         pnorm = xp.sqrt(dp)                    # ||D p||, MINPACK's (and the core's)
+        if accelerated is not None:
+            pnorm = xp.where(accelerated, xp.sqrt(batch_dot(s.scale * taken, taken)), pnorm)
     # MINPACK: on the first iteration the initial radius is cut to the first step
     delta = xp.where(s.niter == 0, xp.minimum(s.delta, pnorm), s.delta)
     chisq1, jtj1, jtr1 = evaluate(trial)
@@ -422,8 +451,8 @@ def _iterate(evaluate, s: _State, opts: _Options) -> np.ndarray:
         fnorm = xp.sqrt(s.chisq)
         fnorm1 = xp.where(tried, xp.sqrt(chisq1), xp.inf)     # a failed trial: infinite
         actred = xp.where(0.1 * fnorm1 < fnorm, 1.0 - chisq1 / s.chisq, -1.0)
-        # Moré (1977), eq. (5.6), as in the single-fit core, along alpha * p
-        jp = batch_dot(step, batch_dot(s.jtj.transpose(1, 0, 2), step[:, None]))
+        # Moré (1977), eq. (5.6), as in the single-fit core, along alpha * p (p the
+        # tangent step: an acceleration leaves the predicted reduction as it is)
         temp1 = jp / s.chisq
         temp2 = s.par * dp / s.chisq
         zero = s.chisq == 0.0

@@ -36,7 +36,8 @@ from paramfit.core.exceptions import NonFiniteResidualError
 from paramfit.core.linalg import PivotedQR
 from paramfit.core.solvers.final_phase import POLISH_NORM_UNITS
 
-__all__ = ["accelerated_step", "geodesic_acceleration", "ACCELERATION_PROBE",
+__all__ = ["accelerated_step", "geodesic_acceleration", "second_difference",
+           "measurable_reduction", "small_acceleration", "ACCELERATION_PROBE",
            "ACCELERATION_LIMIT", "MEASURABLE_UNITS"]
 
 #: The step ``h`` (a fraction of ``v``) of the finite difference that gives ``r_vv``
@@ -61,6 +62,32 @@ ACCELERATION_LIMIT = 0.75
 #: through such steps, rejected or accepted by rounding: NIST Kirby2 start 2 tried ten.)
 MEASURABLE_UNITS = 2.0 * POLISH_NORM_UNITS
 EPS = float(np.finfo(float).eps)
+
+
+def second_difference(at_probe, at_point, tangent, probe: float = ACCELERATION_PROBE):
+    """``(2 / h) ((at_probe - at_point) / h - tangent)``: the second directional
+    derivative ``r_vv`` along ``v`` from ``at_probe = f(x + h v)``, ``at_point = f(x)``
+    and ``tangent = J v`` -- or, the same arithmetic on their projections, ``J^T r_vv``
+    from ``J^T f(x + h v)``, ``J^T f(x)`` and ``J^T J v`` (the batch solver's,
+    :mod:`paramfit.core.solvers.batch_geodesic`).  Elementwise, any array namespace."""
+    out = at_probe - at_point
+    out = out / probe
+    out = out - tangent
+    return out * (2.0 / probe)
+
+
+def measurable_reduction(prered, m: int):
+    """Whether a step's predicted relative reduction of the sum of squares ``prered``
+    (a float or an array of them) is beyond rounding (:data:`MEASURABLE_UNITS`) for
+    ``m`` residuals: only then is a probe worth its evaluation."""
+    return prered > MEASURABLE_UNITS * (1.0 + math.sqrt(m)) * EPS
+
+
+def small_acceleration(size, dxnorm):
+    """Whether an acceleration of scaled length ``size = ||D a||`` corrects a step of
+    scaled length ``dxnorm = ||D v||`` (:data:`ACCELERATION_LIMIT`; False for NaN).
+    Elementwise on arrays."""
+    return 2.0 * size <= ACCELERATION_LIMIT * dxnorm
 
 
 def geodesic_acceleration(jac: np.ndarray, f: np.ndarray, f_probe: np.ndarray,
@@ -112,10 +139,7 @@ def geodesic_acceleration(jac: np.ndarray, f: np.ndarray, f_probe: np.ndarray,
     >>> round(float(a[0]), 12)
     -0.2
     """
-    rvv = np.subtract(f_probe, f)
-    rvv /= probe
-    rvv -= jv
-    rvv *= 2.0 / probe
+    rvv = second_difference(f_probe, f, jv, probe)
     rhs = jac.T @ rvv
     if not np.isfinite(rhs).all():
         return None
@@ -157,7 +181,7 @@ def accelerated_step(fun, x: np.ndarray, f: np.ndarray, jac: np.ndarray,
     columns), ``par`` and ``dxnorm = ||D v||`` are the step's, from
     :func:`~paramfit.core.linalg.lm_step`.
     """
-    if not prered > MEASURABLE_UNITS * (1.0 + math.sqrt(f.size)) * EPS:
+    if not measurable_reduction(prered, f.size):
         return None
     if free is None:
         v = step
@@ -177,6 +201,6 @@ def accelerated_step(fun, x: np.ndarray, f: np.ndarray, jac: np.ndarray,
     if acceleration is None:
         return None
     size = math.sqrt(float((diag * acceleration) @ (diag * acceleration)))
-    if not 2.0 * size <= ACCELERATION_LIMIT * dxnorm:
+    if not small_acceleration(size, dxnorm):
         return None
     return step + 0.5 * acceleration
