@@ -101,6 +101,15 @@ def evaluator_and_points(model, template, weights, per_row_x, n=12, seed=2):
     return ChunkEvaluator(problem, data, {"x": xs}, w, fixed), x, probe
 
 
+@pytest.fixture
+def every_cut_short_step(monkeypatch):
+    """Probe every step the trust region cuts short (``CRAWL_STEPS = 0`` in both solvers):
+    for the tests of the acceleration itself, on problems too short to crawl."""
+    for module in ("levenberg_marquardt", "batch_levenberg_marquardt"):
+        monkeypatch.setattr(importlib.import_module(f"paramfit.core.solvers.{module}"),
+                            "CRAWL_STEPS", 0)
+
+
 @pytest.mark.parametrize("model, template, weights, per_row_x", EVALUATORS)
 def test_cross_evaluation_at_the_point_is_the_evaluations_gradient(model, template,
                                                                    weights, per_row_x):
@@ -236,7 +245,7 @@ def test_accelerated_steps_solve_the_damped_system_within_the_limit(held_column)
     np.testing.assert_array_equal(accelerated, within)
 
 
-def test_no_probe_for_a_reduction_within_rounding_or_a_probe_outside_the_box():
+def test_no_probe_for_a_reduction_within_rounding_or_a_probe_outside_the_box(every_cut_short_step):
     """The single fits' two skips, decided by their own functions: a step whose predicted
     relative reduction is below ``MEASURABLE_UNITS (1 + sqrt(m)) eps`` (half and twice
     the bound: the decision, not its last bit) and a probe outside the bounds make no
@@ -318,7 +327,7 @@ def single_rosenbrock(x0, **bounds):
 STARTS = np.array([[-1.2, -1.5, 0.3, -0.5], [1.0, 2.0, -1.0, 0.8]])
 
 
-def test_batch_follows_the_single_fit_through_rosenbrocks_valley():
+def test_batch_follows_the_single_fit_through_rosenbrocks_valley(every_cut_short_step):
     """From four starts, the batch (vectorised, normal equations) and the single-fit core
     (QR), both with the exact Jacobian, both accelerating: the same minimum (exact, (1,
     1), to 1e-10: a zero residual, conditioning ~1e2) in iteration counts within a
@@ -339,7 +348,7 @@ def test_batch_follows_the_single_fit_through_rosenbrocks_valley():
     assert accelerated.niter.sum() < plain.niter.sum()
 
 
-def test_no_evaluation_outside_the_bounds_and_the_bounded_minimum():
+def test_no_evaluation_outside_the_bounds_and_the_bounded_minimum(every_cut_short_step):
     """Rosenbrock's valley with ``x0 <= 0.8``: no trial point and no probe outside the
     box, and the batch reaches the bounded minimum ``(0.8, 0.64)`` (exact: the second
     residual vanishes on the bound at ``x1 = x0**2``; scipy's trust-region-reflective
@@ -360,7 +369,7 @@ def test_no_evaluation_outside_the_bounds_and_the_bounded_minimum():
 
 
 @pytest.mark.parametrize("probe_value", [np.nan, np.inf])
-def test_a_probe_that_cannot_be_evaluated_leaves_the_plain_step(probe_value):
+def test_a_probe_that_cannot_be_evaluated_leaves_the_plain_step(probe_value, every_cut_short_step):
     """A probe whose residual is not finite gives no acceleration: the fit takes the
     plain steps, bit for bit the path of an evaluator without the cross evaluation, with
     one more evaluation counted per probe."""
@@ -411,7 +420,7 @@ def test_bennett5_batch_takes_the_single_fits_path():
     assert (batch.nfev <= single.nfev).all()
 
 
-def test_probes_count_against_max_nfev():
+def test_probes_count_against_max_nfev(every_cut_short_step):
     """The probe is an evaluation: with a budget the batch never evaluates more (a probe
     is made only where it and the trial fit in it), and stops on it."""
     problem, model, params = bennett5_fit()
@@ -421,7 +430,8 @@ def test_probes_count_against_max_nfev():
     assert batch.termination[0] == Termination.MAX_NFEV.code
 
 
-def test_accelerated_fits_do_not_depend_on_chunks_working_set_or_workers(monkeypatch):
+def test_accelerated_fits_do_not_depend_on_chunks_working_set_or_workers(
+        monkeypatch, every_cut_short_step):
     """Lorentzian + line (the generic cross evaluation) and a plain function (forward
     differences) from poor starts, where many steps are accelerated: bit for bit the same
     results whatever the chunking, working set, threads or processes."""

@@ -94,6 +94,7 @@ from paramfit.core.batch_linalg import (
 from paramfit.core.bounds import active_bounds, pegged_columns, truncate_step
 from paramfit.core.solvers.batch_geodesic import accelerate
 from paramfit.core.solvers.final_phase import EPS, STATIONARITY_TOL
+from paramfit.core.solvers.geodesic import CRAWL_STEPS, crawl_count
 from paramfit.core.termination import (
     RUNNING,
     Termination,
@@ -164,7 +165,7 @@ class _State:
     """
 
     _PER_SLOT = ("index", "chisq", "par", "last_actred", "first", "nfev", "niter", "fresh",
-                 "delta", "xnorm")
+                 "delta", "xnorm", "crawl")
 
     def __init__(self, x0: np.ndarray, rows: np.ndarray, xp: Any):
         F, w = x0.shape[0], rows.size
@@ -183,6 +184,7 @@ class _State:
         self.xnorm = xp.zeros(w)
         self.nfev = xp.zeros(w, dtype=xp.int64)
         self.niter = xp.zeros(w, dtype=xp.int64)
+        self.crawl = xp.zeros(w, dtype=xp.int64)       # geodesic.crawl_count
         self.fresh = xp.ones(w, dtype=bool)
         self.n_fresh = w
 
@@ -192,6 +194,7 @@ class _State:
         self.x[:, slots] = self.x0[:, rows]
         self.nfev[slots] = 0
         self.niter[slots] = 0
+        self.crawl[slots] = 0
         self.fresh[slots] = True
         self.n_fresh = int(self.xp.count_nonzero(self.fresh))
 
@@ -416,7 +419,8 @@ def _iterate(evaluate, s: _State, opts: _Options) -> np.ndarray:
     taken, accelerated = step, None
     cross = getattr(evaluate, "cross", None)
     if cross is not None:
-        candidates = ok & (s.par > 0.0) & ~gtol & (s.nfev + 2 <= opts.max_nfev)
+        candidates = (ok & (s.par > 0.0) & ~gtol & (s.nfev + 2 <= opts.max_nfev)
+                      & (s.crawl >= CRAWL_STEPS))
         if fresh is not None:
             candidates = candidates & ~fresh
         if xp.any(candidates):
@@ -447,6 +451,7 @@ def _iterate(evaluate, s: _State, opts: _Options) -> np.ndarray:
     # no step computed (ok False): a failed trial, as a non-finite one (fresh slots
     # aside, whose start is what was evaluated)
     tried = finite & (ok | s.fresh) if fresh is not None else finite & ok
+    step_par = s.par                        # this step's (updated below for the next)
     with np.errstate(all="ignore"):
         fnorm = xp.sqrt(s.chisq)
         fnorm1 = xp.where(tried, xp.sqrt(chisq1), xp.inf)     # a failed trial: infinite
@@ -475,6 +480,9 @@ def _iterate(evaluate, s: _State, opts: _Options) -> np.ndarray:
         s.jtj = xp.where(accept, jtj1, s.jtj)
         s.jtr = xp.where(accept, jtr1, s.jtr)
         s.niter = s.niter + accept
+        s.crawl = xp.where(accept, crawl_count(s.crawl, step_par, ratio,
+                                               False if accelerated is None else accelerated),
+                           s.crawl)
         # MINPACK: ||D x|| after each accepted step (with this iteration's D)
         s.xnorm = xp.where(accept, xp.sqrt(batch_dot(s.scale * s.x, s.x)), s.xnorm)
     # the single-fit core's tests, its superlinear ftol test included

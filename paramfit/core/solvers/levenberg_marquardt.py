@@ -42,9 +42,10 @@ Additions to MINPACK:
   tight for linearly converging (large-residual) problems without paying
   two extra iterations where convergence is quadratic;
 * geodesic acceleration (Transtrum and Sethna 2012) of the steps that the trust
-  region cuts short (``par > 0``): one more evaluation along the step gives the
+  region cuts short (``par > 0``) once the fit crawls (``CRAWL_STEPS`` such steps in a
+  row that did not grow the radius): one more evaluation along the step gives the
   curvature of the residual, and the step follows a curved valley instead of its
-  tangent (:mod:`paramfit.core.solvers.geodesic`; the batch solver goes without it).
+  tangent (:mod:`paramfit.core.solvers.geodesic`; the batch solver applies the same rule).
 
 References
 ----------
@@ -80,7 +81,7 @@ from paramfit.core.options import (
 )
 from paramfit.core.solvers.blas_threads import sequential_blas
 from paramfit.core.solvers.final_phase import Evaluator, polish
-from paramfit.core.solvers.geodesic import accelerated_step
+from paramfit.core.solvers.geodesic import CRAWL_STEPS, accelerated_step, crawl_count
 from paramfit.core.solvers.lm_setup import IterationOptions, as_vector, improper_input
 from paramfit.core.termination import (
     LMSolution,
@@ -427,6 +428,7 @@ class _Iteration:
         updates = 0
         max_updates = BROYDEN_MAX_UPDATES * x.size
         checking = 0            # accepted steps still to take without updates
+        crawl = 0               # accepted steps in a crawl (geodesic.crawl_count)
         new_point = True        # x is a new iterate (the callback sees each one once)
         while True:
             if new_point and opt.callback is not None and opt.callback(
@@ -494,7 +496,8 @@ class _Iteration:
             while True:
                 step_free, par, dxnorm, jpnorm2 = lm_step(qr, sub_diag, delta, par)
                 accelerated = None
-                if par > 0.0 and opt.geodesic:
+                step_par = par
+                if par > 0.0 and opt.geodesic and crawl >= CRAWL_STEPS:
                     # cut short by the trust region: the tangent step, corrected for the
                     # curvature along it (the predicted reduction stays the tangent's)
                     # Moré (1977), eq. (5.6), of the whole step (as prered below)
@@ -532,6 +535,7 @@ class _Iteration:
                                                 pnorm, par, alpha < 1.0)
                 # else: the updated Jacobian, not the radius, is suspect; it is recomputed
                 if accepted:
+                    crawl = crawl_count(crawl, step_par, ratio, accelerated is not None)
                     previous_x, previous_f = x, f
                     x, f, fnorm = trial, f1, fnorm1
                     xnorm = _norm(diag * x)
