@@ -143,6 +143,34 @@ class GaussianKernel:
         u[-1] = 1.0 if w is None else w
         return u
 
+    def _shared_columns(self, x: np.ndarray, weights: np.ndarray | None) -> bool:
+        """Whether every dataset shares the background's columns (one ``x``, one weight
+        vector); if so they are written into ``self._shared`` once per call."""
+        nb = self.background
+        shared = nb > 0 and x.ndim == 1 and (weights is None or weights.ndim == 1)
+        if shared:
+            self._shared[-1] = 1.0 if weights is None else weights
+            if nb == 2:
+                np.copyto(self._shared[0], x)
+                if weights is not None:
+                    self._shared[0] *= weights
+        return shared
+
+    def _residual(self, xb: np.ndarray, data: np.ndarray, values: np.ndarray,
+                  height: np.ndarray, lo: int, hi: int, e: np.ndarray, r: np.ndarray,
+                  ed: np.ndarray) -> None:
+        """``r = height e - data + background`` of the datasets ``lo:hi`` (``e`` from
+        :func:`_peak_factors`, the background's parameters ``values[3:]``), into ``r``
+        (``ed`` is scratch)."""
+        np.multiply(e, height[lo:hi, None], out=r)
+        r -= data[lo:hi]
+        if self.background == 2:
+            np.multiply(xb, values[3, lo:hi, None], out=ed)
+            ed += values[4, lo:hi, None]
+            r += ed
+        elif self.background == 1:
+            r += values[3, lo:hi, None]
+
     def __call__(self, values: np.ndarray, x: np.ndarray, data: np.ndarray,
                  weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(chisq (b,), JtJ (P, P, b), Jtr (P, b))`` for model values (P, b) in the
@@ -155,30 +183,15 @@ class GaussianKernel:
         coef = -0.5 / (sigma * sigma)
         height = amplitude * norm
         dot = vecdot
-        shared = nb > 0 and x.ndim == 1 and (weights is None or weights.ndim == 1)
+        shared = self._shared_columns(x, weights)
         if shared:
-            self._shared[-1] = 1.0 if weights is None else weights
-            if nb == 2:
-                np.copyto(self._shared[0], x)
-                if weights is not None:
-                    self._shared[0] *= weights
             uu = dot(self._shared[:, None], self._shared[None, :])          # (nb, nb)
         for lo in range(0, b, self.block):
             hi = min(b, lo + self.block)
             d, e, r, ed = self._buffers[:4, :hi - lo]
             xb = x if x.ndim == 1 else x[lo:hi]
-            np.subtract(xb, center[lo:hi, None], out=d)
-            np.multiply(d, coef[lo:hi, None], out=e)
-            e *= d
-            np.exp(e, out=e)
-            np.multiply(e, height[lo:hi, None], out=r)
-            r -= data[lo:hi]
-            if nb == 2:
-                np.multiply(xb, values[3, lo:hi, None], out=ed)
-                ed += values[4, lo:hi, None]
-                r += ed
-            elif nb == 1:
-                r += values[3, lo:hi, None]
+            _peak_factors(xb, center, coef, lo, hi, d, e)
+            self._residual(xb, data, values, height, lo, hi, e, r, ed)
             if weights is not None:
                 w = weights if weights.ndim == 1 else weights[lo:hi]
                 r *= w
@@ -233,35 +246,16 @@ class GaussianKernel:
         probe_coef = -0.5 / (at_probe[2] * at_probe[2])
         probe_height = at_probe[0] * (1.0 / np.maximum(TINY, SQRT2PI * at_probe[2]))
         dot = vecdot
-        shared = nb > 0 and x.ndim == 1 and (weights is None or weights.ndim == 1)
-        if shared:
-            self._shared[-1] = 1.0 if weights is None else weights
-            if nb == 2:
-                np.copyto(self._shared[0], x)
-                if weights is not None:
-                    self._shared[0] *= weights
+        shared = self._shared_columns(x, weights)
         for lo in range(0, b, self.block):
             hi = min(b, lo + self.block)
             d, e, r, ed = self._buffers[:4, :hi - lo]
             xb = x if x.ndim == 1 else x[lo:hi]
-            # the residual at the probe (as __call__ forms it at its point)
-            np.subtract(xb, at_probe[1, lo:hi, None], out=d)
-            np.multiply(d, probe_coef[lo:hi, None], out=e)
-            e *= d
-            np.exp(e, out=e)
-            np.multiply(e, probe_height[lo:hi, None], out=r)
-            r -= data[lo:hi]
-            if nb == 2:
-                np.multiply(xb, probe[3, lo:hi, None], out=ed)
-                ed += probe[4, lo:hi, None]
-                r += ed
-            elif nb == 1:
-                r += probe[3, lo:hi, None]
-            # the Jacobian's factors at the point
-            np.subtract(xb, center[lo:hi, None], out=d)
-            np.multiply(d, coef[lo:hi, None], out=e)
-            e *= d
-            np.exp(e, out=e)
+            # the residual at the probe (as __call__ forms it at its point), then the
+            # Jacobian's factors at the point
+            _peak_factors(xb, at_probe[1], probe_coef, lo, hi, d, e)
+            self._residual(xb, data, probe, probe_height, lo, hi, e, r, ed)
+            _peak_factors(xb, center, coef, lo, hi, d, e)
             if weights is not None:
                 w = weights if weights.ndim == 1 else weights[lo:hi]
                 r *= w
@@ -279,6 +273,16 @@ class GaussianKernel:
         _gaussian_gradient(moments[0], moments[1], moments[2], amplitude * inv, inv,
                            inv * inv, norm, out)
         return out
+
+
+def _peak_factors(xb: np.ndarray, center: np.ndarray, coef: np.ndarray, lo: int, hi: int,
+                  d: np.ndarray, e: np.ndarray) -> None:
+    """``d = x - center`` and ``e = exp(coef d**2)`` of the datasets ``lo:hi``, into the
+    buffers ``d`` and ``e``."""
+    np.subtract(xb, center[lo:hi, None], out=d)
+    np.multiply(d, coef[lo:hi, None], out=e)
+    e *= d
+    np.exp(e, out=e)
 
 
 def _combine(moments, jtj, jtr, amplitude, sigma, norm):
