@@ -31,7 +31,7 @@ import numpy as np
 from scipy.linalg import lapack
 
 __all__ = ["PivotedQR", "TallFactor", "gram_matrix", "gram_triangle", "is_tall", "pivoted_qr",
-           "gauss_newton_step", "lm_step"]
+           "gauss_newton_step", "lm_step", "factor_damped_system"]
 
 DWARF = float(np.finfo(float).tiny)
 _dgeqp3 = lapack.dgeqp3
@@ -287,6 +287,12 @@ def _solve_upper(r: np.ndarray, b: np.ndarray, rank: int, transpose: bool = Fals
 def gauss_newton_step(qr: PivotedQR) -> np.ndarray:
     """Minimum-residual step ``-P R^{-1} Q^T f`` (rank-deficient columns get 0)."""
     return _unpermute(-qr.gauss_newton, qr.pivots)
+
+
+def factor_damped_system(qr: PivotedQR, diag_p: np.ndarray, par: float) -> None:
+    """Factorise ``R^T R + par D_P^2`` for :meth:`PivotedQR.damped_solve` when no
+    :func:`lm_step` left that factor (a caller's own ``par``)."""
+    _damped_step(qr, diag_p, par)
 
 
 def _damped_step(qr: PivotedQR, diag_p: np.ndarray, par: float

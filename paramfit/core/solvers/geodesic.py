@@ -32,10 +32,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.linalg import solve_triangular
 
 from paramfit.core.exceptions import NonFiniteResidualError
-from paramfit.core.linalg import PivotedQR
+from paramfit.core.linalg import PivotedQR, factor_damped_system
 from paramfit.core.solvers.final_phase import POLISH_NORM_UNITS
 
 __all__ = ["accelerated_step", "geodesic_acceleration", "second_difference",
@@ -165,22 +164,13 @@ def geodesic_acceleration(jac: np.ndarray, f: np.ndarray, f_probe: np.ndarray,
     if not np.isfinite(rhs).all():
         return None
     perm = qr.pivots
-    k = perm.size
-    # the factor of the step's own damped system, when lm_step left it (the usual case)
-    solved = qr.damped_solve(diag[perm], par, -rhs[perm])
-    if solved is not None:
-        if not np.isfinite(solved).all():
-            return None
-        out = np.empty_like(solved)
-        out[perm] = solved
-        return out
-    stacked = np.vstack([qr.r, np.diag(math.sqrt(par) * diag[perm])])
-    triangle = np.linalg.qr(stacked, mode="r")
-    if not (np.isfinite(triangle).all() and np.abs(np.diagonal(triangle)).min() > 0.0):
-        return None
-    middle = solve_triangular(triangle, -rhs[perm], trans="T", check_finite=False)
-    solved = solve_triangular(triangle, middle, check_finite=False)
-    if solved.size != k or not np.isfinite(solved).all():
+    diag_p = diag[perm]
+    # the factor of the step's own damped system, as lm_step left it (else made here)
+    solved = qr.damped_solve(diag_p, par, -rhs[perm])
+    if solved is None:
+        factor_damped_system(qr, diag_p, par)
+        solved = qr.damped_solve(diag_p, par, -rhs[perm])
+    if solved is None or not np.isfinite(solved).all():
         return None
     out = np.empty_like(solved)
     out[perm] = solved
