@@ -98,6 +98,25 @@ thermal_distribution, thermal_distribution_jacobian = derive(
 )
 
 
+def _occupation(parts: int, x, amplitude, center, kt, sign: float):
+    """``amplitude / (exp((x - center)/kt) + sign)`` and its partials: Bose-Einstein
+    (``sign = -1``, the denominator kept at least ``TINY**2`` in magnitude) or
+    Fermi-Dirac (``sign = +1``)."""
+    t = _not_zero(kt)
+    u = np.subtract(x, center) / t
+    e = np.exp(u)
+    den = e + sign
+    if sign < 0.0:
+        den = np.where(np.abs(den) < TINY * TINY, TINY * TINY, den)
+    v = amplitude / den
+    value = v if parts & VALUE else None
+    if not parts & JACOBIAN:
+        return value, None
+    shape = _shape(x, amplitude, center, kt)
+    g = amplitude * e / (den * den * t)
+    return value, (_full(1.0 / den, shape), _full(g, shape), _full(g * u, shape))
+
+
 def _bose(
     parts: int,
     x: ArrayLike,
@@ -115,18 +134,7 @@ def _bose(
     >>> round(float(bose(np.log(2.0))), 12)
     1.0
     """
-    t = _not_zero(kt)
-    u = np.subtract(x, center) / t
-    e = np.exp(u)
-    den = e - 1.0
-    den = np.where(np.abs(den) < TINY * TINY, TINY * TINY, den)
-    v = amplitude / den
-    value = v if parts & VALUE else None
-    if not parts & JACOBIAN:
-        return value, None
-    shape = _shape(x, amplitude, center, kt)
-    g = amplitude * e / (den * den * t)
-    return value, (_full(1.0 / den, shape), _full(g, shape), _full(g * u, shape))
+    return _occupation(parts, x, amplitude, center, kt, -1.0)
 
 
 bose, bose_jacobian = derive(
@@ -157,17 +165,7 @@ def _fermi(
     >>> float(fermi(0.0, amplitude=2.0))
     1.0
     """
-    t = _not_zero(kt)
-    u = np.subtract(x, center) / t
-    e = np.exp(u)
-    den = e + 1.0
-    v = amplitude / den
-    value = v if parts & VALUE else None
-    if not parts & JACOBIAN:
-        return value, None
-    shape = _shape(x, amplitude, center, kt)
-    g = amplitude * e / (den * den * t)
-    return value, (_full(1.0 / den, shape), _full(g, shape), _full(g * u, shape))
+    return _occupation(parts, x, amplitude, center, kt, 1.0)
 
 
 fermi, fermi_jacobian = derive(
