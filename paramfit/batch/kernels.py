@@ -193,9 +193,7 @@ class GaussianKernel:
             _peak_factors(xb, center, coef, lo, hi, d, e)
             self._residual(xb, data, values, height, lo, hi, e, r, ed)
             if weights is not None:
-                w = weights if weights.ndim == 1 else weights[lo:hi]
-                r *= w
-                e *= w
+                _weigh(weights, lo, hi, r, e)
             if nb:
                 u = self._columns(x, weights, lo, hi, shared)
                 for j in range(nb):
@@ -257,9 +255,7 @@ class GaussianKernel:
             self._residual(xb, data, probe, probe_height, lo, hi, e, r, ed)
             _peak_factors(xb, center, coef, lo, hi, d, e)
             if weights is not None:
-                w = weights if weights.ndim == 1 else weights[lo:hi]
-                r *= w
-                e *= w
+                _weigh(weights, lo, hi, r, e)
             if nb:
                 u = self._columns(x, weights, lo, hi, shared)
                 for j in range(nb):
@@ -273,6 +269,14 @@ class GaussianKernel:
         _gaussian_gradient(moments[0], moments[1], moments[2], amplitude * inv, inv,
                            inv * inv, norm, out)
         return out
+
+
+def _weigh(weights: np.ndarray, lo: int, hi: int, *rows: np.ndarray) -> None:
+    """Multiply the buffers ``rows`` by the weights of the datasets ``lo:hi`` (one vector
+    for all, or one row each), in place."""
+    w = weights if weights.ndim == 1 else weights[lo:hi]
+    for row in rows:
+        row *= w
 
 
 def _peak_factors(xb: np.ndarray, center: np.ndarray, coef: np.ndarray, lo: int, hi: int,

@@ -257,8 +257,19 @@ def reused_central_jacobian(
             errors[j] = _mirrored_column(fun, record, j, los[j], his[j], jac[:, j], bend,
                                          work)
             nfev += 1
-    # extrapolate columns until the kept ones meet the budget: first those with no
-    # estimate, then the largest contribution to the worst standard error
+    nfev += _extrapolate_to_budget(fun, x, f0, jac, errors, inverse, budget, los, his,
+                                   bases)
+    return jac, nfev
+
+
+def _extrapolate_to_budget(fun: ResidualFunction, x: np.ndarray, f0: np.ndarray,
+                           jac: np.ndarray, errors: np.ndarray, inverse: np.ndarray,
+                           budget: float, los: list[float], his: list[float],
+                           bases: list[float]) -> int:
+    """Richardson-extrapolate columns of ``jac`` (at ``x``, in place) until the estimated
+    relative errors ``errors`` (inf: no estimate) of the kept ones meet ``budget``
+    (:func:`stderr_error_bound`): first the columns with no estimate, then the largest
+    contribution to the worst standard error.  Returns the evaluations made."""
     refine = ~np.isfinite(errors)
     errors[refine] = 0.0
     while True:
@@ -268,11 +279,12 @@ def reused_central_jacobian(
             break
         j = int(np.argmax(np.abs(inverse[worst]) * errors))
         refine[j], errors[j] = True, 0.0
+    nfev = 0
     for j in np.flatnonzero(refine).tolist():
         jac[:, j], calls = _accurate_column(fun, x, f0, j, los[j], his[j], bases[j],
                                             RICHARDSON_STEP, RICHARDSON_LEVELS)
         nfev += calls
-    return jac, nfev
+    return nfev
 
 
 def skewed_central_jacobian(
@@ -371,27 +383,11 @@ def skewed_central_jacobian(
     jac += record.jac * steps                  # + (a_j - q), to rounding
     jac /= 2.0 * steps
     sizes = np.sqrt(np.einsum("ij,ij->j", jac, jac)).tolist()
-    # per column: its estimated relative error, or 0 and marked for extrapolation where
-    # there is none (a zero or non-finite column, non-finite noise)
-    errors = np.zeros(n)
-    refine = np.zeros(n, dtype=bool)
-    for j, (size, h) in enumerate(zip(sizes, steps.tolist())):
-        error = NOISE_MARGIN * noise / (abs(h) * size) if size > 0.0 else math.inf
-        if math.isfinite(error):
-            errors[j] = error
-        else:
-            refine[j] = True
-    while True:
-        bound = stderr_error_bound(inverse, errors)
-        worst = int(np.argmax(bound))
-        if bound[worst] <= budget:
-            break
-        j = int(np.argmax(np.abs(inverse[worst]) * errors))
-        refine[j], errors[j] = True, 0.0
-    if refine.any():
-        for j in np.flatnonzero(refine).tolist():
-            jac[:, j], calls = _accurate_column(fun, x, f, j, los[j], his[j], bases[j],
-                                                RICHARDSON_STEP, RICHARDSON_LEVELS)
-            nfev += calls
+    # per column its estimated relative error; inf where there is none (a zero or
+    # non-finite column, non-finite noise): extrapolated
+    errors = np.array([NOISE_MARGIN * noise / (abs(h) * size) if size > 0.0 else math.inf
+                       for size, h in zip(sizes, steps.tolist())])
+    errors[~np.isfinite(errors)] = math.inf
+    nfev += _extrapolate_to_budget(fun, x, f, jac, errors, inverse, budget, los, his, bases)
     return jac, nfev
 
